@@ -1,0 +1,4 @@
+// The one library product: `import RNNRT` brings in everything public.
+@_exported import RNNRTCore
+@_exported import RNNRTCheckpoints
+@_exported import RNNRTLayers

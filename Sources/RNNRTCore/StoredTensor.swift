@@ -1,0 +1,100 @@
+/// A tensor as a file stores it: any `DType`, C order, elements in host (little-endian) byte order.
+///
+/// Readers produce these; `floatTensor()` converts to the float32 `Tensor` the engine computes on.
+public struct StoredTensor: Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    /// `elementCount * dtype.byteSize` bytes, C order, host byte order.
+    public let bytes: [UInt8]
+
+    /// A stored tensor; throws `.malformed` when the byte count does not match shape and dtype.
+    public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws {
+        guard let n = shape.checkedElementCount() else {
+            throw RNNRTError(.malformed, "shape \(shape.shapeDescription) has a negative or overflowing extent")
+        }
+        guard bytes.count == n * dtype.byteSize else {
+            throw RNNRTError(.malformed, "\(dtype.rawValue) tensor of shape \(shape.shapeDescription) needs \(n * dtype.byteSize) bytes, got \(bytes.count)")
+        }
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// A float32 stored tensor holding `tensor`'s elements.
+    public init(_ tensor: Tensor) {
+        self.dtype = .float32
+        self.shape = tensor.shape
+        self.bytes = tensor.scalars.withUnsafeBytes { Array($0) }
+    }
+
+    /// Number of elements.
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// The elements as float32. Float types convert by rounding, integers and bools by value;
+    /// complex types throw `.unsupported`.
+    public func floatTensor() throws -> Tensor {
+        let n = elementCount
+        var out = [Float](repeating: 0, count: n)
+        try bytes.withUnsafeBytes { raw in
+            try out.withUnsafeMutableBufferPointer { dst in
+                func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
+                    raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)
+                }
+                switch dtype {
+                case .float32:
+                    for i in 0..<n { dst[i] = Float(bitPattern: load(UInt32.self, i)) }
+                case .float64:
+                    for i in 0..<n { dst[i] = Float(Double(bitPattern: load(UInt64.self, i))) }
+                case .float16:
+                    for i in 0..<n { dst[i] = Float(halfBits: load(UInt16.self, i)) }
+                case .bfloat16:
+                    for i in 0..<n { dst[i] = Float(bitPattern: UInt32(load(UInt16.self, i)) << 16) }
+                case .int64: for i in 0..<n { dst[i] = Float(load(Int64.self, i)) }
+                case .int32: for i in 0..<n { dst[i] = Float(load(Int32.self, i)) }
+                case .int16: for i in 0..<n { dst[i] = Float(load(Int16.self, i)) }
+                case .int8: for i in 0..<n { dst[i] = Float(load(Int8.self, i)) }
+                case .uint64: for i in 0..<n { dst[i] = Float(load(UInt64.self, i)) }
+                case .uint32: for i in 0..<n { dst[i] = Float(load(UInt32.self, i)) }
+                case .uint16: for i in 0..<n { dst[i] = Float(load(UInt16.self, i)) }
+                case .uint8: for i in 0..<n { dst[i] = Float(load(UInt8.self, i)) }
+                case .bool: for i in 0..<n { dst[i] = load(UInt8.self, i) != 0 ? 1 : 0 }
+                case .complex64, .complex128:
+                    throw RNNRTError(.unsupported, "cannot use a \(dtype.rawValue) tensor where float32 is expected")
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+}
+
+extension Float {
+    /// Decodes IEEE binary16 bits exactly (subnormals, infinities and NaN included), on any platform.
+    public init(halfBits h: UInt16) {
+        let sign = UInt32(h >> 15) << 31
+        let exp = Int((h >> 10) & 0x1F)
+        let frac = UInt32(h & 0x3FF)
+        if exp == 0x1F {
+            self = Float(bitPattern: sign | 0x7F80_0000 | (frac << 13))
+        } else if exp == 0 {
+            // Subnormal or zero: frac * 2^-24, exact in float32.
+            let magnitude = Float(frac) * Float(sign: .plus, exponent: -24, significand: 1)
+            self = sign != 0 ? -magnitude : magnitude
+        } else {
+            self = Float(bitPattern: sign | (UInt32(exp - 15 + 127) << 23) | (frac << 13))
+        }
+    }
+}
+
+extension Array where Element == Int {
+    /// The product of the extents, or nil when one is negative or the product overflows `Int`.
+    public func checkedElementCount() -> Int? {
+        var n = 1
+        for d in self {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            n = p
+        }
+        return n
+    }
+}

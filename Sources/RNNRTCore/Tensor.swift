@@ -1,0 +1,61 @@
+/// A dense float32 array in C (row-major) order: the type every rnnrt computation takes and returns.
+///
+/// Shapes use PyTorch's conventions; a 0-d tensor has shape `[]` and one scalar.
+public struct Tensor: Sendable, Equatable {
+    /// Extent of each axis.
+    public let shape: [Int]
+    /// The elements in C order; `scalars.count == shape.reduce(1, *)`.
+    public var scalars: [Float]
+
+    /// A tensor over `scalars`; the count must match the shape (a programmer error otherwise).
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
+        precondition(scalars.count == shape.reduce(1, *), "\(scalars.count) scalars for shape \(shape)")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    public init(repeating value: Float = 0, shape: [Int]) {
+        self.init(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *)))
+    }
+
+    /// Number of axes.
+    public var rank: Int { shape.count }
+    /// Number of elements.
+    public var count: Int { scalars.count }
+
+    /// The same elements with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
+        guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == count else {
+            throw RNNRTError(.shapeMismatch, "cannot reshape \(shape.shapeDescription) to \(newShape.shapeDescription)")
+        }
+        return Tensor(shape: newShape, scalars: scalars)
+    }
+
+    /// Swaps axes 0 and 1 (time-major ↔ batch-major) of a tensor of rank ≥ 2.
+    public func swappingFirstTwoAxes() -> Tensor {
+        precondition(rank >= 2)
+        let a = shape[0], b = shape[1]
+        let inner = shape.dropFirst(2).reduce(1, *)
+        var out = [Float](repeating: 0, count: count)
+        scalars.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<a {
+                    for j in 0..<b {
+                        let s = (i * b + j) * inner, d = (j * a + i) * inner
+                        for k in 0..<inner { dst[d + k] = src[s + k] }
+                    }
+                }
+            }
+        }
+        var newShape = shape
+        newShape.swapAt(0, 1)
+        return Tensor(shape: newShape, scalars: out)
+    }
+}
+
+extension Array where Element == Int {
+    /// `[2, 3]` → `"[2, 3]"`; used in every message that names a shape.
+    public var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+}

@@ -1,0 +1,2 @@
+// Placeholder: kernels land here.
+enum KernelsPlaceholder {}

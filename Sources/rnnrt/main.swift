@@ -1,0 +1,3 @@
+import RNNRTCLI
+
+RNNRTCommand.main()
