@@ -1,2 +1,0 @@
-// Placeholder: kernels land here.
-enum KernelsPlaceholder {}

@@ -1,0 +1,96 @@
+/// Which `torch.nn` recurrent module a set of weights belongs to.
+public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
+    case rnn = "RNN"
+    case lstm = "LSTM"
+    case gru = "GRU"
+
+    /// Row blocks stacked in each weight matrix: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n).
+    public var gateCount: Int {
+        switch self {
+        case .rnn: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+
+    /// The kind whose weight matrices stack `gateCount` blocks, if any.
+    public init?(gateCount: Int) {
+        switch gateCount {
+        case 1: self = .rnn
+        case 4: self = .lstm
+        case 3: self = .gru
+        default: return nil
+        }
+    }
+}
+
+/// The nonlinearity of an `nn.RNN` (PyTorch's `nonlinearity=` argument).
+public enum Nonlinearity: String, Sendable, Codable, CaseIterable {
+    case tanh, relu
+}
+
+/// Everything `nn.RNN`/`nn.LSTM`/`nn.GRU`'s constructor takes that matters at inference, with PyTorch's
+/// names and meanings. `dropout` is absent: it does nothing in evaluation mode.
+public struct RecurrentConfiguration: Sendable, Equatable, Codable {
+    public var kind: RecurrentKind
+    /// Only meaningful for `.rnn`; LSTM and GRU have fixed nonlinearities.
+    public var nonlinearity: Nonlinearity
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var numLayers: Int
+    public var bidirectional: Bool
+    public var bias: Bool
+    /// LSTM projection size; 0 means no projection.
+    public var projSize: Int
+    /// When true, inputs and outputs are `[N, L, ·]` instead of `[L, N, ·]` (states keep their layout).
+    public var batchFirst: Bool
+
+    public init(kind: RecurrentKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
+                bidirectional: Bool = false, bias: Bool = true, projSize: Int = 0,
+                nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false) {
+        self.kind = kind
+        self.nonlinearity = nonlinearity
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.numLayers = numLayers
+        self.bidirectional = bidirectional
+        self.bias = bias
+        self.projSize = projSize
+        self.batchFirst = batchFirst
+    }
+
+    /// 2 when bidirectional, else 1.
+    public var directionCount: Int { bidirectional ? 2 : 1 }
+    /// Size of `h` (and of each direction's output features): `projSize` if set, else `hiddenSize`.
+    public var outputSize: Int { projSize > 0 ? projSize : hiddenSize }
+
+    /// The module as PyTorch would construct it, e.g. `nn.LSTM(3, 5, num_layers=2, proj_size=2)`.
+    public var torchDescription: String {
+        var args = ["\(inputSize)", "\(hiddenSize)"]
+        if numLayers != 1 { args.append("num_layers=\(numLayers)") }
+        if kind == .rnn && nonlinearity != .tanh { args.append("nonlinearity='\(nonlinearity.rawValue)'") }
+        if !bias { args.append("bias=False") }
+        if batchFirst { args.append("batch_first=True") }
+        if bidirectional { args.append("bidirectional=True") }
+        if projSize > 0 { args.append("proj_size=\(projSize)") }
+        return "nn.\(kind.rawValue)(\(args.joined(separator: ", ")))"
+    }
+
+    /// Checks the values PyTorch's constructor would reject.
+    func validate() throws {
+        var problems: [String] = []
+        if inputSize < 1 { problems.append("input_size must be ≥ 1, got \(inputSize)") }
+        if hiddenSize < 1 { problems.append("hidden_size must be ≥ 1, got \(hiddenSize)") }
+        if numLayers < 1 { problems.append("num_layers must be ≥ 1, got \(numLayers)") }
+        if projSize < 0 { problems.append("proj_size must be ≥ 0, got \(projSize)") }
+        if projSize > 0 && kind != .lstm { problems.append("proj_size is only supported by LSTM") }
+        if projSize >= hiddenSize && projSize > 0 {
+            problems.append("proj_size (\(projSize)) must be smaller than hidden_size (\(hiddenSize))")
+        }
+        if !problems.isEmpty {
+            throw RNNRTError(.invalidArgument, "invalid \(kind.rawValue) configuration: " + problems.joined(separator: "; "))
+        }
+    }
+}
+
+import RNNRTCore

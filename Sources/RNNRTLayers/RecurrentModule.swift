@@ -1,0 +1,186 @@
+import RNNRTCore
+
+/// A PyTorch `nn.RNN`, `nn.LSTM` or `nn.GRU` bound to its weights, ready to run with PyTorch's semantics.
+///
+/// ```swift
+/// let weights = try StateDict(contentsOf: URL(fileURLWithPath: "lstm.pt"))
+/// let lstm = try RecurrentModule(stateDict: weights, prefix: "encoder.rnn.")
+/// let result = try lstm.forward(x)          // x: [L, N, D] (or [N, L, D] with batchFirst, or [L, D])
+/// print(result.output.shape, result.hN.shape, result.cN?.shape ?? [])
+/// ```
+///
+/// Weights are converted to float32 and laid out for the kernels once, at init. The module is immutable
+/// and `Sendable`: one instance can serve many threads; each `forward` call has its own scratch space.
+public struct RecurrentModule: Sendable {
+    /// The configuration, inferred from the parameters (plus the caller's `nonlinearity`/`batchFirst`).
+    public let configuration: RecurrentConfiguration
+    let recurrence: Recurrence
+
+    /// Finds the module under `prefix` in `stateDict`, infers its configuration and binds its weights.
+    ///
+    /// With an empty prefix and a file holding exactly one recurrent module, that module is used whatever
+    /// its prefix; with several, the error lists them.
+    /// - Parameters:
+    ///   - nonlinearity: `nn.RNN`'s nonlinearity (not stored in a state dict); only `.tanh` is valid for
+    ///     LSTM and GRU.
+    ///   - batchFirst: as PyTorch's `batch_first`.
+    /// - Throws: `RNNRTError` `.binding` listing every missing, unexpected or mis-shaped parameter.
+    public init(stateDict: StateDict, prefix: String = "", nonlinearity: Nonlinearity = .tanh,
+                batchFirst: Bool = false) throws {
+        let prefix = try RecurrentModule.resolvePrefix(prefix, in: stateDict)
+        let config = try RecurrentConfiguration.infer(from: stateDict, prefix: prefix,
+                                                      nonlinearity: nonlinearity, batchFirst: batchFirst)
+        try self.init(configuration: config, stateDict: stateDict, prefix: prefix)
+    }
+
+    /// Binds the parameters named `prefix + weight_ih_l0`, ... in `stateDict` to a module of the given
+    /// configuration. Binding is strict: every expected parameter must be there with its exact shape,
+    /// and no other parameter-like name may sit directly under the prefix.
+    /// - Throws: `RNNRTError` `.binding` listing all problems at once; `.invalidArgument` for an
+    ///   impossible configuration.
+    public init(configuration config: RecurrentConfiguration, stateDict: StateDict, prefix: String = "") throws {
+        try config.validate()
+        let expected = TorchParameterNames.expected(for: config)
+        let expectedNames = Set(expected.map(\.name))
+        var problems: [String] = []
+        var tensors: [String: Tensor] = [:]
+        for (name, shape) in expected {
+            guard let stored = stateDict[prefix + name] else {
+                problems.append("missing '\(prefix + name)' \(shape.shapeDescription)")
+                continue
+            }
+            guard stored.shape == shape else {
+                problems.append("'\(prefix + name)' has shape \(stored.shape.shapeDescription), expected \(shape.shapeDescription)")
+                continue
+            }
+            guard stored.dtype.isFloatingPoint else {
+                problems.append("'\(prefix + name)' has dtype \(stored.dtype.rawValue), expected a floating-point type")
+                continue
+            }
+            tensors[name] = try stored.floatTensor()
+        }
+        for name in stateDict.names where name.hasPrefix(prefix) {
+            let local = String(name.dropFirst(prefix.count))
+            if !local.contains("."), TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
+                problems.append("unexpected '\(name)' \(stateDict[name]?.shape.shapeDescription ?? "")")
+            }
+        }
+        guard problems.isEmpty else {
+            throw RNNRTError(.binding, "cannot bind \(config.torchDescription) to the parameters under '\(prefix)':\n"
+                             + problems.map { "  - " + $0 }.joined(separator: "\n"))
+        }
+
+        let gateRows = config.kind.gateCount * config.hiddenSize
+        var layers: [[DirectionWeights]] = []
+        for layer in 0..<config.numLayers {
+            var directions: [DirectionWeights] = []
+            for direction in 0..<config.directionCount {
+                func t(_ role: TorchParameterNames.Role) -> Tensor? {
+                    tensors[TorchParameterNames.name(role, layer: layer, reverse: direction == 1)]
+                }
+                guard let wih = t(.weightIH), let whh = t(.weightHH) else {
+                    throw RNNRTError(.binding, "internal: weights of layer \(layer) missing after checks")
+                }
+                directions.append(DirectionWeights(
+                    kind: config.kind, gateRows: gateRows,
+                    inputWidth: layer == 0 ? config.inputSize : config.directionCount * config.outputSize,
+                    outputSize: config.outputSize, hidden: config.hiddenSize, projSize: config.projSize,
+                    weightIH: wih, weightHH: whh, biasIH: t(.biasIH), biasHH: t(.biasHH), weightHR: t(.weightHR)))
+            }
+            layers.append(directions)
+        }
+        configuration = config
+        recurrence = Recurrence(config: config, weights: layers)
+    }
+
+    /// The prefix to use: `prefix` itself when non-empty, else the only module's prefix.
+    static func resolvePrefix(_ prefix: String, in stateDict: StateDict) throws -> String {
+        guard prefix.isEmpty else { return prefix }
+        let found = RecurrentConfiguration.modulePrefixes(in: stateDict)
+        if found.count > 1 {
+            throw RNNRTError(.invalidArgument, "the file holds \(found.count) recurrent modules; choose one with a prefix: "
+                             + found.map { "'\($0)'" }.joined(separator: ", "))
+        }
+        return found.first ?? ""
+    }
+
+    /// Runs the module over a whole sequence, as PyTorch's `module(x, h0)` / `module(x, (h0, c0))`.
+    ///
+    /// - Parameters:
+    ///   - x: `[L, N, inputSize]`, or `[N, L, inputSize]` when `batchFirst`, or unbatched `[L, inputSize]`.
+    ///   - h0: `[layers·D, N, outputSize]` (`[layers·D, outputSize]` unbatched); zeros when nil.
+    ///   - c0: LSTM only, `[layers·D, N, hiddenSize]`; zeros when nil.
+    /// - Returns: `output` `[L, N, D·outputSize]` (batch-first or unbatched like `x`), `hN` shaped like
+    ///   `h0`, and `cN` (LSTM) shaped like `c0`.
+    /// - Throws: `RNNRTError` `.shapeMismatch` naming the argument, the axis and both sizes.
+    public func forward(_ x: Tensor, h0: Tensor? = nil, c0: Tensor? = nil) throws -> RecurrentOutput {
+        let config = configuration
+        guard x.rank == 2 || x.rank == 3 else {
+            throw RNNRTError(.shapeMismatch, "input must have rank 3 ([L, N, \(config.inputSize)]) or 2 (unbatched [L, \(config.inputSize)]), got shape \(x.shape.shapeDescription)")
+        }
+        let unbatched = x.rank == 2
+        let steps = unbatched ? x.shape[0] : (config.batchFirst ? x.shape[1] : x.shape[0])
+        let batch = unbatched ? 1 : (config.batchFirst ? x.shape[0] : x.shape[1])
+        let features = x.shape[x.rank - 1]
+        guard features == config.inputSize else {
+            throw RNNRTError(.shapeMismatch, "input has \(features) features (last axis of \(x.shape.shapeDescription)), the module expects input_size \(config.inputSize)")
+        }
+        guard steps >= 1 else {
+            throw RNNRTError(.shapeMismatch, "input sequence length must be at least 1, got shape \(x.shape.shapeDescription)")
+        }
+        guard batch >= 1 else {
+            throw RNNRTError(.shapeMismatch, "input batch size must be at least 1, got shape \(x.shape.shapeDescription)")
+        }
+        let stack = config.numLayers * config.directionCount
+        let hShape = unbatched ? [stack, config.outputSize] : [stack, batch, config.outputSize]
+        let cShape = unbatched ? [stack, config.hiddenSize] : [stack, batch, config.hiddenSize]
+        var h = try RecurrentModule.initialState(h0, named: "h0", shape: hShape)
+        var c: Tensor? = nil
+        if config.kind == .lstm {
+            c = try RecurrentModule.initialState(c0, named: "c0", shape: cShape)
+        } else if c0 != nil {
+            throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
+        }
+
+        let timeMajor = (!unbatched && config.batchFirst) ? x.swappingFirstTwoAxes() : x
+        var output = [Float](repeating: 0, count: steps * batch * config.directionCount * config.outputSize)
+        let workspace = Workspace()
+        timeMajor.scalars.withUnsafeBufferPointer { xs in
+            h.scalars.withUnsafeMutableBufferPointer { hs in
+                output.withUnsafeMutableBufferPointer { ys in
+                    if c == nil {
+                        recurrence.run(input: xs.baseAddress!, steps: steps, batch: batch, h: hs.baseAddress!,
+                                       c: nil, output: ys.baseAddress!, workspace: workspace)
+                    } else {
+                        c!.scalars.withUnsafeMutableBufferPointer { cs in
+                            recurrence.run(input: xs.baseAddress!, steps: steps, batch: batch, h: hs.baseAddress!,
+                                           c: cs.baseAddress!, output: ys.baseAddress!, workspace: workspace)
+                        }
+                    }
+                }
+            }
+        }
+        let width = config.directionCount * config.outputSize
+        var y = Tensor(shape: unbatched ? [steps, width] : [steps, batch, width], scalars: output)
+        if !unbatched && config.batchFirst { y = y.swappingFirstTwoAxes() }
+        return RecurrentOutput(output: y, hN: h, cN: c)
+    }
+
+    static func initialState(_ given: Tensor?, named name: String, shape: [Int]) throws -> Tensor {
+        guard let given else { return Tensor(repeating: 0, shape: shape) }
+        guard given.shape == shape else {
+            throw RNNRTError(.shapeMismatch, "\(name) has shape \(given.shape.shapeDescription), expected \(shape.shapeDescription) ([num_layers·directions, batch, size])")
+        }
+        return given
+    }
+}
+
+/// What a recurrent module returns: PyTorch's `output`, `h_n` and (LSTM) `c_n`.
+public struct RecurrentOutput: Sendable {
+    /// `[L, N, D·outputSize]` (or batch-first / unbatched like the input).
+    public var output: Tensor
+    /// Final hidden state of every layer and direction, `[layers·D, N, outputSize]`.
+    public var hN: Tensor
+    /// LSTM only: final cell state, `[layers·D, N, hiddenSize]`.
+    public var cN: Tensor?
+}

@@ -1,0 +1,57 @@
+/// PyTorch's parameter names for recurrent modules (`weight_ih_l0`, `bias_hh_l1_reverse`, ...): the one
+/// place rnnrt spells them.
+enum TorchParameterNames {
+    /// The five parameter roles of one layer and direction.
+    enum Role: String, CaseIterable {
+        case weightIH = "weight_ih"
+        case weightHH = "weight_hh"
+        case biasIH = "bias_ih"
+        case biasHH = "bias_hh"
+        case weightHR = "weight_hr"
+    }
+
+    /// `weight_ih_l0`, `bias_hh_l2_reverse`, ...
+    static func name(_ role: Role, layer: Int, reverse: Bool) -> String {
+        "\(role.rawValue)_l\(layer)\(reverse ? "_reverse" : "")"
+    }
+
+    /// Parses `weight_ih_l3_reverse` into its parts, or nil for any other name.
+    static func parse(_ name: String) -> (role: Role, layer: Int, reverse: Bool)? {
+        for role in Role.allCases {
+            let head = role.rawValue + "_l"
+            guard name.hasPrefix(head) else { continue }
+            var rest = Substring(name.dropFirst(head.count))
+            var reverse = false
+            if rest.hasSuffix("_reverse") {
+                reverse = true
+                rest = rest.dropLast("_reverse".count)
+            }
+            guard !rest.isEmpty, rest.allSatisfy(\.isASCII), rest.allSatisfy(\.isNumber),
+                  rest.count <= 6, let layer = Int(rest), String(layer) == rest else { return nil }
+            return (role, layer, reverse)
+        }
+        return nil
+    }
+
+    /// Every parameter a module with this configuration has, with its shape, in `state_dict` order.
+    static func expected(for config: RecurrentConfiguration) -> [(name: String, shape: [Int])] {
+        let g = config.kind.gateCount * config.hiddenSize
+        var out: [(String, [Int])] = []
+        for layer in 0..<config.numLayers {
+            let inputWidth = layer == 0 ? config.inputSize : config.directionCount * config.outputSize
+            for direction in 0..<config.directionCount {
+                let reverse = direction == 1
+                out.append((name(.weightIH, layer: layer, reverse: reverse), [g, inputWidth]))
+                out.append((name(.weightHH, layer: layer, reverse: reverse), [g, config.outputSize]))
+                if config.bias {
+                    out.append((name(.biasIH, layer: layer, reverse: reverse), [g]))
+                    out.append((name(.biasHH, layer: layer, reverse: reverse), [g]))
+                }
+                if config.projSize > 0 {
+                    out.append((name(.weightHR, layer: layer, reverse: reverse), [config.projSize, config.hiddenSize]))
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,32 @@
+/// Scratch buffers for running a module, grown on demand and reused: a stream that keeps feeding chunks
+/// of the same size allocates nothing after its first step.
+final class Workspace {
+    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private var capacities: [Int] = []
+
+    /// Buffer number `slot` with room for at least `count` floats (contents unspecified).
+    func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        while buffers.count <= slot {
+            buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: 1))
+            capacities.append(1)
+        }
+        if capacities[slot] < count {
+            buffers[slot].deallocate()
+            buffers[slot] = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            capacities[slot] = count
+        }
+        return buffers[slot]
+    }
+
+    deinit {
+        for b in buffers { b.deallocate() }
+    }
+
+    /// Slot numbers, so that no two users share one by accident.
+    enum Slot {
+        static let projection = 0   // input projection of a whole sequence, [T·N × G·H]
+        static let hiddenPart = 1   // GRU's h·Whhᵀ + b_hh, [N × G·H]
+        static let fullHidden = 2   // LSTM with projection: o ⊙ tanh(c) before W_hr, [N × H]
+        static let layerOutput = 3  // 3 and 4: ping-pong outputs of inner layers, [T·N × D·Hout]
+    }
+}
