@@ -67,10 +67,10 @@ private func kernel4x16(
         let b0 = load8(bp), b1 = load8(bp + 8)
         let x0 = SIMD8(repeating: a0[p]), x1 = SIMD8(repeating: a1[p])
         let x2 = SIMD8(repeating: a2[p]), x3 = SIMD8(repeating: a3[p])
-        c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1)
-        c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1)
-        c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1)
-        c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1)
+        c00 += x0 * b0; c01 += x0 * b1
+        c10 += x1 * b0; c11 += x1 * b1
+        c20 += x2 * b0; c21 += x2 * b1
+        c30 += x3 * b0; c31 += x3 * b1
         bp += ldb
     }
     if accumulate {
@@ -94,8 +94,8 @@ private func kernel1x16(
     var bp = b
     for p in 0..<k {
         let x = SIMD8(repeating: a[p])
-        c0 = c0.addingProduct(x, load8(bp))
-        c1 = c1.addingProduct(x, load8(bp + 8))
+        c0 += x * load8(bp)
+        c1 += x * load8(bp + 8)
         bp += ldb
     }
     if accumulate {

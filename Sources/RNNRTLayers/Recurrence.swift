@@ -38,6 +38,31 @@ struct Recurrence {
         }
     }
 
+    /// `run` over tensors: `input` time-major `[steps × batch × inputSize]`, `h`/`c` stacked states
+    /// (updated in place), `output` `[steps × batch × D·outputSize]` (overwritten).
+    func run(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?,
+             output: inout [Float], workspace: Workspace) {
+        precondition(input.count == steps * batch * config.inputSize)
+        precondition(output.count == steps * batch * config.directionCount * config.outputSize)
+        input.scalars.withUnsafeBufferPointer { xs in
+            h.scalars.withUnsafeMutableBufferPointer { hs in
+                output.withUnsafeMutableBufferPointer { ys in
+                    guard let x = xs.baseAddress, let hp = hs.baseAddress, let y = ys.baseAddress else { return }
+                    if var cell = c {
+                        c = nil  // keep `cell` uniquely referenced: no copy-on-write
+                        cell.scalars.withUnsafeMutableBufferPointer { cs in
+                            run(input: x, steps: steps, batch: batch, h: hp, c: cs.baseAddress, output: y,
+                                workspace: workspace)
+                        }
+                        c = cell
+                    } else {
+                        run(input: x, steps: steps, batch: batch, h: hp, c: nil, output: y, workspace: workspace)
+                    }
+                }
+            }
+        }
+    }
+
     private func runDirection(_ w: DirectionWeights, input: UnsafePointer<Float>, steps: Int, batch: Int,
                               reverse: Bool, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
                               output: UnsafeMutablePointer<Float>, outputStride: Int, workspace: Workspace) {

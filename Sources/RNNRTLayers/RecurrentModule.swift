@@ -115,54 +115,22 @@ public struct RecurrentModule: Sendable {
     /// - Throws: `RNNRTError` `.shapeMismatch` naming the argument, the axis and both sizes.
     public func forward(_ x: Tensor, h0: Tensor? = nil, c0: Tensor? = nil) throws -> RecurrentOutput {
         let config = configuration
-        guard x.rank == 2 || x.rank == 3 else {
-            throw RNNRTError(.shapeMismatch, "input must have rank 3 ([L, N, \(config.inputSize)]) or 2 (unbatched [L, \(config.inputSize)]), got shape \(x.shape.shapeDescription)")
-        }
-        let unbatched = x.rank == 2
-        let steps = unbatched ? x.shape[0] : (config.batchFirst ? x.shape[1] : x.shape[0])
-        let batch = unbatched ? 1 : (config.batchFirst ? x.shape[0] : x.shape[1])
-        let features = x.shape[x.rank - 1]
-        guard features == config.inputSize else {
-            throw RNNRTError(.shapeMismatch, "input has \(features) features (last axis of \(x.shape.shapeDescription)), the module expects input_size \(config.inputSize)")
-        }
-        guard steps >= 1 else {
-            throw RNNRTError(.shapeMismatch, "input sequence length must be at least 1, got shape \(x.shape.shapeDescription)")
-        }
-        guard batch >= 1 else {
-            throw RNNRTError(.shapeMismatch, "input batch size must be at least 1, got shape \(x.shape.shapeDescription)")
-        }
+        let layout = try SequenceLayout(of: x, config: config)
         let stack = config.numLayers * config.directionCount
-        let hShape = unbatched ? [stack, config.outputSize] : [stack, batch, config.outputSize]
-        let cShape = unbatched ? [stack, config.hiddenSize] : [stack, batch, config.hiddenSize]
-        var h = try RecurrentModule.initialState(h0, named: "h0", shape: hShape)
+        var h = try RecurrentModule.initialState(
+            h0, named: "h0", shape: layout.stateShape(layersTimesDirections: stack, size: config.outputSize))
         var c: Tensor? = nil
         if config.kind == .lstm {
-            c = try RecurrentModule.initialState(c0, named: "c0", shape: cShape)
+            c = try RecurrentModule.initialState(
+                c0, named: "c0", shape: layout.stateShape(layersTimesDirections: stack, size: config.hiddenSize))
         } else if c0 != nil {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }
-
-        let timeMajor = (!unbatched && config.batchFirst) ? x.swappingFirstTwoAxes() : x
-        var output = [Float](repeating: 0, count: steps * batch * config.directionCount * config.outputSize)
-        let workspace = Workspace()
-        timeMajor.scalars.withUnsafeBufferPointer { xs in
-            h.scalars.withUnsafeMutableBufferPointer { hs in
-                output.withUnsafeMutableBufferPointer { ys in
-                    if c == nil {
-                        recurrence.run(input: xs.baseAddress!, steps: steps, batch: batch, h: hs.baseAddress!,
-                                       c: nil, output: ys.baseAddress!, workspace: workspace)
-                    } else {
-                        c!.scalars.withUnsafeMutableBufferPointer { cs in
-                            recurrence.run(input: xs.baseAddress!, steps: steps, batch: batch, h: hs.baseAddress!,
-                                           c: cs.baseAddress!, output: ys.baseAddress!, workspace: workspace)
-                        }
-                    }
-                }
-            }
-        }
         let width = config.directionCount * config.outputSize
-        var y = Tensor(shape: unbatched ? [steps, width] : [steps, batch, width], scalars: output)
-        if !unbatched && config.batchFirst { y = y.swappingFirstTwoAxes() }
+        var output = [Float](repeating: 0, count: layout.steps * layout.batch * width)
+        recurrence.run(input: layout.timeMajor(x), steps: layout.steps, batch: layout.batch,
+                       h: &h, c: &c, output: &output, workspace: Workspace())
+        let y = layout.output(output, width: width)
         return RecurrentOutput(output: y, hN: h, cN: c)
     }
 

@@ -1,0 +1,124 @@
+import RNNRTCore
+
+/// Runs a unidirectional module step by step, keeping its state between calls: for streaming audio,
+/// sensor data or tokens as they arrive.
+///
+/// Feeding a sequence in any split — one step at a time, chunks, or all at once — gives the same outputs
+/// and final state as `RecurrentModule.forward` on the whole sequence.
+///
+/// ```swift
+/// let stream = try RecurrentStream(module: lstm)         // batch 1, zero state
+/// for frame in frames {                                  // frame: [inputSize]
+///     let y = try stream.step(frame)                     // [outputSize]
+/// }
+/// stream.reset()
+/// ```
+///
+/// The buffer-based `step(input:output:)` allocates nothing once the stream exists. A stream is a
+/// reference type with mutable state; use one per sequence and thread.
+public final class RecurrentStream {
+    /// The module this stream runs.
+    public let module: RecurrentModule
+    /// Sequences processed side by side.
+    public let batchSize: Int
+    private var h: Tensor
+    private var c: Tensor?
+    private let workspace = Workspace()
+
+    /// A stream with zero state, or `h0`/`c0` shaped `[numLayers, batchSize, size]`.
+    /// - Throws: `.invalidArgument` for a bidirectional module (its reverse direction needs the whole
+    ///   sequence) or a batch size below 1; `.shapeMismatch` for a mis-shaped state.
+    public init(module: RecurrentModule, batchSize: Int = 1, h0: Tensor? = nil, c0: Tensor? = nil) throws {
+        let config = module.configuration
+        guard !config.bidirectional else {
+            throw RNNRTError(.invalidArgument, "a bidirectional module cannot stream: its reverse direction reads the sequence from the end; run it with forward(_:) on the whole sequence")
+        }
+        guard batchSize >= 1 else {
+            throw RNNRTError(.invalidArgument, "stream batch size must be at least 1, got \(batchSize)")
+        }
+        self.module = module
+        self.batchSize = batchSize
+        h = Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.outputSize])
+        c = config.kind == .lstm ? Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.hiddenSize]) : nil
+        try reset(h0: h0, c0: c0)
+    }
+
+    /// Current hidden state, `[numLayers, batchSize, outputSize]`.
+    public var hN: Tensor { h }
+    /// Current cell state (LSTM), `[numLayers, batchSize, hiddenSize]`.
+    public var cN: Tensor? { c }
+
+    /// Sets the state to `h0`/`c0` (zeros when nil).
+    public func reset(h0: Tensor? = nil, c0: Tensor? = nil) throws {
+        let config = module.configuration
+        let newH = try RecurrentModule.initialState(h0, named: "h0", shape: h.shape)
+        if let c {
+            self.c = try RecurrentModule.initialState(c0, named: "c0", shape: c.shape)
+        } else if c0 != nil {
+            throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
+        }
+        h = newH
+    }
+
+    /// Feeds one time step. `x` is `[batchSize, inputSize]`, or `[inputSize]` when `batchSize` is 1;
+    /// returns the top layer's output for this step with the same rank (`[batchSize, outputSize]` or
+    /// `[outputSize]`).
+    public func step(_ x: Tensor) throws -> Tensor {
+        let config = module.configuration
+        let expected = [batchSize, config.inputSize]
+        guard x.shape == expected || (batchSize == 1 && x.shape == [config.inputSize]) else {
+            throw RNNRTError(.shapeMismatch, "step input has shape \(x.shape.shapeDescription), expected \(expected.shapeDescription)\(batchSize == 1 ? " or [\(config.inputSize)]" : "")")
+        }
+        var y = [Float](repeating: 0, count: batchSize * config.outputSize)
+        x.scalars.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in step(input: xs, output: ys) }
+        }
+        return Tensor(shape: x.rank == 1 ? [config.outputSize] : [batchSize, config.outputSize], scalars: y)
+    }
+
+    /// Feeds one time step from raw buffers without allocating: `input` holds `batchSize × inputSize`
+    /// floats, `output` receives `batchSize × outputSize` floats. Wrong buffer sizes are a programmer
+    /// error (precondition).
+    public func step(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
+        let config = module.configuration
+        precondition(input.count == batchSize * config.inputSize, "step input needs \(batchSize * config.inputSize) floats")
+        precondition(output.count == batchSize * config.outputSize, "step output needs \(batchSize * config.outputSize) floats")
+        guard let x = input.baseAddress, let y = output.baseAddress else { return }
+        advance(input: x, steps: 1, output: y)
+    }
+
+    /// Feeds a chunk of time steps in the module's sequence layout (`[L, N, D]`, `[N, L, D]` when
+    /// batch-first, or `[L, D]` when `batchSize` is 1) and returns its outputs in the same layout.
+    public func process(_ chunk: Tensor) throws -> Tensor {
+        let config = module.configuration
+        let layout = try SequenceLayout(of: chunk, config: config)
+        guard layout.batch == batchSize else {
+            throw RNNRTError(.shapeMismatch, "chunk has batch size \(layout.batch) (shape \(chunk.shape.shapeDescription)), the stream was made for \(batchSize)")
+        }
+        var y = [Float](repeating: 0, count: layout.steps * batchSize * config.outputSize)
+        layout.timeMajor(chunk).scalars.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                guard let x = xs.baseAddress, let out = ys.baseAddress else { return }
+                advance(input: x, steps: layout.steps, output: out)
+            }
+        }
+        return layout.output(y, width: config.outputSize)
+    }
+
+    private func advance(input: UnsafePointer<Float>, steps: Int, output: UnsafeMutablePointer<Float>) {
+        let recurrence = module.recurrence
+        let workspace = self.workspace
+        h.scalars.withUnsafeMutableBufferPointer { hs in
+            guard let hp = hs.baseAddress else { return }
+            if c == nil {
+                recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: nil, output: output,
+                               workspace: workspace)
+            } else {
+                c?.scalars.withUnsafeMutableBufferPointer { cs in
+                    recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: cs.baseAddress,
+                                   output: output, workspace: workspace)
+                }
+            }
+        }
+    }
+}

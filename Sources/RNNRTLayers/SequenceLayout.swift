@@ -1,0 +1,50 @@
+import RNNRTCore
+
+/// How a sequence tensor maps onto the engine's time-major `[L × N × features]` buffers: PyTorch's three
+/// accepted layouts (`[L, N, D]`, batch-first `[N, L, D]`, unbatched `[L, D]`), checked once.
+struct SequenceLayout {
+    let steps: Int
+    let batch: Int
+    let unbatched: Bool
+    let batchFirst: Bool
+
+    /// Checks `x` against the module's input size and reads its layout.
+    /// - Throws: `.shapeMismatch` naming the axis and both sizes.
+    init(of x: Tensor, config: RecurrentConfiguration) throws {
+        guard x.rank == 2 || x.rank == 3 else {
+            let batched = config.batchFirst ? "[N, L, \(config.inputSize)]" : "[L, N, \(config.inputSize)]"
+            throw RNNRTError(.shapeMismatch, "input must have rank 3 (\(batched)) or 2 (unbatched [L, \(config.inputSize)]), got shape \(x.shape.shapeDescription)")
+        }
+        unbatched = x.rank == 2
+        batchFirst = config.batchFirst && !unbatched
+        steps = unbatched ? x.shape[0] : (batchFirst ? x.shape[1] : x.shape[0])
+        batch = unbatched ? 1 : (batchFirst ? x.shape[0] : x.shape[1])
+        let features = x.shape[x.rank - 1]
+        guard features == config.inputSize else {
+            throw RNNRTError(.shapeMismatch, "input has \(features) features (last axis of \(x.shape.shapeDescription)), the module expects input_size \(config.inputSize)")
+        }
+        guard steps >= 1 else {
+            throw RNNRTError(.shapeMismatch, "input sequence length must be at least 1, got shape \(x.shape.shapeDescription)")
+        }
+        guard batch >= 1 else {
+            throw RNNRTError(.shapeMismatch, "input batch size must be at least 1, got shape \(x.shape.shapeDescription)")
+        }
+    }
+
+    /// `x` as time-major elements.
+    func timeMajor(_ x: Tensor) -> Tensor {
+        batchFirst ? x.swappingFirstTwoAxes() : x
+    }
+
+    /// Time-major output elements (`[L × N × width]`) as a tensor in the caller's layout.
+    func output(_ scalars: [Float], width: Int) -> Tensor {
+        if unbatched { return Tensor(shape: [steps, width], scalars: scalars) }
+        let y = Tensor(shape: [steps, batch, width], scalars: scalars)
+        return batchFirst ? y.swappingFirstTwoAxes() : y
+    }
+
+    /// Shape of a state tensor with `size` features per layer and direction, as PyTorch shapes it.
+    func stateShape(layersTimesDirections stack: Int, size: Int) -> [Int] {
+        unbatched ? [stack, size] : [stack, batch, size]
+    }
+}

@@ -1,0 +1,87 @@
+import Testing
+import RNNRTTestSupport
+@testable import RNNRTLayers
+import RNNRTCore
+
+/// A state dict with random weights for `config`, named as PyTorch names them, under `prefix`.
+func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed: UInt64 = 7) throws -> StateDict {
+    var rng = SeededGenerator(seed: seed)
+    var sd = StateDict()
+    for (name, shape) in TorchParameterNames.expected(for: config) {
+        let t = Tensor(shape: shape, scalars: rng.floats(shape.reduce(1, *), in: -0.5...0.5))
+        try sd.insert(StoredTensor(t), named: prefix + name)
+    }
+    return sd
+}
+
+@Suite struct RecurrentModuleTests {
+    @Test(arguments: [
+        RecurrentConfiguration(kind: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, projSize: 2),
+        RecurrentConfiguration(kind: .gru, inputSize: 1, hiddenSize: 1, bias: false),
+        RecurrentConfiguration(kind: .rnn, inputSize: 4, hiddenSize: 3, numLayers: 3),
+        RecurrentConfiguration(kind: .lstm, inputSize: 2, hiddenSize: 4, numLayers: 1, bidirectional: true, bias: false),
+    ])
+    func infersEveryOptionFromNamesAndShapes(_ config: RecurrentConfiguration) throws {
+        let sd = try randomStateDict(config, prefix: "encoder.rnn.")
+        #expect(try RecurrentConfiguration.infer(from: sd, prefix: "encoder.rnn.") == config)
+        #expect(RecurrentConfiguration.modulePrefixes(in: sd) == ["encoder.rnn."])
+        #expect(try RecurrentModule(stateDict: sd).configuration == config)
+    }
+
+    @Test func reportsEveryBindingProblemAtOnce() throws {
+        let config = RecurrentConfiguration(kind: .lstm, inputSize: 3, hiddenSize: 4, numLayers: 2)
+        var sd = StateDict()
+        for (name, t) in try randomStateDict(config).tensors where name != "bias_hh_l1" {
+            if name == "weight_hh_l1" {
+                try sd.insert(StoredTensor(Tensor(repeating: 0, shape: [16, 5])), named: name)
+            } else {
+                try sd.insert(t, named: name)
+            }
+        }
+        try sd.insert(StoredTensor(Tensor(repeating: 0, shape: [16, 4])), named: "weight_hh_l0_reverse")
+        let error = #expect(throws: RNNRTError.self) { try RecurrentModule(configuration: config, stateDict: sd) }
+        #expect(error?.kind == .binding)
+        let message = error?.message ?? ""
+        #expect(message.contains("missing 'bias_hh_l1'"))
+        #expect(message.contains("'weight_hh_l1' has shape [16, 5], expected [16, 4]"))
+        #expect(message.contains("unexpected 'weight_hh_l0_reverse'"))
+    }
+
+    @Test func severalModulesNeedAPrefix() throws {
+        let a = try randomStateDict(RecurrentConfiguration(kind: .gru, inputSize: 2, hiddenSize: 3), prefix: "enc.")
+        var sd = a
+        for (n, t) in try randomStateDict(RecurrentConfiguration(kind: .rnn, inputSize: 3, hiddenSize: 3), prefix: "dec.").tensors {
+            try sd.insert(t, named: n)
+        }
+        let error = #expect(throws: RNNRTError.self) { try RecurrentModule(stateDict: sd) }
+        #expect(error?.message.contains("'enc.', 'dec.'") == true)
+        #expect(try RecurrentModule(stateDict: sd, prefix: "dec.").configuration.kind == .rnn)
+    }
+
+    @Test func reluOnlyForRNN() throws {
+        let sd = try randomStateDict(RecurrentConfiguration(kind: .gru, inputSize: 2, hiddenSize: 3))
+        #expect(throws: RNNRTError.self) { try RecurrentModule(stateDict: sd, nonlinearity: .relu) }
+    }
+
+    @Test func noModuleIsAClearError() throws {
+        var sd = StateDict()
+        try sd.insert(StoredTensor(Tensor(repeating: 0, shape: [2, 2])), named: "fc.weight")
+        let error = #expect(throws: RNNRTError.self) { try RecurrentModule(stateDict: sd) }
+        #expect(error?.message.contains("no recurrent module") == true)
+    }
+
+    @Test func rejectsInputWithWrongFeatureSize() throws {
+        let m = try RecurrentModule(stateDict: randomStateDict(RecurrentConfiguration(kind: .lstm, inputSize: 3, hiddenSize: 2)))
+        let error = #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [5, 1, 4])) }
+        #expect(error?.kind == .shapeMismatch)
+        #expect(error?.message.contains("4 features") == true)
+        #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [3])) }
+        #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [0, 1, 3])) }
+        #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [2, 1, 3]), h0: Tensor(repeating: 0, shape: [1, 2, 2])) }
+    }
+
+    @Test func projectionMustBeSmallerThanHidden() throws {
+        let config = RecurrentConfiguration(kind: .lstm, inputSize: 2, hiddenSize: 3, projSize: 3)
+        #expect(throws: RNNRTError.self) { try RecurrentModule(configuration: config, stateDict: StateDict()) }
+    }
+}
