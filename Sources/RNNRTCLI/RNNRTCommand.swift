@@ -1,11 +1,66 @@
 import ArgumentParser
+import Foundation
+import RNNRT
 
-/// The `rnnrt` command: run, inspect (and later verify, convert, bench) recurrent models.
+/// The `rnnrt` command: run and inspect PyTorch recurrent models.
+///
+/// Exit status (set here and nowhere else): 0 success; 1 the model could not run on the given input
+/// (shapes, binding, I/O); 64 usage error; 65 a file is malformed, unsupported or refused as unsafe.
 public struct RNNRTCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnrt",
         abstract: "Run PyTorch recurrent networks (RNN, LSTM, GRU) without Python.",
-        subcommands: [])
+        subcommands: [Run.self, Inspect.self])
 
     public init() {}
+
+    /// Parses `arguments` (the process's when nil), runs the command, prints one clear message on
+    /// failure and exits with the status documented on the type.
+    public static func main(_ arguments: [String]? = nil) -> Never {
+        let status = execute(arguments, standardOutput: { print($0) }, standardError: { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        })
+        Foundation.exit(status)
+    }
+
+    /// Runs `arguments` in-process and returns the exit status; output goes through the two closures.
+    /// Used by `main` and by tests.
+    public static func execute(_ arguments: [String]?, standardOutput: @escaping (String) -> Void,
+                               standardError: @escaping (String) -> Void) -> Int32 {
+        Console.out = standardOutput
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch let error as RNNRTError {
+            standardError("rnnrt: error: \(error)")
+            return exitStatus(for: error)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                standardOutput(message)
+            } else {
+                standardError(message)
+            }
+            return code.rawValue
+        }
+    }
+
+    /// The exit status for an rnnrt error.
+    static func exitStatus(for error: RNNRTError) -> Int32 {
+        switch error.kind {
+        case .malformed, .unsupported, .unsafe: return 65
+        case .invalidArgument: return 64
+        case .io, .shapeMismatch, .binding: return 1
+        }
+    }
 }
+
+/// Where commands print: standard output normally, a test's capture in tests.
+enum Console {
+    nonisolated(unsafe) static var out: (String) -> Void = { print($0) }
+}
+
+/// Prints a line on standard output (or the test's capture).
+func say(_ line: String) { Console.out(line) }

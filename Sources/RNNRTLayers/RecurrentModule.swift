@@ -14,6 +14,8 @@ import RNNRTCore
 public struct RecurrentModule: Sendable {
     /// The configuration, inferred from the parameters (plus the caller's `nonlinearity`/`batchFirst`).
     public let configuration: RecurrentConfiguration
+    /// The dotted-name prefix the parameters were bound from (`""` for a bare state dict).
+    public let prefix: String
     let recurrence: Recurrence
 
     /// Finds the module under `prefix` in `stateDict`, infers its configuration and binds its weights.
@@ -90,7 +92,16 @@ public struct RecurrentModule: Sendable {
             layers.append(directions)
         }
         configuration = config
+        self.prefix = prefix
         recurrence = Recurrence(config: config, weights: layers)
+    }
+
+    /// Number of scalar parameters (as `sum(p.numel() for p in module.parameters())`).
+    public var parameterCount: Int {
+        recurrence.weights.joined().reduce(0) { total, w in
+            let biases = configuration.bias ? 2 * w.inputBias.count : 0
+            return total + w.inputWeightsT.count + w.hiddenWeightsT.count + w.projectionT.count + biases
+        }
     }
 
     /// The prefix to use: `prefix` itself when non-empty, else the only module's prefix.

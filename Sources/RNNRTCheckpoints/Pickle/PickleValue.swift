@@ -1,0 +1,70 @@
+import RNNRTCore
+
+/// A value on the pickle machine's stack. Compound values (tuples, lists, dicts, tensors, ...) live in the
+/// machine's arena and are referenced by index, so nothing here nests: a hostile stream cannot build a
+/// structure whose destruction or traversal recurses deeply.
+enum PickleValue: Equatable {
+    case none
+    case bool(Bool)
+    case int(Int64)
+    /// An integer wider than 64 bits, kept as its two's-complement little-endian bytes.
+    case bigInt([UInt8])
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    case global(PickleGlobal)
+    /// Index of a node in `PickleMachine.nodes`.
+    case ref(Int)
+}
+
+/// A compound value in the machine's arena.
+enum PickleNode {
+    case tuple([PickleValue])
+    case list([PickleValue])
+    case dict(PickleDict)
+    case set([PickleValue])
+    /// A storage named by a persistent id: `('storage', type, key, location, numel)`.
+    case storage(StorageReference)
+    /// A tensor view built by `_rebuild_tensor_v2/v3`.
+    case tensor(TensorReference)
+}
+
+/// An insertion-ordered dictionary with Python's replace-on-duplicate semantics.
+struct PickleDict {
+    private(set) var keys: [PickleValue] = []
+    private(set) var values: [PickleValue] = []
+    private var index: [PickleValue: Int] = [:]
+
+    mutating func set(_ key: PickleValue, _ value: PickleValue) {
+        if let i = index[key] {
+            values[i] = value
+        } else {
+            index[key] = keys.count
+            keys.append(key)
+            values.append(value)
+        }
+    }
+
+    var count: Int { keys.count }
+}
+
+extension PickleValue: Hashable {}
+
+/// Where a storage's bytes are and how to read them.
+struct StorageReference: Equatable {
+    /// Element type; nil for `UntypedStorage` (the tensor's dtype decides, `numel` counts bytes).
+    let dtype: DType?
+    /// Record name inside the archive's `data/` folder (zip format) or the legacy key.
+    let key: String
+    /// Elements of `dtype` (bytes when untyped).
+    let numel: Int
+}
+
+/// A tensor as `_rebuild_tensor_v2/v3` describes it: a strided view of a storage.
+struct TensorReference: Equatable {
+    let storage: StorageReference
+    let dtype: DType
+    let offset: Int
+    let shape: [Int]
+    let strides: [Int]
+}

@@ -1,0 +1,147 @@
+import CLibzip
+import Foundation
+import RNNRTCore
+
+/// A zip archive read through libzip: the only file in rnnrt that touches libzip.
+///
+/// Entries are listed once at open. Reading is bounded before anything is allocated: a stored entry
+/// cannot be larger than the archive, a deflated one cannot inflate more than `maxDeflateRatio` times.
+/// Stored entries are read raw (no CRC check) because `torch.save` may write CRC 0 for every entry.
+final class ZipArchive {
+    /// One entry of the central directory.
+    struct Entry {
+        let index: UInt64
+        let name: String
+        let size: Int
+        let compressedSize: Int
+        let method: Int
+    }
+
+    /// Deflate cannot expand data by more than about 1032:1.
+    static let maxDeflateRatio = 1032
+
+    let entries: [Entry]
+    private let handle: OpaquePointer
+    private let archiveSize: Int
+    private let label: String
+
+    /// Opens the zip archive at `path`.
+    convenience init(path: String) throws {
+        var error: Int32 = 0
+        guard let za = zip_open(path, ZIP_RDONLY, &error) else {
+            throw RNNRTError(.malformed, "not a readable zip archive: \(ZipArchive.describe(code: error))")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        try self.init(handle: za, archiveSize: size ?? Int.max, label: path)
+    }
+
+    /// Opens a zip archive held in memory (copied; the archive does not refer to `bytes` afterwards).
+    convenience init(bytes: [UInt8], label: String) throws {
+        var zerr = zip_error_t()
+        zip_error_init(&zerr)
+        defer { zip_error_fini(&zerr) }
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        bytes.withUnsafeBytes { raw in
+            if let base = raw.baseAddress { copy.copyMemory(from: base, byteCount: bytes.count) }
+        }
+        // freep = 0: the buffer stays ours and is freed in deinit, after zip_discard.
+        guard let source = zip_source_buffer_create(copy, UInt64(bytes.count), 0, &zerr) else {
+            copy.deallocate()
+            throw RNNRTError(.malformed, "cannot read zip archive \(label) from memory")
+        }
+        guard let za = zip_open_from_source(source, ZIP_RDONLY, &zerr) else {
+            zip_source_free(source)
+            copy.deallocate()
+            throw RNNRTError(.malformed, "not a readable zip archive: \(String(cString: zip_error_strerror(&zerr)))")
+        }
+        try self.init(handle: za, archiveSize: bytes.count, label: label, ownedBuffer: copy)
+    }
+
+    /// The in-memory archive's bytes, when opened from memory (zip_discard frees the source, not these).
+    private let ownedBuffer: UnsafeMutableRawPointer?
+
+    private init(handle: OpaquePointer, archiveSize: Int, label: String,
+                 ownedBuffer: UnsafeMutableRawPointer? = nil) throws {
+        self.handle = handle
+        self.archiveSize = archiveSize
+        self.label = label
+        self.ownedBuffer = ownedBuffer
+        let count = zip_get_num_entries(handle, 0)
+        var list: [Entry] = []
+        if count > 0 {
+            list.reserveCapacity(Int(min(count, 1 << 20)))
+            for i in 0..<UInt64(count) {
+                var st = zip_stat_t()
+                zip_stat_init(&st)
+                guard zip_stat_index(handle, i, 0, &st) == 0, let cname = st.name else {
+                    zip_discard(handle)
+                    throw RNNRTError(.malformed, "zip entry \(i) of \(label) cannot be read: \(String(cString: zip_strerror(handle)))")
+                }
+                list.append(Entry(index: i, name: String(cString: cname),
+                                  size: Int(clamping: st.size), compressedSize: Int(clamping: st.comp_size),
+                                  method: Int(st.comp_method)))
+            }
+        }
+        entries = list
+    }
+
+    deinit {
+        zip_discard(handle)
+        ownedBuffer?.deallocate()
+    }
+
+    /// The entry called `name`, if any.
+    func entry(named name: String) -> Entry? {
+        entries.first { $0.name == name }
+    }
+
+    /// The uncompressed bytes of `entry`.
+    /// - Throws: `.malformed` when the entry claims more bytes than can exist or be read,
+    ///   `.unsupported` for compression methods other than stored and deflate.
+    func read(_ entry: Entry) throws -> [UInt8] {
+        let raw: Bool
+        switch entry.method {
+        case 0:
+            raw = true
+            guard entry.size == entry.compressedSize, entry.size <= archiveSize else {
+                throw RNNRTError(.malformed, "zip entry '\(entry.name)' claims \(entry.size) bytes, more than the \(archiveSize)-byte archive holds")
+            }
+        case 8:
+            raw = false
+            let (bound, overflow) = entry.compressedSize.multipliedReportingOverflow(by: ZipArchive.maxDeflateRatio)
+            guard entry.compressedSize <= archiveSize, overflow || entry.size <= bound else {
+                throw RNNRTError(.malformed, "zip entry '\(entry.name)' claims \(entry.size) bytes from \(entry.compressedSize) compressed bytes, more than deflate can produce")
+            }
+        default:
+            throw RNNRTError(.unsupported, "zip entry '\(entry.name)' uses compression method \(entry.method); rnnrt reads stored (0) and deflate (8)")
+        }
+        guard let file = zip_fopen_index(handle, entry.index, raw ? zip_flags_t(ZIP_FL_COMPRESSED) : 0) else {
+            throw RNNRTError(.malformed, "zip entry '\(entry.name)' cannot be opened: \(String(cString: zip_strerror(handle)))")
+        }
+        defer { zip_fclose(file) }
+        var out = [UInt8](repeating: 0, count: entry.size)
+        var filled = 0
+        var failed = false
+        out.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            while filled < entry.size {
+                let n = zip_fread(file, base + filled, UInt64(entry.size - filled))
+                if n < 0 { failed = true; return }
+                if n == 0 { return }
+                filled += Int(n)
+            }
+        }
+        guard !failed, filled == entry.size else {
+            let why = failed ? String(cString: zip_file_strerror(file)) : "the archive ends early"
+            throw RNNRTError(.malformed, "zip entry '\(entry.name)' claims \(entry.size) bytes but only \(filled) could be read (\(why))")
+        }
+        return out
+    }
+
+    private static func describe(code: Int32) -> String {
+        var zerr = zip_error_t()
+        zip_error_init_with_code(&zerr, code)
+        defer { zip_error_fini(&zerr) }
+        return String(cString: zip_error_strerror(&zerr))
+    }
+}

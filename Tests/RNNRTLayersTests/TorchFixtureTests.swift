@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import RNNRT
+import RNNRTTestSupport
+
+/// One `Fixtures/rnn/<case>/case.json`, as written by `tools/fixtures/make_rnn_fixtures.py`.
+struct TorchCase: Decodable {
+    let kind: String
+    let nonlinearity: String?
+    let batch_first: Bool
+    let seq_len: Int
+}
+
+/// Every PyTorch-made case in `Fixtures/rnn/` agrees with PyTorch within `Tolerance.pytorch`, reading the
+/// checkpoint with `StateDict(contentsOf:)` and the tensors with `NPY.read` exactly as `rnnrt run` does.
+@Suite struct TorchFixtureTests {
+    static let cases = Fixture.folders(in: "rnn")
+
+    @Test func fixturesArePresent() {
+        #expect(TorchFixtureTests.cases.count >= 80)
+    }
+
+    @Test(arguments: cases)
+    func matchesPyTorch(_ name: String) throws {
+        let dir = Fixture.url("rnn/\(name)")
+        let spec = try JSONDecoder().decode(TorchCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let module = try RecurrentModule(
+            stateDict: StateDict(contentsOf: dir.appendingPathComponent("model.pt")),
+            nonlinearity: spec.nonlinearity == "relu" ? .relu : .tanh, batchFirst: spec.batch_first)
+        #expect(module.configuration.kind.rawValue.lowercased() == spec.kind)
+
+        func load(_ file: String) throws -> Tensor? {
+            let url = dir.appendingPathComponent(file)
+            return FileManager.default.fileExists(atPath: url.path) ? try NPY.read(contentsOf: url).floatTensor() : nil
+        }
+        guard let x = try load("x.npy") else { Issue.record("\(name): no x.npy"); return }
+        let result = try module.forward(x, h0: try load("h0.npy"), c0: try load("c0.npy"))
+        var outputs = [("output", result.output), ("h_n", result.hN)]
+        if let cN = result.cN { outputs.append(("c_n", cN)) }
+        #expect((try load("expected/c_n.npy") != nil) == (result.cN != nil))
+        for (label, actual) in outputs {
+            guard let expected = try load("expected/\(label).npy") else { Issue.record("\(name): no expected \(label)"); continue }
+            let c = Tolerance.pytorch.compare(actual, expected)
+            #expect(c.passed, "\(name) \(label): \(c)")
+            LargestError.record(c.maxAbsError, at: "\(name) \(label)")
+        }
+    }
+}
+
+/// The largest error seen across fixture tests, printed for the closing note and the README.
+enum LargestError {
+    nonisolated(unsafe) private static var worst: (Float, String) = (0, "")
+    private static let lock = NSLock()
+
+    static func record(_ error: Float, at place: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if error > worst.0 {
+            worst = (error, place)
+            print("largest |rnnrt − torch| so far: \(error) (\(place))")
+        }
+    }
+}
