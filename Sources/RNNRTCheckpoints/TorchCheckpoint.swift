@@ -86,7 +86,7 @@ enum TorchCheckpoint {
                 exits.removeLast()
             }
             guard depth <= maxNestingDepth else {
-                throw RNNRTError(.malformed, "checkpoint nests containers deeper than \(maxNestingDepth) levels at '\(name)'")
+                throw RNNRTError(.malformed, "checkpoint nests containers deeper than \(maxNestingDepth) levels at '\(name.prefix(60))…'")
             }
             func join(_ key: String) -> String { name.isEmpty ? key : name + "." + key }
             switch value {
