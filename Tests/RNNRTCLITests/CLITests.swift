@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+import RNNRT
+import RNNRTTestSupport
+@testable import RNNRTCLI
+
+/// Runs `rnnrt` in-process and returns (status, stdout, stderr).
+func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
+    nonisolated(unsafe) var out: [String] = [], err: [String] = []
+    let status = RNNRTCommand.execute(arguments, standardOutput: { out.append($0) }, standardError: { err.append($0) })
+    return (status, out.joined(separator: "\n"), err.joined(separator: "\n"))
+}
+
+/// The CLI tests share one global console, so they run one at a time.
+@Suite(.serialized) struct CLITests {
+    @Test func runWritesPyTorchOutputs() throws {
+        let dir = try Fixture.temporaryDirectory()
+        let r = rnnrt(["run", Fixture.url("examples/lstm.pt").path, Fixture.url("examples/x.npy").path,
+                       "--batch-first", "-o", dir.path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("nn.LSTM(8, 16, num_layers=2, batch_first=True)"))
+        for name in ["output", "h_n", "c_n"] {
+            let ours = try NPY.read(contentsOf: dir.appendingPathComponent("\(name).npy")).floatTensor()
+            let torch = try NPY.read(contentsOf: Fixture.url("examples/expected_\(name).npy")).floatTensor()
+            #expect(Tolerance.pytorch.compare(ours, torch).passed, "\(name)")
+        }
+    }
+
+    @Test func runWithPrefixStateAndRelu() throws {
+        let dir = try Fixture.temporaryDirectory()
+        let c = Fixture.url("rnn/rnn_relu_h0").path
+        let r = rnnrt(["run", "\(c)/model.pt", "\(c)/x.npy", "--h0", "\(c)/h0.npy", "--nonlinearity", "relu",
+                       "--prefix", "", "-o", dir.path])
+        #expect(r.status == 0, "\(r.err)")
+        let ours = try NPY.read(contentsOf: dir.appendingPathComponent("h_n.npy")).floatTensor()
+        let torch = try NPY.read(contentsOf: URL(fileURLWithPath: "\(c)/expected/h_n.npy")).floatTensor()
+        #expect(Tolerance.pytorch.compare(ours, torch).passed)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("c_n.npy").path))
+    }
+
+    @Test func runSelectsANestedModuleByPrefix() throws {
+        let dir = try Fixture.temporaryDirectory()
+        let x = dir.appendingPathComponent("x.npy")
+        try NPY.write(Tensor(repeating: 0.5, shape: [4, 1, 3]), to: x)
+        let r = rnnrt(["run", Fixture.url("checkpoints/training_checkpoint.tar").path, x.path,
+                       "--prefix", "model_state_dict.encoder.rnn.", "-o", dir.path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("nn.GRU(3, 4) at prefix 'model_state_dict.encoder.rnn.'"))
+    }
+
+    @Test func inspectListsTensorsModulesAndValues() throws {
+        let r = rnnrt(["inspect", Fixture.url("checkpoints/training_checkpoint.tar").path])
+        #expect(r.status == 0)
+        #expect(r.out.contains("nn.GRU(3, 4)  --prefix 'model_state_dict.encoder.rnn.'"))
+        #expect(r.out.contains("epoch = 12"))
+        #expect(r.out.contains("model_state_dict.head.weight"))
+    }
+
+    @Test func inspectJSONIsMachineReadable() throws {
+        let r = rnnrt(["inspect", "--json", Fixture.url("rnn/lstm_proj_layers2_bidir/model.pt").path])
+        #expect(r.status == 0)
+        let summary = try JSONDecoder().decode(CheckpointSummary.self, from: Data(r.out.utf8))
+        #expect(summary.tensors.count == 20)
+        let config = summary.modules.first?.configuration
+        #expect(config?.kind == .lstm && config?.projSize == 3 && config?.numLayers == 2 && config?.bidirectional == true)
+    }
+
+    static let failures: [(String, [String], Int32, String)] = [
+        ("os.system pickle", ["run", "malformed/checkpoints/os_system.pt", "examples/x.npy"], 65, "'os.system' is not allowed"),
+        ("truncated", ["inspect", "malformed/checkpoints/truncated.pt"], 65, "zip"),
+        ("feature mismatch", ["run", "examples/lstm.pt", "malformed/wrong_features_x.npy", "--batch-first"], 1, "3 features"),
+        ("absurd npy", ["run", "examples/lstm.pt", "malformed/npy/absurd_shape.npy"], 65, "needs 4000000000000000000 bytes"),
+        ("several modules", ["run", "checkpoints/training_checkpoint.tar", "examples/x.npy", "--prefix", "nope."], 1, "no recurrent module under prefix 'nope.'"),
+        ("relu on lstm", ["run", "examples/lstm.pt", "examples/x.npy", "--nonlinearity", "relu"], 64, "applies only to RNN"),
+        ("missing file", ["inspect", "does/not/exist.pt"], 1, "no such file"),
+    ]
+
+    @Test(arguments: failures)
+    func failsWithOneClearMessage(_ label: String, _ args: [String], _ status: Int32, _ phrase: String) {
+        let resolved = args.map { $0.contains("/") ? Fixture.url($0).path : $0 }
+        let r = rnnrt(resolved)
+        #expect(r.status == status, "\(label): \(r.err)")
+        #expect(r.err.hasPrefix("rnnrt: error: "), "\(label): \(r.err)")
+        #expect(r.err.contains(phrase), "\(label): \(r.err)")
+    }
+
+    @Test func usageErrorsExit64() {
+        let r = rnnrt(["run"])
+        #expect(r.status == 64)
+        #expect(r.err.contains("Missing expected argument"))
+    }
+
+    /// The built binary prints one message on stderr, no stack trace, and exits non-zero.
+    @Test func binaryExitsCleanlyOnHostileInput() throws {
+        guard let binary = CLITests.builtBinary() else {
+            Issue.record("the rnnrt binary was not found next to the test bundle")
+            return
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["inspect", Fixture.url("malformed/checkpoints/deep_nesting.pt").path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 65)
+        #expect(text.hasPrefix("rnnrt: error: checkpoint nests containers deeper than 256 levels"))
+        #expect(!text.contains("Stack dump") && !text.contains("Fatal error"))
+    }
+
+    static func builtBinary() -> URL? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("rnnrt")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+}
