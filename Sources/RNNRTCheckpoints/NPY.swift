@@ -77,9 +77,7 @@ public enum NPY {
             throw RNNRTError(.malformed, "npy data: shape \(header.shape.shapeDescription) \(header.dtype.rawValue) needs \(byteCount) bytes, the file has \(available - byteCount) more")
         }
         var data = Array(bytes[dataStart..<(dataStart + byteCount)])
-        if header.bigEndian && header.dtype.byteSize > 1 {
-            byteSwap(&data, elementSize: header.dtype.isComplex ? header.dtype.byteSize / 2 : header.dtype.byteSize)
-        }
+        if header.bigEndian { swapByteOrder(&data, dtype: header.dtype) }
         if header.fortranOrder && header.shape.count > 1 {
             data = fortranToC(data, shape: header.shape, elementSize: header.dtype.byteSize)
         }
@@ -146,17 +144,6 @@ public enum NPY {
         case .bool: return "|b1"
         case .complex64: return "<c8"
         case .complex128: return "<c16"
-        }
-    }
-
-    private static func byteSwap(_ data: inout [UInt8], elementSize: Int) {
-        data.withUnsafeMutableBufferPointer { p in
-            var i = 0
-            while i + elementSize <= p.count {
-                var a = i, b = i + elementSize - 1
-                while a < b { p.swapAt(a, b); a += 1; b -= 1 }
-                i += elementSize
-            }
         }
     }
 

@@ -188,17 +188,7 @@ enum TorchCheckpoint {
                 }
             }
         }
-        if bigEndian && size > 1 {
-            let unit = ref.dtype.isComplex ? size / 2 : size
-            out.withUnsafeMutableBytes { p in
-                var i = 0
-                while i + unit <= p.count {
-                    var a = i, b = i + unit - 1
-                    while a < b { p.swapAt(a, b); a += 1; b -= 1 }
-                    i += unit
-                }
-            }
-        }
+        if bigEndian { swapByteOrder(&out, dtype: ref.dtype) }
         return try StoredTensor(dtype: ref.dtype, shape: ref.shape, bytes: out)
     }
 
