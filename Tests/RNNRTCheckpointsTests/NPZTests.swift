@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import RNNRTTestSupport
+@testable import RNNRTCheckpoints
+import RNNRTCore
+
+private struct ManifestEntry: Decodable {
+    let name: String
+    let dtype: String
+    let shape: [Int]
+}
+
+/// `.npz` archives written by `numpy.savez` (stored) and `numpy.savez_compressed` (deflated) read back
+/// with numpy's keys in archive order, dtypes, shapes and values.
+@Suite struct NPZTests {
+    static let files = ["weights_stored.npz", "weights_deflated.npz"]
+
+    @Test(arguments: files)
+    func readsLikeNumpy(_ file: String) throws {
+        let arrays = try NPZ.read(contentsOf: Fixture.url("npz/\(file)"))
+        let expectedDir = Fixture.url("npz/\(file).expected")
+        let manifest = try JSONDecoder().decode([ManifestEntry].self,
+                                                from: Data(contentsOf: expectedDir.appendingPathComponent("manifest.json")))
+        #expect(arrays.map(\.name) == manifest.map(\.name))
+        #expect(manifest.count == 16)  // nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+        for (entry, array) in zip(manifest, arrays) {
+            #expect(array.tensor.dtype.rawValue == entry.dtype, "\(file) \(entry.name)")
+            #expect(array.tensor.shape == entry.shape, "\(file) \(entry.name)")
+            let expected = try NPY.read(contentsOf: expectedDir.appendingPathComponent("\(entry.name).npy")).floatTensor()
+            #expect(try array.tensor.floatTensor().scalars == expected.scalars, "\(file) \(entry.name): values differ")
+        }
+    }
+
+    @Test func storedAndDeflatedAgree() throws {
+        let stored = try NPZ.read(contentsOf: Fixture.url("npz/weights_stored.npz"))
+        let deflated = try NPZ.read(contentsOf: Fixture.url("npz/weights_deflated.npz"))
+        #expect(stored.map(\.name) == deflated.map(\.name))
+        #expect(stored.map(\.tensor.bytes) == deflated.map(\.tensor.bytes))
+    }
+
+    @Test func methodsAreWhatNumpyWrites() throws {
+        let stored = try ZipArchive(path: Fixture.url("npz/weights_stored.npz").path)
+        let deflated = try ZipArchive(path: Fixture.url("npz/weights_deflated.npz").path)
+        #expect(stored.entries.allSatisfy { $0.method == 0 })
+        #expect(deflated.entries.allSatisfy { $0.method == 8 })
+    }
+
+    @Test func detection() throws {
+        #expect(NPZ.isNPZ(try ZipArchive(path: Fixture.url("npz/weights_stored.npz").path)))
+        #expect(NPZ.isNPZ(try ZipArchive(path: Fixture.url("npz/weights_deflated.npz").path)))
+        #expect(!NPZ.isNPZ(try ZipArchive(path: Fixture.url("malformed/npz/not_npy_entry.npz").path)))
+        #expect(!NPZ.isNPZ(try ZipArchive(path: Fixture.url("checkpoints/lstm_state_dict.pt").path)))
+    }
+
+    @Test func readsAnOpenArchive() throws {
+        let archive = try ZipArchive(path: Fixture.url("npz/weights_stored.npz").path)
+        let arrays = try NPZ.read(archive)
+        #expect(arrays.first?.name == archive.entries.first.map { String($0.name.dropLast(4)) })
+    }
+}
+
+/// Corrupt `.npz` archives fail with a typed error naming the entry.
+@Suite struct MalformedNPZTests {
+    @Test func entryThatIsNotAnArray() {
+        let error = #expect(throws: RNNRTError.self) {
+            try NPZ.read(contentsOf: Fixture.url("malformed/npz/not_npy_entry.npz"))
+        }
+        #expect(error?.kind == .malformed)
+        #expect(error?.message.contains("zip entry 'a.txt' is not an array") == true, "\(error?.message ?? "")")
+        #expect(error?.description.contains("not_npy_entry.npz") == true, "the context names the file")
+    }
+
+    @Test func truncatedEntry() {
+        let error = #expect(throws: RNNRTError.self) {
+            try NPZ.read(contentsOf: Fixture.url("malformed/npz/truncated_entry.npz"))
+        }
+        #expect(error?.kind == .malformed)
+        #expect(error?.message.contains("needs 192 bytes, the file has 187") == true, "\(error?.message ?? "")")
+        #expect(error?.context.first == "reading entry 'weight_ih_l0.npy'", "\(String(describing: error?.context))")
+    }
+
+    @Test func notAZip() {
+        let error = #expect(throws: RNNRTError.self) {
+            try NPZ.read(contentsOf: Fixture.url("safetensors/lstm_f32.safetensors"))
+        }
+        #expect(error?.kind == .malformed)
+        #expect(error?.message.contains("zip") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func missingFileIsAnIOError() {
+        let error = #expect(throws: RNNRTError.self) { try NPZ.read(contentsOf: URL(fileURLWithPath: "/nonexistent/x.npz")) }
+        #expect(error?.kind == .io)
+    }
+}
