@@ -1,8 +1,12 @@
 import Foundation
 import RNNRTCore
 
-/// Reads `torch.save` zip archives (PyTorch ≥ 1.6): `<prefix>/data.pkl` interpreted by `PickleMachine`,
-/// storages from `<prefix>/data/<key>`, byte order from `<prefix>/byteorder`.
+/// Reads PyTorch's zip archives — `torch.save` checkpoints (PyTorch ≥ 1.6) and TorchScript archives
+/// (`torch.jit.save`) — and turns any unpickled torch object into state-dict names; the legacy non-zip
+/// format (`TorchLegacyCheckpoint`) shares everything after unpickling.
+///
+/// Zip layout: `<prefix>/data.pkl` interpreted by `PickleMachine`, storages in `<prefix>/data/<key>`, byte
+/// order in `<prefix>/byteorder`; a TorchScript archive also has `constants.pkl` and `code/`.
 enum TorchCheckpoint {
     /// Deepest container nesting accepted when flattening names (real checkpoints use under 10).
     static let maxNestingDepth = 256
@@ -10,16 +14,16 @@ enum TorchCheckpoint {
     static let maxViewExpansionBytes = 256 << 20
 
     static let formatName = "PyTorch zip (torch.save)"
+    static let scriptFormatName = "TorchScript (torch.jit.save)"
 
-    /// Reads the archive at `path` into a state dict.
+    /// Reads a `torch.save` or `torch.jit.save` zip archive into a state dict.
     static func read(_ archive: ZipArchive) throws -> StateDict {
         guard let pickleEntry = dataPickle(in: archive) else {
             throw RNNRTError(.malformed, "zip archive has no data.pkl: not a torch.save checkpoint")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
-        if archive.entry(named: prefix + "constants.pkl") != nil {
-            throw RNNRTError(.unsupported, "this is a TorchScript archive (torch.jit.save); rnnrt reads torch.save checkpoints — save the module's state_dict() with torch.save")
-        }
+        let script = archive.entry(named: prefix + "constants.pkl") == nil
+            ? nil : TorchScriptCode(archive: archive, prefix: prefix)
         var bigEndian = false
         if let order = archive.entry(named: prefix + "byteorder") {
             let text = String(decoding: try archive.read(order), as: UTF8.self)
@@ -31,19 +35,29 @@ enum TorchCheckpoint {
         }
         var machine = PickleMachine(try archive.read(pickleEntry))
         let root = try withContext("reading \(pickleEntry.name)") { try machine.run() }
+        return try stateDict(from: root, machine: machine, format: script == nil ? formatName : scriptFormatName,
+                             bigEndian: bigEndian, scriptClass: { script?.scriptClass(named: $0) }) { key in
+            guard let entry = archive.entry(named: prefix + "data/" + key) else {
+                throw RNNRTError(.malformed, "storage record 'data/\(key)' is missing from the archive")
+            }
+            return try archive.read(entry)
+        }
+    }
 
+    /// The state dict of an unpickled torch object: every tensor under its dotted name, materialized from
+    /// the storage bytes `storage(key)` returns (each storage is loaded once), and every non-tensor leaf.
+    static func stateDict(from root: PickleValue, machine: PickleMachine, format: String, bigEndian: Bool,
+                          scriptClass: (String) -> TorchScriptClass? = { _ in nil },
+                          storage load: (String) throws -> [UInt8]) throws -> StateDict {
         var storages: [String: [UInt8]] = [:]
-        var stateDict = StateDict(format: formatName)
-        try flatten(root, machine: machine) { name, leaf in
+        var stateDict = StateDict(format: format)
+        try flatten(root, machine: machine, scriptClass: scriptClass) { name, leaf in
             switch leaf {
             case .tensor(let ref):
                 let stored = try withContext("reading tensor '\(name)'") {
                     try materialize(ref, bigEndian: bigEndian) { key in
                         if let cached = storages[key] { return cached }
-                        guard let entry = archive.entry(named: prefix + "data/" + key) else {
-                            throw RNNRTError(.malformed, "storage record 'data/\(key)' is missing from the archive")
-                        }
-                        let bytes = try archive.read(entry)
+                        let bytes = try load(key)
                         storages[key] = bytes
                         return bytes
                     }
@@ -74,7 +88,11 @@ enum TorchCheckpoint {
     /// Walks the unpickled object depth-first in insertion order, calling `visit` for every tensor and
     /// scalar leaf with its dotted name (dict keys and sequence indices joined by `.`). Iterative, with a
     /// depth limit and cycle detection.
+    ///
+    /// Inert objects (whole pickled modules, TorchScript modules) are named as PyTorch's `state_dict()`
+    /// names them; see `children(ofObject:…)`.
     static func flatten(_ root: PickleValue, machine: PickleMachine,
+                        scriptClass: (String) -> TorchScriptClass? = { _ in nil },
                         visit: (String, Leaf) throws -> Void) throws {
         // Explicit stack of (value, name, depth); children pushed in reverse to keep file order.
         var work: [(PickleValue, String, Int)] = [(root, "", 0)]
@@ -109,16 +127,12 @@ enum TorchCheckpoint {
                 case .tuple(let items), .list(let items):
                     children = items.enumerated().map { ($0.element, join(String($0.offset))) }
                 case .dict(let d):
-                    for (k, v) in zip(d.keys, d.values) {
-                        let key: String
-                        switch k {
-                        case .string(let s): key = s
-                        case .int(let i): key = String(i)
-                        case .bool(let b): key = b ? "True" : "False"
-                        default: continue
-                        }
-                        children.append((v, join(key)))
-                    }
+                    children = stringKeyed(d).map { ($0.value, join($0.key)) }
+                case .object(let className, let state):
+                    let script = className.hasPrefix("__torch__.") ? scriptClass(className) : nil
+                    for (key, text) in script?.constants ?? [] { try visit(join(key), .value(text)) }
+                    children = self.children(ofObject: className, state: state, script: script, machine: machine)
+                        .map { ($0.value, join($0.key)) }
                 }
                 guard onPath[index] == nil else {
                     throw RNNRTError(.malformed, "checkpoint contains a container that includes itself at '\(name)'")
@@ -126,6 +140,68 @@ enum TorchCheckpoint {
                 onPath[index] = 1
                 exits.append((index, work.count))
                 for (child, childName) in children.reversed() { work.append((child, childName, depth + 1)) }
+            }
+        }
+    }
+
+    /// The named children of an inert object, as PyTorch's `state_dict()` would name them:
+    /// - an `nn.Module` pickled whole (its state has `_parameters`/`_modules`): its parameters, its
+    ///   persistent buffers, its hyperparameters (public scalar attributes such as `batch_first`), then
+    ///   its submodules;
+    /// - a TorchScript module: the attributes its class lists in `__parameters__`/`__buffers__` (every
+    ///   tensor attribute when the class's code is unavailable), public scalar attributes, submodules —
+    ///   not bookkeeping such as `_flat_weights`, which repeats the parameters;
+    /// - any other object (an `argparse.Namespace` of hyperparameters, ...): every attribute.
+    static func children(ofObject className: String, state: PickleValue, script: TorchScriptClass?,
+                         machine: PickleMachine) -> [(key: String, value: PickleValue)] {
+        var attributes: [(key: String, value: PickleValue)] = []
+        switch machine.node(of: state) {
+        case .dict(let d)?: attributes = stringKeyed(d)
+        case .tuple(let parts)?:  // (__dict__, slots) from objects with __slots__
+            for part in parts { if case .dict(let d)? = machine.node(of: part) { attributes += stringKeyed(d) } }
+        default: break
+        }
+        func isObject(_ v: PickleValue) -> Bool { if case .object? = machine.node(of: v) { return true }; return false }
+        func isTensor(_ v: PickleValue) -> Bool { if case .tensor? = machine.node(of: v) { return true }; return false }
+        func isHyperparameter(_ key: String, _ v: PickleValue) -> Bool {
+            guard !key.hasPrefix("_"), key != "training" else { return false }
+            switch v {
+            case .bool, .int, .float, .string: return true
+            default: return false
+            }
+        }
+        func items(_ key: String) -> [(key: String, value: PickleValue)] {
+            guard let v = attributes.first(where: { $0.key == key })?.value,
+                  case .dict(let d)? = machine.node(of: v) else { return [] }
+            return stringKeyed(d).filter { $0.value != .none }
+        }
+        let keys = Set(attributes.map(\.key))
+        if keys.contains("_parameters") || keys.contains("_modules") {
+            var nonPersistent: Set<String> = []
+            if let v = attributes.first(where: { $0.key == "_non_persistent_buffers_set" })?.value,
+               case .set(let names)? = machine.node(of: v) {
+                for case .string(let n) in names { nonPersistent.insert(n) }
+            }
+            return items("_parameters") + items("_buffers").filter { !nonPersistent.contains($0.key) }
+                + attributes.filter { isHyperparameter($0.key, $0.value) } + items("_modules")
+        }
+        if className.hasPrefix("__torch__.") {
+            let state = script.map { Set($0.parameters + $0.buffers) }
+            return attributes.filter { state?.contains($0.key) ?? isTensor($0.value) }
+                + attributes.filter { isHyperparameter($0.key, $0.value) }
+                + attributes.filter { isObject($0.value) }
+        }
+        return attributes
+    }
+
+    /// The entries of a pickled dict whose keys can be part of a dotted name (strings, ints, bools).
+    private static func stringKeyed(_ d: PickleDict) -> [(key: String, value: PickleValue)] {
+        zip(d.keys, d.values).compactMap { k, v in
+            switch k {
+            case .string(let s): return (s, v)
+            case .int(let i): return (String(i), v)
+            case .bool(let b): return (b ? "True" : "False", v)
+            default: return nil
             }
         }
     }

@@ -36,6 +36,11 @@ public struct StateDict: Sendable {
         values.append((name, text))
     }
 
+    /// The text of the non-tensor leaf called `name` (the last one, if several), if any.
+    public func value(named name: String) -> String? {
+        values.last { $0.name == name }?.text
+    }
+
     /// The tensor called `name`, if any.
     public subscript(name: String) -> StoredTensor? { tensorsByName[name] }
 

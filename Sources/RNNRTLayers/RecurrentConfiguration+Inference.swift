@@ -13,12 +13,17 @@ extension RecurrentConfiguration {
 
     /// Infers a module's configuration from the names and shapes of its parameters under `prefix`:
     /// gate count → kind, `_reverse` → bidirectional, `weight_hr` → projection, `l{k}` → layers,
-    /// `bias_ih` → bias. `nonlinearity` and `batchFirst` are not in a state dict and come from the caller.
+    /// `bias_ih` → bias.
+    ///
+    /// `nonlinearity` and `batchFirst` are not in a state dict: when the caller passes nil they come from
+    /// the module's stored hyperparameters where the file has them (a whole pickled module or a
+    /// TorchScript archive stores `batch_first`, `nonlinearity` and `mode`; see `storedHyperparameters`),
+    /// else PyTorch's defaults (tanh, batch_first=False).
     ///
     /// Only what inference needs is checked here; `RecurrentModule` binds strictly afterwards.
     /// - Throws: `RNNRTError` `.binding` when the parameters do not describe a recurrent module.
     public static func infer(from stateDict: StateDict, prefix: String = "",
-                             nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false) throws -> RecurrentConfiguration {
+                             nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws -> RecurrentConfiguration {
         func tensor(_ role: TorchParameterNames.Role, _ layer: Int = 0, reverse: Bool = false) -> StoredTensor? {
             stateDict[prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse)]
         }
@@ -47,12 +52,29 @@ extension RecurrentConfiguration {
         }
         var layers = 1
         while tensor(.weightIH, layers) != nil { layers += 1 }
-        if kind != .rnn && nonlinearity != .tanh {
+        if let nonlinearity, kind != .rnn && nonlinearity != .tanh {
             throw RNNRTError(.invalidArgument, "nonlinearity '\(nonlinearity.rawValue)' applies only to RNN modules; '\(prefix)' is an \(kind.rawValue)")
         }
+        let stored = storedHyperparameters(in: stateDict, prefix: prefix)
         return RecurrentConfiguration(
             kind: kind, inputSize: wih.shape[1], hiddenSize: hidden, numLayers: layers,
             bidirectional: tensor(.weightIH, reverse: true) != nil, bias: tensor(.biasIH) != nil,
-            projSize: proj, nonlinearity: nonlinearity, batchFirst: batchFirst)
+            projSize: proj, nonlinearity: kind == .rnn ? nonlinearity ?? stored.nonlinearity ?? .tanh : .tanh,
+            batchFirst: batchFirst ?? stored.batchFirst ?? false)
+    }
+
+    /// The hyperparameters a file stores beside a module's weights, where it has them: `batch_first` and
+    /// `nonlinearity` (or `mode` = `'RNN_RELU'`/`'RNN_TANH'`) as values under the module's prefix, which
+    /// whole pickled modules and TorchScript archives record. Nil for what the file does not say.
+    public static func storedHyperparameters(in stateDict: StateDict, prefix: String)
+        -> (batchFirst: Bool?, nonlinearity: Nonlinearity?) {
+        let batchFirst = stateDict.value(named: prefix + "batch_first").flatMap { ["True": true, "False": false][$0] }
+        var nonlinearity: Nonlinearity?
+        switch stateDict.value(named: prefix + "nonlinearity") ?? stateDict.value(named: prefix + "mode") {
+        case "'relu'", "'RNN_RELU'": nonlinearity = .relu
+        case "'tanh'", "'RNN_TANH'": nonlinearity = .tanh
+        default: nonlinearity = nil
+        }
+        return (batchFirst, nonlinearity)
     }
 }

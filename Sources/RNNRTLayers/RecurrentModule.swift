@@ -23,12 +23,12 @@ public struct RecurrentModule: Sendable {
     /// With an empty prefix and a file holding exactly one recurrent module, that module is used whatever
     /// its prefix; with several, the error lists them.
     /// - Parameters:
-    ///   - nonlinearity: `nn.RNN`'s nonlinearity (not stored in a state dict); only `.tanh` is valid for
-    ///     LSTM and GRU.
-    ///   - batchFirst: as PyTorch's `batch_first`.
+    ///   - nonlinearity: `nn.RNN`'s nonlinearity; only `.tanh` is valid for LSTM and GRU. Nil: what the
+    ///     file stores (whole pickled modules and TorchScript archives do), else tanh.
+    ///   - batchFirst: as PyTorch's `batch_first`. Nil: what the file stores, else false.
     /// - Throws: `RNNRTError` `.binding` listing every missing, unexpected or mis-shaped parameter.
-    public init(stateDict: StateDict, prefix: String = "", nonlinearity: Nonlinearity = .tanh,
-                batchFirst: Bool = false) throws {
+    public init(stateDict: StateDict, prefix: String = "", nonlinearity: Nonlinearity? = nil,
+                batchFirst: Bool? = nil) throws {
         let prefix = try RecurrentModule.resolvePrefix(prefix, in: stateDict)
         let config = try RecurrentConfiguration.infer(from: stateDict, prefix: prefix,
                                                       nonlinearity: nonlinearity, batchFirst: batchFirst)

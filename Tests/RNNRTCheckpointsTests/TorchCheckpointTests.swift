@@ -70,7 +70,7 @@ private struct ManifestEntry: Decodable {
         ("string_past_end.pt", .malformed, "runs past the end"),
         ("no_stop.pt", .malformed, "without STOP"),
         ("unknown_opcode.pt", .unsupported, "opcode 0xFF"),
-        ("legacy_magic_only.pt", .unsupported, "legacy"),
+        ("legacy_magic_only.pt", .malformed, "without STOP"),
     ]
 
     @Test(arguments: cases)
@@ -86,5 +86,27 @@ private struct ManifestEntry: Decodable {
     @Test func missingFileIsAnIOError() {
         let error = #expect(throws: RNNRTError.self) { try StateDict(contentsOf: URL(fileURLWithPath: "/nonexistent/x.pt")) }
         #expect(error?.kind == .io)
+    }
+}
+
+/// Corrupt and hostile files in the other torch formats (legacy, whole-module pickles) fail clearly too.
+@Suite struct MalformedFormatTests {
+    static let cases: [(String, RNNRTError.Kind, String)] = [
+        ("legacy_count_lies.pt", .malformed, "says it holds 37 elements, the tensor that uses it says 36"),
+        ("legacy_count_huge.pt", .malformed, "says it holds 1152921504606846976 elements"),
+        ("legacy_truncated_storage.pt", .malformed, "needs 96 bytes at offset 997, the file has 86 left"),
+        ("zip_truncated_storage.pt", .malformed, "should hold 96 bytes, the record has 48"),
+        ("calls_user_function.pt", .unsafe, "pickle calls '__main__.steal_keys'"),
+        ("from_type_calls_user_function.pt", .unsafe, "'__main__.run'"),
+        ("deep_objects.pt", .malformed, "deeper than 256"),
+    ]
+
+    @Test(arguments: cases)
+    func failsClearly(_ file: String, _ kind: RNNRTError.Kind, _ phrase: String) {
+        let error = #expect(throws: RNNRTError.self) {
+            try StateDict(contentsOf: Fixture.url("malformed/formats/\(file)"))
+        }
+        #expect(error?.kind == kind, "\(file): \(String(describing: error))")
+        #expect(error?.message.contains(phrase) == true, "\(file): \(error?.message ?? "")")
     }
 }

@@ -29,21 +29,31 @@ struct TorchCase: Decodable {
             nonlinearity: spec.nonlinearity == "relu" ? .relu : .tanh, batchFirst: spec.batch_first)
         #expect(module.configuration.kind.rawValue.lowercased() == spec.kind)
 
-        func load(_ file: String) throws -> Tensor? {
-            let url = dir.appendingPathComponent(file)
-            return FileManager.default.fileExists(atPath: url.path) ? try NPY.read(contentsOf: url).floatTensor() : nil
+        guard let x = try loadIfPresent(dir, "x.npy") else { Issue.record("\(name): no x.npy"); return }
+        let result = try module.forward(x, h0: try loadIfPresent(dir, "h0.npy"), c0: try loadIfPresent(dir, "c0.npy"))
+        try expectMatchesPyTorch(result, expectedIn: dir, case: name)
+    }
+}
+
+/// The tensor in `dir/file`, or nil when the file does not exist.
+func loadIfPresent(_ dir: URL, _ file: String) throws -> Tensor? {
+    let url = dir.appendingPathComponent(file)
+    return FileManager.default.fileExists(atPath: url.path) ? try NPY.read(contentsOf: url).floatTensor() : nil
+}
+
+/// Checks `result` against PyTorch's `dir/expected/{output,h_n,c_n}.npy` within `Tolerance.pytorch`.
+func expectMatchesPyTorch(_ result: RecurrentOutput, expectedIn dir: URL, case name: String) throws {
+    var outputs = [("output", result.output), ("h_n", result.hN)]
+    if let cN = result.cN { outputs.append(("c_n", cN)) }
+    #expect((try loadIfPresent(dir, "expected/c_n.npy") != nil) == (result.cN != nil), "\(name): c_n presence")
+    for (label, actual) in outputs {
+        guard let expected = try loadIfPresent(dir, "expected/\(label).npy") else {
+            Issue.record("\(name): no expected \(label)")
+            continue
         }
-        guard let x = try load("x.npy") else { Issue.record("\(name): no x.npy"); return }
-        let result = try module.forward(x, h0: try load("h0.npy"), c0: try load("c0.npy"))
-        var outputs = [("output", result.output), ("h_n", result.hN)]
-        if let cN = result.cN { outputs.append(("c_n", cN)) }
-        #expect((try load("expected/c_n.npy") != nil) == (result.cN != nil))
-        for (label, actual) in outputs {
-            guard let expected = try load("expected/\(label).npy") else { Issue.record("\(name): no expected \(label)"); continue }
-            let c = Tolerance.pytorch.compare(actual, expected)
-            #expect(c.passed, "\(name) \(label): \(c)")
-            LargestError.record(c.maxAbsError, at: "\(name) \(label)")
-        }
+        let c = Tolerance.pytorch.compare(actual, expected)
+        #expect(c.passed, "\(name) \(label): \(c)")
+        LargestError.record(c.maxAbsError, at: "\(name) \(label)")
     }
 }
 

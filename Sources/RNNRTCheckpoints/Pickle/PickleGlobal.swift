@@ -1,9 +1,12 @@
 import RNNRTCore
 
-/// The globals a pickle may name: rnnrt's allow-list, in the spirit of `torch.load(weights_only=True)`.
+/// The globals a pickle may name, in the spirit of `torch.load(weights_only=True)`.
 ///
-/// Each is a marker the machine interprets itself; nothing is ever looked up or called by name. Any
-/// other `module.name` is refused when the GLOBAL opcode is read.
+/// Allow-listed names are markers the machine interprets itself (tensor rebuilds, containers, dtypes);
+/// nothing is ever looked up or called by name. Any other `module.name` becomes an inert `className`:
+/// NEWOBJ may make an inert record of it (how whole pickled modules and TorchScript objects are
+/// stored), but calling it with REDUCE is refused. Names from modules that exist to run code (`os`,
+/// `subprocess`, `builtins.eval`, ...) are refused as soon as they are named.
 enum PickleGlobal: Hashable {
     case orderedDict
     case set
@@ -16,16 +19,33 @@ enum PickleGlobal: Hashable {
     case rebuildTensorV3
     case rebuildParameter
     case rebuildParameterWithState
+    /// `torch._tensor._rebuild_from_type_v2(func, type, args, state)`: `func(*args)` for an allow-listed func.
+    case rebuildFromTypeV2
     case torchSize
     case torchDevice
+    /// TorchScript's `torch.jit._pickle.restore_type_tag(value, type)`: the value itself.
+    case restoreTypeTag
+    /// TorchScript's `torch.jit._pickle.build_{tensor,int,double,bool}list(list)`: the list itself.
+    case buildList
     /// A typed storage class such as `torch.FloatStorage`.
     case storage(DType)
     /// `torch.storage.UntypedStorage` (the dtype comes from `_rebuild_tensor_v3`).
     case untypedStorage
     /// A dtype object such as `torch.float32`.
     case dtype(DType)
+    /// Any other class name (`__main__.MyTagger`): inert, may only be instantiated as a record.
+    case className(String)
 
-    /// Resolves `module.name` (after Python 2 renames), or refuses it with `.unsafe`.
+    /// Modules whose names are refused outright: they exist to run code or touch the system.
+    private static let blockedModules: Set<String> = [
+        "os", "posix", "nt", "sys", "subprocess", "builtins", "shutil", "socket", "importlib", "runpy",
+        "pty", "ctypes", "pickle", "_pickle", "marshal", "code", "codeop", "types", "operator", "functools",
+        "webbrowser", "multiprocessing", "signal", "tempfile", "io", "_io", "pdb", "timeit", "asyncio",
+        "inspect", "platform", "commands", "popen2", "torch.hub", "torch.ops", "torch._ops",
+    ]
+
+    /// Resolves `module.name` (after Python 2 renames): an allow-listed marker, an inert class name, or
+    /// `.unsafe` for names from modules that run code.
     init(module rawModule: String, name: String) throws {
         let renames = ["__builtin__": "builtins", "copy_reg": "copyreg"]
         let module = renames[rawModule] ?? rawModule
@@ -34,7 +54,18 @@ enum PickleGlobal: Hashable {
             self = known
             return
         }
-        throw RNNRTError(.unsafe, "pickle global '\(full)' is not allowed (rnnrt only builds tensors and plain containers, and never calls or imports anything)")
+        let root = String(module.prefix { $0 != "." })
+        guard !PickleGlobal.blockedModules.contains(root), !PickleGlobal.blockedModules.contains(module),
+              !module.isEmpty, !name.isEmpty else {
+            throw RNNRTError(.unsafe, "pickle global '\(full)' is not allowed (rnnrt only builds tensors and plain containers, and never calls or imports anything)")
+        }
+        self = .className(full)
+    }
+
+    /// The dotted name, for messages.
+    var displayName: String {
+        if case .className(let n) = self { return n }
+        return PickleGlobal.table.first { $0.value == self }?.key ?? "\(self)"
     }
 
     private static let table: [String: PickleGlobal] = {
@@ -53,6 +84,12 @@ enum PickleGlobal: Hashable {
             "torch.Size": .torchSize,
             "torch.device": .torchDevice,
             "torch.storage.UntypedStorage": .untypedStorage,
+            "torch._tensor._rebuild_from_type_v2": .rebuildFromTypeV2,
+            "torch.jit._pickle.restore_type_tag": .restoreTypeTag,
+            "torch.jit._pickle.build_tensorlist": .buildList,
+            "torch.jit._pickle.build_intlist": .buildList,
+            "torch.jit._pickle.build_doublelist": .buildList,
+            "torch.jit._pickle.build_boollist": .buildList,
         ]
         let storages: [(String, DType)] = [
             ("FloatStorage", .float32), ("DoubleStorage", .float64), ("HalfStorage", .float16),

@@ -18,12 +18,19 @@ struct PickleMachine {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
     private let bytes: [UInt8]
-    private var pos = 0
-    private var opcodeStart = 0
+    private var pos: Int
+    private var opcodeStart: Int
 
-    init(_ bytes: [UInt8]) {
+    /// A machine reading the pickle that starts at byte `start` of `bytes` (files such as the legacy
+    /// `torch.save` format hold several pickles back to back; `bytes` is shared, not copied).
+    init(_ bytes: [UInt8], start: Int = 0) {
         self.bytes = bytes
+        pos = start
+        opcodeStart = start
     }
+
+    /// The byte after the STOP opcode, once `run()` has returned.
+    var position: Int { pos }
 
     /// Runs the stream to its STOP opcode and returns the result.
     /// - Throws: `.malformed` for a broken stream, `.unsupported` for opcodes rnnrt does not interpret,
@@ -118,14 +125,14 @@ struct PickleMachine {
                 try push(try reduce(callable, args))
             case 0x81:                                                                // NEWOBJ
                 let args = try pop(), cls = try pop()
-                try push(try reduce(cls, args))
+                try push(try instantiate(cls, args))
             case 0x92:                                                                // NEWOBJ_EX
                 _ = try pop()
                 let args = try pop(), cls = try pop()
-                try push(try reduce(cls, args))
+                try push(try instantiate(cls, args))
             case 0x62:                                                                // BUILD
-                _ = try pop()   // state: OrderedDict._metadata, tensor state; nothing rnnrt needs
-                guard !stack.isEmpty else { throw malformed("BUILD with an empty stack") }
+                let state = try pop()
+                try build(try top(), state: state)
             case 0x51:                                                                // BINPERSID
                 try push(try persistentLoad(try pop()))
             default:
@@ -142,9 +149,28 @@ struct PickleMachine {
 
     // MARK: - Interpreting the allow-listed callables
 
+    /// NEWOBJ: `cls.__new__(cls, *args)`. For a class outside the allow-list this makes an inert record
+    /// (BUILD fills in its state); nothing of the class runs. Allow-listed classes build their value.
+    private mutating func instantiate(_ cls: PickleValue, _ args: PickleValue) throws -> PickleValue {
+        if case .global(.className(let name)) = cls {
+            return .ref(node(.object(className: name, state: .none)))
+        }
+        return try reduce(cls, args)
+    }
+
+    /// BUILD: an inert object keeps its state (its `__dict__`); other targets (an OrderedDict's
+    /// `_metadata`, a tensor's legacy state) have nothing rnnrt needs.
+    private mutating func build(_ target: PickleValue, state: PickleValue) throws {
+        guard case .ref(let i) = target, i < nodes.count, case .object(let name, _) = nodes[i] else { return }
+        nodes[i] = .object(className: name, state: state)
+    }
+
     private mutating func reduce(_ callable: PickleValue, _ argsValue: PickleValue) throws -> PickleValue {
         guard case .global(let g) = callable else {
             throw RNNRTError(.unsafe, "pickle calls something that is not an allow-listed global (at byte \(opcodeStart))")
+        }
+        if case .className(let name) = g {
+            throw RNNRTError(.unsafe, "pickle calls '\(name)', which is not on rnnrt's allow-list (at byte \(opcodeStart)); rnnrt builds tensors and plain containers and never calls anything else")
         }
         guard case .tuple(let args)? = node(of: argsValue) else {
             throw malformed("call arguments are not a tuple")
@@ -181,7 +207,20 @@ struct PickleMachine {
             return tensor
         case .rebuildTensor, .rebuildTensorV2, .rebuildTensorV3:
             return try rebuildTensor(g, args)
-        case .storage, .untypedStorage, .dtype:
+        case .rebuildFromTypeV2:
+            // (func, type, args, state): the tensor func(*args) makes; type and state are Python extras.
+            guard args.count >= 3, case .global(let inner) = args[0] else {
+                throw malformed("_rebuild_from_type_v2 needs (func, type, args, state)")
+            }
+            switch inner {
+            case .rebuildTensor, .rebuildTensorV2, .rebuildTensorV3, .rebuildParameter, .rebuildParameterWithState:
+                return try reduce(args[0], args[2])
+            default:
+                throw RNNRTError(.unsafe, "_rebuild_from_type_v2 asks to call '\(inner.displayName)', which is not a tensor rebuild (at byte \(opcodeStart))")
+            }
+        case .restoreTypeTag, .buildList:
+            return args.first ?? .none
+        case .storage, .untypedStorage, .dtype, .className:
             throw RNNRTError(.unsafe, "pickle calls a storage or dtype marker as a function (at byte \(opcodeStart))")
         }
     }
@@ -211,6 +250,12 @@ struct PickleMachine {
 
     private mutating func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
         // ('storage', storage_type, key, location, numel) — zip format; legacy adds view metadata.
+        // Legacy whole-module saves also name classes as ('module', class, source file, source text):
+        // the class stays an inert name (its source text is ignored, never run).
+        if case .tuple(let t)? = node(of: pid), t.count == 4, t[0] == .string("module"),
+           case .global(.className) = t[1] {
+            return t[1]
+        }
         guard case .tuple(let t)? = node(of: pid), t.count >= 5, t[0] == .string("storage") else {
             throw RNNRTError(.unsupported, "pickle persistent id is not a ('storage', type, key, location, numel) tuple")
         }
@@ -221,6 +266,9 @@ struct PickleMachine {
         default: throw malformed("persistent id names no storage type")
         }
         guard case .string(let key) = t[2] else { throw malformed("storage key is not a string") }
+        if t.count >= 6, t[5] != .none {
+            throw RNNRTError(.unsupported, "storage '\(key)' is a view of another storage (a pre-1.0 legacy feature rnnrt does not read)")
+        }
         guard case .int(let numel) = t[4], numel >= 0, numel <= Int64(Int.max / 16) else {
             throw malformed("storage '\(key)' has an invalid element count")
         }

@@ -27,6 +27,10 @@ enum PickleNode {
     case storage(StorageReference)
     /// A tensor view built by `_rebuild_tensor_v2/v3`.
     case tensor(TensorReference)
+    /// An instance of a class outside the allow-list (`__main__.MyTagger`, `torch.nn.modules.rnn.LSTM`,
+    /// a TorchScript `__torch__.…` class), made by NEWOBJ: an inert record of its class name and the state
+    /// BUILD gave it (usually its `__dict__`). Nothing of the class is ever imported or run.
+    case object(className: String, state: PickleValue)
 }
 
 /// An insertion-ordered dictionary with Python's replace-on-duplicate semantics.
