@@ -65,6 +65,58 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(config?.kind == .lstm && config?.projSize == 3 && config?.numLayers == 2 && config?.bidirectional == true)
     }
 
+    /// `rnnrt run` on a file of each kind, with only the flags its format cannot store.
+    static let formatRuns: [(String, [String])] = [
+        ("legacy_whole_module", ["--prefix", "rnn."]),
+        ("script_lstm_proj", []),
+        ("traced_tagger_gru", ["--prefix", "rnn.", "--batch-first"]),
+        ("whole_bare_rnn_relu", []),
+        ("safetensors_rnn_bfloat16", ["--nonlinearity", "relu"]),
+        ("npz_deflated", ["--batch-first"]),
+    ]
+
+    @Test(arguments: formatRuns)
+    func runsEveryFormat(_ name: String, _ flags: [String]) throws {
+        let dir = Fixture.url("formats/\(name)")
+        struct Spec: Decodable { let model, format, module: String }
+        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let out = try Fixture.temporaryDirectory()
+        let model = dir.appendingPathComponent(spec.model).path
+        let r = rnnrt(["run", model, dir.appendingPathComponent("x.npy").path, "-o", out.path] + flags)
+        #expect(r.status == 0, "\(name): \(r.err)")
+        #expect(r.out.contains("(\(spec.format), "), "\(name): \(r.out)")
+        #expect(r.out.contains("module: \(spec.module)"), "\(name): \(r.out)")
+        for file in ["output", "h_n"] {
+            let ours = try NPY.read(contentsOf: out.appendingPathComponent("\(file).npy")).floatTensor()
+            let torch = try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(file).npy")).floatTensor()
+            #expect(Tolerance.pytorch.compare(ours, torch).passed, "\(name) \(file)")
+        }
+    }
+
+    @Test func runSaysWhichHyperparametersCameFromTheFile() {
+        let dir = Fixture.url("formats/whole_module")
+        let r = rnnrt(["run", dir.appendingPathComponent("tagger.pt").path, dir.appendingPathComponent("x.npy").path,
+                       "--prefix", "rnn.", "-o", (try? Fixture.temporaryDirectory().path) ?? "."])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("nn.LSTM(4, 5, batch_first=True, bidirectional=True) at prefix 'rnn.' (batch_first=True as stored in the file)"))
+    }
+
+    @Test func inputsMayComeFromNPZ() throws {
+        // x.npz holds one array; inputs.npz holds x and h0 (numpy.savez, made by make_format_fixtures.py).
+        let dir = Fixture.url("formats/npz_stored")
+        let weights = dir.appendingPathComponent("weights.npz").path
+        let tmp = try Fixture.temporaryDirectory()
+        for args in [["x.npz"], ["inputs.npz:x", "--h0", "inputs.npz:h0"]] {
+            let resolved = args.map { $0.hasPrefix("-") ? $0 : dir.appendingPathComponent($0).path }
+            let r = rnnrt(["run", weights] + resolved + ["--batch-first", "-o", tmp.path])
+            #expect(r.status == 0, "\(args): \(r.err)")
+        }
+        let r = rnnrt(["run", weights, dir.appendingPathComponent("inputs.npz").path, "--batch-first"])
+        #expect(r.status == 1 && r.err.contains("holds 2 arrays (x, h0)"), "\(r.err)")
+        let missing = rnnrt(["run", weights, dir.appendingPathComponent("inputs.npz").path + ":nope", "--batch-first"])
+        #expect(missing.status == 1 && missing.err.contains("no array named 'nope'"), "\(missing.err)")
+    }
+
     static let failures: [(String, [String], Int32, String)] = [
         ("os.system pickle", ["run", "malformed/checkpoints/os_system.pt", "examples/x.npy"], 65, "'os.system' is not allowed"),
         ("truncated", ["inspect", "malformed/checkpoints/truncated.pt"], 65, "zip"),
@@ -73,6 +125,9 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         ("several modules", ["run", "checkpoints/training_checkpoint.tar", "examples/x.npy", "--prefix", "nope."], 1, "no recurrent module under prefix 'nope.'"),
         ("relu on lstm", ["run", "examples/lstm.pt", "examples/x.npy", "--nonlinearity", "relu"], 64, "applies only to RNN"),
         ("missing file", ["inspect", "does/not/exist.pt"], 1, "no such file"),
+        ("calls user code", ["run", "malformed/formats/calls_user_function.pt", "examples/x.npy"], 65, "pickle calls '__main__.steal_keys'"),
+        ("legacy count lies", ["inspect", "malformed/formats/legacy_count_lies.pt"], 65, "says it holds 37 elements"),
+        ("safetensors overlap", ["inspect", "malformed/safetensors/overlapping_offsets.safetensors"], 65, "overlap"),
     ]
 
     @Test(arguments: failures)
