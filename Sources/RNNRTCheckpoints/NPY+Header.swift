@@ -8,6 +8,24 @@ extension NPY {
         let fortranOrder: Bool
         let shape: [Int]
 
+        init(dtype: DType, bigEndian: Bool, fortranOrder: Bool, shape: [Int]) {
+            self.dtype = dtype
+            self.bigEndian = bigEndian
+            self.fortranOrder = fortranOrder
+            self.shape = shape
+        }
+
+        /// The array these bytes hold under this header (exactly `shape`'s elements of `dtype`), in C order
+        /// and host byte order. Shared by `.npy` files and numpy arrays pickled inside checkpoints.
+        func storedTensor(_ bytes: [UInt8]) throws -> StoredTensor {
+            var data = bytes
+            if bigEndian { swapByteOrder(&data, dtype: dtype) }
+            if fortranOrder && shape.count > 1, data.count == (shape.checkedElementCount() ?? -1) * dtype.byteSize {
+                data = NPY.fortranToC(data, shape: shape, elementSize: dtype.byteSize)
+            }
+            return try StoredTensor(dtype: dtype, shape: shape, bytes: data)
+        }
+
         /// Parses the Python dict literal numpy writes. Exactly the keys `descr`, `fortran_order` and
         /// `shape`, in any order; anything else is `.malformed` or `.unsupported`.
         init(parsing text: String) throws {

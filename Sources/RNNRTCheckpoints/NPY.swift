@@ -76,12 +76,7 @@ public enum NPY {
         guard byteCount == available else {
             throw RNNRTError(.malformed, "npy data: shape \(header.shape.shapeDescription) \(header.dtype.rawValue) needs \(byteCount) bytes, the file has \(available - byteCount) more")
         }
-        var data = Array(bytes[dataStart..<(dataStart + byteCount)])
-        if header.bigEndian { swapByteOrder(&data, dtype: header.dtype) }
-        if header.fortranOrder && header.shape.count > 1 {
-            data = fortranToC(data, shape: header.shape, elementSize: header.dtype.byteSize)
-        }
-        return try StoredTensor(dtype: header.dtype, shape: header.shape, bytes: data)
+        return try header.storedTensor(Array(bytes[dataStart..<(dataStart + byteCount)]))
     }
 
     /// Encodes `tensor` as `.npy` 1.0 (2.0 if the header exceeds 65535 bytes), little-endian, C order, with
@@ -147,7 +142,7 @@ public enum NPY {
         }
     }
 
-    private static func fortranToC(_ data: [UInt8], shape: [Int], elementSize: Int) -> [UInt8] {
+    static func fortranToC(_ data: [UInt8], shape: [Int], elementSize: Int) -> [UInt8] {
         let rank = shape.count
         var fStrides = [Int](repeating: 1, count: rank)
         for axis in 1..<rank { fStrides[axis] = fStrides[axis - 1] * shape[axis - 1] }

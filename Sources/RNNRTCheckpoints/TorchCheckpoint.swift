@@ -63,6 +63,8 @@ enum TorchCheckpoint {
                     }
                 }
                 try stateDict.insert(stored, named: name)
+            case .array(let stored):
+                try stateDict.insert(stored, named: name)
             case .value(let text):
                 stateDict.insertValue(text, named: name)
             }
@@ -81,7 +83,10 @@ enum TorchCheckpoint {
     }
 
     enum Leaf {
+        /// A torch tensor: a view of a storage, read when visited.
         case tensor(TensorReference)
+        /// An array whose bytes were in the pickle itself (a numpy array).
+        case array(StoredTensor)
         case value(String)
     }
 
@@ -123,7 +128,10 @@ enum TorchCheckpoint {
                 case .tensor(let ref):
                     try visit(name.isEmpty ? "tensor" : name, .tensor(ref))
                     continue
-                case .storage, .set: continue
+                case .numpyArray(let array?):
+                    try visit(name.isEmpty ? "array" : name, .array(array))
+                    continue
+                case .storage, .set, .numpyDType, .numpyArray(nil): continue
                 case .tuple(let items), .list(let items):
                     children = items.enumerated().map { ($0.element, join(String($0.offset))) }
                 case .dict(let d):

@@ -22,7 +22,7 @@ struct FormatCase: Decodable {
     static let cases = Fixture.folders(in: "formats")
 
     @Test func fixturesArePresent() {
-        #expect(CheckpointFormatTests.cases.count >= 19)
+        #expect(CheckpointFormatTests.cases.count >= 20)
     }
 
     @Test(arguments: cases)
@@ -38,6 +38,28 @@ struct FormatCase: Decodable {
         #expect(module.prefix == spec.prefix)
         guard let x = try loadIfPresent(dir, "x.npy") else { Issue.record("\(name): no x.npy"); return }
         try expectMatchesPyTorch(try module.forward(x), expectedIn: dir, case: name)
+    }
+
+    /// Non-tensor values read as Python prints them, and other tensors/arrays (numpy arrays pickled in a
+    /// checkpoint, buffers of a whole module) exactly as stored.
+    @Test(arguments: cases)
+    func keepsValuesAndArrays(_ name: String) throws {
+        let dir = Fixture.url("formats/\(name)")
+        let spec = try JSONDecoder().decode(FormatCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let stateDict = try StateDict(contentsOf: dir.appendingPathComponent(spec.model))
+        let valuesFile = dir.appendingPathComponent("values.json")
+        if FileManager.default.fileExists(atPath: valuesFile.path) {
+            let values = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: valuesFile))
+            for (key, repr) in values { #expect(stateDict.value(named: key) == repr, "\(name): \(key)") }
+        }
+        let arrays = dir.appendingPathComponent("arrays")
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: arrays.path)) ?? [] {
+            let key = String(file.dropLast(".npy".count))
+            let expected = try NPY.read(contentsOf: arrays.appendingPathComponent(file))
+            let actual = stateDict[key]
+            #expect(actual?.dtype == expected.dtype && actual?.shape == expected.shape, "\(name): \(key)")
+            #expect(actual?.bytes == expected.bytes, "\(name): \(key) values differ")
+        }
     }
 
     @Test func wholeModuleFollowsStateDictNaming() throws {

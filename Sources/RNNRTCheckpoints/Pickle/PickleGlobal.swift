@@ -33,6 +33,12 @@ enum PickleGlobal: Hashable {
     case untypedStorage
     /// A dtype object such as `torch.float32`.
     case dtype(DType)
+    /// `numpy.dtype(code, align, copy)`: a dtype descriptor (numpy scalars and arrays in checkpoints).
+    case numpyDType
+    /// `numpy.core.multiarray.scalar(dtype, bytes)`: a numpy number, decoded as data.
+    case numpyScalar
+    /// `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`: an empty array BUILD fills in.
+    case numpyReconstruct
     /// Any other class name (`__main__.MyTagger`): inert, may only be instantiated as a record.
     case className(String)
 
@@ -90,6 +96,11 @@ enum PickleGlobal: Hashable {
             "torch.jit._pickle.build_intlist": .buildList,
             "torch.jit._pickle.build_doublelist": .buildList,
             "torch.jit._pickle.build_boollist": .buildList,
+            "numpy.dtype": .numpyDType,
+            "numpy.core.multiarray.scalar": .numpyScalar,
+            "numpy._core.multiarray.scalar": .numpyScalar,
+            "numpy.core.multiarray._reconstruct": .numpyReconstruct,
+            "numpy._core.multiarray._reconstruct": .numpyReconstruct,
         ]
         let storages: [(String, DType)] = [
             ("FloatStorage", .float32), ("DoubleStorage", .float64), ("HalfStorage", .float16),

@@ -161,8 +161,13 @@ struct PickleMachine {
     /// BUILD: an inert object keeps its state (its `__dict__`); other targets (an OrderedDict's
     /// `_metadata`, a tensor's legacy state) have nothing rnnrt needs.
     private mutating func build(_ target: PickleValue, state: PickleValue) throws {
-        guard case .ref(let i) = target, i < nodes.count, case .object(let name, _) = nodes[i] else { return }
-        nodes[i] = .object(className: name, state: state)
+        guard case .ref(let i) = target, i < nodes.count else { return }
+        switch nodes[i] {
+        case .object(let name, _): nodes[i] = .object(className: name, state: state)
+        case .numpyDType(let code, _): nodes[i] = try buildNumpyDType(code: code, state: state)
+        case .numpyArray: nodes[i] = .numpyArray(try buildNumpyArray(state: state))
+        default: return
+        }
     }
 
     private mutating func reduce(_ callable: PickleValue, _ argsValue: PickleValue) throws -> PickleValue {
@@ -220,6 +225,13 @@ struct PickleMachine {
             }
         case .restoreTypeTag, .buildList:
             return args.first ?? .none
+        case .numpyDType:
+            guard case .string(let code)? = args.first else { throw malformed("numpy.dtype needs a type code string") }
+            return .ref(node(.numpyDType(code: code, byteOrder: "|")))
+        case .numpyReconstruct:
+            return .ref(node(.numpyArray(nil)))
+        case .numpyScalar:
+            return try numpyScalar(args)
         case .storage, .untypedStorage, .dtype, .className:
             throw RNNRTError(.unsafe, "pickle calls a storage or dtype marker as a function (at byte \(opcodeStart))")
         }
@@ -285,7 +297,7 @@ struct PickleMachine {
         }
     }
 
-    private func sequence(_ v: PickleValue) -> [PickleValue]? {
+    func sequence(_ v: PickleValue) -> [PickleValue]? {
         switch node(of: v) {
         case .tuple(let items)?, .list(let items)?: return items
         default: return nil
@@ -294,7 +306,7 @@ struct PickleMachine {
 
     // MARK: - Containers
 
-    private mutating func node(_ n: PickleNode) -> Int {
+    mutating func node(_ n: PickleNode) -> Int {
         nodes.append(n)
         return nodes.count - 1
     }
@@ -426,7 +438,7 @@ struct PickleMachine {
         return s
     }
 
-    private func malformed(_ message: String) -> RNNRTError {
+    func malformed(_ message: String) -> RNNRTError {
         RNNRTError(.malformed, "pickle: \(message) (opcode at byte \(opcodeStart))")
     }
 }

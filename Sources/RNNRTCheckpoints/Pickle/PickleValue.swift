@@ -31,6 +31,11 @@ enum PickleNode {
     /// a TorchScript `__torch__.…` class), made by NEWOBJ: an inert record of its class name and the state
     /// BUILD gave it (usually its `__dict__`). Nothing of the class is ever imported or run.
     case object(className: String, state: PickleValue)
+    /// A numpy dtype (`numpy.dtype('f8', False, True)` then BUILD with its byte order): descr parts.
+    case numpyDType(code: String, byteOrder: String)
+    /// A numpy array (`numpy.core.multiarray._reconstruct` then BUILD with shape, dtype and raw bytes),
+    /// decoded into C order and host byte order; nil until BUILD has given its state.
+    case numpyArray(StoredTensor?)
 }
 
 /// An insertion-ordered dictionary with Python's replace-on-duplicate semantics.
