@@ -4,12 +4,6 @@ import RNNRTTestSupport
 @testable import RNNRTCheckpoints
 import RNNRTCore
 
-private struct ManifestEntry: Decodable {
-    let name: String
-    let dtype: String
-    let shape: [Int]
-}
-
 /// `.npz` archives written by `numpy.savez` (stored) and `numpy.savez_compressed` (deflated) read back
 /// with numpy's keys in archive order, dtypes, shapes and values.
 @Suite struct NPZTests {
@@ -18,17 +12,8 @@ private struct ManifestEntry: Decodable {
     @Test(arguments: files)
     func readsLikeNumpy(_ file: String) throws {
         let arrays = try NPZ.read(contentsOf: Fixture.url("npz/\(file)"))
-        let expectedDir = Fixture.url("npz/\(file).expected")
-        let manifest = try JSONDecoder().decode([ManifestEntry].self,
-                                                from: Data(contentsOf: expectedDir.appendingPathComponent("manifest.json")))
-        #expect(arrays.map(\.name) == manifest.map(\.name))
-        #expect(manifest.count == 16)  // nn.LSTM(3, 4, num_layers=2, bidirectional=True)
-        for (entry, array) in zip(manifest, arrays) {
-            #expect(array.tensor.dtype.rawValue == entry.dtype, "\(file) \(entry.name)")
-            #expect(array.tensor.shape == entry.shape, "\(file) \(entry.name)")
-            let expected = try NPY.read(contentsOf: expectedDir.appendingPathComponent("\(entry.name).npy")).floatTensor()
-            #expect(try array.tensor.floatTensor().scalars == expected.scalars, "\(file) \(entry.name): values differ")
-        }
+        #expect(arrays.count == 16)  // nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+        try expectMatchesManifest(arrays, expectedIn: Fixture.url("npz/\(file).expected"), file: file)
     }
 
     @Test func storedAndDeflatedAgree() throws {

@@ -4,12 +4,6 @@ import RNNRTTestSupport
 @testable import RNNRTCheckpoints
 import RNNRTCore
 
-private struct ManifestEntry: Decodable {
-    let name: String
-    let dtype: String
-    let shape: [Int]
-}
-
 private func readSafeTensors(_ relativePath: String) throws -> StateDict {
     let bytes = [UInt8](try Data(contentsOf: Fixture.url(relativePath)))
     return try SafeTensors.read(bytes)
@@ -25,20 +19,8 @@ private func readSafeTensors(_ relativePath: String) throws -> StateDict {
     @Test(arguments: files)
     func readsLikeTheReference(_ file: String) throws {
         let sd = try readSafeTensors("safetensors/\(file)")
-        let expectedDir = Fixture.url("safetensors/\(file).expected")
-        let manifest = try JSONDecoder().decode([ManifestEntry].self,
-                                                from: Data(contentsOf: expectedDir.appendingPathComponent("manifest.json")))
-        #expect(sd.names == manifest.map(\.name))
         #expect(sd.format == "safetensors")
-        for entry in manifest {
-            guard let stored = sd[entry.name] else { Issue.record("\(file): missing \(entry.name)"); continue }
-            #expect(stored.dtype.rawValue == entry.dtype, "\(file) \(entry.name)")
-            #expect(stored.shape == entry.shape, "\(file) \(entry.name)")
-            let expected = try NPY.read(contentsOf: expectedDir.appendingPathComponent("\(entry.name).npy")).floatTensor()
-            let actual = try stored.floatTensor()
-            #expect(actual.scalars.elementsEqual(expected.scalars) { $0 == $1 || ($0.isNaN && $1.isNaN) },
-                    "\(file) \(entry.name): values differ")
-        }
+        try expectMatchesManifest(sd.tensors, expectedIn: Fixture.url("safetensors/\(file).expected"), file: file)
     }
 
     @Test func metadataIsKeptAsPythonReprValues() throws {
