@@ -21,9 +21,10 @@ let package = Package(
         .target(name: "RNNRTCore", dependencies: ["RNNRTKernels"]),
         .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "CLibzip"]),
         .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels"]),
+        .target(name: "RNNRTGraph", dependencies: ["RNNRTCore", "RNNRTKernels", "RNNRTLayers"]),
 
         // MARK: - Public API
-        .target(name: "RNNRT", dependencies: ["RNNRTCore", "RNNRTCheckpoints", "RNNRTLayers"]),
+        .target(name: "RNNRT", dependencies: ["RNNRTCore", "RNNRTCheckpoints", "RNNRTLayers", "RNNRTGraph"]),
         .target(
             name: "RNNRTCLI",
             dependencies: ["RNNRT", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -34,6 +35,7 @@ let package = Package(
         .testTarget(name: "RNNRTCoreTests", dependencies: ["RNNRTCore", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTCheckpointsTests", dependencies: ["RNNRTCheckpoints", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTLayersTests", dependencies: ["RNNRT", "RNNRTTestSupport"]),
+        .testTarget(name: "RNNRTGraphTests", dependencies: ["RNNRTGraph", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTCLITests", dependencies: ["RNNRTCLI", "RNNRTTestSupport"]),
     ]
 )

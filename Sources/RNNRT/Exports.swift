@@ -2,3 +2,4 @@
 @_exported import RNNRTCore
 @_exported import RNNRTCheckpoints
 @_exported import RNNRTLayers
+@_exported import RNNRTGraph
