@@ -15,6 +15,8 @@ let package = Package(
         .systemLibrary(
             name: "CLibzip", pkgConfig: "libzip",
             providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "CONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: - Implementation, bottom to top
         .target(name: "RNNRTKernels"),
@@ -22,9 +24,10 @@ let package = Package(
         .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "CLibzip"]),
         .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels"]),
         .target(name: "RNNRTGraph", dependencies: ["RNNRTCore", "RNNRTKernels", "RNNRTLayers"]),
+        .target(name: "RNNRTONNX", dependencies: ["RNNRTCore", "RNNRTGraph", "CONNXProto"]),
 
         // MARK: - Public API
-        .target(name: "RNNRT", dependencies: ["RNNRTCore", "RNNRTCheckpoints", "RNNRTLayers", "RNNRTGraph"]),
+        .target(name: "RNNRT", dependencies: ["RNNRTCore", "RNNRTCheckpoints", "RNNRTLayers", "RNNRTGraph", "RNNRTONNX"]),
         .target(
             name: "RNNRTCLI",
             dependencies: ["RNNRT", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -36,6 +39,7 @@ let package = Package(
         .testTarget(name: "RNNRTCheckpointsTests", dependencies: ["RNNRTCheckpoints", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTLayersTests", dependencies: ["RNNRT", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTGraphTests", dependencies: ["RNNRTGraph", "RNNRTTestSupport"]),
+        .testTarget(name: "RNNRTONNXTests", dependencies: ["RNNRTONNX", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTCLITests", dependencies: ["RNNRTCLI", "RNNRTTestSupport"]),
     ]
 )

@@ -2,7 +2,7 @@
 # Installs the C libraries rnnrt builds against (Debian/Ubuntu), only where missing.
 set -euo pipefail
 need=()
-for pkg in libzip-dev; do
+for pkg in libzip-dev libprotobuf-c-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,3 +3,4 @@
 @_exported import RNNRTCheckpoints
 @_exported import RNNRTLayers
 @_exported import RNNRTGraph
+@_exported import RNNRTONNX

@@ -2,22 +2,29 @@ import ArgumentParser
 import Foundation
 import RNNRT
 
-/// `rnnrt run MODEL X.npy`: runs a recurrent module on an input and writes PyTorch's outputs as .npy.
+/// `rnnrt run MODEL INPUT...`: runs a checkpoint's recurrent module or an ONNX model and writes its
+/// outputs as .npy.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a recurrent module from a checkpoint on an input sequence.",
+        abstract: "Run a recurrent module from a checkpoint, or an ONNX model, on its inputs.",
         discussion: """
-            Writes DIR/output.npy, DIR/h_n.npy and, for an LSTM, DIR/c_n.npy, with PyTorch's shapes. \
-            The input is [L, N, input_size] ([N, L, input_size] with --batch-first) or unbatched \
-            [L, input_size], in any numeric dtype (converted to float32): a .npy file, a .npz holding \
-            one array, or FILE.npz:NAME for one array of a .npz (also for --h0 and --c0).
+            Checkpoint: one input, [L, N, input_size] ([N, L, input_size] with --batch-first) or unbatched \
+            [L, input_size]; writes DIR/output.npy, DIR/h_n.npy and, for an LSTM, DIR/c_n.npy, with \
+            PyTorch's shapes. ONNX: positional inputs bind in order to the graph's inputs (initializers \
+            excluded; trailing optional inputs may be omitted), --input NAME=PATH by name; writes each \
+            graph output to DIR/NAME.npy (characters other than letters, digits, '.', '_' and '-' \
+            become '_'). Inputs are .npy files, .npz archives holding one array, or FILE.npz:NAME, in any \
+            numeric dtype: float for float inputs; integer inputs (token ids) stay integers.
             """)
 
-    @Argument(help: "The model: torch.save (zip or legacy), TorchScript, whole pickled module, training checkpoint, safetensors or .npz; detected from its content.")
+    @Argument(help: "The model: ONNX, or a checkpoint (torch.save zip or legacy, TorchScript, whole pickled module, training checkpoint, safetensors, .npz); detected from its content.")
     var model: String
 
-    @Argument(help: "The input sequence: X.npy, X.npz (one array) or X.npz:NAME.")
-    var input: String
+    @Argument(help: "Inputs in order: X.npy, X.npz (one array) or X.npz:NAME.")
+    var inputs: [String] = []
+
+    @Option(name: .customLong("input"), help: "ONNX: an input by name, NAME=PATH (repeatable).")
+    var namedInputs: [String] = []
 
     @Option(name: .customLong("h0"), help: "Initial hidden state .npy, [num_layers*directions, N, H_out].")
     var h0: String?
@@ -39,17 +46,76 @@ struct Run: ParsableCommand {
     var outputDir: String = "."
 
     func run() throws {
-        let stateDict = try StateDict(contentsOf: URL(fileURLWithPath: model))
+        switch try ModelFile(contentsOf: URL(fileURLWithPath: model)) {
+        case .checkpoint(let stateDict): try runCheckpoint(stateDict)
+        case .onnx(let onnx): try runONNX(onnx)
+        }
+    }
+
+    private func outputFolder() throws -> URL {
+        let dir = URL(fileURLWithPath: outputDir)
+        try withContext("creating output folder \(outputDir)") {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        return dir
+    }
+
+    private func runONNX(_ onnx: Model) throws {
+        let flags = [("--h0", h0 != nil), ("--c0", c0 != nil), ("--batch-first", batchFirst != nil),
+                     ("--nonlinearity", nonlinearity != nil), ("--prefix", !prefix.isEmpty)].filter(\.1).map(\.0)
+        guard flags.isEmpty else {
+            throw RNNRTError(.invalidArgument, "\(flags.joined(separator: ", ")) apply to checkpoints; an ONNX model's inputs are given positionally or with --input NAME=PATH")
+        }
+        let plan = try Plan(model: onnx)
+        let declared = plan.graph.runtimeInputs
+        guard inputs.count <= declared.count else {
+            throw RNNRTError(.invalidArgument, "\(inputs.count) inputs given, the model has \(declared.count): " + declared.map { "'\($0.name)'" }.joined(separator: ", "))
+        }
+        var feeds: [(String, String)] = zip(declared, inputs).map { ($0.name, $1) }
+        for spec in namedInputs {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
+                throw RNNRTError(.invalidArgument, "--input '\(spec)' is not NAME=PATH")
+            }
+            let name = String(spec[..<eq])
+            guard !feeds.contains(where: { $0.0 == name }) else {
+                throw RNNRTError(.invalidArgument, "input '\(name)' is given twice")
+            }
+            feeds.append((name, String(spec[spec.index(after: eq)...])))
+        }
+        var values: [String: GraphTensor] = [:]
+        for (name, path) in feeds { values[name] = try GraphTensor(try readArray(path, role: "input '\(name)'")) }
+        let producer = [onnx.producerName, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+        say("model:  \(model) (ONNX, opset \(onnx.opset)\(producer.isEmpty ? "" : ", from \(producer)"), \(onnx.graph.nodes.count) nodes)")
+        for (name, path) in feeds { say("input:  \(name) = \(path) \(values[name]?.shape.shapeDescription ?? "")") }
+        let outputs = try plan.run(values)
+        let dir = try outputFolder()
+        for (name, tensor) in outputs {
+            let url = dir.appendingPathComponent(Run.fileName(for: name) + ".npy")
+            try NPY.write(tensor.stored, to: url)
+            say("wrote  \(url.path) \(tensor.shape.shapeDescription)")
+        }
+    }
+
+    /// A graph output's file name: every character other than letters, digits, `.`, `_` and `-` → `_`.
+    static func fileName(for output: String) -> String {
+        let safe = String(output.unicodeScalars.map { c -> Character in
+            c.isASCII && (CharacterSet.alphanumerics.contains(c) || c == "." || c == "_" || c == "-") ? Character(c) : "_"
+        })
+        return safe.isEmpty || safe == "." || safe == ".." ? "_" + safe : safe
+    }
+
+    private func runCheckpoint(_ stateDict: StateDict) throws {
+        guard inputs.count == 1, namedInputs.isEmpty else {
+            throw RNNRTError(.invalidArgument, "a checkpoint's module takes exactly one input sequence (plus --h0/--c0), got \(inputs.count + namedInputs.count)")
+        }
+        let input = inputs[0]
         let module = try RecurrentModule(stateDict: stateDict, prefix: prefix, nonlinearity: nonlinearity,
                                          batchFirst: batchFirst)
         let x = try readFloatTensor(input, role: "input")
         let result = try module.forward(x, h0: try h0.map { try readFloatTensor($0, role: "h0") },
                                         c0: try c0.map { try readFloatTensor($0, role: "c0") })
 
-        let dir = URL(fileURLWithPath: outputDir)
-        try withContext("creating output folder \(outputDir)") {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        }
+        let dir = try outputFolder()
         var written: [(String, Tensor)] = [("output", result.output), ("h_n", result.hN)]
         if let cN = result.cN { written.append(("c_n", cN)) }
 
@@ -73,13 +139,18 @@ struct Run: ParsableCommand {
 /// Reads an input array as float32, naming its role in any error: `X.npy`, `X.npz` holding one array,
 /// or `X.npz:NAME` (when no file is called exactly that).
 func readFloatTensor(_ spec: String, role: String) throws -> Tensor {
+    try readArray(spec, role: role).floatTensor()
+}
+
+/// Reads an input array as stored (any dtype), naming its role in any error.
+func readArray(_ spec: String, role: String) throws -> StoredTensor {
     try withContext("reading \(role) \(spec)") {
         var path = spec, name: String?
         if !FileManager.default.fileExists(atPath: spec), let colon = spec.lastIndex(of: ":") {
             path = String(spec[..<colon])
             name = String(spec[spec.index(after: colon)...])
         }
-        return try NPZ.array(contentsOf: URL(fileURLWithPath: path), named: name).floatTensor()
+        return try NPZ.array(contentsOf: URL(fileURLWithPath: path), named: name)
     }
 }
 

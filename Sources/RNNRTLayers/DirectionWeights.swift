@@ -4,7 +4,7 @@ import RNNRTCore
 ///
 /// Gate blocks keep PyTorch's order (LSTM i, f, g, o; GRU r, z, n). Matrices are stored transposed
 /// (`[k × n]`, row-major) so `sgemm` streams them row by row.
-struct DirectionWeights: Sendable {
+package struct DirectionWeights: Sendable {
     /// `weight_ihᵀ`: `[inputWidth × G·H]`.
     let inputWeightsT: [Float]
     /// `weight_hhᵀ`: `[outputSize × G·H]`.
@@ -16,10 +16,14 @@ struct DirectionWeights: Sendable {
     /// GRU only: `b_hh`, added to `h·Whhᵀ` before the reset gate multiplies its `n` block. `[G·H]`.
     let hiddenBias: [Float]
     let inputWidth: Int
+    /// LSTM peephole weights (ONNX `P`), `[3H]` in the order `i, f, o`; empty without.
+    let peepholes: [Float]
 
-    init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
-         weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?, weightHR: Tensor?) {
+    package init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
+         weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?, weightHR: Tensor?,
+         peepholes: [Float] = []) {
         self.inputWidth = inputWidth
+        self.peepholes = peepholes
         inputWeightsT = DirectionWeights.transposed(weightIH.scalars, rows: gateRows, cols: inputWidth)
         hiddenWeightsT = DirectionWeights.transposed(weightHH.scalars, rows: gateRows, cols: outputSize)
         projectionT = weightHR.map { DirectionWeights.transposed($0.scalars, rows: projSize, cols: hidden) } ?? []

@@ -7,19 +7,43 @@ import RNNRTKernels
 /// Per layer and direction it computes the input projection of the whole sequence with one `sgemm`,
 /// then steps through time with one `sgemm` for `h·Whhᵀ` and one fused pointwise update. Nothing is
 /// allocated per time step.
-struct Recurrence {
-    let config: RecurrentConfiguration
+package struct Recurrence: Sendable {
+    package let config: RecurrentConfiguration
     /// `[layer][direction]`.
-    let weights: [[DirectionWeights]]
+    package let weights: [[DirectionWeights]]
+    /// The ONNX operators' extra cell forms, per direction (activations, clip, coupled gates); nil for
+    /// PyTorch's fixed form, which runs on the fused kernels.
+    package var functions: [CellFunctions]? = nil
+    /// GRU: apply the reset gate after the recurrent product (PyTorch; ONNX `linear_before_reset` ≠ 0).
+    package var gruLinearBeforeReset = true
+    /// Which directions run backwards in time; nil: direction 1 (PyTorch's and ONNX's bidirectional).
+    /// ONNX `direction="reverse"` has one direction, reversed.
+    package var reversedDirections: [Bool]? = nil
+
+    package init(config: RecurrentConfiguration, weights: [[DirectionWeights]], functions: [CellFunctions]? = nil,
+                 gruLinearBeforeReset: Bool = true, reversedDirections: [Bool]? = nil) {
+        self.config = config
+        self.weights = weights
+        self.functions = functions
+        self.gruLinearBeforeReset = gruLinearBeforeReset
+        self.reversedDirections = reversedDirections
+    }
+
+    /// True when every step can use the fused PyTorch-form kernels.
+    private var usesFusedKernels: Bool {
+        functions == nil && gruLinearBeforeReset && weights.joined().allSatisfy { $0.peepholes.isEmpty }
+    }
 
     /// Runs all layers over `steps` time steps of a batch of `batch`.
     /// - `input`: `[steps × batch × inputSize]`.
     /// - `h`: `[layers·D × batch × outputSize]`, the initial state on entry and the final one on return.
     /// - `c`: LSTM only, `[layers·D × batch × hiddenSize]`, likewise.
     /// - `output`: `[steps × batch × D·outputSize]`.
-    func run(input: UnsafePointer<Float>, steps: Int, batch: Int,
+    /// - `sequenceLengths`: per batch row, how many steps are valid (ONNX `sequence_lens`); rows stop
+    ///   updating after their last valid step (reverse directions start at it) and their outputs there are 0.
+    package func run(input: UnsafePointer<Float>, steps: Int, batch: Int,
              h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
-             output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+             output: UnsafeMutablePointer<Float>, workspace: Workspace, sequenceLengths: [Int]? = nil) {
         let d = config.directionCount, hOut = config.outputSize, hid = config.hiddenSize
         let outWidth = d * hOut
         var layerInput = input
@@ -29,10 +53,19 @@ struct Recurrence {
                 : workspace.buffer(Workspace.Slot.layerOutput + layer % 2, count: steps * batch * outWidth)
             for direction in 0..<d {
                 let index = layer * d + direction
-                runDirection(weights[layer][direction], input: layerInput, steps: steps, batch: batch,
-                             reverse: direction == 1,
-                             h: h + index * batch * hOut, c: c.map { $0 + index * batch * hid },
-                             output: dst + direction * hOut, outputStride: outWidth, workspace: workspace)
+                let reverse = reversedDirections.map { direction < $0.count && $0[direction] } ?? (direction == 1)
+                let dirH = h + index * batch * hOut, dirC = c.map { $0 + index * batch * hid }
+                let dirOut = dst + direction * hOut
+                if usesFusedKernels && sequenceLengths == nil {
+                    runDirection(weights[layer][direction], input: layerInput, steps: steps, batch: batch,
+                                 reverse: reverse, h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
+                                 workspace: workspace)
+                } else {
+                    runDirectionGeneral(weights[layer][direction], functions: cellFunctions(direction),
+                                        input: layerInput, steps: steps, batch: batch, reverse: reverse,
+                                        h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
+                                        workspace: workspace, sequenceLengths: sequenceLengths)
+                }
             }
             layerInput = UnsafePointer(dst)
         }
@@ -40,8 +73,8 @@ struct Recurrence {
 
     /// `run` over tensors: `input` time-major `[steps × batch × inputSize]`, `h`/`c` stacked states
     /// (updated in place), `output` `[steps × batch × D·outputSize]` (overwritten).
-    func run(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?,
-             output: inout [Float], workspace: Workspace) {
+    package func run(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?,
+             output: inout [Float], workspace: Workspace, sequenceLengths: [Int]? = nil) {
         precondition(input.count == steps * batch * config.inputSize)
         precondition(output.count == steps * batch * config.directionCount * config.outputSize)
         input.scalars.withUnsafeBufferPointer { xs in
@@ -52,14 +85,127 @@ struct Recurrence {
                         c = nil  // keep `cell` uniquely referenced: no copy-on-write
                         cell.scalars.withUnsafeMutableBufferPointer { cs in
                             run(input: x, steps: steps, batch: batch, h: hp, c: cs.baseAddress, output: y,
-                                workspace: workspace)
+                                workspace: workspace, sequenceLengths: sequenceLengths)
                         }
                         c = cell
                     } else {
-                        run(input: x, steps: steps, batch: batch, h: hp, c: nil, output: y, workspace: workspace)
+                        run(input: x, steps: steps, batch: batch, h: hp, c: nil, output: y, workspace: workspace,
+                            sequenceLengths: sequenceLengths)
                     }
                 }
             }
+        }
+    }
+
+    /// The cell functions of `direction`: the ONNX ones, or PyTorch's fixed form spelled out.
+    private func cellFunctions(_ direction: Int) -> CellFunctions {
+        if let functions, direction < functions.count { return functions[direction] }
+        switch config.kind {
+        case .lstm: return CellFunctions(activations: [.sigmoid, .tanh, .tanh])
+        case .gru: return CellFunctions(activations: [.sigmoid, .tanh])
+        case .rnn: return CellFunctions(activations: [config.nonlinearity == .relu ? .relu : .tanh])
+        }
+    }
+
+    /// The input projection of a whole sequence: `xp = bias + x · W_ihᵀ`, `[steps·batch × G·H]`.
+    private func inputProjection(_ w: DirectionWeights, input: UnsafePointer<Float>, rows: Int,
+                                 workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let gateWidth = config.kind.gateCount * config.hiddenSize
+        let xp = workspace.buffer(Workspace.Slot.projection, count: rows * gateWidth)
+        w.inputBias.withUnsafeBufferPointer { bias in
+            for r in 0..<rows { (xp + r * gateWidth).update(from: bias.baseAddress!, count: gateWidth) }
+        }
+        w.inputWeightsT.withUnsafeBufferPointer { wih in
+            sgemm(m: rows, n: gateWidth, k: w.inputWidth, a: input, lda: w.inputWidth,
+                  b: wih.baseAddress!, ldb: gateWidth, c: xp, ldc: gateWidth, accumulate: true)
+        }
+        return xp
+    }
+
+    /// One direction with any cell form (ONNX activations, clip, coupled gates, peepholes, GRU reset
+    /// before the product) and optional per-row sequence lengths. Same buffers as `runDirection`.
+    private func runDirectionGeneral(_ w: DirectionWeights, functions fn: CellFunctions,
+                                     input: UnsafePointer<Float>, steps: Int, batch: Int, reverse: Bool,
+                                     h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
+                                     output: UnsafeMutablePointer<Float>, outputStride: Int,
+                                     workspace: Workspace, sequenceLengths: [Int]?) {
+        let hid = config.hiddenSize, hOut = config.outputSize
+        let gateWidth = config.kind.gateCount * hid
+        let xp = inputProjection(w, input: input, rows: steps * batch, workspace: workspace)
+        let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
+        let full = workspace.buffer(Workspace.Slot.fullHidden, count: batch * hid)
+        let savedH = workspace.buffer(Workspace.Slot.savedState, count: batch * hOut)
+        let savedC = workspace.buffer(Workspace.Slot.savedCell, count: batch * hid)
+        let resetHidden = workspace.buffer(Workspace.Slot.resetHidden, count: batch * hid)
+        let zGate = workspace.buffer(Workspace.Slot.updateGate, count: batch * hid)
+        let candidate = workspace.buffer(Workspace.Slot.candidate, count: batch * hid)
+        w.hiddenWeightsT.withUnsafeBufferPointer { whhBuffer in
+        w.projectionT.withUnsafeBufferPointer { whrBuffer in
+        w.hiddenBias.withUnsafeBufferPointer { bhh in
+        w.peepholes.withUnsafeBufferPointer { peep in
+            let whh = whhBuffer.baseAddress!
+            for s in 0..<steps {
+                let t = reverse ? steps - 1 - s : s
+                let gates = xp + t * batch * gateWidth
+                // Rows whose sequence has ended keep their state: saved here, restored after the update.
+                let finished = sequenceLengths.map { lengths in (0..<batch).filter { t >= lengths[$0] } } ?? []
+                for b in finished {
+                    (savedH + b * hOut).update(from: h + b * hOut, count: hOut)
+                    if let c { (savedC + b * hid).update(from: c + b * hid, count: hid) }
+                }
+                switch config.kind {
+                case .lstm:
+                    guard let c else { break }
+                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
+                          c: gates, ldc: gateWidth, accumulate: true)
+                    let target = config.projSize > 0 ? full : h
+                    lstmPointwiseGeneral(gates: gates, c: c, h: target, hidden: hid, batch: batch, functions: fn,
+                                         peepholes: peep.isEmpty ? nil : peep.baseAddress)
+                    if config.projSize > 0, let whr = whrBuffer.baseAddress {
+                        sgemm(m: batch, n: hOut, k: hid, a: full, lda: hid, b: whr, ldb: hOut,
+                              c: h, ldc: hOut, accumulate: false)
+                    }
+                case .gru:
+                    for b in 0..<batch { (hp + b * gateWidth).update(from: bhh.baseAddress!, count: gateWidth) }
+                    if gruLinearBeforeReset {
+                        sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
+                              c: hp, ldc: gateWidth, accumulate: true)
+                        gruPointwiseGeneral(inputPart: gates, hiddenPart: hp, h: h, hidden: hid, batch: batch, functions: fn)
+                    } else {
+                        // r and z from h·R_{r,z}ᵀ; then the candidate from (r ⊙ h)·R_nᵀ + Rb_n.
+                        sgemm(m: batch, n: 2 * hid, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
+                              c: hp, ldc: gateWidth, accumulate: true)
+                        gruResetGates(inputPart: gates, hiddenPart: hp, h: h, resetHidden: resetHidden, zOut: zGate,
+                                      hidden: hid, batch: batch, functions: fn)
+                        for b in 0..<batch { (candidate + b * hid).update(from: bhh.baseAddress! + 2 * hid, count: hid) }
+                        sgemm(m: batch, n: hid, k: hid, a: resetHidden, lda: hid, b: whh + 2 * hid, ldb: gateWidth,
+                              c: candidate, ldc: hid, accumulate: true)
+                        gruCandidateUpdate(inputPart: gates, candidate: candidate, z: zGate, h: h, hidden: hid,
+                                           batch: batch, functions: fn)
+                    }
+                case .rnn:
+                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
+                          c: gates, ldc: gateWidth, accumulate: true)
+                    rnnPointwiseGeneral(preactivation: gates, h: h, count: batch * hid, functions: fn)
+                }
+                for b in finished {
+                    (h + b * hOut).update(from: savedH + b * hOut, count: hOut)
+                    if let c { (c + b * hid).update(from: savedC + b * hid, count: hid) }
+                }
+                var f = 0
+                for b in 0..<batch {
+                    let row = output + (t * batch + b) * outputStride
+                    if f < finished.count && finished[f] == b {
+                        row.update(repeating: 0, count: hOut)
+                        f += 1
+                    } else {
+                        row.update(from: h + b * hOut, count: hOut)
+                    }
+                }
+            }
+        }
+        }
+        }
         }
     }
 
@@ -70,15 +216,7 @@ struct Recurrence {
         let gateWidth = config.kind.gateCount * hid
         let rows = steps * batch
 
-        // Input projection of the whole sequence: xp = bias + x · W_ihᵀ.
-        let xp = workspace.buffer(Workspace.Slot.projection, count: rows * gateWidth)
-        w.inputBias.withUnsafeBufferPointer { bias in
-            for r in 0..<rows { (xp + r * gateWidth).update(from: bias.baseAddress!, count: gateWidth) }
-        }
-        w.inputWeightsT.withUnsafeBufferPointer { wih in
-            sgemm(m: rows, n: gateWidth, k: w.inputWidth, a: input, lda: w.inputWidth,
-                  b: wih.baseAddress!, ldb: gateWidth, c: xp, ldc: gateWidth, accumulate: true)
-        }
+        let xp = inputProjection(w, input: input, rows: rows, workspace: workspace)
 
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         let full = workspace.buffer(Workspace.Slot.fullHidden, count: batch * hid)

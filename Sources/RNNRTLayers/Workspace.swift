@@ -1,11 +1,13 @@
 /// Scratch buffers for running a module, grown on demand and reused: a stream that keeps feeding chunks
 /// of the same size allocates nothing after its first step.
-final class Workspace {
+package final class Workspace {
     private var buffers: [UnsafeMutablePointer<Float>] = []
     private var capacities: [Int] = []
 
     /// Buffer number `slot` with room for at least `count` floats (contents unspecified).
-    func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
+    package init() {}
+
+    package func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while buffers.count <= slot {
             buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: 1))
             capacities.append(1)
@@ -28,5 +30,10 @@ final class Workspace {
         static let hiddenPart = 1   // GRU's h·Whhᵀ + b_hh, [N × G·H]
         static let fullHidden = 2   // LSTM with projection: o ⊙ tanh(c) before W_hr, [N × H]
         static let layerOutput = 3  // 3 and 4: ping-pong outputs of inner layers, [T·N × D·Hout]
+        static let savedState = 5   // sequence lengths: h of finished rows, kept across a step, [N × Hout]
+        static let savedCell = 6    // sequence lengths: c of finished rows, [N × H]
+        static let resetHidden = 7  // GRU, reset before the product: r ⊙ h, [N × H]
+        static let updateGate = 8   // GRU, reset before the product: z, [N × H]
+        static let candidate = 9    // GRU, reset before the product: (r ⊙ h)·R_nᵀ + Rb_n, [N × H]
     }
 }

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Any model file rnnrt reads, detected from its content: a checkpoint (every PyTorch format,
+/// safetensors, .npz) or an ONNX model.
+public enum ModelFile {
+    case checkpoint(StateDict)
+    case onnx(Model)
+
+    /// Reads the file at `url`: checkpoint formats are recognized by their first bytes; anything else is
+    /// read as ONNX protobuf (which has no magic number).
+    /// - Throws: the checkpoint reader's or the ONNX decoder's `RNNRTError`; for a file that is neither,
+    ///   `.malformed` saying both were tried.
+    public init(contentsOf url: URL) throws {
+        if try StateDict.recognizesFormat(of: url) {
+            self = .checkpoint(try StateDict(contentsOf: url))
+            return
+        }
+        do {
+            self = .onnx(try ONNXModelFile.read(contentsOf: url))
+        } catch let error as RNNRTError where error.kind == .malformed && url.pathExtension.lowercased() != "onnx" {
+            throw RNNRTError(.malformed, "\(url.path) is neither a checkpoint (torch.save zip or legacy, TorchScript, safetensors, .npz) nor an ONNX model (\(error.message))", context: error.context)
+        }
+    }
+}

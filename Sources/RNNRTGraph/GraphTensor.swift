@@ -1,0 +1,137 @@
+import RNNRTCore
+
+/// A tensor flowing through a graph at run time: float (float32 compute for every float type), integer
+/// (int64 for every integer type) or bool elements, C order.
+///
+/// Element arrays are copy-on-write Swift arrays, so an operator that receives the last reference to an
+/// input can update it in place (the executor drops each value after its last use).
+public struct GraphTensor: Sendable, Equatable {
+    public enum Elements: Sendable, Equatable {
+        case float([Float])
+        case int([Int64])
+        case bool([Bool])
+    }
+
+    public var shape: [Int]
+    public var elements: Elements
+
+    public init(shape: [Int], elements: Elements) {
+        self.shape = shape
+        self.elements = elements
+    }
+
+    public init(_ tensor: Tensor) {
+        self.init(shape: tensor.shape, elements: .float(tensor.scalars))
+    }
+
+    public init(shape: [Int], floats: [Float]) { self.init(shape: shape, elements: .float(floats)) }
+    public init(shape: [Int], ints: [Int64]) { self.init(shape: shape, elements: .int(ints)) }
+    public init(shape: [Int], bools: [Bool]) { self.init(shape: shape, elements: .bool(bools)) }
+
+    /// A stored tensor of any dtype: floats become float32, integers int64, bools bools.
+    /// - Throws: `.unsupported` for complex tensors.
+    public init(_ stored: StoredTensor) throws {
+        shape = stored.shape
+        let n = stored.elementCount
+        switch stored.dtype {
+        case .float32, .float64, .float16, .bfloat16:
+            elements = .float(try stored.floatTensor().scalars)
+        case .bool:
+            elements = .bool(stored.bytes.map { $0 != 0 })
+        case .int64, .int32, .int16, .int8, .uint64, .uint32, .uint16, .uint8:
+            let size = stored.dtype.byteSize
+            var out = [Int64](repeating: 0, count: n)
+            stored.bytes.withUnsafeBytes { raw in
+                for i in 0..<n {
+                    switch stored.dtype {
+                    case .int64: out[i] = raw.loadUnaligned(fromByteOffset: i * size, as: Int64.self)
+                    case .int32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int32.self))
+                    case .int16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int16.self))
+                    case .int8: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int8.self))
+                    case .uint64: out[i] = Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i * size, as: UInt64.self))
+                    case .uint32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt32.self))
+                    case .uint16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt16.self))
+                    default: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt8.self))
+                    }
+                }
+            }
+            elements = .int(out)
+        case .complex64, .complex128:
+            throw RNNRTError(.unsupported, "complex tensors are not supported by the graph executor")
+        }
+    }
+
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+    public var rank: Int { shape.count }
+
+    /// `float`, `int64` or `bool`, for messages.
+    public var typeName: String {
+        switch elements {
+        case .float: return "float"
+        case .int: return "int64"
+        case .bool: return "bool"
+        }
+    }
+
+    /// The float elements, or `.invalidArgument` naming `what` when the tensor is not float.
+    public func floats(_ what: @autoclosure () -> String) throws -> [Float] {
+        guard case .float(let v) = elements else {
+            throw RNNRTError(.invalidArgument, "\(what()) must be a float tensor, got \(typeName) \(shape.shapeDescription)")
+        }
+        return v
+    }
+
+    /// The integer elements (bools count as 0/1), or `.invalidArgument` for float tensors.
+    public func ints(_ what: @autoclosure () -> String) throws -> [Int64] {
+        switch elements {
+        case .int(let v): return v
+        case .bool(let v): return v.map { $0 ? 1 : 0 }
+        case .float: throw RNNRTError(.invalidArgument, "\(what()) must be an integer tensor, got float \(shape.shapeDescription)")
+        }
+    }
+
+    /// The float32 `Tensor` of a float tensor.
+    public func tensor(_ what: @autoclosure () -> String) throws -> Tensor {
+        Tensor(shape: shape, scalars: try floats(what()))
+    }
+
+    /// As stored: float32, int64 or bool.
+    public var stored: StoredTensor {
+        switch elements {
+        case .float(let v):
+            return StoredTensor(Tensor(shape: shape, scalars: v))
+        case .int(let v):
+            // Sizes agree by construction, so this cannot fail.
+            return (try? StoredTensor(dtype: .int64, shape: shape, bytes: v.withUnsafeBytes { Array($0) }))
+                ?? StoredTensor(Tensor(repeating: 0, shape: [0]))
+        case .bool(let v):
+            return (try? StoredTensor(dtype: .bool, shape: shape, bytes: v.map { $0 ? 1 : 0 }))
+                ?? StoredTensor(Tensor(repeating: 0, shape: [0]))
+        }
+    }
+
+    /// Same elements, another shape of equal count (a programmer error otherwise).
+    func reshaped(_ newShape: [Int]) -> GraphTensor {
+        precondition(newShape.reduce(1, *) == count)
+        return GraphTensor(shape: newShape, elements: elements)
+    }
+
+    /// Maps every element, keeping the element kind's storage (generic over the three kinds).
+    func mapElements(float: (Float) -> Float) throws -> GraphTensor {
+        GraphTensor(shape: shape, elements: .float(try floats("input").map(float)))
+    }
+}
+
+extension Array where Element == Int {
+    /// C-order strides of a shape.
+    var strides: [Int] {
+        var s = [Int](repeating: 1, count: count)
+        var acc = 1
+        for axis in stride(from: count - 1, through: 0, by: -1) {
+            s[axis] = acc
+            acc *= self[axis]
+        }
+        return s
+    }
+}

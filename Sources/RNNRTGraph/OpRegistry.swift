@@ -1,0 +1,17 @@
+import RNNRTLayers
+
+/// Every operator the executor runs, by ONNX `op_type` (default domain): one table, filled by one
+/// `register` function per operator family.
+enum OpRegistry {
+    static let standard: [String: OperatorBuilder] = {
+        var r: [String: OperatorBuilder] = [:]
+        ElementwiseOps.register(&r)
+        ShapeOps.register(&r)
+        LinearAlgebraOps.register(&r)
+        ReductionOps.register(&r)
+        r["LSTM"] = { try RecurrentOp(kind: .lstm, context: $0) }
+        r["GRU"] = { try RecurrentOp(kind: .gru, context: $0) }
+        r["RNN"] = { try RecurrentOp(kind: .rnn, context: $0) }
+        return r
+    }()
+}

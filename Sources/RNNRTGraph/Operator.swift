@@ -1,0 +1,155 @@
+import RNNRTCore
+
+/// One operator of a plan, built once per node at load time (attributes parsed and checked, constant
+/// weights prepared), then run any number of times.
+///
+/// `run` receives the node's inputs in order (nil for omitted optional inputs and for positions past the
+/// node's input list) and returns its outputs in order; it throws `RNNRTError` naming what was expected
+/// and what was found. Operators are immutable and may be run from several threads at once.
+protocol GraphOperator: Sendable {
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor]
+}
+
+/// What an operator builder may look at: the node, the opset it is interpreted under, and the values
+/// already known when the model is loaded (initializers and constant-folded outputs).
+struct OperatorContext {
+    let node: Node
+    /// The default-domain opset version of the model.
+    let opset: Int64
+    let constant: (String) -> GraphTensor?
+
+    /// The constant value of input `index`, if the input is present and known at load time.
+    func constantInput(_ index: Int) -> GraphTensor? {
+        guard index < node.inputs.count, !node.inputs[index].isEmpty else { return nil }
+        return constant(node.inputs[index])
+    }
+
+    /// Whether input `index` is present (listed and not `""`).
+    func hasInput(_ index: Int) -> Bool { index < node.inputs.count && !node.inputs[index].isEmpty }
+}
+
+/// Builds the operator for one node; throws for invalid attributes (reported when the model is loaded).
+typealias OperatorBuilder = @Sendable (OperatorContext) throws -> GraphOperator
+
+/// An operator given as a closure over its inputs (most operators need no state beyond attributes).
+struct ClosureOperator: GraphOperator {
+    let body: @Sendable ([GraphTensor?]) throws -> [GraphTensor]
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try body(inputs) }
+}
+
+extension Node {
+    /// Integer attribute `name`, or `default` when absent.
+    func int(_ name: String, default value: Int64) throws -> Int64 {
+        switch attributes[name] {
+        case nil: return value
+        case .int(let v)?: return v
+        case let other?: throw wrongType(name, "an int", other)
+        }
+    }
+
+    func float(_ name: String, default value: Float) throws -> Float {
+        switch attributes[name] {
+        case nil: return value
+        case .float(let v)?: return v
+        case .int(let v)?: return Float(v)
+        case let other?: throw wrongType(name, "a float", other)
+        }
+    }
+
+    func optionalFloat(_ name: String) throws -> Float? {
+        attributes[name] == nil ? nil : try float(name, default: 0)
+    }
+
+    func string(_ name: String, default value: String) throws -> String {
+        switch attributes[name] {
+        case nil: return value
+        case .string(let v)?: return v
+        case let other?: throw wrongType(name, "a string", other)
+        }
+    }
+
+    func ints(_ name: String) throws -> [Int64]? {
+        switch attributes[name] {
+        case nil: return nil
+        case .ints(let v)?: return v
+        case .int(let v)?: return [v]
+        case let other?: throw wrongType(name, "a list of ints", other)
+        }
+    }
+
+    func floats(_ name: String) throws -> [Float]? {
+        switch attributes[name] {
+        case nil: return nil
+        case .floats(let v)?: return v
+        case .float(let v)?: return [v]
+        case let other?: throw wrongType(name, "a list of floats", other)
+        }
+    }
+
+    func strings(_ name: String) throws -> [String]? {
+        switch attributes[name] {
+        case nil: return nil
+        case .strings(let v)?: return v
+        case .string(let v)?: return [v]
+        case let other?: throw wrongType(name, "a list of strings", other)
+        }
+    }
+
+    private func wrongType(_ name: String, _ expected: String, _ found: Attribute) -> RNNRTError {
+        RNNRTError(.malformed, "\(label): attribute '\(name)' should be \(expected), found \(found.kindName)")
+    }
+}
+
+extension Attribute {
+    var kindName: String {
+        switch self {
+        case .float: return "a float"
+        case .int: return "an int"
+        case .string: return "a string"
+        case .tensor: return "a tensor"
+        case .graph: return "a graph"
+        case .floats: return "a list of floats"
+        case .ints: return "a list of ints"
+        case .strings: return "a list of strings"
+        case .tensors: return "a list of tensors"
+        case .graphs: return "a list of graphs"
+        }
+    }
+}
+
+/// Argument checking shared by operators.
+enum Check {
+    /// Input `index` of `inputs`, which must be present.
+    static func input(_ inputs: [GraphTensor?], _ index: Int, _ name: String) throws -> GraphTensor {
+        guard index < inputs.count, let t = inputs[index] else {
+            throw RNNRTError(.invalidArgument, "required input \(index) ('\(name)') is missing")
+        }
+        return t
+    }
+
+    /// A (possibly negative) axis normalized for a tensor of `rank`.
+    static func axis(_ axis: Int64, rank: Int, _ what: String = "axis") throws -> Int {
+        let a = axis < 0 ? Int(axis) + rank : Int(axis)
+        guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+            throw RNNRTError(.invalidArgument, "\(what) \(axis) is out of range for rank \(rank)")
+        }
+        return a
+    }
+
+    /// The elements of a 1-D (or scalar) integer tensor as Ints.
+    static func intList(_ t: GraphTensor, _ what: String) throws -> [Int] {
+        guard t.rank <= 1 else { throw RNNRTError(.invalidArgument, "\(what) must be 1-D, got shape \(t.shape.shapeDescription)") }
+        return try t.ints(what).map { v in
+            guard let i = Int(exactly: v) else { throw RNNRTError(.invalidArgument, "\(what) value \(v) is out of range") }
+            return i
+        }
+    }
+
+    /// A shape's element count, refusing negative extents and overflow (outputs sized from input data).
+    static func elementCount(_ shape: [Int], _ what: String) throws -> Int {
+        guard let n = shape.checkedElementCount(), n <= 1 << 32 else {
+            throw RNNRTError(.invalidArgument, "\(what) \(shape.shapeDescription) is negative or too large")
+        }
+        return n
+    }
+}

@@ -1,0 +1,361 @@
+import Foundation
+import RNNRTCore
+import RNNRTKernels
+
+/// NumPy-style broadcasting of two shapes (ONNX multidirectional broadcasting).
+func broadcastShape(_ a: [Int], _ b: [Int]) throws -> [Int] {
+    let rank = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+        let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        guard da == db || da == 1 || db == 1 else {
+            throw RNNRTError(.shapeMismatch, "shapes \(a.shapeDescription) and \(b.shapeDescription) cannot be broadcast together (axis \(i): \(da) vs \(db))")
+        }
+        out[i] = da == 1 ? db : da
+    }
+    return out
+}
+
+/// For each output element (C order) of `shape`, the index of the element it reads in a tensor of
+/// `source` shape broadcast to `shape`. Nil when no broadcasting is needed (same shape).
+func broadcastIndices(from source: [Int], to shape: [Int]) -> [Int]? {
+    if source == shape { return nil }
+    let rank = shape.count
+    let padded = [Int](repeating: 1, count: rank - source.count) + source
+    let srcStrides = padded.strides
+    let n = shape.reduce(1, *)
+    var out = [Int](repeating: 0, count: n)
+    if n == 0 { return out }
+    var index = [Int](repeating: 0, count: rank)
+    var offset = 0
+    for i in 0..<n {
+        out[i] = offset
+        var axis = rank - 1
+        while axis >= 0 {
+            index[axis] += 1
+            if padded[axis] != 1 { offset += srcStrides[axis] }
+            if index[axis] < shape[axis] { break }
+            if padded[axis] != 1 { offset -= srcStrides[axis] * shape[axis] }
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+    return out
+}
+
+/// Applies `f` elementwise over two arrays broadcast to a common shape.
+func broadcastMap<A, B, R>(_ a: [A], _ aShape: [Int], _ b: [B], _ bShape: [Int], _ f: (A, B) -> R) throws -> ([R], [Int]) {
+    let shape = try broadcastShape(aShape, bShape)
+    let n = shape.reduce(1, *)
+    if aShape == bShape { return (zip(a, b).map(f), shape) }
+    if b.count == 1, aShape == shape { let v = b[0]; return (a.map { f($0, v) }, shape) }
+    if a.count == 1, bShape == shape { let v = a[0]; return (b.map { f(v, $0) }, shape) }
+    let ia = broadcastIndices(from: aShape, to: shape), ib = broadcastIndices(from: bShape, to: shape)
+    var out = [R]()
+    out.reserveCapacity(n)
+    for i in 0..<n { out.append(f(a[ia?[i] ?? i], b[ib?[i] ?? i])) }
+    return (out, shape)
+}
+
+/// Elementwise operators: unary math and activations, binary arithmetic and comparisons, `Where`,
+/// variadic `Sum`/`Mean`/`Max`/`Min`, `Clip`, `Cast`.
+enum ElementwiseOps {
+    static func register(_ r: inout [String: OperatorBuilder]) {
+        func unary(_ name: String, _ f: @escaping @Sendable (Float) -> Float) {
+            r[name] = { _ in ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "X")
+                return [GraphTensor(shape: x.shape, floats: try x.floats("\(name) input").map(f))]
+            } }
+        }
+        unary("Relu") { relu($0) }
+        unary("Sigmoid") { sigmoid($0) }
+        unary("Tanh") { hyperbolicTangent($0) }
+        unary("Exp") { Foundation.exp($0) }
+        unary("Log") { Foundation.log($0) }
+        unary("Sqrt") { $0.squareRoot() }
+        unary("Reciprocal") { 1 / $0 }
+        unary("Erf") { Foundation.erf($0) }
+        unary("Sin") { Foundation.sin($0) }
+        unary("Cos") { Foundation.cos($0) }
+        unary("Floor") { $0.rounded(.down) }
+        unary("Ceil") { $0.rounded(.up) }
+        unary("Round") { $0.rounded(.toNearestOrEven) }
+        unary("Softsign") { $0 / (1 + abs($0)) }
+        unary("Softplus") { x in x > 20 ? x : Foundation.log1p(Foundation.exp(x)) }
+        unary("HardSwish") { x in x * max(0, min(1, x / 6 + 0.5)) }
+        unary("Mish") { x in x * hyperbolicTangent(x > 20 ? x : Foundation.log1p(Foundation.exp(x))) }
+
+        // Unary ops that keep integer tensors integer.
+        func signed(_ name: String, _ f: @escaping @Sendable (Float) -> Float, _ g: @escaping @Sendable (Int64) -> Int64) {
+            r[name] = { _ in ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "X")
+                switch x.elements {
+                case .float(let v): return [GraphTensor(shape: x.shape, floats: v.map(f))]
+                case .int(let v): return [GraphTensor(shape: x.shape, ints: v.map(g))]
+                case .bool: throw RNNRTError(.invalidArgument, "\(name) does not take bool tensors")
+                }
+            } }
+        }
+        signed("Neg", { -$0 }, { 0 &- $0 })
+        signed("Abs", { abs($0) }, { $0 == .min ? .max : abs($0) })
+        signed("Sign", { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }, { $0.signum() })
+
+        // Activations with attributes.
+        r["LeakyRelu"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 0.01)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { $0 >= 0 ? $0 : alpha * $0 }] }
+        }
+        r["Elu"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 1)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { $0 >= 0 ? $0 : alpha * (Foundation.exp($0) - 1) }] }
+        }
+        r["Celu"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 1)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { max(0, $0) + min(0, alpha * (Foundation.exp($0 / alpha) - 1)) }] }
+        }
+        r["Selu"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 1.67326319217681884765625)
+            let gamma = try ctx.node.float("gamma", default: 1.05070102214813232421875)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { $0 > 0 ? gamma * $0 : gamma * alpha * (Foundation.exp($0) - 1) }] }
+        }
+        r["HardSigmoid"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 0.2), beta = try ctx.node.float("beta", default: 0.5)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { max(0, min(1, alpha * $0 + beta)) }] }
+        }
+        r["ThresholdedRelu"] = { ctx in
+            let alpha = try ctx.node.float("alpha", default: 1)
+            return ClosureOperator { inputs in try [Check.input(inputs, 0, "X").mapElements { $0 > alpha ? $0 : 0 }] }
+        }
+        r["Gelu"] = { ctx in
+            let tanhApprox = try ctx.node.string("approximate", default: "none") == "tanh"
+            return ClosureOperator { inputs in
+                try [Check.input(inputs, 0, "X").mapElements { x in
+                    if tanhApprox {
+                        let inner = 0.7978845608028654 * (Double(x) + 0.044715 * Double(x) * Double(x) * Double(x))
+                        return Float(0.5 * Double(x) * (1 + Foundation.tanh(inner)))
+                    }
+                    return Float(0.5 * Double(x) * (1 + Foundation.erf(Double(x) / 2.0.squareRoot())))
+                }]
+            }
+        }
+        r["PRelu"] = { _ in ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "X"), slope = try Check.input(inputs, 1, "slope")
+            let (v, shape) = try broadcastMap(try x.floats("X"), x.shape, try slope.floats("slope"), slope.shape) { $0 >= 0 ? $0 : $0 * $1 }
+            return [GraphTensor(shape: shape, floats: v)]
+        } }
+
+        // Binary arithmetic: float or integer (both operands the same kind).
+        func arithmetic(_ name: String, _ f: @escaping @Sendable (Float, Float) -> Float,
+                        _ g: @escaping @Sendable (Int64, Int64) throws -> Int64) {
+            r[name] = { _ in ClosureOperator { inputs in
+                [try binaryArithmetic(name, try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"), f, g)]
+            } }
+        }
+        arithmetic("Add", +, { $0 &+ $1 })
+        arithmetic("Sub", -, { $0 &- $1 })
+        arithmetic("Mul", *, { $0 &* $1 })
+        arithmetic("Div", /, { a, b in
+            guard b != 0 else { throw RNNRTError(.invalidArgument, "integer division by zero") }
+            // ONNX integer Div truncates toward zero (like C).
+            return a == .min && b == -1 ? .min : a / b
+        })
+        arithmetic("Pow", { Foundation.pow($0, $1) }, { a, b in
+            guard b >= 0 else { return 0 }
+            var result: Int64 = 1
+            for _ in 0..<min(b, 64) { result = result &* a }
+            return result
+        })
+        r["Mod"] = { ctx in
+            let fmod = try ctx.node.int("fmod", default: 0) != 0
+            return ClosureOperator { inputs in
+                [try binaryArithmetic("Mod", try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"),
+                                      { a, b in fmod ? Foundation.fmod(a, b) : a - (a / b).rounded(.down) * b },
+                                      { a, b in
+                    guard b != 0 else { throw RNNRTError(.invalidArgument, "integer modulo by zero") }
+                    if a == .min && b == -1 { return 0 }
+                    let m = a % b
+                    return fmod || m == 0 || (m < 0) == (b < 0) ? m : m + b
+                })]
+            }
+        }
+
+        // Comparisons and logic → bool.
+        func compare(_ name: String, _ f: @escaping @Sendable (Float, Float) -> Bool, _ g: @escaping @Sendable (Int64, Int64) -> Bool) {
+            r[name] = { _ in ClosureOperator { inputs in
+                let a = try Check.input(inputs, 0, "A"), b = try Check.input(inputs, 1, "B")
+                switch (a.elements, b.elements) {
+                case (.float(let x), .float(let y)):
+                    let (v, s) = try broadcastMap(x, a.shape, y, b.shape, f)
+                    return [GraphTensor(shape: s, bools: v)]
+                case (.float(let x), _):
+                    let (v, s) = try broadcastMap(x, a.shape, try b.ints("B").map { Float($0) }, b.shape, f)
+                    return [GraphTensor(shape: s, bools: v)]
+                case (_, .float(let y)):
+                    let (v, s) = try broadcastMap(try a.ints("A").map { Float($0) }, a.shape, y, b.shape, f)
+                    return [GraphTensor(shape: s, bools: v)]
+                default:
+                    let (v, s) = try broadcastMap(try a.ints("A"), a.shape, try b.ints("B"), b.shape, g)
+                    return [GraphTensor(shape: s, bools: v)]
+                }
+            } }
+        }
+        compare("Equal", ==, ==)
+        compare("Less", <, <)
+        compare("LessOrEqual", <=, <=)
+        compare("Greater", >, >)
+        compare("GreaterOrEqual", >=, >=)
+
+        func logic(_ name: String, _ f: @escaping @Sendable (Bool, Bool) -> Bool) {
+            r[name] = { _ in ClosureOperator { inputs in
+                let a = try Check.input(inputs, 0, "A"), b = try Check.input(inputs, 1, "B")
+                let (v, s) = try broadcastMap(try bools(a, "A"), a.shape, try bools(b, "B"), b.shape, f)
+                return [GraphTensor(shape: s, bools: v)]
+            } }
+        }
+        logic("And") { $0 && $1 }
+        logic("Or") { $0 || $1 }
+        logic("Xor") { $0 != $1 }
+        r["Not"] = { _ in ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "X")
+            return [GraphTensor(shape: x.shape, bools: try bools(x, "X").map { !$0 })]
+        } }
+
+        r["Where"] = { _ in ClosureOperator { inputs in
+            let c = try Check.input(inputs, 0, "condition"), x = try Check.input(inputs, 1, "X"), y = try Check.input(inputs, 2, "Y")
+            let cond = try bools(c, "condition")
+            let shape = try broadcastShape(try broadcastShape(c.shape, x.shape), y.shape)
+            let n = shape.reduce(1, *)
+            let ic = broadcastIndices(from: c.shape, to: shape)
+            let ix = broadcastIndices(from: x.shape, to: shape), iy = broadcastIndices(from: y.shape, to: shape)
+            func pick<T>(_ a: [T], _ b: [T]) -> [T] {
+                (0..<n).map { i in cond[ic?[i] ?? i] ? a[ix?[i] ?? i] : b[iy?[i] ?? i] }
+            }
+            switch (x.elements, y.elements) {
+            case (.float(let a), .float(let b)): return [GraphTensor(shape: shape, floats: pick(a, b))]
+            case (.bool(let a), .bool(let b)): return [GraphTensor(shape: shape, bools: pick(a, b))]
+            default: return [GraphTensor(shape: shape, ints: pick(try x.ints("X"), try y.ints("Y")))]
+            }
+        } }
+
+        // Variadic.
+        func variadic(_ name: String, _ f: @escaping @Sendable (Float, Float) -> Float, _ g: @escaping @Sendable (Int64, Int64) -> Int64, mean: Bool = false) {
+            r[name] = { _ in ClosureOperator { inputs in
+                let present = inputs.compactMap { $0 }
+                guard var acc = present.first else { throw RNNRTError(.invalidArgument, "\(name) needs at least one input") }
+                for next in present.dropFirst() { acc = try binaryArithmetic(name, acc, next, f, { g($0, $1) }) }
+                if mean, case .float(let v) = acc.elements {
+                    let k = Float(present.count)
+                    acc = GraphTensor(shape: acc.shape, floats: v.map { $0 / k })
+                }
+                return [acc]
+            } }
+        }
+        variadic("Sum", +, { $0 &+ $1 })
+        variadic("Mean", +, { $0 &+ $1 }, mean: true)
+        variadic("Max", { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }, max)
+        variadic("Min", { $0.isNaN || $1.isNaN ? .nan : min($0, $1) }, min)
+
+        r["Clip"] = { ctx in
+            let attrMin = ctx.opset < 11 ? try ctx.node.float("min", default: -.greatestFiniteMagnitude) : nil
+            let attrMax = ctx.opset < 11 ? try ctx.node.float("max", default: .greatestFiniteMagnitude) : nil
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "input")
+                func bound(_ i: Int) throws -> Float? {
+                    guard i < inputs.count, let t = inputs[i] else { return nil }
+                    switch t.elements {
+                    case .float(let v): return v.first
+                    default: return try t.ints("bound").first.map { Float($0) }
+                    }
+                }
+                let lo = try attrMin ?? bound(1), hi = try attrMax ?? bound(2)
+                switch x.elements {
+                case .int(let v):
+                    let l = lo.map { Int64($0) } ?? .min, h = hi.map { Int64($0) } ?? .max
+                    return [GraphTensor(shape: x.shape, ints: v.map { min(max($0, l), h) })]
+                default:
+                    let l = lo ?? -.infinity, h = hi ?? .infinity
+                    return [try x.mapElements { $0.isNaN ? $0 : min(max($0, l), h) }]
+                }
+            }
+        }
+
+        r["Cast"] = { ctx in
+            let to = Int32(clamping: try ctx.node.int("to", default: 1))
+            guard let kind = ONNXElementKind(code: to) else {
+                throw RNNRTError(.unsupported, "\(ctx.node.label): Cast to ONNX element type \(to) is not supported (float, integer and bool types are)")
+            }
+            return ClosureOperator { inputs in [try cast(try Check.input(inputs, 0, "input"), to: kind)] }
+        }
+        r["CastLike"] = { _ in ClosureOperator { inputs in
+            let target = try Check.input(inputs, 1, "target_type")
+            let kind: ONNXElementKind
+            switch target.elements {
+            case .float: kind = .float
+            case .int: kind = .int
+            case .bool: kind = .bool
+            }
+            return [try cast(try Check.input(inputs, 0, "input"), to: kind)]
+        } }
+    }
+
+    static func bools(_ t: GraphTensor, _ what: String) throws -> [Bool] {
+        switch t.elements {
+        case .bool(let v): return v
+        case .int(let v): return v.map { $0 != 0 }
+        case .float(let v): return v.map { $0 != 0 }
+        }
+    }
+
+    static func cast(_ x: GraphTensor, to kind: ONNXElementKind) throws -> GraphTensor {
+        switch (kind, x.elements) {
+        case (.float, .float): return x
+        case (.float, .int(let v)): return GraphTensor(shape: x.shape, floats: v.map { Float($0) })
+        case (.float, .bool(let v)): return GraphTensor(shape: x.shape, floats: v.map { $0 ? 1 : 0 })
+        case (.int, .int): return x
+        case (.int, .float(let v)):
+            return GraphTensor(shape: x.shape, ints: v.map { f in
+                f.isNaN ? 0 : (f >= 9.2e18 ? .max : (f <= -9.2e18 ? .min : Int64(f.rounded(.towardZero))))
+            })
+        case (.int, .bool(let v)): return GraphTensor(shape: x.shape, ints: v.map { $0 ? 1 : 0 })
+        case (.bool, _): return GraphTensor(shape: x.shape, bools: try bools(x, "input"))
+        }
+    }
+}
+
+/// `f`/`g` over two float or two integer tensors with broadcasting (mixed kinds compute in float).
+func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
+                      _ f: (Float, Float) -> Float, _ g: (Int64, Int64) throws -> Int64) throws -> GraphTensor {
+    switch (a.elements, b.elements) {
+    case (.float(let x), .float(let y)):
+        if a.shape == b.shape {
+            var out = x
+            out.withUnsafeMutableBufferPointer { o in
+                y.withUnsafeBufferPointer { yy in for i in 0..<o.count { o[i] = f(o[i], yy[i]) } }
+            }
+            return GraphTensor(shape: a.shape, floats: out)
+        }
+        let (v, s) = try broadcastMap(x, a.shape, y, b.shape, f)
+        return GraphTensor(shape: s, floats: v)
+    case (.int(let x), .int(let y)):
+        let shape = try broadcastShape(a.shape, b.shape)
+        let ia = broadcastIndices(from: a.shape, to: shape), ib = broadcastIndices(from: b.shape, to: shape)
+        let n = shape.reduce(1, *)
+        var out = [Int64](repeating: 0, count: n)
+        for i in 0..<n { out[i] = try g(x[ia?[i] ?? i], y[ib?[i] ?? i]) }
+        return GraphTensor(shape: shape, ints: out)
+    case (.float(let x), _):
+        let (v, s) = try broadcastMap(x, a.shape, try b.ints("\(name) B").map { Float($0) }, b.shape, f)
+        return GraphTensor(shape: s, floats: v)
+    case (_, .float(let y)):
+        let (v, s) = try broadcastMap(try a.ints("\(name) A").map { Float($0) }, a.shape, y, b.shape, f)
+        return GraphTensor(shape: s, floats: v)
+    default:
+        let shape = try broadcastShape(a.shape, b.shape)
+        let x = try a.ints("A"), y = try b.ints("B")
+        let ia = broadcastIndices(from: a.shape, to: shape), ib = broadcastIndices(from: b.shape, to: shape)
+        var out = [Int64](repeating: 0, count: shape.reduce(1, *))
+        for i in 0..<out.count { out[i] = try g(x[ia?[i] ?? i], y[ib?[i] ?? i]) }
+        return GraphTensor(shape: shape, ints: out)
+    }
+}

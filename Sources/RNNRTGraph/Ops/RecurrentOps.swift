@@ -1,0 +1,249 @@
+import RNNRTCore
+import RNNRTKernels
+import RNNRTLayers
+
+/// The ONNX `LSTM`, `GRU` and `RNN` operators, complete: every `direction`, `layout` 0 and 1, every
+/// activation the spec allows with `activation_alpha`/`activation_beta`, `clip`, `input_forget`, peepholes
+/// `P`, `sequence_lens`, `initial_h`/`initial_c`, `linear_before_reset` 0 and 1, optional outputs.
+///
+/// They run on the engine of `RecurrentModule` (`Recurrence`): ONNX gate blocks are reordered to
+/// PyTorch's once (LSTM `i,o,f,c` → `i,f,c,o`; GRU `z,r,h` → `r,z,h`; peepholes `i,o,f` → `i,f,o`), and
+/// a node whose attributes have PyTorch's form (what both PyTorch exporters write) runs on the fused
+/// kernels. Constant weights are bound when the model is loaded.
+struct RecurrentOp: GraphOperator {
+    enum Direction: String { case forward, reverse, bidirectional }
+
+    let kind: RecurrentKind
+    let label: String
+    let hiddenSize: Int?
+    let direction: Direction
+    let batchMajor: Bool
+    /// Per direction; nil for PyTorch's form (fused kernels).
+    let functions: [CellFunctions]?
+    let linearBeforeReset: Bool
+    let nonlinearity: Nonlinearity
+    /// Bound at load when W, R, B and P are constants.
+    private(set) var bound: Recurrence?
+
+    var directionCount: Int { direction == .bidirectional ? 2 : 1 }
+
+    init(kind: RecurrentKind, context ctx: OperatorContext) throws {
+        let node = ctx.node
+        self.kind = kind
+        label = node.label
+        let hidden = try node.int("hidden_size", default: 0)
+        hiddenSize = hidden > 0 ? Int(hidden) : nil
+        guard let d = Direction(rawValue: try node.string("direction", default: "forward")) else {
+            throw RNNRTError(.malformed, "\(node.label): direction must be forward, reverse or bidirectional, found '\(try node.string("direction", default: ""))'")
+        }
+        direction = d
+        let layout = try node.int("layout", default: 0)
+        guard layout == 0 || layout == 1 else { throw RNNRTError(.malformed, "\(node.label): layout must be 0 or 1, found \(layout)") }
+        batchMajor = layout == 1
+        linearBeforeReset = kind == .gru ? try node.int("linear_before_reset", default: 0) != 0 : true
+        let inputForget = kind == .lstm ? try node.int("input_forget", default: 0) != 0 : false
+        let clip = try node.optionalFloat("clip")
+        if let clip, !(clip > 0) { throw RNNRTError(.malformed, "\(node.label): clip must be positive, found \(clip)") }
+
+        let perDirection: Int
+        let defaults: [String]
+        switch kind {
+        case .lstm: perDirection = 3; defaults = ["Sigmoid", "Tanh", "Tanh"]
+        case .gru: perDirection = 2; defaults = ["Sigmoid", "Tanh"]
+        case .rnn: perDirection = 1; defaults = ["Tanh"]
+        }
+        let count = d == .bidirectional ? 2 : 1
+        var names = try node.strings("activations") ?? []
+        if names.isEmpty { names = Array([[String]](repeating: defaults, count: count).joined()) }
+        // A single direction's list given for a bidirectional node applies to both; a two-direction
+        // list on a one-direction node (the RNN schema default [Tanh, Tanh]) uses its first part.
+        if names.count == perDirection && count == 2 { names += names }
+        if names.count == 2 * perDirection && count == 1 { names = Array(names.prefix(perDirection)) }
+        guard names.count == perDirection * count else {
+            throw RNNRTError(.malformed, "\(node.label): activations has \(names.count) entries, expected \(perDirection) per direction × \(count)")
+        }
+        var alphas = try node.floats("activation_alpha") ?? [], betas = try node.floats("activation_beta") ?? []
+        var fns: [ActivationFunction] = []
+        for name in names {
+            fns.append(try RecurrentOp.activation(name, alphas: &alphas, betas: &betas, label: node.label))
+        }
+        let cellFunctions = (0..<count).map { i in
+            CellFunctions(activations: Array(fns[(i * perDirection)..<((i + 1) * perDirection)]), clip: clip, inputForget: inputForget)
+        }
+        // PyTorch's form runs on the fused kernels (RNN: tanh or relu, as the module's nonlinearity).
+        let first = cellFunctions[0].activations
+        let uniform = cellFunctions.allSatisfy { $0.activations == first }
+        let pytorchForm: [ActivationFunction]
+        switch kind {
+        case .lstm: pytorchForm = [.sigmoid, .tanh, .tanh]
+        case .gru: pytorchForm = [.sigmoid, .tanh]
+        case .rnn: pytorchForm = first == [.relu] ? [.relu] : [.tanh]
+        }
+        nonlinearity = kind == .rnn && first == [.relu] ? .relu : .tanh
+        functions = uniform && first == pytorchForm && clip == nil && !inputForget ? nil : cellFunctions
+
+        // Bind now when the weights are constants (the usual case: initializers).
+        bound = nil
+        if let w = ctx.constantInput(1), let r = ctx.constantInput(2),
+           !ctx.hasInput(3) || ctx.constantInput(3) != nil, !ctx.hasInput(7) || ctx.constantInput(7) != nil {
+            bound = try bind(w: w, r: r, b: ctx.constantInput(3), p: ctx.constantInput(7))
+        }
+    }
+
+    /// The activation `name` (case-insensitive, as ORT accepts), taking its alpha/beta from the front of
+    /// the lists (spec defaults where a function needs them and the lists are exhausted).
+    static func activation(_ name: String, alphas: inout [Float], betas: inout [Float], label: String) throws -> ActivationFunction {
+        func alpha(_ d: Float?) throws -> Float {
+            if !alphas.isEmpty { return alphas.removeFirst() }
+            guard let d else { throw RNNRTError(.malformed, "\(label): activation \(name) needs an activation_alpha value") }
+            return d
+        }
+        func beta(_ d: Float?) throws -> Float {
+            if !betas.isEmpty { return betas.removeFirst() }
+            guard let d else { throw RNNRTError(.malformed, "\(label): activation \(name) needs an activation_beta value") }
+            return d
+        }
+        switch name.lowercased() {
+        case "relu": return .relu
+        case "tanh": return .tanh
+        case "sigmoid": return .sigmoid
+        case "affine": return .affine(alpha: try alpha(1), beta: try beta(0))
+        case "leakyrelu": return .leakyRelu(alpha: try alpha(0.01))
+        case "thresholdedrelu": return .thresholdedRelu(alpha: try alpha(1))
+        case "scaledtanh": return .scaledTanh(alpha: try alpha(1), beta: try beta(1))
+        case "hardsigmoid": return .hardSigmoid(alpha: try alpha(0.2), beta: try beta(0.5))
+        case "elu": return .elu(alpha: try alpha(1))
+        case "softsign": return .softsign
+        case "softplus": return .softplus
+        default:
+            throw RNNRTError(.unsupported, "\(label): activation '\(name)' is not one the ONNX recurrent operators allow (Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus)")
+        }
+    }
+
+    /// ONNX gate block `k` of PyTorch's block order `k` (LSTM i,f,c,o ← i,o,f,c; GRU r,z,h ← z,r,h).
+    private var gatePermutation: [Int] {
+        switch kind {
+        case .lstm: return [0, 2, 3, 1]
+        case .gru: return [1, 0, 2]
+        case .rnn: return [0]
+        }
+    }
+
+    /// Binds W `[D, G·H, I]`, R `[D, G·H, H]`, B `[D, 2·G·H]`, P `[D, 3H]` into the engine's layout.
+    func bind(w wT: GraphTensor, r rT: GraphTensor, b bT: GraphTensor?, p pT: GraphTensor?) throws -> Recurrence {
+        let g = kind.gateCount, d = directionCount
+        guard rT.rank == 3, rT.shape[0] == d, rT.shape[2] > 0, rT.shape[1] == g * rT.shape[2] else {
+            throw RNNRTError(.shapeMismatch, "\(label): R must be [\(d), \(g)·hidden_size, hidden_size], got \(rT.shape.shapeDescription)")
+        }
+        let h = rT.shape[2]
+        if let hiddenSize, hiddenSize != h {
+            throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)")
+        }
+        guard wT.rank == 3, wT.shape[0] == d, wT.shape[1] == g * h, wT.shape[2] > 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): W must be [\(d), \(g * h), input_size], got \(wT.shape.shapeDescription)")
+        }
+        let inputSize = wT.shape[2]
+        if let bT, bT.shape != [d, 2 * g * h] {
+            throw RNNRTError(.shapeMismatch, "\(label): B must be [\(d), \(2 * g * h)], got \(bT.shape.shapeDescription)")
+        }
+        if let pT {
+            guard kind == .lstm, pT.shape == [d, 3 * h] else {
+                throw RNNRTError(.shapeMismatch, "\(label): P must be [\(d), \(3 * h)], got \(pT.shape.shapeDescription)")
+            }
+        }
+        let w = try wT.floats("W"), r = try rT.floats("R"), b = try bT?.floats("B"), p = try pT?.floats("P")
+        let perm = gatePermutation
+        func reorder(_ m: ArraySlice<Float>, blocks: [Int], blockSize: Int) -> [Float] {
+            var out: [Float] = []
+            out.reserveCapacity(m.count)
+            for k in blocks { out += m[(m.startIndex + k * blockSize)..<(m.startIndex + (k + 1) * blockSize)] }
+            return out
+        }
+        let config = RecurrentConfiguration(kind: kind, inputSize: inputSize, hiddenSize: h, numLayers: 1,
+                                            bidirectional: d == 2, bias: true, projSize: 0, nonlinearity: nonlinearity)
+        var directions: [DirectionWeights] = []
+        for dir in 0..<d {
+            let wDir = reorder(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], blocks: perm, blockSize: h * inputSize)
+            let rDir = reorder(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], blocks: perm, blockSize: h * h)
+            let bih = b.map { reorder($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], blocks: perm, blockSize: h) }
+            let bhh = b.map { reorder($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], blocks: perm, blockSize: h) }
+            let peep = p.map { reorder($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], blocks: [0, 2, 1], blockSize: h) } ?? []
+            directions.append(DirectionWeights(
+                kind: kind, gateRows: g * h, inputWidth: inputSize, outputSize: h, hidden: h, projSize: 0,
+                weightIH: Tensor(shape: [g * h, inputSize], scalars: wDir), weightHH: Tensor(shape: [g * h, h], scalars: rDir),
+                biasIH: bih.map { Tensor(shape: [g * h], scalars: $0) }, biasHH: bhh.map { Tensor(shape: [g * h], scalars: $0) },
+                weightHR: nil, peepholes: peep))
+        }
+        return Recurrence(config: config, weights: [directions], functions: functions,
+                          gruLinearBeforeReset: linearBeforeReset,
+                          reversedDirections: direction == .reverse ? [true] : nil)
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let x = try Check.input(inputs, 0, "X")
+        func input(_ i: Int) -> GraphTensor? { i < inputs.count ? inputs[i] : nil }
+        let recurrence = try bound ?? bind(w: try Check.input(inputs, 1, "W"), r: try Check.input(inputs, 2, "R"),
+                                           b: input(3), p: input(7))
+        let config = recurrence.config
+        let d = directionCount, h = config.hiddenSize
+        guard x.rank == 3, x.shape[2] == config.inputSize else {
+            let expected = batchMajor ? "[batch, seq_length, \(config.inputSize)]" : "[seq_length, batch, \(config.inputSize)]"
+            throw RNNRTError(.shapeMismatch, "\(label): X must be \(expected), got \(x.shape.shapeDescription)")
+        }
+        let steps = batchMajor ? x.shape[1] : x.shape[0], batch = batchMajor ? x.shape[0] : x.shape[1]
+        var xs = try x.floats("X")
+        if batchMajor { xs = ShapeOps.transpose(GraphTensor(shape: x.shape, floats: xs), [1, 0, 2]).floatsUnchecked }
+
+        func state(_ t: GraphTensor?, _ name: String) throws -> Tensor {
+            let shape = [d, batch, h]
+            guard let t else { return Tensor(repeating: 0, shape: shape) }
+            let declared = batchMajor ? [batch, d, h] : shape
+            guard t.shape == declared else {
+                throw RNNRTError(.shapeMismatch, "\(label): \(name) must be \(declared.shapeDescription) (layout \(batchMajor ? 1 : 0)), got \(t.shape.shapeDescription)")
+            }
+            let values = try t.floats(name)
+            return Tensor(shape: shape, scalars: batchMajor
+                          ? ShapeOps.transpose(GraphTensor(shape: declared, floats: values), [1, 0, 2]).floatsUnchecked : values)
+        }
+        var hState = try state(input(5), "initial_h")
+        var cState: Tensor? = kind == .lstm ? try state(input(6), "initial_c") : nil
+
+        var lengths: [Int]?
+        if let s = input(4) {
+            let values = try s.ints("sequence_lens")
+            guard s.shape == [batch] else {
+                throw RNNRTError(.shapeMismatch, "\(label): sequence_lens must be [\(batch)], got \(s.shape.shapeDescription)")
+            }
+            lengths = try values.map { v in
+                guard v >= 0, v <= Int64(steps) else {
+                    throw RNNRTError(.invalidArgument, "\(label): sequence_lens value \(v) is outside 0…\(steps)")
+                }
+                return Int(v)
+            }
+            if lengths?.allSatisfy({ $0 == steps }) == true { lengths = nil }
+        }
+        var output = [Float](repeating: 0, count: steps * batch * d * h)
+        if steps > 0 && batch > 0 {
+            recurrence.run(input: Tensor(shape: [steps, batch, config.inputSize], scalars: xs), steps: steps, batch: batch,
+                           h: &hState, c: &cState, output: &output, workspace: Workspace(), sequenceLengths: lengths)
+        }
+        // Engine: [T, N, D, H] → ONNX Y [T, D, N, H] (layout 0) or [N, T, D, H] (layout 1).
+        let engineY = GraphTensor(shape: [steps, batch, d, h], floats: output)
+        let y = ShapeOps.transpose(engineY, batchMajor ? [1, 0, 2, 3] : [0, 2, 1, 3])
+        func finalState(_ t: Tensor) -> GraphTensor {
+            let g = GraphTensor(t)
+            return batchMajor ? ShapeOps.transpose(g, [1, 0, 2]) : g
+        }
+        var results = [y, finalState(hState)]
+        if let cState { results.append(finalState(cState)) }
+        return results
+    }
+}
+
+extension GraphTensor {
+    /// The float elements of a tensor known to be float (empty otherwise).
+    var floatsUnchecked: [Float] {
+        if case .float(let v) = elements { return v }
+        return []
+    }
+}

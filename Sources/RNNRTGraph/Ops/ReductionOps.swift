@@ -1,0 +1,223 @@
+import Foundation
+import RNNRTCore
+
+/// Operators that reduce over axes: `Reduce*`, `ArgMax`/`ArgMin`, `Softmax`/`LogSoftmax`,
+/// `LayerNormalization`, `BatchNormalization` (inference), `CumSum`.
+enum ReductionOps {
+    static func register(_ r: inout [String: OperatorBuilder]) {
+        func reduce(_ name: String, axesInputFrom opset: Int64, _ combine: @escaping @Sendable ([Float]) -> Float) {
+            r[name] = { ctx in
+                let keepDims = try ctx.node.int("keepdims", default: 1) != 0
+                let noopWithEmpty = try ctx.node.int("noop_with_empty_axes", default: 0) != 0
+                let attrAxes = ctx.opset < opset ? try ctx.node.ints("axes") : nil
+                let axesFromInput = ctx.opset >= opset
+                return ClosureOperator { inputs in
+                    let x = try Check.input(inputs, 0, "data")
+                    var axes = try attrAxes.map { $0.map { Int($0) } }
+                    if axesFromInput, inputs.count > 1, let t = inputs[1] { axes = try Check.intList(t, "axes") }
+                    if (axes ?? []).isEmpty && noopWithEmpty { return [x] }
+                    let values: [Float]
+                    switch x.elements {
+                    case .float(let v): values = v
+                    default: values = try x.ints("data").map { Float($0) }
+                    }
+                    let normalized = try Set((axes ?? []).isEmpty ? Array(0..<x.rank) : (axes ?? []).map { try Check.axis(Int64($0), rank: x.rank) })
+                    let (out, shape) = reduceAxes(values, x.shape, normalized, keepDims: keepDims, combine)
+                    if case .int = x.elements { return [GraphTensor(shape: shape, ints: out.map { Int64($0) })] }
+                    return [GraphTensor(shape: shape, floats: out)]
+                }
+            }
+        }
+        reduce("ReduceSum", axesInputFrom: 13) { $0.reduce(0, +) }
+        reduce("ReduceMean", axesInputFrom: 18) { $0.isEmpty ? .nan : $0.reduce(0, +) / Float($0.count) }
+        reduce("ReduceMax", axesInputFrom: 18) { $0.max() ?? -.infinity }
+        reduce("ReduceMin", axesInputFrom: 18) { $0.min() ?? .infinity }
+        reduce("ReduceProd", axesInputFrom: 18) { $0.reduce(1, *) }
+        reduce("ReduceL1", axesInputFrom: 18) { $0.reduce(0) { $0 + abs($1) } }
+        reduce("ReduceL2", axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+        reduce("ReduceSumSquare", axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 } }
+        reduce("ReduceLogSumExp", axesInputFrom: 18) { v in
+            guard let m = v.max(), m.isFinite else { return v.max() ?? -.infinity }
+            return m + Foundation.log(v.reduce(0) { $0 + Foundation.exp($1 - m) })
+        }
+
+        func argReduce(_ name: String, _ better: @escaping @Sendable (Float, Float) -> Bool) {
+            r[name] = { ctx in
+                let axisAttr = try ctx.node.int("axis", default: 0)
+                let keepDims = try ctx.node.int("keepdims", default: 1) != 0
+                let selectLast = try ctx.node.int("select_last_index", default: 0) != 0
+                return ClosureOperator { inputs in
+                    let x = try Check.input(inputs, 0, "data")
+                    let values: [Float]
+                    if case .float(let v) = x.elements { values = v } else { values = try x.ints("data").map { Float($0) } }
+                    let axis = try Check.axis(axisAttr, rank: x.rank)
+                    let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+                    var out = [Int64](repeating: 0, count: outer * inner)
+                    for o in 0..<outer {
+                        for i in 0..<inner {
+                            var best = 0
+                            for k in 1..<max(extent, 1) {
+                                let v = values[(o * extent + k) * inner + i], b = values[(o * extent + best) * inner + i]
+                                if better(v, b) || (selectLast && v == b) { best = k }
+                            }
+                            out[o * inner + i] = Int64(best)
+                        }
+                    }
+                    var shape = x.shape
+                    if keepDims { shape[axis] = 1 } else { shape.remove(at: axis) }
+                    return [GraphTensor(shape: shape, ints: out)]
+                }
+            }
+        }
+        argReduce("ArgMax", >)
+        argReduce("ArgMin", <)
+
+        func softmax(_ name: String, log: Bool) {
+            r[name] = { ctx in
+                let legacy = ctx.opset < 13
+                let axisAttr = try ctx.node.int("axis", default: legacy ? 1 : -1)
+                return ClosureOperator { inputs in
+                    let x = try Check.input(inputs, 0, "input")
+                    var v = try x.floats("\(name) input")
+                    let axis = try Check.axis(axisAttr, rank: x.rank)
+                    // Opset < 13 flattens to 2-D at `axis`; ≥ 13 normalizes along that one axis.
+                    let outer = x.shape[..<axis].reduce(1, *)
+                    let extent = legacy ? x.shape[axis...].reduce(1, *) : x.shape[axis]
+                    let inner = legacy ? 1 : x.shape[(axis + 1)...].reduce(1, *)
+                    for o in 0..<outer {
+                        for i in 0..<inner {
+                            let base = o * extent * inner + i
+                            var m = -Float.infinity
+                            for k in 0..<extent { m = max(m, v[base + k * inner]) }
+                            var sum: Float = 0
+                            for k in 0..<extent { sum += Foundation.exp(v[base + k * inner] - m) }
+                            let logSum = Foundation.log(sum)
+                            for k in 0..<extent {
+                                let shifted = v[base + k * inner] - m
+                                v[base + k * inner] = log ? shifted - logSum : Foundation.exp(shifted) / sum
+                            }
+                        }
+                    }
+                    return [GraphTensor(shape: x.shape, floats: v)]
+                }
+            }
+        }
+        softmax("Softmax", log: false)
+        softmax("LogSoftmax", log: true)
+
+        r["LayerNormalization"] = { ctx in
+            let axisAttr = try ctx.node.int("axis", default: -1)
+            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "X")
+                var v = try x.floats("LayerNormalization X")
+                let axis = try Check.axis(axisAttr, rank: x.rank)
+                let inner = x.shape[axis...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
+                let normShape = Array(x.shape[axis...])
+                func expand(_ t: GraphTensor?, _ name: String) throws -> [Float]? {
+                    guard let t else { return nil }
+                    let (values, shape) = try broadcastMap([Float](repeating: 0, count: inner), normShape, try t.floats(name), t.shape) { $1 }
+                    guard shape == normShape else { throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)") }
+                    return values
+                }
+                let scale = try expand(Check.input(inputs, 1, "Scale"), "Scale")
+                let bias = try expand(inputs.count > 2 ? inputs[2] : nil, "B")
+                var means = [Float](repeating: 0, count: outer), invStd = means
+                for o in 0..<outer {
+                    let base = o * inner
+                    var mean: Double = 0
+                    for k in 0..<inner { mean += Double(v[base + k]) }
+                    mean /= Double(max(inner, 1))
+                    var variance: Double = 0
+                    for k in 0..<inner { let d = Double(v[base + k]) - mean; variance += d * d }
+                    variance /= Double(max(inner, 1))
+                    let inv = 1 / (variance + Double(epsilon)).squareRoot()
+                    means[o] = Float(mean); invStd[o] = Float(inv)
+                    for k in 0..<inner {
+                        var y = Float((Double(v[base + k]) - mean) * inv)
+                        if let scale { y *= scale[k] }
+                        if let bias { y += bias[k] }
+                        v[base + k] = y
+                    }
+                }
+                let statShape = Array(x.shape[..<axis]) + [Int](repeating: 1, count: x.rank - axis)
+                return [GraphTensor(shape: x.shape, floats: v), GraphTensor(shape: statShape, floats: means),
+                        GraphTensor(shape: statShape, floats: invStd)]
+            }
+        }
+        r["BatchNormalization"] = { ctx in
+            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "X")
+                var v = try x.floats("BatchNormalization X")
+                let scale = try Check.input(inputs, 1, "scale").floats("scale"), bias = try Check.input(inputs, 2, "B").floats("B")
+                let mean = try Check.input(inputs, 3, "input_mean").floats("mean"), variance = try Check.input(inputs, 4, "input_var").floats("var")
+                guard x.rank >= 2 else { throw RNNRTError(.shapeMismatch, "BatchNormalization X must be [N, C, ...], got \(x.shape.shapeDescription)") }
+                let c = x.shape[1], inner = x.shape[2...].reduce(1, *)
+                guard [scale, bias, mean, variance].allSatisfy({ $0.count == c }) else {
+                    throw RNNRTError(.shapeMismatch, "BatchNormalization parameters must have \(c) values (one per channel)")
+                }
+                for n in 0..<x.shape[0] {
+                    for ch in 0..<c {
+                        let a = scale[ch] / (variance[ch] + epsilon).squareRoot(), b = bias[ch] - mean[ch] * a
+                        let base = (n * c + ch) * inner
+                        for k in 0..<inner { v[base + k] = v[base + k] * a + b }
+                    }
+                }
+                return [GraphTensor(shape: x.shape, floats: v)]
+            }
+        }
+        r["CumSum"] = { ctx in
+            let exclusive = try ctx.node.int("exclusive", default: 0) != 0, reverse = try ctx.node.int("reverse", default: 0) != 0
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "x")
+                let axis = try Check.axis(try Check.input(inputs, 1, "axis").ints("axis").first ?? 0, rank: x.rank)
+                let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+                func scan<T: AdditiveArithmetic>(_ v: [T]) -> [T] {
+                    var out = v
+                    for o in 0..<outer {
+                        for i in 0..<inner {
+                            var acc = T.zero
+                            for s in 0..<extent {
+                                let k = reverse ? extent - 1 - s : s
+                                let idx = (o * extent + k) * inner + i
+                                if exclusive { out[idx] = acc; acc += v[idx] } else { acc += v[idx]; out[idx] = acc }
+                            }
+                        }
+                    }
+                    return out
+                }
+                switch x.elements {
+                case .float(let v): return [GraphTensor(shape: x.shape, floats: scan(v))]
+                default: return [GraphTensor(shape: x.shape, ints: scan(try x.ints("x")))]
+                }
+            }
+        }
+    }
+
+    /// Reduces `values` of `shape` over `axes` with `combine` (applied to each group's values).
+    static func reduceAxes(_ values: [Float], _ shape: [Int], _ axes: Set<Int>, keepDims: Bool,
+                           _ combine: ([Float]) -> Float) -> ([Float], [Int]) {
+        let outShapeKeep = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+        let outCount = outShapeKeep.reduce(1, *)
+        var groups = [[Float]](repeating: [], count: outCount)
+        let outStrides = outShapeKeep.strides
+        let n = shape.reduce(1, *)
+        var index = [Int](repeating: 0, count: shape.count)
+        for i in 0..<n {
+            var o = 0
+            for axis in 0..<shape.count where !axes.contains(axis) { o += index[axis] * outStrides[axis] }
+            groups[o].append(values[i])
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        let out = groups.map(combine)
+        let outShape = keepDims ? outShapeKeep : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        return (out, outShape)
+    }
+}

@@ -1,0 +1,437 @@
+import RNNRTCore
+
+extension GraphTensor.Elements {
+    /// The elements at `indices` (each a valid index), keeping the element kind.
+    func picking(_ indices: [Int]) -> GraphTensor.Elements {
+        switch self {
+        case .float(let v): return .float(indices.map { v[$0] })
+        case .int(let v): return .int(indices.map { v[$0] })
+        case .bool(let v): return .bool(indices.map { v[$0] })
+        }
+    }
+
+    /// These elements followed by `other`'s (same kind, else nil).
+    func appending(_ other: GraphTensor.Elements) -> GraphTensor.Elements? {
+        switch (self, other) {
+        case (.float(let a), .float(let b)): return .float(a + b)
+        case (.int(let a), .int(let b)): return .int(a + b)
+        case (.bool(let a), .bool(let b)): return .bool(a + b)
+        default: return nil
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .float(let v): return v.count
+        case .int(let v): return v.count
+        case .bool(let v): return v.count
+        }
+    }
+}
+
+/// Source index of every element of a strided view: `shape` output extents, `strides` and `offset` in
+/// source elements (C order).
+func viewIndices(shape: [Int], strides: [Int], offset: Int) -> [Int] {
+    let n = shape.reduce(1, *)
+    var out = [Int](repeating: 0, count: n)
+    if n == 0 { return out }
+    let rank = shape.count
+    var index = [Int](repeating: 0, count: rank)
+    var position = offset
+    for i in 0..<n {
+        out[i] = position
+        var axis = rank - 1
+        while axis >= 0 {
+            index[axis] += 1
+            position += strides[axis]
+            if index[axis] < shape[axis] { break }
+            position -= strides[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+    return out
+}
+
+/// Operators that reshape, reorder, select or create tensors without arithmetic.
+enum ShapeOps {
+    static func register(_ r: inout [String: OperatorBuilder]) {
+        r["Identity"] = { _ in ClosureOperator { inputs in [try Check.input(inputs, 0, "input")] } }
+        r["Dropout"] = { _ in ClosureOperator { inputs in
+            // Inference: the input unchanged, and an all-true mask when asked for.
+            let x = try Check.input(inputs, 0, "data")
+            return [x, GraphTensor(shape: x.shape, bools: [Bool](repeating: true, count: x.count))]
+        } }
+        r["Constant"] = { ctx in
+            let node = ctx.node
+            let value: GraphTensor
+            if case .tensor(let t)? = node.attributes["value"] { value = try GraphTensor(t) }
+            else if case .float(let f)? = node.attributes["value_float"] { value = GraphTensor(shape: [], floats: [f]) }
+            else if case .floats(let f)? = node.attributes["value_floats"] { value = GraphTensor(shape: [f.count], floats: f) }
+            else if case .int(let i)? = node.attributes["value_int"] { value = GraphTensor(shape: [], ints: [i]) }
+            else if case .ints(let i)? = node.attributes["value_ints"] { value = GraphTensor(shape: [i.count], ints: i) }
+            else {
+                throw RNNRTError(.unsupported, "\(node.label): Constant needs a 'value' tensor or value_float(s)/value_int(s) attribute (sparse and string constants are not supported)")
+            }
+            return ClosureOperator { _ in [value] }
+        }
+        r["Shape"] = { ctx in
+            let start = try ctx.node.int("start", default: 0), end = try ctx.node.ints("end")?.first
+            return ClosureOperator { inputs in
+                let shape = try Check.input(inputs, 0, "data").shape
+                let rank = Int64(shape.count)
+                func clampAxis(_ a: Int64) -> Int { Int(max(0, min(rank, a < 0 ? a + rank : a))) }
+                let lo = clampAxis(start), hi = clampAxis(end ?? rank)
+                let dims = lo < hi ? shape[lo..<hi].map { Int64($0) } : []
+                return [GraphTensor(shape: [dims.count], ints: dims)]
+            }
+        }
+        r["Size"] = { _ in ClosureOperator { inputs in
+            [GraphTensor(shape: [], ints: [Int64(try Check.input(inputs, 0, "data").count)])]
+        } }
+        r["ConstantOfShape"] = { ctx in
+            var value = GraphTensor(shape: [1], floats: [0])
+            if case .tensor(let t)? = ctx.node.attributes["value"] { value = try GraphTensor(t) }
+            let fill = value
+            return ClosureOperator { inputs in
+                let shape = try Check.intList(try Check.input(inputs, 0, "input"), "ConstantOfShape shape")
+                let n = try Check.elementCount(shape, "ConstantOfShape shape")
+                switch fill.elements {
+                case .float(let v): return [GraphTensor(shape: shape, floats: [Float](repeating: v.first ?? 0, count: n))]
+                case .int(let v): return [GraphTensor(shape: shape, ints: [Int64](repeating: v.first ?? 0, count: n))]
+                case .bool(let v): return [GraphTensor(shape: shape, bools: [Bool](repeating: v.first ?? false, count: n))]
+                }
+            }
+        }
+        r["Range"] = { _ in ClosureOperator { inputs in
+            let start = try Check.input(inputs, 0, "start"), limit = try Check.input(inputs, 1, "limit"), delta = try Check.input(inputs, 2, "delta")
+            switch start.elements {
+            case .float(let s):
+                let l = try limit.floats("limit"), d = try delta.floats("delta")
+                guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
+                let n = max(0, Int(((l0 - s0) / d0).rounded(.up)))
+                guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
+                return [GraphTensor(shape: [n], floats: (0..<n).map { s0 + Float($0) * d0 })]
+            default:
+                let s = try start.ints("start"), l = try limit.ints("limit"), d = try delta.ints("delta")
+                guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
+                let span = Double(l0) - Double(s0)
+                let n = max(0, Int((span / Double(d0)).rounded(.up)))
+                guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
+                return [GraphTensor(shape: [n], ints: (0..<n).map { s0 &+ Int64($0) &* d0 })]
+            }
+        } }
+        r["Reshape"] = { ctx in
+            let allowZero = try ctx.node.int("allowzero", default: 0) != 0
+            let attrShape = ctx.opset < 5 ? try ctx.node.ints("shape") : nil
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "data")
+                let requested = try attrShape.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "shape"), "Reshape shape")
+                return [x.reshaped(try reshapeTarget(x.shape, requested, allowZero: allowZero))]
+            }
+        }
+        r["Flatten"] = { ctx in
+            let axisAttr = try ctx.node.int("axis", default: 1)
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "input")
+                let axis = axisAttr < 0 ? Int(axisAttr) + x.rank : Int(axisAttr)
+                guard axis >= 0, axis <= x.rank else { throw RNNRTError(.invalidArgument, "Flatten axis \(axisAttr) is out of range for rank \(x.rank)") }
+                return [x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])]
+            }
+        }
+        r["Squeeze"] = { ctx in
+            let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "data")
+                let given = try attrAxes.map { $0.map { Int($0) } } ?? (inputs.count > 1 ? inputs[1].map { try Check.intList($0, "Squeeze axes") } : nil)
+                let axes = try given.map { try Set($0.map { try Check.axis(Int64($0), rank: x.rank) }) }
+                var shape: [Int] = []
+                for (axis, extent) in x.shape.enumerated() {
+                    if let axes, axes.contains(axis) {
+                        guard extent == 1 else { throw RNNRTError(.shapeMismatch, "Squeeze axis \(axis) of \(x.shape.shapeDescription) has extent \(extent), not 1") }
+                        continue
+                    }
+                    if axes == nil && extent == 1 { continue }
+                    shape.append(extent)
+                }
+                return [x.reshaped(shape)]
+            }
+        }
+        r["Unsqueeze"] = { ctx in
+            let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "data")
+                let given = try attrAxes.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "axes"), "Unsqueeze axes")
+                let rank = x.rank + given.count
+                let axes = Set(try given.map { try Check.axis(Int64($0), rank: rank) })
+                guard axes.count == given.count else { throw RNNRTError(.invalidArgument, "Unsqueeze axes \(given) repeat an axis") }
+                var shape: [Int] = []
+                var source = x.shape.makeIterator()
+                for axis in 0..<rank { shape.append(axes.contains(axis) ? 1 : (source.next() ?? 1)) }
+                return [x.reshaped(shape)]
+            }
+        }
+        r["Transpose"] = { ctx in
+            let perm = try ctx.node.ints("perm")?.map { Int($0) }
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "data")
+                let p = perm ?? Array((0..<x.rank).reversed())
+                guard p.count == x.rank, Set(p) == Set(0..<x.rank) else {
+                    throw RNNRTError(.invalidArgument, "Transpose perm \(p) is not a permutation of the \(x.rank) axes of \(x.shape.shapeDescription)")
+                }
+                return [transpose(x, p)]
+            }
+        }
+        r["Concat"] = { ctx in
+            let axisAttr = try ctx.node.int("axis", default: 0)
+            return ClosureOperator { inputs in
+                let parts = inputs.compactMap { $0 }
+                guard let first = parts.first else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
+                let axis = try Check.axis(axisAttr, rank: first.rank, "Concat axis")
+                for p in parts {
+                    guard p.rank == first.rank, p.shape.enumerated().allSatisfy({ $0.offset == axis || $0.element == first.shape[$0.offset] }) else {
+                        throw RNNRTError(.shapeMismatch, "Concat on axis \(axis): \(p.shape.shapeDescription) does not match \(first.shape.shapeDescription) on the other axes")
+                    }
+                }
+                return [try concat(parts, axis: axis)]
+            }
+        }
+        r["Split"] = { ctx in
+            let axisAttr = try ctx.node.int("axis", default: 0)
+            let attrSplit = ctx.opset < 13 ? try ctx.node.ints("split") : nil
+            let numOutputs = ctx.node.outputs.count
+            let numOutputsAttr = try ctx.node.int("num_outputs", default: 0)
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "input")
+                let axis = try Check.axis(axisAttr, rank: x.rank, "Split axis")
+                let extent = x.shape[axis]
+                var sizes: [Int]
+                if let s = attrSplit { sizes = s.map { Int($0) } }
+                else if inputs.count > 1, let t = inputs[1] { sizes = try Check.intList(t, "split") }
+                else {
+                    let k = max(1, numOutputsAttr > 0 ? Int(numOutputsAttr) : numOutputs)
+                    let chunk = (extent + k - 1) / k
+                    sizes = (0..<k).map { i in max(0, min(chunk, extent - i * chunk)) }
+                }
+                guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == extent else {
+                    throw RNNRTError(.shapeMismatch, "Split sizes \(sizes) do not add up to axis \(axis) extent \(extent)")
+                }
+                var start = 0
+                return sizes.map { size in
+                    defer { start += size }
+                    return slice(x, axis: axis, start: start, count: size, step: 1)
+                }
+            }
+        }
+        r["Slice"] = { ctx in
+            let legacy = ctx.opset < 10
+            let attrStarts = legacy ? try ctx.node.ints("starts") : nil
+            let attrEnds = legacy ? try ctx.node.ints("ends") : nil
+            let attrAxes = legacy ? try ctx.node.ints("axes") : nil
+            return ClosureOperator { inputs in
+                var x = try Check.input(inputs, 0, "data")
+                let starts: [Int64], ends: [Int64], axes: [Int64]?, steps: [Int64]?
+                if legacy {
+                    starts = attrStarts ?? []; ends = attrEnds ?? []; axes = attrAxes; steps = nil
+                } else {
+                    starts = try Check.input(inputs, 1, "starts").ints("starts")
+                    ends = try Check.input(inputs, 2, "ends").ints("ends")
+                    axes = try (inputs.count > 3 ? inputs[3] : nil)?.ints("axes")
+                    steps = try (inputs.count > 4 ? inputs[4] : nil)?.ints("steps")
+                }
+                guard starts.count == ends.count else { throw RNNRTError(.invalidArgument, "Slice starts and ends differ in length") }
+                for i in 0..<starts.count {
+                    let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
+                    let step = steps.map { i < $0.count ? $0[i] : 1 } ?? 1
+                    guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
+                    let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
+                    x = slice(x, axis: axis, start: s, count: count, step: Int(step))
+                }
+                return [x]
+            }
+        }
+        r["Gather"] = { ctx in
+            let axisAttr = try ctx.node.int("axis", default: 0)
+            return ClosureOperator { inputs in
+                let data = try Check.input(inputs, 0, "data"), idx = try Check.input(inputs, 1, "indices")
+                let axis = try Check.axis(axisAttr, rank: data.rank, "Gather axis")
+                let extent = data.shape[axis]
+                let indices = try idx.ints("indices").map { i -> Int in
+                    let j = i < 0 ? i + Int64(extent) : i
+                    guard j >= 0, j < Int64(extent) else {
+                        throw RNNRTError(.invalidArgument, "Gather index \(i) is out of range for axis \(axis) of extent \(extent)")
+                    }
+                    return Int(j)
+                }
+                let outer = data.shape[..<axis].reduce(1, *), inner = data.shape[(axis + 1)...].reduce(1, *)
+                var picks: [Int] = []
+                picks.reserveCapacity(outer * indices.count * inner)
+                for o in 0..<outer {
+                    for i in indices {
+                        let base = (o * extent + i) * inner
+                        for k in 0..<inner { picks.append(base + k) }
+                    }
+                }
+                let shape = Array(data.shape[..<axis]) + idx.shape + Array(data.shape[(axis + 1)...])
+                return [GraphTensor(shape: shape, elements: data.elements.picking(picks))]
+            }
+        }
+        r["Expand"] = { _ in ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            let requested = try Check.intList(try Check.input(inputs, 1, "shape"), "Expand shape")
+            let shape = try broadcastShape(x.shape, requested)
+            _ = try Check.elementCount(shape, "Expand shape")
+            guard let indices = broadcastIndices(from: x.shape, to: shape) else { return [x] }
+            return [GraphTensor(shape: shape, elements: x.elements.picking(indices))]
+        } }
+        r["Tile"] = { _ in ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            let repeats = try Check.intList(try Check.input(inputs, 1, "repeats"), "Tile repeats")
+            guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
+                throw RNNRTError(.invalidArgument, "Tile repeats \(repeats) must have one non-negative entry per axis of \(x.shape.shapeDescription)")
+            }
+            let shape = zip(x.shape, repeats).map { $0 * $1 }
+            let n = try Check.elementCount(shape, "Tile output")
+            let src = x.shape.strides, dst = shape.strides
+            let picks = (0..<n).map { flat -> Int in
+                var rest = flat, offset = 0
+                for axis in 0..<shape.count {
+                    let i = rest / dst[axis]
+                    rest %= dst[axis]
+                    offset += (i % x.shape[axis]) * src[axis]
+                }
+                return offset
+            }
+            return [GraphTensor(shape: shape, elements: x.elements.picking(picks))]
+        } }
+        r["Pad"] = { ctx in
+            let mode = try ctx.node.string("mode", default: "constant")
+            guard mode == "constant" else {
+                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant is)")
+            }
+            let attrPads = ctx.opset < 11 ? try ctx.node.ints("pads") : nil
+            let attrValue = ctx.opset < 11 ? try ctx.node.float("value", default: 0) : nil
+            return ClosureOperator { inputs in
+                let x = try Check.input(inputs, 0, "data")
+                var pads = try attrPads.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "pads"), "pads")
+                var value: Float = attrValue ?? 0
+                if attrValue == nil, inputs.count > 2, let v = inputs[2] {
+                    if case .float(let f) = v.elements { value = f.first ?? 0 } else { value = Float(try v.ints("constant_value").first ?? 0) }
+                }
+                if inputs.count > 3, let axesT = inputs[3] {
+                    let axes = try Check.intList(axesT, "axes").map { try Check.axis(Int64($0), rank: x.rank) }
+                    var full = [Int](repeating: 0, count: 2 * x.rank)
+                    for (k, a) in axes.enumerated() where k < pads.count / 2 {
+                        full[a] = pads[k]; full[a + x.rank] = pads[k + axes.count]
+                    }
+                    pads = full
+                }
+                guard pads.count == 2 * x.rank else { throw RNNRTError(.invalidArgument, "Pad needs \(2 * x.rank) pads for rank \(x.rank), got \(pads.count)") }
+                return [try pad(x, pads, value)]
+            }
+        }
+    }
+
+    /// Reshape's target: `0` copies the input extent (unless allowzero), one `-1` is inferred.
+    static func reshapeTarget(_ input: [Int], _ requested: [Int], allowZero: Bool) throws -> [Int] {
+        var shape = requested
+        for (i, d) in requested.enumerated() where d == 0 && !allowZero {
+            guard i < input.count else { throw RNNRTError(.shapeMismatch, "Reshape: 0 at axis \(i) has no input extent to copy from \(input.shapeDescription)") }
+            shape[i] = input[i]
+        }
+        let total = input.reduce(1, *)
+        let inferred = shape.indices.filter { shape[$0] == -1 }
+        guard inferred.count <= 1, shape.allSatisfy({ $0 >= -1 }) else {
+            throw RNNRTError(.invalidArgument, "Reshape target \(requested) is invalid")
+        }
+        if let i = inferred.first {
+            let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            guard known > 0, total % known == 0 else {
+                throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
+            }
+            shape[i] = total / known
+        }
+        guard shape.reduce(1, *) == total else {
+            throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
+        }
+        return shape
+    }
+
+    static func transpose(_ x: GraphTensor, _ perm: [Int]) -> GraphTensor {
+        if perm == Array(0..<x.rank) { return x }
+        let strides = x.shape.strides
+        let shape = perm.map { x.shape[$0] }
+        return GraphTensor(shape: shape, elements: x.elements.picking(
+            viewIndices(shape: shape, strides: perm.map { strides[$0] }, offset: 0)))
+    }
+
+    /// `count` positions along `axis` from `start`, every `step` (negative steps walk backwards).
+    static func slice(_ x: GraphTensor, axis: Int, start: Int, count: Int, step: Int) -> GraphTensor {
+        var shape = x.shape
+        shape[axis] = count
+        if count == x.shape[axis] && step == 1 { return x }
+        var strides = x.shape.strides
+        let offset = start * strides[axis]
+        strides[axis] *= step
+        return GraphTensor(shape: shape, elements: x.elements.picking(viewIndices(shape: shape, strides: strides, offset: offset)))
+    }
+
+    /// ONNX Slice semantics for one axis: clamped start and the number of selected positions.
+    static func sliceRange(extent: Int, start: Int64, end: Int64, step: Int64) -> (Int, Int) {
+        let n = Int64(extent)
+        var s = start < 0 ? start + n : start
+        var e = end < 0 ? end + n : end
+        if step > 0 {
+            s = max(0, min(n, s)); e = max(0, min(n, e))
+            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+        }
+        s = max(-1, min(n - 1, s)); e = max(-1, min(n - 1, e))
+        return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+    }
+
+    static func concat(_ parts: [GraphTensor], axis: Int) throws -> GraphTensor {
+        guard var shape = parts.first?.shape else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
+        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        let outer = shape[..<axis].reduce(1, *)
+        // Interleave per outer index: take each part's block of (extent × inner) elements in turn.
+        var result: GraphTensor.Elements?
+        var pieces: [GraphTensor.Elements] = []
+        for o in 0..<outer {
+            for p in parts {
+                let block = p.shape[axis...].reduce(1, *)
+                pieces.append(p.elements.picking(Array((o * block)..<((o + 1) * block))))
+            }
+        }
+        for piece in pieces {
+            guard let r = result else { result = piece; continue }
+            guard let joined = r.appending(piece) else {
+                throw RNNRTError(.invalidArgument, "Concat inputs have different element types")
+            }
+            result = joined
+        }
+        return GraphTensor(shape: shape, elements: result ?? parts[0].elements.picking([]))
+    }
+
+    static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float) throws -> GraphTensor {
+        let rank = x.rank
+        let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw RNNRTError(.invalidArgument, "Pad removes more than the input has") }
+        let n = try Check.elementCount(shape, "Pad output")
+        let src = x.shape.strides, dst = shape.strides
+        func source(_ flat: Int) -> Int? {
+            var rest = flat, offset = 0
+            for axis in 0..<rank {
+                let i = rest / dst[axis] - pads[axis]
+                rest %= dst[axis]
+                guard i >= 0, i < x.shape[axis] else { return nil }
+                offset += i * src[axis]
+            }
+            return offset
+        }
+        switch x.elements {
+        case .float(let v): return GraphTensor(shape: shape, floats: (0..<n).map { source($0).map { v[$0] } ?? value })
+        case .int(let v): return GraphTensor(shape: shape, ints: (0..<n).map { source($0).map { v[$0] } ?? Int64(value) })
+        case .bool(let v): return GraphTensor(shape: shape, bools: (0..<n).map { source($0).map { v[$0] } ?? (value != 0) })
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import RNNRTCore
+
+/// A graph ready to run: every node's operator resolved and built (attributes checked, constant weights
+/// prepared), values numbered, constants folded, and the last use of every value known so intermediate
+/// buffers are released (and reused in place by copy-on-write) as soon as possible.
+///
+/// ```swift
+/// let plan = try Plan(model: model)                       // unsupported ops: one error listing them all
+/// let outputs = try plan.run(["x": GraphTensor(x)])       // [(name, tensor)] in graph output order
+/// ```
+///
+/// A plan is immutable and `Sendable`; each `run` has its own values, so one plan serves many threads.
+public final class Plan: Sendable {
+    struct Step: Sendable {
+        let node: Node
+        let op: GraphOperator
+        /// Value slot of each input (nil: omitted).
+        let inputs: [Int?]
+        /// Value slot of each output (nil: omitted).
+        let outputs: [Int?]
+        /// Slots whose last reader is this step.
+        let release: [Int]
+    }
+
+    public let graph: Graph
+    public let opset: Int64
+    let steps: [Step]
+    let slotCount: Int
+    let constants: [Int: GraphTensor]
+    let inputSlots: [(info: ValueInfo, slot: Int)]
+    let outputSlots: [(name: String, slot: Int)]
+
+    /// The operator types `Plan` can run (default ONNX domain).
+    public static var supportedOperators: [String] { OpRegistry.standard.keys.sorted() }
+
+    /// Resolves and builds every node of `model`'s graph.
+    /// - Throws: `.unsupported` listing every operator type rnnrt does not implement (all at once, by name
+    ///   and node count); `.malformed` for a graph that reads a value nothing defines, or invalid attributes.
+    public convenience init(model: Model) throws {
+        try self.init(graph: model.graph, opset: model.opset)
+    }
+
+    public init(graph: Graph, opset: Int64) throws {
+        self.graph = graph
+        self.opset = opset
+        try Plan.checkSupported(graph)
+
+        var slots: [String: Int] = [:]
+        func slot(_ name: String) -> Int {
+            if let s = slots[name] { return s }
+            slots[name] = slots.count
+            return slots.count - 1
+        }
+        var constants: [Int: GraphTensor] = [:]
+        for name in graph.initializerNames {
+            guard let stored = graph.initializers[name] else { continue }
+            constants[slot(name)] = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
+        }
+        var inputs: [(ValueInfo, Int)] = []
+        for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
+        let defined = Set(slots.keys)
+
+        var built: [(Node, GraphOperator, [Int?], [Int?])] = []
+        var known = defined
+        for node in graph.nodes {
+            for name in node.inputs where !name.isEmpty && !known.contains(name) {
+                throw RNNRTError(.malformed, "\(node.label) reads '\(name)', which no initializer, graph input or earlier node defines")
+            }
+            let context = OperatorContext(node: node, opset: opset) { name in slots[name].flatMap { constants[$0] } }
+            let op = try withContext("loading \(node.label)") {
+                guard let builder = OpRegistry.standard[node.opType] else {
+                    throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
+                }
+                return try builder(context)
+            }
+            let inSlots = node.inputs.map { $0.isEmpty ? nil : slot($0) }
+            let outSlots = node.outputs.map { $0.isEmpty ? nil : slot($0) }
+            for name in node.outputs where !name.isEmpty { known.insert(name) }
+            // Constant folding: a node whose inputs are all known now is run once, here.
+            if !inSlots.isEmpty || node.opType == "Constant",
+               inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
+               let values = try? op.run(inSlots.map { $0.flatMap { constants[$0] } }),
+               values.count >= outSlots.compactMap({ $0 }).count {
+                for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
+                continue
+            }
+            built.append((node, op, inSlots, outSlots))
+        }
+        var outputs: [(String, Int)] = []
+        for info in graph.outputs {
+            guard known.contains(info.name) else {
+                throw RNNRTError(.malformed, "graph output '\(info.name)' is not produced by any node, input or initializer")
+            }
+            outputs.append((info.name, slot(info.name)))
+        }
+
+        // Last readers: a value is released after the last step that reads it (never graph outputs or
+        // constants, which live in the plan).
+        var lastUse: [Int: Int] = [:]
+        for (index, step) in built.enumerated() {
+            for s in step.2.compactMap({ $0 }) { lastUse[s] = index }
+        }
+        let kept = Set(outputs.map(\.1)).union(constants.keys)
+        var release = [[Int]](repeating: [], count: built.count)
+        for (s, index) in lastUse where !kept.contains(s) { release[index].append(s) }
+        steps = built.enumerated().map { index, b in
+            Step(node: b.0, op: b.1, inputs: b.2, outputs: b.3, release: release[index])
+        }
+        slotCount = slots.count
+        self.constants = constants
+        inputSlots = inputs
+        outputSlots = outputs
+    }
+
+    /// Runs the graph on `inputs` (by graph input name) and returns every graph output, in order.
+    /// Inputs the graph declares but the caller omits are passed to their nodes as absent (optional
+    /// inputs); a node that needs one fails naming it.
+    /// - Throws: `.invalidArgument` for unknown input names or inputs whose rank or element type
+    ///   contradicts the declaration; any operator's error with the node named in its context.
+    public func run(_ inputs: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
+        var values = [GraphTensor?](repeating: nil, count: slotCount)
+        for (slot, value) in constants { values[slot] = value }
+        let declared = Set(inputSlots.map(\.info.name))
+        if let unknown = inputs.keys.sorted().first(where: { !declared.contains($0) }) {
+            throw RNNRTError(.invalidArgument, "the model has no input named '\(unknown)'; its inputs are "
+                             + inputSlots.map { "'\($0.info.name)'" }.joined(separator: ", "))
+        }
+        for (info, slot) in inputSlots {
+            guard let given = inputs[info.name] else { continue }
+            values[slot] = try Plan.conform(given, to: info)
+        }
+        for step in steps {
+            let args = step.inputs.map { $0.flatMap { values[$0] } }
+            for s in step.release { values[s] = nil }  // the op may now own the last reference
+            let results: [GraphTensor]
+            do {
+                results = try withContext("running \(step.node.label)") { try step.op.run(args) }
+            } catch let error as RNNRTError {
+                throw explainShapes(error, inputs)
+            }
+            for (slot, value) in zip(step.outputs, results) { if let slot { values[slot] = value } }
+        }
+        return try outputSlots.map { name, slot in
+            guard let v = values[slot] else {
+                throw RNNRTError(.invalidArgument, "graph output '\(name)' was not computed (an optional input it needs was not given)")
+            }
+            return (name, v)
+        }
+    }
+
+    /// Checks a given input against its declaration: rank must agree (when declared) and the element kind
+    /// must fit; integer data for a float input is converted (token ids stay integers).
+    static func conform(_ given: GraphTensor, to info: ValueInfo) throws -> GraphTensor {
+        if let dims = info.shape, dims.count != given.rank {
+            throw RNNRTError(.shapeMismatch, "input '\(info.name)' has rank \(given.rank) (shape \(given.shape.shapeDescription)), the model declares rank \(dims.count): [\(dims.map(\.description).joined(separator: ", "))]")
+        }
+        switch (ONNXElementKind(code: info.elementType), given.elements) {
+        case (.float, .int(let v)):
+            return GraphTensor(shape: given.shape, floats: v.map { Float($0) })
+        case (.float, .bool), (.int, .float), (.int, .bool), (.bool, .float), (.bool, .int):
+            throw RNNRTError(.invalidArgument, "input '\(info.name)' must be \(ONNXElementKind(code: info.elementType)?.name ?? "?") (ONNX element type \(info.elementType)), got \(given.typeName)")
+        default:
+            return given
+        }
+    }
+
+    /// Adds to a failure which declared fixed dimensions the caller's inputs differ from: that is the
+    /// usual reason a model exported with fixed sizes cannot run at others.
+    private func explainShapes(_ error: RNNRTError, _ inputs: [String: GraphTensor]) -> RNNRTError {
+        var notes: [String] = []
+        for (info, _) in inputSlots {
+            guard let given = inputs[info.name], let dims = info.shape, dims.count == given.rank else { continue }
+            for (axis, dim) in dims.enumerated() {
+                if case .fixed(let n) = dim, n != given.shape[axis] {
+                    notes.append("input '\(info.name)' axis \(axis) is \(given.shape[axis]), the model was exported with \(n)")
+                }
+            }
+        }
+        guard !notes.isEmpty else { return error }
+        return RNNRTError(error.kind, error.message + " (" + notes.joined(separator: "; ") + ")", context: error.context)
+    }
+
+    /// Every operator type of `graph` (and its subgraphs) that rnnrt does not implement, at once.
+    static func checkSupported(_ graph: Graph) throws {
+        var missing: [String: Int] = [:]
+        var pending = [graph]
+        while let g = pending.popLast() {
+            for node in g.nodes {
+                let key = node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)"
+                if OpRegistry.standard[node.opType] == nil || !(node.domain.isEmpty || node.domain == "ai.onnx") {
+                    missing[key, default: 0] += 1
+                }
+                for attribute in node.attributes.values {
+                    if case .graph(let sub) = attribute { pending.append(sub) }
+                    if case .graphs(let subs) = attribute { pending.append(contentsOf: subs) }
+                }
+            }
+        }
+        guard missing.isEmpty else {
+            let list = missing.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) node\($0.value == 1 ? "" : "s"))" }
+            throw RNNRTError(.unsupported, "the model uses operators rnnrt does not support: \(list.joined(separator: ", "))")
+        }
+    }
+}
+
+/// The three element kinds the executor computes with, from an ONNX `TensorProto.DataType` code.
+enum ONNXElementKind {
+    case float, int, bool
+
+    init?(code: Int32) {
+        switch code {
+        case 1, 10, 11, 16: self = .float
+        case 2, 3, 4, 5, 6, 7, 12, 13: self = .int
+        case 9: self = .bool
+        default: return nil
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .float: return "float"
+        case .int: return "integer"
+        case .bool: return "bool"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import RNNRTTestSupport
+import RNNRTONNX
+import RNNRTGraph
+import RNNRTCheckpoints
+import RNNRTCore
+
+/// One `Fixtures/onnx/<source>/<case>/case.json` (tools/fixtures/onnx/*.py).
+struct ONNXCase: Decodable {
+    let source: String
+    let inputs: [String]
+    let outputs: [String]
+    let atol: Float
+    let rtol: Float
+    let notes: String?
+    let expect_failure: Bool?
+}
+
+/// Runs one fixture folder: feeds `inputs/<k>.npy` by name, compares every output with
+/// `expected/<k>.npy` within the case's tolerance (rnnrt's contract 1e-5 + 1e-4·|ref| unless the
+/// reference itself is less precise, as for float16 inputs).
+func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Comparison)] {
+    let dir = Fixture.url(folder)
+    let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+    let model = try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx"))
+    let plan = try Plan(model: model)
+    var feeds: [String: GraphTensor] = [:]
+    for (k, name) in spec.inputs.enumerated() {
+        feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
+    }
+    let outputs = Dictionary(try plan.run(feeds).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+    let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
+    return try spec.outputs.enumerated().map { k, name in
+        let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")))
+        guard let actual = outputs[name] else { throw RNNRTError(.invalidArgument, "no output '\(name)'") }
+        // Integer and bool outputs compare exactly (as floats, which hold them exactly at these sizes).
+        func floats(_ t: GraphTensor) -> Tensor {
+            switch t.elements {
+            case .float(let v): return Tensor(shape: t.shape, scalars: v)
+            case .int(let v): return Tensor(shape: t.shape, scalars: v.map { Float($0) })
+            case .bool(let v): return Tensor(shape: t.shape, scalars: v.map { $0 ? 1 : 0 })
+            }
+        }
+        if case .float = expected.elements {
+            return (name, tolerance.compare(floats(actual), floats(expected)))
+        }
+        return (name, Tolerance(atol: 0, rtol: 0).compare(floats(actual), floats(expected)))
+    }
+}
+
+/// The ONNX backend node test cases for LSTM, GRU and RNN (`Fixtures/onnx/node/SUPPORTED.txt`), the
+/// NumPy spec cases for every attribute (`spec/`, cross-checked against onnxruntime), and models exported
+/// from PyTorch with both exporters (`torch/`, PyTorch's outputs) all pass.
+@Suite struct ONNXConformanceTests {
+    static let node = Fixture.folders(in: "onnx/node").map { "onnx/node/\($0)" }
+    static let spec = Fixture.folders(in: "onnx/spec").map { "onnx/spec/\($0)" }
+    static let torch = Fixture.folders(in: "onnx/torch").map { "onnx/torch/\($0)" }
+    static let ops = Fixture.folders(in: "onnx/ops").map { "onnx/ops/\($0)" }
+
+    @Test(arguments: node + spec + torch + ops)
+    func matchesReference(_ folder: String) throws {
+        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
+        if spec.expect_failure == true {
+            #expect(throws: RNNRTError.self, "\(folder) should fail") { try runONNXCase(folder) }
+            return
+        }
+        for (name, c) in try runONNXCase(folder) {
+            #expect(c.passed, "\(folder) \(name): \(c)")
+            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
+        }
+    }
+
+    @Test func everyNodeTestIsClaimed() throws {
+        let claimed = try String(contentsOf: Fixture.url("onnx/node/SUPPORTED.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(Set(claimed) == Set(ONNXConformanceTests.node.map { String($0.dropFirst("onnx/node/".count)) }))
+        #expect(claimed.count >= 18)
+    }
+}
+
+/// The largest error per fixture source, printed for the closing note and the README.
+enum ONNXLargestError {
+    nonisolated(unsafe) private static var worst: [String: (Float, String)] = [:]
+    private static let lock = NSLock()
+
+    static func record(_ error: Float, at place: String, source: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if error > (worst[source]?.0 ?? -1) {
+            worst[source] = (error, place)
+            print("largest error for \(source) so far: \(error) (\(place))")
+        }
+    }
+}
