@@ -167,6 +167,7 @@ public final class Plan: Sendable {
     /// Adds to a failure which declared fixed dimensions the caller's inputs differ from: that is the
     /// usual reason a model exported with fixed sizes cannot run at others.
     private func explainShapes(_ error: RNNRTError, _ inputs: [String: GraphTensor]) -> RNNRTError {
+        guard error.kind == .shapeMismatch else { return error }
         var notes: [String] = []
         for (info, _) in inputSlots {
             guard let given = inputs[info.name], let dims = info.shape, dims.count == given.rank else { continue }

@@ -117,6 +117,54 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(missing.status == 1 && missing.err.contains("no array named 'nope'"), "\(missing.err)")
     }
 
+    // MARK: - ONNX
+
+    /// Positional inputs bind in graph order (omitted trailing optional inputs are fine), `--input` by name;
+    /// each graph output lands in DIR/NAME.npy and matches the reference.
+    @Test func runsAnONNXModel() throws {
+        let dir = Fixture.url("onnx/node/test_lstm_with_peepholes")
+        struct Spec: Decodable { let inputs: [String]; let outputs: [String] }
+        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let out = try Fixture.temporaryDirectory()
+        let paths = spec.inputs.indices.map { dir.appendingPathComponent("inputs/\($0).npy").path }
+        // The first three positionally, the rest by name.
+        let named = zip(spec.inputs, paths).dropFirst(3).flatMap { ["--input", "\($0)=\($1)"] }
+        let r = rnnrt(["run", dir.appendingPathComponent("model.onnx").path] + paths.prefix(3) + named + ["-o", out.path])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("(ONNX, opset"))
+        for (k, name) in spec.outputs.enumerated() {
+            let ours = try NPY.read(contentsOf: out.appendingPathComponent("\(name).npy")).floatTensor()
+            let reference = try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")).floatTensor()
+            #expect(Tolerance.pytorch.compare(ours, reference).passed, "\(name)")
+        }
+    }
+
+    @Test func runsTheBundledONNXExample() throws {
+        let out = try Fixture.temporaryDirectory()
+        let r = rnnrt(["run", Fixture.url("examples/tagger.onnx").path, Fixture.url("examples/ids.npy").path, "-o", out.path])
+        #expect(r.status == 0, "\(r.err)")
+        let ours = try NPY.read(contentsOf: out.appendingPathComponent("tag_logprobs.npy")).floatTensor()
+        let torch = try NPY.read(contentsOf: Fixture.url("examples/expected_tag_logprobs.npy")).floatTensor()
+        #expect(Tolerance.pytorch.compare(ours, torch).passed)
+    }
+
+    @Test func outputFileNamesAreSanitized() {
+        #expect(Run.fileName(for: "onnx::LSTM_376") == "onnx__LSTM_376")
+        #expect(Run.fileName(for: "y/out put.1") == "y_out_put.1")
+        #expect(Run.fileName(for: "..") == "_..")
+    }
+
+    @Test func inspectsAnONNXModel() throws {
+        let model = Fixture.url("onnx/node/test_gru_seq_length/model.onnx").path
+        let r = rnnrt(["inspect", model])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("ONNX, IR") && r.out.contains("GRU '") && r.out.contains("hidden_size=5"))
+        let json = rnnrt(["inspect", "--json", model])
+        let summary = try JSONDecoder().decode(GraphSummary.self, from: Data(json.out.utf8))
+        #expect(summary.operators["GRU"] == 1 && summary.recurrentNodes.first?.attributes["hidden_size"] == "5")
+        #expect(summary.inputs.map(\.name).prefix(3) == ["X", "W", "R"])
+    }
+
     static let failures: [(String, [String], Int32, String)] = [
         ("os.system pickle", ["run", "malformed/checkpoints/os_system.pt", "examples/x.npy"], 65, "'os.system' is not allowed"),
         ("truncated", ["inspect", "malformed/checkpoints/truncated.pt"], 65, "zip"),
@@ -127,6 +175,12 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         ("missing file", ["inspect", "does/not/exist.pt"], 1, "no such file"),
         ("calls user code", ["run", "malformed/formats/calls_user_function.pt", "examples/x.npy"], 65, "pickle calls '__main__.steal_keys'"),
         ("legacy count lies", ["inspect", "malformed/formats/legacy_count_lies.pt"], 65, "elements, the tensor that uses it says"),
+        ("unknown onnx ops", ["run", "malformed/onnx/unknown_ops.onnx"], 65, "FancyOp (2 nodes), com.microsoft.Attention (1 node)"),
+        ("onnx escapes folder", ["inspect", "malformed/onnx/external_dotdot/model.onnx"], 65, "../../etc/passwd"),
+        ("onnx truncated", ["inspect", "malformed/onnx/truncated.onnx"], 65, "ONNX"),
+        ("onnx wrong rank", ["run", "onnx/node/test_gru_defaults/model.onnx", "npy/f4.npy"], 1, "input 'X' has rank 2 (shape [3, 4]), the model declares rank 3"),
+        ("onnx missing input", ["run", "onnx/node/test_gru_defaults/model.onnx", "onnx/node/test_gru_defaults/inputs/0.npy"], 64, "required input 1 ('W') is missing"),
+        ("onnx too many inputs", ["run", "onnx/node/test_gru_defaults/model.onnx", "examples/x.npy", "examples/x.npy", "examples/x.npy", "examples/x.npy", "examples/x.npy", "examples/x.npy", "examples/x.npy"], 64, "7 inputs given"),
         ("safetensors overlap", ["inspect", "malformed/safetensors/overlapping_offsets.safetensors"], 65, "overlap"),
     ]
 

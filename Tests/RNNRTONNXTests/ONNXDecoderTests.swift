@@ -245,7 +245,16 @@ extension Attribute {
 
     @Test func everyMalformedFixtureIsListed() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Fixture.url("malformed/onnx").path)
-        #expect(Set(names) == Set(Self.cases.map(\.0)))
+        #expect(Set(names) == Set(Self.cases.map(\.0) + ["unknown_ops.onnx"]))
+    }
+
+    /// A model with operators rnnrt lacks decodes (so `inspect` works) but refuses to load for running,
+    /// naming every missing operator at once.
+    @Test func unknownOperatorsAreListedAtLoad() throws {
+        let model = try ONNXModelFile.read(contentsOf: Self.url("unknown_ops.onnx"))
+        let error = #expect(throws: RNNRTError.self) { try Plan(model: model) }
+        #expect(error?.kind == .unsupported)
+        #expect(error?.message == "the model uses operators rnnrt does not support: FancyOp (2 nodes), com.microsoft.Attention (1 node)")
     }
 
     /// Random byte edits of a valid model either decode or throw `RNNRTError`; never crash.

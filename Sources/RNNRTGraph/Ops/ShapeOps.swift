@@ -306,8 +306,8 @@ enum ShapeOps {
         } }
         r["Pad"] = { ctx in
             let mode = try ctx.node.string("mode", default: "constant")
-            guard mode == "constant" else {
-                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant is)")
+            guard ["constant", "edge", "reflect"].contains(mode) else {
+                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant, edge and reflect are)")
             }
             let attrPads = ctx.opset < 11 ? try ctx.node.ints("pads") : nil
             let attrValue = ctx.opset < 11 ? try ctx.node.float("value", default: 0) : nil
@@ -327,7 +327,7 @@ enum ShapeOps {
                     pads = full
                 }
                 guard pads.count == 2 * x.rank else { throw RNNRTError(.invalidArgument, "Pad needs \(2 * x.rank) pads for rank \(x.rank), got \(pads.count)") }
-                return [try pad(x, pads, value)]
+                return [try pad(x, pads, value, mode: mode)]
             }
         }
     }
@@ -412,18 +412,35 @@ enum ShapeOps {
         return GraphTensor(shape: shape, elements: result ?? parts[0].elements.picking([]))
     }
 
-    static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float) throws -> GraphTensor {
+    /// ONNX Pad: `constant` fills with `value`; `edge` repeats the border element; `reflect` mirrors
+    /// without repeating the border.
+    static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float, mode: String = "constant") throws -> GraphTensor {
         let rank = x.rank
         let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw RNNRTError(.invalidArgument, "Pad removes more than the input has") }
+        if mode != "constant", zip(x.shape, shape).contains(where: { $0 == 0 && $1 > 0 }) {
+            throw RNNRTError(.invalidArgument, "Pad mode '\(mode)' cannot pad an empty axis of \(x.shape.shapeDescription)")
+        }
         let n = try Check.elementCount(shape, "Pad output")
         let src = x.shape.strides, dst = shape.strides
         func source(_ flat: Int) -> Int? {
             var rest = flat, offset = 0
             for axis in 0..<rank {
-                let i = rest / dst[axis] - pads[axis]
+                var i = rest / dst[axis] - pads[axis]
                 rest %= dst[axis]
-                guard i >= 0, i < x.shape[axis] else { return nil }
+                let n = x.shape[axis]
+                if i < 0 || i >= n {
+                    guard n > 0, mode != "constant" else { return nil }
+                    if mode == "edge" {
+                        i = min(max(i, 0), n - 1)
+                    } else if n == 1 {
+                        i = 0
+                    } else {
+                        let period = 2 * (n - 1)
+                        i = ((i % period) + period) % period
+                        if i >= n { i = period - i }
+                    }
+                }
                 offset += i * src[axis]
             }
             return offset
