@@ -1,11 +1,27 @@
 import Testing
 import RNNRTGraph
 import RNNRTCore
+import Foundation
+import RNNRTTestSupport
 
 @Suite struct GraphTests {
     @Test func runtimeInputsExcludeInitializers() throws {
         let g = Graph(initializers: [("w", .init(Tensor(repeating: 1, shape: [2])))],
                       inputs: [ValueInfo(name: "x"), ValueInfo(name: "w")])
         #expect(g.runtimeInputs.map(\.name) == ["x"])
+    }
+}
+
+/// The README's list of supported operators is the registry's, so the documentation stays true.
+@Suite struct SupportedOperatorDocumentationTests {
+    @Test func readmeListsExactlyTheRegisteredOperators() throws {
+        let readme = try String(contentsOf: Fixture.root.deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        guard let start = readme.range(of: "Supported operators (") else { Issue.record("README has no operator list"); return }
+        let rest = readme[start.upperBound...]
+        guard let close = rest.firstIndex(of: ")"), let colon = rest.firstIndex(of: ":"),
+              let end = rest.range(of: ".\n")?.lowerBound else { Issue.record("malformed operator list"); return }
+        let listed = rest[rest.index(after: colon)..<end].split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(listed == Plan.supportedOperators)
+        #expect(Int(rest[..<close]) == Plan.supportedOperators.count)
     }
 }
