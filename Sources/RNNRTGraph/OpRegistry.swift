@@ -9,6 +9,7 @@ enum OpRegistry {
         ShapeOps.register(&r)
         LinearAlgebraOps.register(&r)
         ReductionOps.register(&r)
+        ControlFlowOps.register(&r)
         r["LSTM"] = { try RecurrentOp(kind: .lstm, context: $0) }
         r["GRU"] = { try RecurrentOp(kind: .gru, context: $0) }
         r["RNN"] = { try RecurrentOp(kind: .rnn, context: $0) }

@@ -16,6 +16,10 @@ struct OperatorContext {
     let node: Node
     /// The default-domain opset version of the model.
     let opset: Int64
+    /// Values of the enclosing graph the node's subgraphs read, passed after the node's own inputs.
+    var implicitInputs: [String] = []
+    /// Every value name defined in the graph before this node (the outer scope of its subgraphs).
+    var scope: Set<String> = []
     let constant: (String) -> GraphTensor?
 
     /// The constant value of input `index`, if the input is present and known at load time.

@@ -28,6 +28,11 @@ public final class Plan: Sendable {
     let slotCount: Int
     let constants: [Int: GraphTensor]
     let inputSlots: [(info: ValueInfo, slot: Int)]
+    /// Graph inputs that also have an initializer: the initializer is a default a caller may override
+    /// (never constant-folded).
+    let defaultSlots: [(info: ValueInfo, slot: Int, value: GraphTensor)]
+    /// Values a subgraph reads from its enclosing graph, passed by the enclosing operator at run time.
+    let outerSlots: [(name: String, slot: Int)]
     let outputSlots: [(name: String, slot: Int)]
 
     /// The operator types `Plan` can run (default ONNX domain).
@@ -40,7 +45,13 @@ public final class Plan: Sendable {
         try self.init(graph: model.graph, opset: model.opset)
     }
 
-    public init(graph: Graph, opset: Int64) throws {
+    public convenience init(graph: Graph, opset: Int64) throws {
+        try self.init(graph: graph, opset: opset, outerScope: [])
+    }
+
+    /// A plan for `graph`; `outerScope` names the enclosing graph's values a subgraph may read (they are
+    /// passed to `run(_:outer:)`).
+    init(graph: Graph, opset: Int64, outerScope: Set<String>) throws {
         self.graph = graph
         self.opset = opset
         try Plan.checkSupported(graph)
@@ -52,12 +63,22 @@ public final class Plan: Sendable {
             return slots.count - 1
         }
         var constants: [Int: GraphTensor] = [:]
+        var defaults: [(ValueInfo, Int, GraphTensor)] = []
+        let declaredInputs = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in graph.initializerNames {
             guard let stored = graph.initializers[name] else { continue }
-            constants[slot(name)] = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
+            let value = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
+            if let info = declaredInputs[name] {
+                defaults.append((info, slot(name), value))
+            } else {
+                constants[slot(name)] = value
+            }
         }
         var inputs: [(ValueInfo, Int)] = []
         for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
+        // Outer values the graph reads (its free variables), in a stable order.
+        let free = Plan.freeVariables(of: graph).filter { outerScope.contains($0) }.sorted()
+        let outer = free.map { ($0, slot($0)) }
         let defined = Set(slots.keys)
 
         var built: [(Node, GraphOperator, [Int?], [Int?])] = []
@@ -66,18 +87,28 @@ public final class Plan: Sendable {
             for name in node.inputs where !name.isEmpty && !known.contains(name) {
                 throw RNNRTError(.malformed, "\(node.label) reads '\(name)', which no initializer, graph input or earlier node defines")
             }
-            let context = OperatorContext(node: node, opset: opset) { name in slots[name].flatMap { constants[$0] } }
+            // Values the node's subgraphs read from this graph: passed to it as extra, implicit inputs.
+            let implicit = node.attributes.values.flatMap { attribute -> [String] in
+                switch attribute {
+                case .graph(let g): return Array(Plan.freeVariables(of: g))
+                case .graphs(let gs): return gs.flatMap { Plan.freeVariables(of: $0) }
+                default: return []
+                }
+            }.filter { known.contains($0) }
+            let implicitInputs = Array(Set(implicit)).sorted()
+            let context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
+                                          scope: known) { name in slots[name].flatMap { constants[$0] } }
             let op = try withContext("loading \(node.label)") {
                 guard let builder = OpRegistry.standard[node.opType] else {
                     throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
                 }
                 return try builder(context)
             }
-            let inSlots = node.inputs.map { $0.isEmpty ? nil : slot($0) }
+            let inSlots = (node.inputs + implicitInputs).map { $0.isEmpty ? nil : slot($0) }
             let outSlots = node.outputs.map { $0.isEmpty ? nil : slot($0) }
             for name in node.outputs where !name.isEmpty { known.insert(name) }
             // Constant folding: a node whose inputs are all known now is run once, here.
-            if !inSlots.isEmpty || node.opType == "Constant",
+            if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
                inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
                let values = try? op.run(inSlots.map { $0.flatMap { constants[$0] } }),
                values.count >= outSlots.compactMap({ $0 }).count {
@@ -109,7 +140,31 @@ public final class Plan: Sendable {
         slotCount = slots.count
         self.constants = constants
         inputSlots = inputs
+        defaultSlots = defaults
+        outerSlots = outer
         outputSlots = outputs
+    }
+
+    /// Names a graph reads that it does not define itself (inputs, initializers, node outputs), including
+    /// those its own subgraphs read from it.
+    static func freeVariables(of graph: Graph) -> Set<String> {
+        var defined = Set(graph.inputs.map(\.name)).union(graph.initializerNames)
+        var free: Set<String> = []
+        for node in graph.nodes {
+            for name in node.inputs where !name.isEmpty && !defined.contains(name) { free.insert(name) }
+            for attribute in node.attributes.values {
+                let subgraphs: [Graph]
+                switch attribute {
+                case .graph(let g): subgraphs = [g]
+                case .graphs(let gs): subgraphs = gs
+                default: subgraphs = []
+                }
+                for g in subgraphs { free.formUnion(freeVariables(of: g).subtracting(defined)) }
+            }
+            defined.formUnion(node.outputs)
+        }
+        for output in graph.outputs where !defined.contains(output.name) { free.insert(output.name) }
+        return free
     }
 
     /// Runs the graph on `inputs` (by graph input name) and returns every graph output, in order.
@@ -118,17 +173,26 @@ public final class Plan: Sendable {
     /// - Throws: `.invalidArgument` for unknown input names or inputs whose rank or element type
     ///   contradicts the declaration; any operator's error with the node named in its context.
     public func run(_ inputs: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
+        try run(inputs, outer: [:])
+    }
+
+    /// `run` for a subgraph: `outer` holds the enclosing graph's values it reads.
+    func run(_ inputs: [String: GraphTensor], outer: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
         var values = [GraphTensor?](repeating: nil, count: slotCount)
         for (slot, value) in constants { values[slot] = value }
-        let declared = Set(inputSlots.map(\.info.name))
+        let declared = Set(inputSlots.map(\.info.name)).union(defaultSlots.map(\.info.name))
         if let unknown = inputs.keys.sorted().first(where: { !declared.contains($0) }) {
             throw RNNRTError(.invalidArgument, "the model has no input named '\(unknown)'; its inputs are "
-                             + inputSlots.map { "'\($0.info.name)'" }.joined(separator: ", "))
+                             + (inputSlots.map(\.info) + defaultSlots.map(\.info)).map { "'\($0.name)'" }.joined(separator: ", "))
         }
         for (info, slot) in inputSlots {
             guard let given = inputs[info.name] else { continue }
             values[slot] = try Plan.conform(given, to: info)
         }
+        for (info, slot, value) in defaultSlots {
+            values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
+        }
+        for (name, slot) in outerSlots { values[slot] = outer[name] }
         for step in steps {
             let args = step.inputs.map { $0.flatMap { values[$0] } }
             for s in step.release { values[s] = nil }  // the op may now own the last reference

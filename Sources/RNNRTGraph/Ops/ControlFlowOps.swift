@@ -1,0 +1,115 @@
+import RNNRTCore
+
+/// Control flow with subgraphs: `Loop` and `If`. Each subgraph is planned once, at load, with the
+/// enclosing graph's values it reads passed in as implicit inputs (see `OperatorContext.implicitInputs`).
+enum ControlFlowOps {
+    /// Most iterations a `Loop` may run (a hostile trip count must not spin for ever).
+    static let maxIterations = 10_000_000
+
+    static func register(_ r: inout [String: OperatorBuilder]) {
+        r["Loop"] = { try LoopOp(context: $0) }
+        r["If"] = { try IfOp(context: $0) }
+    }
+
+    /// The graph attribute `name` of a node.
+    static func subgraph(_ ctx: OperatorContext, _ name: String) throws -> Graph {
+        guard case .graph(let g)? = ctx.node.attributes[name] else {
+            throw RNNRTError(.malformed, "\(ctx.node.label) needs a graph attribute '\(name)'")
+        }
+        return g
+    }
+}
+
+/// ONNX `Loop`: runs `body` while the trip count and the condition allow, threading the loop-carried
+/// values and stacking the scan outputs along a new first axis.
+struct LoopOp: GraphOperator {
+    let label: String
+    let body: Plan
+    /// How many of the node's inputs are its own (the rest are implicit outer values).
+    let explicitCount: Int
+    let implicitNames: [String]
+    let carriedCount: Int
+
+    init(context ctx: OperatorContext) throws {
+        label = ctx.node.label
+        let graph = try ControlFlowOps.subgraph(ctx, "body")
+        body = try withContext("planning the body of \(ctx.node.label)") {
+            try Plan(graph: graph, opset: ctx.opset, outerScope: ctx.scope)
+        }
+        explicitCount = ctx.node.inputs.count
+        implicitNames = ctx.implicitInputs
+        carriedCount = max(0, ctx.node.inputs.count - 2)
+        guard graph.inputs.count == carriedCount + 2, graph.outputs.count >= carriedCount + 1 else {
+            throw RNNRTError(.malformed, "\(label): the body takes \(graph.inputs.count) inputs and gives \(graph.outputs.count) outputs; expected \(carriedCount + 2) inputs (iteration, condition, \(carriedCount) carried) and at least \(carriedCount + 1) outputs")
+        }
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let own = Array(inputs.prefix(explicitCount))
+        var outer: [String: GraphTensor] = [:]
+        for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
+        let tripCount = try own.first.flatMap { $0 }.map { t -> Int64 in
+            guard let v = try t.ints("M").first else { throw RNNRTError(.invalidArgument, "\(label): trip count M is empty") }
+            return v
+        }
+        var condition = try own.count > 1 ? own[1].map { try ElementwiseOps.bools($0, "cond").first ?? false } ?? true : true
+        var carried: [GraphTensor] = []
+        for (k, value) in own.dropFirst(2).enumerated() {
+            guard let value else { throw RNNRTError(.invalidArgument, "\(label): loop-carried input \(k) is missing") }
+            carried.append(value)
+        }
+        let names = body.graph.inputs.map(\.name)
+        var scans: [[GraphTensor]] = []
+        var iteration: Int64 = 0
+        while condition && (tripCount.map { iteration < $0 } ?? true) {
+            guard iteration < Int64(ControlFlowOps.maxIterations) else {
+                throw RNNRTError(.invalidArgument, "\(label) ran \(ControlFlowOps.maxIterations) iterations without stopping")
+            }
+            var feeds: [String: GraphTensor] = [names[0]: GraphTensor(shape: [], ints: [iteration]),
+                                                names[1]: GraphTensor(shape: [], bools: [condition])]
+            for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
+            let results = try body.run(feeds, outer: outer).map(\.tensor)
+            condition = try ElementwiseOps.bools(results[0], "body condition").first ?? false
+            carried = Array(results[1...carriedCount])
+            scans.append(Array(results.dropFirst(carriedCount + 1)))
+            iteration += 1
+        }
+        let scanCount = body.graph.outputs.count - carriedCount - 1
+        var stacked: [GraphTensor] = []
+        for k in 0..<scanCount {
+            let parts = scans.map { $0[k] }
+            guard let first = parts.first else {
+                stacked.append(GraphTensor(shape: [0], floats: []))
+                continue
+            }
+            guard parts.allSatisfy({ $0.shape == first.shape }) else {
+                throw RNNRTError(.shapeMismatch, "\(label): scan output \(k) changes shape between iterations")
+            }
+            let joined = try ShapeOps.concat(parts.map { $0.reshaped([1] + $0.shape) }, axis: 0)
+            stacked.append(joined)
+        }
+        return carried + stacked
+    }
+}
+
+/// ONNX `If`: runs `then_branch` or `else_branch` on a scalar condition.
+struct IfOp: GraphOperator {
+    let thenBranch: Plan
+    let elseBranch: Plan
+    let implicitNames: [String]
+    let explicitCount: Int
+
+    init(context ctx: OperatorContext) throws {
+        explicitCount = ctx.node.inputs.count
+        thenBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "then_branch"), opset: ctx.opset, outerScope: ctx.scope)
+        elseBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "else_branch"), opset: ctx.opset, outerScope: ctx.scope)
+        implicitNames = ctx.implicitInputs
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let condition = try ElementwiseOps.bools(try Check.input(inputs, 0, "cond"), "cond").first ?? false
+        var outer: [String: GraphTensor] = [:]
+        for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
+        return try (condition ? thenBranch : elseBranch).run([:], outer: outer).map(\.tensor)
+    }
+}
