@@ -4,13 +4,14 @@ import RNNRT
 
 /// The `rnnrt` command: run and inspect PyTorch recurrent models.
 ///
-/// Exit status (set here and nowhere else): 0 success; 1 the model could not run on the given input
-/// (shapes, binding, I/O); 64 usage error; 65 a file is malformed, unsupported or refused as unsafe.
+/// Exit status (set here, and by `verify` for its documented 0/1/2): 0 success; 1 the model could not run
+/// on the given input (shapes, binding, I/O); 64 usage error; 65 a file is malformed, unsupported or
+/// refused as unsafe.
 public struct RNNRTCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnrt",
         abstract: "Run PyTorch recurrent networks (RNN, LSTM, GRU) without Python.",
-        subcommands: [Run.self, Inspect.self])
+        subcommands: [Run.self, Inspect.self, Verify.self, Convert.self])
 
     public init() {}
 
@@ -28,6 +29,7 @@ public struct RNNRTCommand: ParsableCommand {
     public static func execute(_ arguments: [String]?, standardOutput: @escaping (String) -> Void,
                                standardError: @escaping (String) -> Void) -> Int32 {
         Console.out = standardOutput
+        Console.err = standardError
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
@@ -38,7 +40,9 @@ public struct RNNRTCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
-            if code == .success {
+            if message.isEmpty {
+                // An ExitCode thrown after the command printed its own report (verify).
+            } else if code == .success {
                 standardOutput(message)
             } else {
                 standardError(message)
@@ -60,6 +64,7 @@ public struct RNNRTCommand: ParsableCommand {
 /// Where commands print: standard output normally, a test's capture in tests.
 enum Console {
     nonisolated(unsafe) static var out: (String) -> Void = { print($0) }
+    nonisolated(unsafe) static var err: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 }
 
 /// Prints a line on standard output (or the test's capture).

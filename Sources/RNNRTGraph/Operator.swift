@@ -43,7 +43,7 @@ struct ClosureOperator: GraphOperator {
 
 extension Node {
     /// Integer attribute `name`, or `default` when absent.
-    func int(_ name: String, default value: Int64) throws -> Int64 {
+    package func int(_ name: String, default value: Int64) throws -> Int64 {
         switch attributes[name] {
         case nil: return value
         case .int(let v)?: return v
@@ -51,7 +51,7 @@ extension Node {
         }
     }
 
-    func float(_ name: String, default value: Float) throws -> Float {
+    package func float(_ name: String, default value: Float) throws -> Float {
         switch attributes[name] {
         case nil: return value
         case .float(let v)?: return v
@@ -60,11 +60,11 @@ extension Node {
         }
     }
 
-    func optionalFloat(_ name: String) throws -> Float? {
+    package func optionalFloat(_ name: String) throws -> Float? {
         attributes[name] == nil ? nil : try float(name, default: 0)
     }
 
-    func string(_ name: String, default value: String) throws -> String {
+    package func string(_ name: String, default value: String) throws -> String {
         switch attributes[name] {
         case nil: return value
         case .string(let v)?: return v
@@ -72,7 +72,7 @@ extension Node {
         }
     }
 
-    func ints(_ name: String) throws -> [Int64]? {
+    package func ints(_ name: String) throws -> [Int64]? {
         switch attributes[name] {
         case nil: return nil
         case .ints(let v)?: return v
@@ -81,7 +81,7 @@ extension Node {
         }
     }
 
-    func floats(_ name: String) throws -> [Float]? {
+    package func floats(_ name: String) throws -> [Float]? {
         switch attributes[name] {
         case nil: return nil
         case .floats(let v)?: return v
@@ -90,7 +90,7 @@ extension Node {
         }
     }
 
-    func strings(_ name: String) throws -> [String]? {
+    package func strings(_ name: String) throws -> [String]? {
         switch attributes[name] {
         case nil: return nil
         case .strings(let v)?: return v

@@ -16,7 +16,7 @@ public struct RecurrentModule: Sendable {
     public let configuration: RecurrentConfiguration
     /// The dotted-name prefix the parameters were bound from (`""` for a bare state dict).
     public let prefix: String
-    let recurrence: Recurrence
+    private(set) var recurrence: Recurrence
 
     /// Finds the module under `prefix` in `stateDict`, infers its configuration and binds its weights.
     ///
@@ -94,6 +94,15 @@ public struct RecurrentModule: Sendable {
         configuration = config
         self.prefix = prefix
         recurrence = Recurrence(config: config, weights: layers)
+    }
+
+    /// The same weights with a GRU's reset gate applied before the recurrent product (ONNX
+    /// `linear_before_reset=0`) when `false`: what a conversion that flips that attribute computes.
+    package func withGRULinearBeforeReset(_ value: Bool) -> RecurrentModule {
+        var copy = self
+        copy.recurrence = Recurrence(config: recurrence.config, weights: recurrence.weights, functions: recurrence.functions,
+                                     gruLinearBeforeReset: value, reversedDirections: recurrence.reversedDirections)
+        return copy
     }
 
     /// Number of scalar parameters (as `sum(p.numel() for p in module.parameters())`).

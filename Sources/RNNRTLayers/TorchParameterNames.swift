@@ -1,8 +1,8 @@
 /// PyTorch's parameter names for recurrent modules (`weight_ih_l0`, `bias_hh_l1_reverse`, ...): the one
 /// place rnnrt spells them.
-enum TorchParameterNames {
+package enum TorchParameterNames {
     /// The five parameter roles of one layer and direction.
-    enum Role: String, CaseIterable {
+    package enum Role: String, CaseIterable {
         case weightIH = "weight_ih"
         case weightHH = "weight_hh"
         case biasIH = "bias_ih"
@@ -11,12 +11,15 @@ enum TorchParameterNames {
     }
 
     /// `weight_ih_l0`, `bias_hh_l2_reverse`, ...
-    static func name(_ role: Role, layer: Int, reverse: Bool) -> String {
+    package static func name(_ role: Role, layer: Int, reverse: Bool) -> String {
         "\(role.rawValue)_l\(layer)\(reverse ? "_reverse" : "")"
     }
 
+    /// Whether `name` is a recurrent module's parameter name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
+    package static func isRecurrentParameter(_ name: String) -> Bool { parse(name) != nil }
+
     /// Parses `weight_ih_l3_reverse` into its parts, or nil for any other name.
-    static func parse(_ name: String) -> (role: Role, layer: Int, reverse: Bool)? {
+    package static func parse(_ name: String) -> (role: Role, layer: Int, reverse: Bool)? {
         for role in Role.allCases {
             let head = role.rawValue + "_l"
             guard name.hasPrefix(head) else { continue }

@@ -4,8 +4,13 @@ import RNNRT
 import RNNRTTestSupport
 @testable import RNNRTCLI
 
+/// One CLI run at a time: the commands print through one global console.
+private let cliLock = NSLock()
+
 /// Runs `rnnrt` in-process and returns (status, stdout, stderr).
 func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
+    cliLock.lock()
+    defer { cliLock.unlock() }
     nonisolated(unsafe) var out: [String] = [], err: [String] = []
     let status = RNNRTCommand.execute(arguments, standardOutput: { out.append($0) }, standardError: { err.append($0) })
     return (status, out.joined(separator: "\n"), err.joined(separator: "\n"))

@@ -138,7 +138,8 @@ final class ZipArchive {
         return out
     }
 
-    private static func describe(code: Int32) -> String {
+    /// libzip's message for the error `code` (shared with `ZipWriter`).
+    static func describe(code: Int32) -> String {
         var zerr = zip_error_t()
         zip_error_init_with_code(&zerr, code)
         defer { zip_error_fini(&zerr) }

@@ -1,0 +1,266 @@
+import Foundation
+
+/// A model rnnrt can run for verification: a checkpoint's recurrent module (inputs `x` [, `h0`, `c0`];
+/// outputs `output`, `h_n`, `c_n`) or an ONNX graph (its inputs and outputs in order).
+public enum VerifiableModel {
+    case module(RecurrentModule, StateDict)
+    case graph(Plan, Model)
+
+    /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`.
+    public init(contentsOf url: URL, prefix: String = "", nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws {
+        switch try ModelFile(contentsOf: url) {
+        case .checkpoint(let sd):
+            self = .module(try RecurrentModule(stateDict: sd, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst), sd)
+        case .onnx(let model):
+            self = .graph(try Plan(model: model), model)
+        }
+    }
+
+    /// One line describing the model.
+    public var description: String {
+        switch self {
+        case .module(let m, let sd): return "\(sd.format): \(m.configuration.torchDescription)\(m.prefix.isEmpty ? "" : " at prefix '\(m.prefix)'")"
+        case .graph(_, let model): return "ONNX opset \(model.opset), \(model.graph.nodes.count) nodes"
+        }
+    }
+
+    /// Output names in order.
+    public var outputNames: [String] {
+        switch self {
+        case .module(let m, _): return m.configuration.kind == .lstm ? ["output", "h_n", "c_n"] : ["output", "h_n"]
+        case .graph(let plan, _): return plan.graph.outputs.map(\.name)
+        }
+    }
+
+    /// Runs on `inputs` given by position.
+    public func run(_ inputs: [GraphTensor]) throws -> [GraphTensor] {
+        switch self {
+        case .module(let m, _):
+            guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
+            let h0 = inputs.count > 1 ? try inputs[1].tensor("h0") : nil
+            let c0 = inputs.count > 2 ? try inputs[2].tensor("c0") : nil
+            let r = try m.forward(try x.tensor("input"), h0: h0, c0: c0)
+            return [GraphTensor(r.output), GraphTensor(r.hN)] + (r.cN.map { [GraphTensor($0)] } ?? [])
+        case .graph(let plan, _):
+            let names = plan.graph.runtimeInputs.map(\.name)
+            guard inputs.count <= names.count else {
+                throw RNNRTError(.invalidArgument, "\(inputs.count) inputs for a model with \(names.count)")
+            }
+            return try plan.run(Dictionary(uniqueKeysWithValues: zip(names, inputs))).map(\.tensor)
+        }
+    }
+
+    /// Seeded random inputs for a sequence length `steps` and batch `batch`, shaped from what the model
+    /// declares: the module's `[L, N, I]` (batch-first `[N, L, I]`); a graph's declared inputs, fixed
+    /// dimensions kept, symbolic ones set from their names (`batch`/`N` → batch; `seq`/`time`/`len`/`T`
+    /// → steps; otherwise by position), token-id inputs drawn below the embedding table's size.
+    public func randomInputs(steps: Int, batch: Int, generator: inout SplitMix) -> [GraphTensor] {
+        switch self {
+        case .module(let m, _):
+            let c = m.configuration
+            let shape = c.batchFirst ? [batch, steps, c.inputSize] : [steps, batch, c.inputSize]
+            return [GraphTensor(shape: shape, floats: generator.floats(shape.reduce(1, *)))]
+        case .graph(let plan, let model):
+            var out: [GraphTensor] = []
+            for info in plan.graph.runtimeInputs {
+                let dims = info.shape ?? []
+                var shape: [Int] = []
+                for (axis, dim) in dims.enumerated() {
+                    switch dim {
+                    case .fixed(let n): shape.append(n)
+                    case .symbolic(let name): shape.append(VerifiableModel.extent(named: name, axis: axis, rank: dims.count, steps: steps, batch: batch))
+                    case .unknown: shape.append(VerifiableModel.extent(named: "", axis: axis, rank: dims.count, steps: steps, batch: batch))
+                    }
+                }
+                let n = shape.reduce(1, *)
+                switch ONNXElementKindName(code: info.elementType) {
+                case "int":
+                    let vocab = VerifiableModel.vocabularySize(for: info.name, in: model.graph) ?? 2
+                    out.append(GraphTensor(shape: shape, ints: (0..<n).map { _ in Int64(generator.next() % UInt64(max(vocab, 1))) }))
+                case "bool":
+                    out.append(GraphTensor(shape: shape, bools: (0..<n).map { _ in generator.next() % 2 == 0 }))
+                default:
+                    out.append(GraphTensor(shape: shape, floats: generator.floats(n)))
+                }
+            }
+            return out
+        }
+    }
+
+    static func extent(named name: String, axis: Int, rank: Int, steps: Int, batch: Int) -> Int {
+        let n = name.lowercased()
+        if n.contains("batch") || n == "n" || n == "b" { return batch }
+        if n.contains("seq") || n.contains("time") || n.contains("len") || n == "t" || n.contains("step") { return steps }
+        // By position: rank 2 ([N, T] token ids) or rank 3 time-major ([T, N, F]).
+        if rank == 2 { return axis == 0 ? batch : steps }
+        return axis == 0 ? steps : (axis == 1 ? batch : 1)
+    }
+
+    /// The size of the embedding table an integer input indexes (`Gather(table, input)`), if any.
+    static func vocabularySize(for input: String, in graph: Graph) -> Int? {
+        for node in graph.nodes where node.opType == "Gather" && node.inputs.count > 1 && node.inputs[1] == input {
+            if let table = graph.initializers[node.inputs[0]], let rows = table.shape.first { return rows }
+        }
+        return nil
+    }
+}
+
+/// `float`, `int` or `bool` for an ONNX element type code (float when unknown).
+func ONNXElementKindName(code: Int32) -> String {
+    switch code {
+    case 2, 3, 4, 5, 6, 7, 12, 13: return "int"
+    case 9: return "bool"
+    default: return "float"
+    }
+}
+
+/// A tiny seeded generator (SplitMix64): verification inputs are reproducible from `--seed`.
+public struct SplitMix: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// `count` floats uniform in [-1, 1).
+    public mutating func floats(_ count: Int) -> [Float] {
+        (0..<count).map { _ in Float(next() >> 40) / Float(1 << 23) - 1 }
+    }
+}
+
+/// What `rnnrt verify` found: per trial (input shapes), per output pair, the comparison; and, when they
+/// disagree, which usual conversion mistake explains it.
+public struct VerificationReport: Codable, Sendable {
+    public struct OutputResult: Codable, Sendable {
+        public let index: Int
+        public let nameA: String
+        public let nameB: String
+        public let shapeA: [Int]
+        public let shapeB: [Int]
+        public let maxAbsError: Float
+        public let maxRelError: Float
+        public let worstIndex: [Int]?
+        public let passed: Bool
+    }
+
+    public struct Trial: Codable, Sendable {
+        /// `T=7 N=3`, or `given inputs`.
+        public let label: String
+        public let inputShapes: [[Int]]
+        public let outputs: [OutputResult]
+        /// Why the trial could not run on one of the models, if it could not.
+        public let error: String?
+        public var passed: Bool { error == nil && !outputs.isEmpty && outputs.allSatisfy(\.passed) }
+    }
+
+    public let modelA: String
+    public let modelB: String
+    public let atol: Float
+    public let rtol: Float
+    public var trials: [Trial]
+    /// Conversion mistakes that reproduce B's outputs from A (or A's from B).
+    public var diagnosis: [String]
+    public var passed: Bool { !trials.isEmpty && trials.contains { $0.error == nil } && trials.allSatisfy { $0.passed || $0.error != nil } }
+    /// True when no trial could run on both models.
+    public var couldNotRun: Bool { !trials.contains { $0.error == nil } }
+
+    public func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+/// Compares two models (or a model and stored references) output by output.
+public enum Verifier {
+    /// The (steps, batch) sizes tried when no inputs are given: batch 1 included, several lengths.
+    public static let trialSizes: [(steps: Int, batch: Int)] = [(1, 1), (7, 1), (5, 3), (16, 2)]
+
+    /// Runs `a` and `b` on the same inputs — `inputs` when given, else seeded random inputs of each trial
+    /// size — and compares outputs paired by position.
+    public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?, tolerance: Tolerance,
+                               seed: UInt64, labels: (String, String)) -> VerificationReport {
+        var report = VerificationReport(modelA: labels.0, modelB: labels.1, atol: tolerance.atol, rtol: tolerance.rtol,
+                                        trials: [], diagnosis: [])
+        var generator = SplitMix(seed: seed)
+        let trials: [(String, [GraphTensor])]
+        if let inputs {
+            trials = [("given inputs", inputs)]
+        } else {
+            trials = trialSizes.map { ("T=\($0.steps) N=\($0.batch)", a.randomInputs(steps: $0.steps, batch: $0.batch, generator: &generator)) }
+        }
+        var failing: [GraphTensor]?
+        var failingB: [GraphTensor]?
+        for (label, feed) in trials {
+            let shapes = feed.map(\.shape)
+            let outA: [GraphTensor], outB: [GraphTensor]
+            do { outA = try a.run(feed) } catch {
+                report.trials.append(.init(label: label, inputShapes: shapes, outputs: [], error: "A: \(describe(error))"))
+                continue
+            }
+            do { outB = try b.run(feed) } catch {
+                report.trials.append(.init(label: label, inputShapes: shapes, outputs: [], error: "B: \(describe(error))"))
+                continue
+            }
+            let results = pair(outA, a.outputNames, outB, b.outputNames, tolerance)
+            report.trials.append(.init(label: label, inputShapes: shapes, outputs: results, error: nil))
+            if failing == nil, !results.allSatisfy(\.passed) || outA.count != outB.count {
+                failing = feed
+                failingB = outB
+            }
+        }
+        if let failing, let failingB {
+            report.diagnosis = Diagnosis.explain(a: a, b: b, inputs: failing, outputsB: failingB, tolerance: tolerance)
+        } else if report.couldNotRun {
+            report.diagnosis = Diagnosis.staticChecks(a: a, b: b)
+        }
+        return report
+    }
+
+    /// Runs `model` on `inputs` and compares its outputs, by position, with `expected`.
+    public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor], tolerance: Tolerance,
+                             labels: (String, String)) -> VerificationReport {
+        var report = VerificationReport(modelA: labels.0, modelB: labels.1, atol: tolerance.atol, rtol: tolerance.rtol,
+                                        trials: [], diagnosis: [])
+        let shapes = inputs.map(\.shape)
+        do {
+            let outputs = try model.run(inputs)
+            let results = pair(outputs, model.outputNames, expected, expected.indices.map { "expected[\($0)]" }, tolerance)
+            report.trials.append(.init(label: "given inputs", inputShapes: shapes, outputs: results, error: nil))
+        } catch {
+            report.trials.append(.init(label: "given inputs", inputShapes: shapes, outputs: [], error: "A: \(describe(error))"))
+        }
+        return report
+    }
+
+    static func pair(_ a: [GraphTensor], _ namesA: [String], _ b: [GraphTensor], _ namesB: [String],
+                     _ tolerance: Tolerance) -> [VerificationReport.OutputResult] {
+        (0..<max(a.count, b.count)).map { k in
+            let nameA = k < namesA.count ? namesA[k] : "output \(k)", nameB = k < namesB.count ? namesB[k] : "output \(k)"
+            guard k < a.count, k < b.count else {
+                return .init(index: k, nameA: k < a.count ? nameA : "(none)", nameB: k < b.count ? nameB : "(none)",
+                             shapeA: k < a.count ? a[k].shape : [], shapeB: k < b.count ? b[k].shape : [],
+                             maxAbsError: .infinity, maxRelError: .infinity, worstIndex: nil, passed: false)
+            }
+            let c = tolerance.compare(floats(a[k]), floats(b[k]))
+            return .init(index: k, nameA: nameA, nameB: nameB, shapeA: a[k].shape, shapeB: b[k].shape,
+                         maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, worstIndex: c.worstIndex, passed: c.passed)
+        }
+    }
+
+    static func floats(_ t: GraphTensor) -> Tensor {
+        switch t.elements {
+        case .float(let v): return Tensor(shape: t.shape, scalars: v)
+        case .int(let v): return Tensor(shape: t.shape, scalars: v.map { Float($0) })
+        case .bool(let v): return Tensor(shape: t.shape, scalars: v.map { $0 ? 1 : 0 })
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        (error as? RNNRTError).map { ([$0.message] + $0.context.map { "while \($0)" }).joined(separator: "; ") } ?? "\(error)"
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import RNNRT
+
+/// `rnnrt verify A B [INPUT ...]` or `rnnrt verify MODEL INPUT ... --expect EXPECTED ...`: proves a
+/// conversion computes what the original computes, and says why when it does not.
+///
+/// Exit status: 0 every output within tolerance; 1 a mismatch; 2 the models could not be run (unreadable,
+/// incompatible shapes, no trial ran on both).
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that two models (or a model and stored outputs) agree, output by output.",
+        discussion: """
+            A and B are any models rnnrt reads (checkpoint vs ONNX, ONNX vs ONNX, checkpoint vs checkpoint). \
+            Outputs pair by position (output, h_n, c_n for a checkpoint; graph outputs in order for ONNX). \
+            Without inputs, seeded random inputs of several sequence lengths and batch sizes (batch 1 \
+            included) are drawn from what A declares. On a mismatch, the usual conversion mistakes are \
+            replayed on the checkpoint side to name the cause. Exit status: 0 pass, 1 mismatch, 2 could not run.
+            """)
+
+    @Argument(help: "Model A (the reference), then model B and inputs, or inputs with --expect.")
+    var paths: [String]
+
+    @Option(name: .customLong("expect"), help: "Reference output .npy for MODEL, by position (repeatable).")
+    var expected: [String] = []
+
+    @Option(help: "Dotted prefix of the module in checkpoint models.")
+    var prefix: String = ""
+
+    @Flag(inversion: .prefixedNo, help: "Checkpoint modules are batch_first (default: what the file stores).")
+    var batchFirst: Bool?
+
+    @Option(help: "nn.RNN's nonlinearity for checkpoint modules.")
+    var nonlinearity: Nonlinearity?
+
+    @Option(help: "Relative tolerance.")
+    var rtol: Float = Tolerance.pytorch.rtol
+
+    @Option(help: "Absolute tolerance.")
+    var atol: Float = Tolerance.pytorch.atol
+
+    @Option(help: "Seed for the random inputs.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() throws {
+        let tolerance = Tolerance(atol: atol, rtol: rtol)
+        let report: VerificationReport
+        do {
+            report = try makeReport(tolerance)
+        } catch let error as RNNRTError {
+            Console.err("rnnrt: error: \(error)")
+            throw ExitCode(2)
+        }
+        if json {
+            say(try report.jsonString())
+        } else {
+            render(report)
+        }
+        if report.couldNotRun { throw ExitCode(2) }
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    private func open(_ path: String) throws -> VerifiableModel {
+        try withContext("opening \(path)") {
+            try VerifiableModel(contentsOf: URL(fileURLWithPath: path), prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+        }
+    }
+
+    private func makeReport(_ tolerance: Tolerance) throws -> VerificationReport {
+        guard let first = paths.first else { throw RNNRTError(.invalidArgument, "verify needs a model") }
+        let a = try open(first)
+        if !expected.isEmpty {
+            let inputs = try paths.dropFirst().map { try GraphTensor(try readArray($0, role: "input")) }
+            let references = try expected.map { try GraphTensor(try readArray($0, role: "expected output")) }
+            return Verifier.check(a, inputs: inputs, expected: references, tolerance: tolerance,
+                                  labels: ("\(first) (\(a.description))", "expected: " + expected.joined(separator: ", ")))
+        }
+        guard paths.count >= 2 else {
+            throw RNNRTError(.invalidArgument, "verify needs two models (A B [INPUT ...]) or a model, its inputs and --expect outputs")
+        }
+        let b = try open(paths[1])
+        let inputs = paths.count > 2 ? try paths.dropFirst(2).map { try GraphTensor(try readArray($0, role: "input")) } : nil
+        return Verifier.compare(a, b, inputs: inputs, tolerance: tolerance, seed: seed,
+                                labels: ("\(paths[0]) (\(a.description))", "\(paths[1]) (\(b.description))"))
+    }
+
+    private func render(_ report: VerificationReport) {
+        say("A: \(report.modelA)")
+        say("B: \(report.modelB)")
+        say("tolerance: |A − B| ≤ \(report.atol) + \(report.rtol)·|B|")
+        for trial in report.trials {
+            say("")
+            say("\(trial.label)  inputs \(trial.inputShapes.map(\.shapeDescription).joined(separator: ", "))")
+            if let error = trial.error {
+                say("  could not run: \(error)")
+                continue
+            }
+            for o in trial.outputs {
+                let names = o.nameA == o.nameB ? o.nameA : "\(o.nameA) ↔ \(o.nameB)"
+                let shapes = o.shapeA == o.shapeB ? o.shapeA.shapeDescription : "\(o.shapeA.shapeDescription) vs \(o.shapeB.shapeDescription)"
+                let worst = o.worstIndex.map { " at \($0.shapeDescription)" } ?? ""
+                say("  \(o.passed ? "ok  " : "FAIL") \(names) \(shapes)  max abs \(format(o.maxAbsError)), max rel \(format(o.maxRelError))\(o.passed ? "" : worst)")
+            }
+        }
+        if !report.diagnosis.isEmpty {
+            say("")
+            say("diagnosis:")
+            for d in report.diagnosis { say("  - \(d)") }
+        }
+        say("")
+        say(report.couldNotRun ? "result: COULD NOT RUN (exit 2)" : (report.passed ? "result: PASS" : "result: MISMATCH (exit 1)"))
+    }
+
+    private func format(_ x: Float) -> String {
+        x.isFinite ? String(format: "%.3g", Double(x)) : "\(x)"
+    }
+}

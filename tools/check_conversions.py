@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Proves with PyTorch and onnxruntime that files `rnnrt convert` writes load and agree (developers; not CI).
+
+For random nn.RNN/LSTM/GRU modules (every option, proj_size included):
+  .pt → rnnrt convert → .onnx: onnx.checker passes; onnxruntime's outputs (with and without h0/c0) match
+      PyTorch's to 1e-5 + 1e-4·|torch|;
+  .onnx → rnnrt convert → .pt: torch.load(weights_only=True) reads it, load_state_dict(strict=True) accepts
+      it into the same nn.Module, every tensor bit-identical to the original;
+  .pt → rnnrt convert → .safetensors: safetensors.torch.load_file gives the same tensors.
+Then `rnnrt verify` must catch PyTorch 2.15's broken dynamo export of an LSTM with proj_size (exit 2).
+
+Usage, from the repository root:
+    swift build -c release --product rnnrt
+    python3 tools/check_conversions.py [--count 20] [--binary .build/release/rnnrt]
+"""
+import argparse
+import logging
+import random
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from safetensors.torch import load_file
+
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+ort.set_default_logger_severity(3)
+
+
+def random_module(rng):
+    kind = rng.choice(["RNN", "LSTM", "GRU"])
+    kw = dict(input_size=rng.randint(1, 6), hidden_size=rng.randint(2, 8), num_layers=rng.randint(1, 3),
+              bias=rng.random() > 0.2, batch_first=rng.random() > 0.5, bidirectional=rng.random() > 0.5)
+    if kind == "RNN":
+        kw["nonlinearity"] = rng.choice(["tanh", "relu"])
+    if kind == "LSTM" and rng.random() > 0.5:
+        kw["proj_size"] = rng.randint(1, kw["hidden_size"] - 1)
+    return getattr(torch.nn, kind)(**kw).eval()
+
+
+def close(a, b):
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= 1e-5 + 1e-4 * np.abs(b)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--binary", default=".build/release/rnnrt")
+    args = ap.parse_args()
+    rng = random.Random(7)
+    torch.manual_seed(7)
+    failures, worst = 0, 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for i in range(args.count):
+            m = random_module(rng)
+            pt, onnx_path, back, st = tmp / f"m{i}.pt", tmp / f"m{i}.onnx", tmp / f"b{i}.pt", tmp / f"m{i}.safetensors"
+            torch.save(m.state_dict(), pt)
+            flags = ["--batch-first"] if m.batch_first else []
+            if isinstance(m, torch.nn.RNN) and m.nonlinearity == "relu":
+                flags += ["--nonlinearity", "relu"]
+            for cmd in ([str(pt), "-o", str(onnx_path)] + flags, [str(onnx_path), "-o", str(back)], [str(pt), "-o", str(st)]):
+                r = subprocess.run([args.binary, "convert"] + cmd, capture_output=True, text=True)
+                if r.returncode:
+                    print(f"FAIL convert {m}: {r.stderr.strip()}")
+                    failures += 1
+            onnx.checker.check_model(onnx.load(onnx_path), full_check=True)
+            session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+            T, N = rng.randint(1, 12), rng.randint(1, 3)
+            x = torch.randn((N, T, m.input_size) if m.batch_first else (T, N, m.input_size))
+            d = 2 if m.bidirectional else 1
+            h_out = m.proj_size if getattr(m, "proj_size", 0) else m.hidden_size
+            h0 = torch.randn(m.num_layers * d, N, h_out)
+            c0 = torch.randn(m.num_layers * d, N, m.hidden_size)
+            for with_state in (False, True):
+                feeds = {"input": x.numpy()}
+                with torch.no_grad():
+                    if with_state:
+                        feeds["h0"] = h0.numpy()
+                        if isinstance(m, torch.nn.LSTM):
+                            feeds["c0"] = c0.numpy()
+                        y, s = m(x, (h0, c0) if isinstance(m, torch.nn.LSTM) else h0)
+                    else:
+                        y, s = m(x)
+                expected = [y] + (list(s) if isinstance(s, tuple) else [s])
+                got = session.run(None, feeds)
+                for e, g in zip(expected, got):
+                    e = e.numpy()
+                    if not close(g, e):
+                        print(f"FAIL onnxruntime vs torch {m} state={with_state}: max err {np.abs(g - e).max() if g.shape == e.shape else 'shape'}")
+                        failures += 1
+                    else:
+                        worst = max(worst, float(np.abs(g - e).max()) if e.size else 0.0)
+            loaded = torch.load(back, weights_only=True)
+            twin = type(m)(**{k: getattr(m, k) for k in ["input_size", "hidden_size", "num_layers", "bias", "batch_first", "bidirectional"]},
+                           **({"nonlinearity": m.nonlinearity} if isinstance(m, torch.nn.RNN) else {}),
+                           **({"proj_size": m.proj_size} if isinstance(m, torch.nn.LSTM) else {}))
+            twin.load_state_dict(loaded, strict=True)
+            sd = m.state_dict()
+            for name, t in list(loaded.items()) + list(load_file(st).items()):
+                if not torch.equal(t, sd[name]):
+                    print(f"FAIL {name} differs after the round trip ({m})")
+                    failures += 1
+        # A real broken export: PyTorch 2.15's dynamo exporter and proj_size.
+        proj = torch.nn.LSTM(4, 6, proj_size=3).eval()
+        torch.save(proj.state_dict(), tmp / "proj.pt")
+        torch.onnx.export(proj, (torch.randn(5, 2, 4),), tmp / "proj_dynamo.onnx", input_names=["input"], dynamo=True)
+        r = subprocess.run([args.binary, "verify", str(tmp / "proj.pt"), str(tmp / "proj_dynamo.onnx")], capture_output=True, text=True)
+        caught = r.returncode == 2 and "projection (weight_hr) dropped" in r.stdout
+        print(f"verify on the dynamo proj_size export: exit {r.returncode}, {'diagnosed' if caught else 'NOT diagnosed'}")
+        failures += 0 if caught else 1
+    print(f"{args.count} modules: onnxruntime vs PyTorch largest error {worst:.2e}; {failures} failures")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
