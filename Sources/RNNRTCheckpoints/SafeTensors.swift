@@ -31,10 +31,10 @@ enum SafeTensors {
         "F8_E8M0": .init(bits: 8, dtype: nil), "F8_E4M3FNUZ": .init(bits: 8, dtype: nil),
         "F8_E5M2FNUZ": .init(bits: 8, dtype: nil), "F4": .init(bits: 4, dtype: nil),
         "F6_E2M3": .init(bits: 6, dtype: nil), "F6_E3M2": .init(bits: 6, dtype: nil),
-        "C64": .init(bits: 64, dtype: nil),
+        "C64": .init(bits: 64, dtype: .complex64),
     ]
     private static let dtypeList = "BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64, C64, F8_E5M2, F8_E4M3, F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, F4, F6_E2M3, F6_E3M2"
-    private static let readableList = "F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL"
+    private static let readableList = "F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL, C64"
 
     /// One tensor entry of the header.
     private struct Entry {
