@@ -19,7 +19,8 @@ let package = Package(
         .target(name: "CONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: - Implementation, bottom to top
-        .target(name: "RNNRTKernels"),
+        .target(name: "CRNNRTKernels"),
+        .target(name: "RNNRTKernels", dependencies: ["CRNNRTKernels"]),
         .target(name: "RNNRTCore", dependencies: ["RNNRTKernels"]),
         .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "CLibzip"]),
         .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels"]),

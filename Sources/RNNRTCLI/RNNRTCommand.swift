@@ -11,7 +11,7 @@ public struct RNNRTCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnrt",
         abstract: "Run PyTorch recurrent networks (RNN, LSTM, GRU) without Python.",
-        subcommands: [Run.self, Inspect.self, Verify.self, Convert.self])
+        subcommands: [Run.self, Inspect.self, Verify.self, Convert.self, Bench.self])
 
     public init() {}
 

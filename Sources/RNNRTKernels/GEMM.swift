@@ -1,3 +1,5 @@
+import CRNNRTKernels
+
 /// Single-precision matrix product on row-major buffers:
 /// `C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n]`.
 ///
@@ -6,6 +8,24 @@
 /// SIMD registers and streams rows of B, so B should be the wide, pre-packed operand (weights laid out
 /// `[k×n]` once at load time).
 public func sgemm(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    accumulate: Bool
+) {
+    precondition(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n)
+    if m == 0 || n == 0 { return }
+    if KernelSet.avx2 {
+        rnnrt_sgemm_avx2(m, n, k, a, lda, b, ldb, c, ldc, accumulate ? 1 : 0)
+        return
+    }
+    portableSgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+}
+
+/// The portable Swift `sgemm` (SIMD8 register blocks): the fallback on CPUs without AVX2/FMA and the
+/// reference the AVX2 kernel is tested against.
+public func portableSgemm(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,

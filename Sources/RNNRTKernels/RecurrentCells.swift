@@ -1,3 +1,5 @@
+import CRNNRTKernels
+
 /// Fused pointwise updates of one recurrent time step, for a batch of `batch` rows.
 ///
 /// The matrix products (input projection and `h·Whhᵀ`) are done beforehand with `sgemm`; these
@@ -10,6 +12,7 @@ public func lstmPointwise(
     gates: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int
 ) {
+    if KernelSet.avx2 { rnnrt_lstm_pointwise_avx2(gates, c, h, hidden, batch); return }
     for r in 0..<batch {
         let g = gates + r * 4 * hidden, cr = c + r * hidden, hr = h + r * hidden
         for j in 0..<hidden {
@@ -31,6 +34,7 @@ public func gruPointwise(
     inputPart: UnsafePointer<Float>, hiddenPart: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int
 ) {
+    if KernelSet.avx2 { rnnrt_gru_pointwise_avx2(inputPart, hiddenPart, h, hidden, batch); return }
     for b in 0..<batch {
         let x = inputPart + b * 3 * hidden, p = hiddenPart + b * 3 * hidden, hr = h + b * hidden
         for j in 0..<hidden {
@@ -46,6 +50,7 @@ public func gruPointwise(
 public func rnnPointwise(
     preactivation: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int, useRelu: Bool
 ) {
+    if KernelSet.avx2 { rnnrt_rnn_pointwise_avx2(preactivation, h, count, useRelu ? 1 : 0); return }
     if useRelu {
         for j in 0..<count { h[j] = relu(preactivation[j]) }
     } else {

@@ -200,11 +200,11 @@ enum ElementwiseOps {
                 }
             } }
         }
-        compare("Equal", ==, ==)
-        compare("Less", <, <)
-        compare("LessOrEqual", <=, <=)
-        compare("Greater", >, >)
-        compare("GreaterOrEqual", >=, >=)
+        compare("Equal", { $0 == $1 }, { $0 == $1 })
+        compare("Less", { $0 < $1 }, { $0 < $1 })
+        compare("LessOrEqual", { $0 <= $1 }, { $0 <= $1 })
+        compare("Greater", { $0 > $1 }, { $0 > $1 })
+        compare("GreaterOrEqual", { $0 >= $1 }, { $0 >= $1 })
 
         func logic(_ name: String, _ f: @escaping @Sendable (Bool, Bool) -> Bool) {
             r[name] = { _ in ClosureOperator { inputs in

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RNNRT
+
+/// `rnnrt bench MODEL [INPUT ...]`: times complete forward passes in-process after warm-up (or, with
+/// `--stream`, the stateful step API one time step at a time) and the time to open the model.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time forward passes (min, median, max ms) or streaming steps (ns per step).",
+        discussion: """
+            Without inputs, a seeded random sequence of --steps × --batch is used. Loading (reading the file \
+            and binding the weights, ready to run) is timed once and reported as load_ms. --json prints one \
+            object with median_ms (and ns_per_step with --stream).
+            """)
+
+    @Argument(help: "The model (checkpoint or ONNX).")
+    var model: String
+
+    @Argument(help: "Inputs in order (.npy/.npz); default: random.")
+    var inputs: [String] = []
+
+    @Option(help: "Dotted prefix of the module in a checkpoint.")
+    var prefix: String = ""
+
+    @Flag(inversion: .prefixedNo, help: "Checkpoint module is batch_first (default: what the file stores).")
+    var batchFirst: Bool?
+
+    @Option(help: "nn.RNN's nonlinearity for a checkpoint module.")
+    var nonlinearity: Nonlinearity?
+
+    @Option(help: "Timed iterations.")
+    var iterations: Int = 20
+
+    @Option(help: "Untimed warm-up iterations.")
+    var warmup: Int = 3
+
+    @Option(help: "Worker threads (default: the number of cores).")
+    var threads: Int?
+
+    @Option(help: "Random input: sequence length.")
+    var steps: Int = 100
+
+    @Option(help: "Random input: batch size.")
+    var batch: Int = 1
+
+    @Flag(help: "Time the streaming step API (batch 1, one time step per call) instead of whole sequences.")
+    var stream = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    struct Result: Codable {
+        let model: String
+        let format: String
+        let mode: String
+        let threads: Int
+        let iterations: Int
+        let inputShapes: [[Int]]
+        let loadMs: Double
+        let minMs: Double
+        let medianMs: Double
+        let maxMs: Double
+        let nsPerStep: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case model, format, mode, threads, iterations
+            case inputShapes = "input_shapes", loadMs = "load_ms", minMs = "min_ms", medianMs = "median_ms"
+            case maxMs = "max_ms", nsPerStep = "ns_per_step"
+        }
+    }
+
+    func validate() throws {
+        guard iterations >= 1, warmup >= 0, steps >= 1, batch >= 1, (threads ?? 1) >= 1 else {
+            throw ValidationError("--iterations, --steps, --batch and --threads must be ≥ 1, --warmup ≥ 0")
+        }
+    }
+
+    func run() throws {
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        RNNRTThreads.count = threadCount
+        let url = URL(fileURLWithPath: model)
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let subject = try VerifiableModel(contentsOf: url, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+        let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
+        var feeds = try inputs.map { try GraphTensor(try readArray($0, role: "input")) }
+        if feeds.isEmpty {
+            var generator = SplitMix(seed: 1)
+            feeds = subject.randomInputs(steps: steps, batch: stream ? 1 : batch, generator: &generator)
+        }
+        var samples: [Double] = []
+        var nsPerStep: Double?
+        if stream {
+            guard case .module(let module, _) = subject else {
+                throw RNNRTError(.invalidArgument, "--stream times a checkpoint module's step API; ONNX graphs run whole sequences")
+            }
+            let streamer = try RecurrentStream(module: module)
+            let x = try feeds[0].floats("input")
+            let width = module.configuration.inputSize
+            let count = x.count / width
+            var output = [Float](repeating: 0, count: module.configuration.outputSize)
+            for iteration in 0..<(warmup + iterations) {
+                try streamer.reset()
+                let start = DispatchTime.now().uptimeNanoseconds
+                x.withUnsafeBufferPointer { xs in
+                    output.withUnsafeMutableBufferPointer { out in
+                        for t in 0..<count {
+                            streamer.step(input: UnsafeBufferPointer(rebasing: xs[(t * width)..<((t + 1) * width)]), output: out)
+                        }
+                    }
+                }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                if iteration >= warmup { samples.append(elapsed) }
+            }
+            samples.sort()
+            nsPerStep = samples[samples.count / 2] * 1e6 / Double(max(count, 1))
+        } else {
+            for iteration in 0..<(warmup + iterations) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try subject.run(feeds)
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                if iteration >= warmup { samples.append(elapsed) }
+            }
+            samples.sort()
+        }
+        let format: String
+        switch subject {
+        case .module(_, let sd): format = sd.format
+        case .graph: format = "ONNX"
+        }
+        let result = Result(model: model, format: format, mode: stream ? "stream" : "forward", threads: threadCount,
+                            iterations: iterations, inputShapes: feeds.map(\.shape), loadMs: loadMs,
+                            minMs: samples.first ?? 0, medianMs: samples[samples.count / 2], maxMs: samples.last ?? 0,
+                            nsPerStep: nsPerStep)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            say(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        say("model:  \(model) (\(format)), \(subject.description)")
+        say("input:  \(result.inputShapes.map(\.shapeDescription).joined(separator: ", ")), \(threadCount) thread\(threadCount == 1 ? "" : "s")")
+        say(String(format: "load:   %.2f ms (read + bind)", loadMs))
+        say(String(format: "%@ %d iterations after %d warm-up: min %.3f ms, median %.3f ms, max %.3f ms",
+                   stream ? "stream:" : "forward:", iterations, warmup, result.minMs, result.medianMs, result.maxMs))
+        if let nsPerStep { say(String(format: "        %.0f ns per step", nsPerStep)) }
+    }
+}
