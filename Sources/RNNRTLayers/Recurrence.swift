@@ -1,3 +1,4 @@
+import Dispatch
 import RNNRTCore
 import RNNRTKernels
 
@@ -51,21 +52,33 @@ package struct Recurrence: Sendable {
             let isLast = layer == config.numLayers - 1
             let dst = isLast ? output
                 : workspace.buffer(Workspace.Slot.layerOutput + layer % 2, count: steps * batch * outWidth)
-            for direction in 0..<d {
+            let input = layerInput
+            func runOne(_ direction: Int, _ space: Workspace) {
                 let index = layer * d + direction
                 let reverse = reversedDirections.map { direction < $0.count && $0[direction] } ?? (direction == 1)
                 let dirH = h + index * batch * hOut, dirC = c.map { $0 + index * batch * hid }
                 let dirOut = dst + direction * hOut
                 if usesFusedKernels && sequenceLengths == nil {
-                    runDirection(weights[layer][direction], input: layerInput, steps: steps, batch: batch,
+                    runDirection(weights[layer][direction], input: input, steps: steps, batch: batch,
                                  reverse: reverse, h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
-                                 workspace: workspace)
+                                 workspace: space)
                 } else {
                     runDirectionGeneral(weights[layer][direction], functions: cellFunctions(direction),
-                                        input: layerInput, steps: steps, batch: batch, reverse: reverse,
+                                        input: input, steps: steps, batch: batch, reverse: reverse,
                                         h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
-                                        workspace: workspace, sequenceLengths: sequenceLengths)
+                                        workspace: space, sequenceLengths: sequenceLengths)
                 }
+            }
+            // The two directions of a layer are independent (they read the same input and write disjoint
+            // columns and states): with two threads they run side by side, each with its own scratch.
+            if d == 2 && RNNRTThreads.count >= 2 && steps * batch * config.kind.gateCount * hid >= 1 << 14 {
+                // Safe to share: each direction writes only its own columns, states and workspace.
+                let work = Unchecked(value: (runOne, [workspace, workspace.partner]))
+                DispatchQueue.concurrentPerform(iterations: 2) { direction in
+                    work.value.0(direction, work.value.1[direction])
+                }
+            } else {
+                for direction in 0..<d { runOne(direction, workspace) }
             }
             layerInput = UnsafePointer(dst)
         }
@@ -257,4 +270,9 @@ package struct Recurrence: Sendable {
         }
         }
     }
+}
+
+/// A value handed to parallel work whose accesses are disjoint by construction (see its use).
+private struct Unchecked<T>: @unchecked Sendable {
+    let value: T
 }

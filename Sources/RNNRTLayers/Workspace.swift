@@ -7,6 +7,9 @@ package final class Workspace {
     /// Buffer number `slot` with room for at least `count` floats (contents unspecified).
     package init() {}
 
+    /// A second set of buffers for work that runs beside this one (the other direction of a layer).
+    package lazy var partner = Workspace()
+
     package func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while buffers.count <= slot {
             buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: 1))
