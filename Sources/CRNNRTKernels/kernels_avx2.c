@@ -2,6 +2,8 @@
 // reduction (≤ 2 ulp on [-88, 88]); sigmoid = 1 / (1 + exp(-x)) with a true division; tanh(x) =
 // a rational approximation on [-7.9, 7.9] (Eigen's float tanh), a few ulp. Both saturate correctly at ±∞ and keep NaN.
 #include "rnnrt_kernels.h"
+#include <stdlib.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -156,6 +158,16 @@ AVX2 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
         if (!accumulate) for (ptrdiff_t i = 0; i < m; i++) for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = 0;
         return;
     }
+    // Big products: pack B once and use the 6×16 kernel.
+    if (m >= 24 && n >= 64 && k >= 16) {
+        float *packed = (float *)malloc(rnnrt_packed_b_count(k, n) * sizeof(float));
+        if (packed) {
+            rnnrt_pack_b(k, n, b, ldb, packed);
+            rnnrt_sgemm_packed_avx2(m, n, k, a, lda, packed, c, ldc, accumulate);
+            free(packed);
+            return;
+        }
+    }
     // Blocks of 256 k so the B panel a 4-row block streams stays in L2.
     const ptrdiff_t kb = 256;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += kb) {
@@ -174,6 +186,164 @@ AVX2 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
             }
         }
         for (; i < m; i++) oneRow(n, kk, ap + i * lda, bp, ldb, c + i * ldc, acc);
+    }
+}
+
+// ---- packed sgemm ---------------------------------------------------------------------------------
+
+size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) {
+    return (size_t)((n + 15) / 16) * (size_t)k * 16;
+}
+
+void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out) {
+    for (ptrdiff_t jb = 0; jb * 16 < n; jb++) {
+        ptrdiff_t cols = n - jb * 16 < 16 ? n - jb * 16 : 16;
+        float *dst = out + (size_t)jb * (size_t)k * 16;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            const float *src = b + p * ldb + jb * 16;
+            ptrdiff_t j = 0;
+            for (; j < cols; j++) dst[p * 16 + j] = src[j];
+            for (; j < 16; j++) dst[p * 16 + j] = 0;
+        }
+    }
+}
+
+void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *src, float *out) {
+    // B = Sᵀ: k = cols, n = rows; block jb holds B[p][16·jb + j] = S[16·jb + j][p].
+    ptrdiff_t k = cols, n = rows;
+    for (ptrdiff_t jb = 0; jb * 16 < n; jb++) {
+        ptrdiff_t width = n - jb * 16 < 16 ? n - jb * 16 : 16;
+        float *dst = out + (size_t)jb * (size_t)k * 16;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            ptrdiff_t j = 0;
+            for (; j < width; j++) dst[p * 16 + j] = src[(jb * 16 + j) * cols + p];
+            for (; j < 16; j++) dst[p * 16 + j] = 0;
+        }
+    }
+}
+
+// One row of C against packed B, four 16-column slivers (64 columns) at a time: the batch-1 step.
+AVX2 static void packedRow(ptrdiff_t n, ptrdiff_t k, const float *a, const float *pb, float *c, int accumulate) {
+    size_t stride = (size_t)k * 16;
+    ptrdiff_t nb = (n + 15) / 16, jb = 0;
+    for (; jb + 4 <= nb && (jb + 4) * 16 <= n; jb += 4) {
+        const float *b0 = pb + jb * stride, *b1 = b0 + stride, *b2 = b1 + stride, *b3 = b2 + stride;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            __m256 x = _mm256_broadcast_ss(a + p);
+            s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0), s0); s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + 8), s1);
+            s2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1), s2); s3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + 8), s3);
+            s4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2), s4); s5 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + 8), s5);
+            s6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3), s6); s7 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + 8), s7);
+            b0 += 16; b1 += 16; b2 += 16; b3 += 16;
+        }
+        __m256 acc[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
+        float *cp = c + jb * 16;
+        for (int i = 0; i < 8; i++) {
+            __m256 v = accumulate ? _mm256_add_ps(acc[i], _mm256_loadu_ps(cp + 8 * i)) : acc[i];
+            _mm256_storeu_ps(cp + 8 * i, v);
+        }
+    }
+    for (; jb < nb; jb++) {
+        const float *b0 = pb + jb * stride;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        for (ptrdiff_t p = 0; p < k; p++) {
+            __m256 x = _mm256_broadcast_ss(a + p);
+            s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0), s0);
+            s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + 8), s1);
+            b0 += 16;
+        }
+        float tile[16];
+        _mm256_storeu_ps(tile, s0);
+        _mm256_storeu_ps(tile + 8, s1);
+        ptrdiff_t width = n - jb * 16 < 16 ? n - jb * 16 : 16;
+        for (ptrdiff_t j = 0; j < width; j++) c[jb * 16 + j] = accumulate ? c[jb * 16 + j] + tile[j] : tile[j];
+    }
+}
+
+// 6 rows × 16 columns: A packed [k][6], B packed [k][16]; 12 ymm accumulators.
+AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
+                                  ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+        __m256 x = _mm256_broadcast_ss(pa);
+        c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(pa + 1);
+        c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(pa + 2);
+        c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(pa + 3);
+        c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(pa + 4);
+        c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(pa + 5);
+        c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        pa += 6;
+        pb += 16;
+    }
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    if (rows == 6 && cols == 16) {
+        for (int r = 0; r < 6; r++) {
+            float *cr = c + r * ldc;
+            __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+            if (accumulate) { v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr)); v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8)); }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+        }
+        return;
+    }
+    float tile[6 * 16];
+    for (int r = 0; r < 6; r++) { _mm256_storeu_ps(tile + 16 * r, acc[2 * r]); _mm256_storeu_ps(tile + 16 * r + 8, acc[2 * r + 1]); }
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < cols; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + tile[16 * r + j] : tile[16 * r + j];
+}
+
+enum { KC = 256, MC = 96 };
+
+AVX2 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                  const float *packed_b, float *c, ptrdiff_t ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) for (ptrdiff_t i = 0; i < m; i++) for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = 0;
+        return;
+    }
+    if (m < 6 || k < 8) {
+        // Few rows: stream the packed slivers once per row instead of padding rows to tiles of 6.
+        for (ptrdiff_t i = 0; i < m; i++) packedRow(n, k, a + i * lda, packed_b, c + i * ldc, accumulate);
+        return;
+    }
+    float packA[MC * KC];
+    ptrdiff_t nb = (n + 15) / 16;
+    for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
+        ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
+        int acc = accumulate || p0 > 0;
+        for (ptrdiff_t i0 = 0; i0 < m; i0 += MC) {
+            ptrdiff_t mc = m - i0 < MC ? m - i0 : MC;
+            // Pack A[i0.., p0..] into slivers of 6 rows: [kc][6], zero-padded.
+            ptrdiff_t slivers = (mc + 5) / 6;
+            for (ptrdiff_t s = 0; s < slivers; s++) {
+                float *dst = packA + s * kc * 6;
+                for (ptrdiff_t r = 0; r < 6; r++) {
+                    ptrdiff_t row = s * 6 + r;
+                    if (row < mc) {
+                        const float *src = a + (i0 + row) * lda + p0;
+                        for (ptrdiff_t p = 0; p < kc; p++) dst[p * 6 + r] = src[p];
+                    } else {
+                        for (ptrdiff_t p = 0; p < kc; p++) dst[p * 6 + r] = 0;
+                    }
+                }
+            }
+            for (ptrdiff_t jb = 0; jb < nb; jb++) {
+                const float *pb = packed_b + (size_t)jb * (size_t)k * 16 + (size_t)p0 * 16;
+                ptrdiff_t cols = n - jb * 16 < 16 ? n - jb * 16 : 16;
+                for (ptrdiff_t s = 0; s < slivers; s++) {
+                    ptrdiff_t rows = mc - s * 6 < 6 ? mc - s * 6 : 6;
+                    micro6x16(kc, packA + s * kc * 6, pb, c + (i0 + s * 6) * ldc + jb * 16, ldc, rows, cols, acc);
+                }
+            }
+        }
     }
 }
 
@@ -241,6 +411,11 @@ AVX2 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, 
 
 #else
 int rnnrt_has_avx2_fma(void) { return 0; }
+size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return 0; }
+void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out) {}
+void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out) {}
+void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                             const float *packed_b, float *c, ptrdiff_t ldc, int accumulate) {}
 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, int accumulate) {}
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch) {}

@@ -244,6 +244,12 @@ enum TorchCheckpoint {
         guard data.count >= storageBytes else {
             throw RNNRTError(.malformed, "storage '\(ref.storage.key)' should hold \(storageBytes) bytes, the record has \(data.count)")
         }
+        // A tensor that is its whole storage, in order, takes the record's bytes as they are (no copy).
+        if ref.offset == 0, data.count == count * size, isContiguous(ref.shape, ref.strides) {
+            var bytes = data
+            if bigEndian { swapByteOrder(&bytes, dtype: ref.dtype) }
+            return try StoredTensor(dtype: ref.dtype, shape: ref.shape, bytes: bytes)
+        }
         var out = [UInt8](repeating: 0, count: count * size)
         if count > 0 {
             let rank = ref.shape.count

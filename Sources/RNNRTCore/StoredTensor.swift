@@ -34,6 +34,18 @@ public struct StoredTensor: Sendable {
     /// complex types throw `.unsupported`.
     public func floatTensor() throws -> Tensor {
         let n = elementCount
+        #if _endian(little)
+        if dtype == .float32 {
+            // Same bytes: one copy, no per-element work.
+            let scalars = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                bytes.withUnsafeBytes { raw in
+                    if let base = buffer.baseAddress, let src = raw.baseAddress { UnsafeMutableRawPointer(base).copyMemory(from: src, byteCount: n * 4) }
+                }
+                initialized = n
+            }
+            return Tensor(shape: shape, scalars: scalars)
+        }
+        #endif
         var out = [Float](repeating: 0, count: n)
         try bytes.withUnsafeBytes { raw in
             try out.withUnsafeMutableBufferPointer { dst in

@@ -139,3 +139,92 @@ private func tail(
         c[j] = accumulate ? c[j] + s : s
     }
 }
+
+/// A constant right-hand operand `B[k×n]` laid out once: packed in 16-column slivers for the AVX2 kernels,
+/// or kept row-major for the portable ones (on CPUs without AVX2/FMA).
+public struct PackedMatrix: Sendable {
+    public let k: Int
+    public let n: Int
+    /// Row-major `[k×n]`; empty when packed.
+    let rowMajor: [Float]
+    /// `rnnrt_pack_b` layout; empty when row-major.
+    let packed: [Float]
+
+    /// B from its row-major elements.
+    public init(rowMajor b: [Float], k: Int, n: Int) {
+        precondition(b.count == k * n)
+        self.k = k
+        self.n = n
+        if KernelSet.avx2 && k > 0 && n > 0 {
+            var out = [Float](repeating: 0, count: Int(rnnrt_packed_b_count(k, n)))
+            b.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in rnnrt_pack_b(k, n, src.baseAddress!, n, dst.baseAddress!) }
+            }
+            packed = out
+            rowMajor = []
+        } else {
+            packed = []
+            rowMajor = b
+        }
+    }
+
+    /// B = Sᵀ for S `[n×k]` row-major (weights stored `[G·H × inputs]`): transposed and packed in one pass.
+    public init(transposing s: [Float], rows n: Int, cols k: Int) {
+        precondition(s.count == k * n)
+        self.k = k
+        self.n = n
+        if KernelSet.avx2 && k > 0 && n > 0 {
+            var out = [Float](repeating: 0, count: Int(rnnrt_packed_b_count(k, n)))
+            s.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in rnnrt_pack_bt(n, k, src.baseAddress!, dst.baseAddress!) }
+            }
+            packed = out
+            rowMajor = []
+        } else {
+            packed = []
+            var t = [Float](repeating: 0, count: s.count)
+            for r in 0..<n { for c in 0..<k { t[c * n + r] = s[r * k + c] } }
+            rowMajor = t
+        }
+    }
+
+    /// Number of elements of B.
+    public var count: Int { k * n }
+
+    /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · B[:, columns]` (all columns when nil; `w` = their count).
+    public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         accumulate: Bool, columns: Range<Int>? = nil) {
+        let cols = columns ?? 0..<n
+        guard m > 0, !cols.isEmpty else { return }
+        if packed.isEmpty {
+            rowMajor.withUnsafeBufferPointer { b in
+                portableSgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b.baseAddress! + cols.lowerBound, ldb: n,
+                              c: c, ldc: ldc, accumulate: accumulate)
+            }
+            return
+        }
+        if cols.lowerBound % 16 == 0 {
+            packed.withUnsafeBufferPointer { p in
+                rnnrt_sgemm_packed_avx2(m, cols.count, k, a, lda, p.baseAddress! + (cols.lowerBound / 16) * k * 16,
+                                        c, ldc, accumulate ? 1 : 0)
+            }
+            return
+        }
+        // Unaligned column range (rare: a GRU candidate block): the aligned superset into scratch, then copy.
+        let start = cols.lowerBound - cols.lowerBound % 16
+        let width = cols.upperBound - start
+        var scratch = [Float](repeating: 0, count: m * width)
+        packed.withUnsafeBufferPointer { p in
+            scratch.withUnsafeMutableBufferPointer { s in
+                rnnrt_sgemm_packed_avx2(m, width, k, a, lda, p.baseAddress! + (start / 16) * k * 16, s.baseAddress!, width, 0)
+            }
+        }
+        let offset = cols.lowerBound - start
+        for i in 0..<m {
+            for j in 0..<cols.count {
+                let v = scratch[i * width + offset + j]
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + v : v
+            }
+        }
+    }
+}

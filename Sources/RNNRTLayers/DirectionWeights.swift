@@ -1,14 +1,16 @@
 import RNNRTCore
+import RNNRTKernels
 
 /// One layer-direction's weights, laid out once at bind time for the kernels.
 ///
 /// Gate blocks keep PyTorch's order (LSTM i, f, g, o; GRU r, z, n). Matrices are stored transposed
 /// (`[k × n]`, row-major) so `sgemm` streams them row by row.
 package struct DirectionWeights: Sendable {
-    /// `weight_ihᵀ`: `[inputWidth × G·H]`.
-    let inputWeightsT: [Float]
-    /// `weight_hhᵀ`: `[outputSize × G·H]`.
-    let hiddenWeightsT: [Float]
+    /// `weight_ihᵀ`: `[inputWidth × G·H]`, packed for the kernels.
+    let inputWeights: PackedMatrix
+    /// `weight_hhᵀ`: `[outputSize × G·H]`, packed for the kernels.
+    let hiddenWeights: PackedMatrix
+
     /// `weight_hrᵀ`: `[H × P]`, empty without projection.
     let projectionT: [Float]
     /// Added to the input projection: `b_ih + b_hh` (LSTM, RNN) or `b_ih` (GRU). `[G·H]`, zeros without bias.
@@ -24,8 +26,8 @@ package struct DirectionWeights: Sendable {
          peepholes: [Float] = []) {
         self.inputWidth = inputWidth
         self.peepholes = peepholes
-        inputWeightsT = DirectionWeights.transposed(weightIH.scalars, rows: gateRows, cols: inputWidth)
-        hiddenWeightsT = DirectionWeights.transposed(weightHH.scalars, rows: gateRows, cols: outputSize)
+        inputWeights = PackedMatrix(transposing: weightIH.scalars, rows: gateRows, cols: inputWidth)
+        hiddenWeights = PackedMatrix(transposing: weightHH.scalars, rows: gateRows, cols: outputSize)
         projectionT = weightHR.map { DirectionWeights.transposed($0.scalars, rows: projSize, cols: hidden) } ?? []
         let bih = biasIH?.scalars ?? [Float](repeating: 0, count: gateRows)
         let bhh = biasHH?.scalars ?? [Float](repeating: 0, count: gateRows)
@@ -38,11 +40,22 @@ package struct DirectionWeights: Sendable {
         }
     }
 
+    /// `m[rows×cols]ᵀ`, in 32×32 tiles so reads and writes both stay in cache.
     private static func transposed(_ m: [Float], rows: Int, cols: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: m.count)
-        for r in 0..<rows {
-            for c in 0..<cols { out[c * rows + r] = m[r * cols + c] }
+        precondition(m.count == rows * cols)
+        return [Float](unsafeUninitializedCapacity: m.count) { out, initialized in
+            m.withUnsafeBufferPointer { src in
+                guard let s = src.baseAddress, let d = out.baseAddress else { return }
+                let tile = 32
+                for r0 in stride(from: 0, to: rows, by: tile) {
+                    for c0 in stride(from: 0, to: cols, by: tile) {
+                        for r in r0..<min(r0 + tile, rows) {
+                            for c in c0..<min(c0 + tile, cols) { d[c * rows + r] = s[r * cols + c] }
+                        }
+                    }
+                }
+            }
+            initialized = m.count
         }
-        return out
     }
 }

@@ -128,10 +128,7 @@ package struct Recurrence: Sendable {
         w.inputBias.withUnsafeBufferPointer { bias in
             for r in 0..<rows { (xp + r * gateWidth).update(from: bias.baseAddress!, count: gateWidth) }
         }
-        w.inputWeightsT.withUnsafeBufferPointer { wih in
-            sgemm(m: rows, n: gateWidth, k: w.inputWidth, a: input, lda: w.inputWidth,
-                  b: wih.baseAddress!, ldb: gateWidth, c: xp, ldc: gateWidth, accumulate: true)
-        }
+        w.inputWeights.multiply(m: rows, a: input, lda: w.inputWidth, c: xp, ldc: gateWidth, accumulate: true)
         return xp
     }
 
@@ -152,11 +149,10 @@ package struct Recurrence: Sendable {
         let resetHidden = workspace.buffer(Workspace.Slot.resetHidden, count: batch * hid)
         let zGate = workspace.buffer(Workspace.Slot.updateGate, count: batch * hid)
         let candidate = workspace.buffer(Workspace.Slot.candidate, count: batch * hid)
-        w.hiddenWeightsT.withUnsafeBufferPointer { whhBuffer in
+        let whh = w.hiddenWeights
         w.projectionT.withUnsafeBufferPointer { whrBuffer in
         w.hiddenBias.withUnsafeBufferPointer { bhh in
         w.peepholes.withUnsafeBufferPointer { peep in
-            let whh = whhBuffer.baseAddress!
             for s in 0..<steps {
                 let t = reverse ? steps - 1 - s : s
                 let gates = xp + t * batch * gateWidth
@@ -169,8 +165,7 @@ package struct Recurrence: Sendable {
                 switch config.kind {
                 case .lstm:
                     guard let c else { break }
-                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                          c: gates, ldc: gateWidth, accumulate: true)
+                    whh.multiply(m: batch, a: h, lda: hOut, c: gates, ldc: gateWidth, accumulate: true)
                     let target = config.projSize > 0 ? full : h
                     lstmPointwiseGeneral(gates: gates, c: c, h: target, hidden: hid, batch: batch, functions: fn,
                                          peepholes: peep.isEmpty ? nil : peep.baseAddress)
@@ -181,24 +176,21 @@ package struct Recurrence: Sendable {
                 case .gru:
                     for b in 0..<batch { (hp + b * gateWidth).update(from: bhh.baseAddress!, count: gateWidth) }
                     if gruLinearBeforeReset {
-                        sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                              c: hp, ldc: gateWidth, accumulate: true)
+                        whh.multiply(m: batch, a: h, lda: hOut, c: hp, ldc: gateWidth, accumulate: true)
                         gruPointwiseGeneral(inputPart: gates, hiddenPart: hp, h: h, hidden: hid, batch: batch, functions: fn)
                     } else {
                         // r and z from h·R_{r,z}ᵀ; then the candidate from (r ⊙ h)·R_nᵀ + Rb_n.
-                        sgemm(m: batch, n: 2 * hid, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                              c: hp, ldc: gateWidth, accumulate: true)
+                        whh.multiply(m: batch, a: h, lda: hOut, c: hp, ldc: gateWidth, accumulate: true, columns: 0..<(2 * hid))
                         gruResetGates(inputPart: gates, hiddenPart: hp, h: h, resetHidden: resetHidden, zOut: zGate,
                                       hidden: hid, batch: batch, functions: fn)
                         for b in 0..<batch { (candidate + b * hid).update(from: bhh.baseAddress! + 2 * hid, count: hid) }
-                        sgemm(m: batch, n: hid, k: hid, a: resetHidden, lda: hid, b: whh + 2 * hid, ldb: gateWidth,
-                              c: candidate, ldc: hid, accumulate: true)
+                        whh.multiply(m: batch, a: resetHidden, lda: hid, c: candidate, ldc: hid, accumulate: true,
+                                     columns: (2 * hid)..<(3 * hid))
                         gruCandidateUpdate(inputPart: gates, candidate: candidate, z: zGate, h: h, hidden: hid,
                                            batch: batch, functions: fn)
                     }
                 case .rnn:
-                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                          c: gates, ldc: gateWidth, accumulate: true)
+                    whh.multiply(m: batch, a: h, lda: hOut, c: gates, ldc: gateWidth, accumulate: true)
                     rnnPointwiseGeneral(preactivation: gates, h: h, count: batch * hid, functions: fn)
                 }
                 for b in finished {
@@ -219,7 +211,6 @@ package struct Recurrence: Sendable {
         }
         }
         }
-        }
     }
 
     private func runDirection(_ w: DirectionWeights, input: UnsafePointer<Float>, steps: Int, batch: Int,
@@ -234,17 +225,15 @@ package struct Recurrence: Sendable {
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         let full = workspace.buffer(Workspace.Slot.fullHidden, count: batch * hid)
         let useRelu = config.nonlinearity == .relu
-        w.hiddenWeightsT.withUnsafeBufferPointer { whhBuffer in
+        let whh = w.hiddenWeights
         w.projectionT.withUnsafeBufferPointer { whrBuffer in
         w.hiddenBias.withUnsafeBufferPointer { bhh in
-            let whh = whhBuffer.baseAddress!
             for s in 0..<steps {
                 let t = reverse ? steps - 1 - s : s
                 let gates = xp + t * batch * gateWidth
                 switch config.kind {
                 case .lstm:
-                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                          c: gates, ldc: gateWidth, accumulate: true)
+                    whh.multiply(m: batch, a: h, lda: hOut, c: gates, ldc: gateWidth, accumulate: true)
                     if config.projSize > 0, let whr = whrBuffer.baseAddress, let c {
                         lstmPointwise(gates: gates, c: c, h: full, hidden: hid, batch: batch)
                         sgemm(m: batch, n: hOut, k: hid, a: full, lda: hid, b: whr, ldb: hOut,
@@ -254,19 +243,16 @@ package struct Recurrence: Sendable {
                     }
                 case .gru:
                     for b in 0..<batch { (hp + b * gateWidth).update(from: bhh.baseAddress!, count: gateWidth) }
-                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                          c: hp, ldc: gateWidth, accumulate: true)
+                    whh.multiply(m: batch, a: h, lda: hOut, c: hp, ldc: gateWidth, accumulate: true)
                     gruPointwise(inputPart: gates, hiddenPart: hp, h: h, hidden: hid, batch: batch)
                 case .rnn:
-                    sgemm(m: batch, n: gateWidth, k: hOut, a: h, lda: hOut, b: whh, ldb: gateWidth,
-                          c: gates, ldc: gateWidth, accumulate: true)
+                    whh.multiply(m: batch, a: h, lda: hOut, c: gates, ldc: gateWidth, accumulate: true)
                     rnnPointwise(preactivation: gates, h: h, count: batch * hid, useRelu: useRelu)
                 }
                 for b in 0..<batch {
                     (output + (t * batch + b) * outputStride).update(from: h + b * hOut, count: hOut)
                 }
             }
-        }
         }
         }
     }

@@ -109,7 +109,7 @@ public struct RecurrentModule: Sendable {
     public var parameterCount: Int {
         recurrence.weights.joined().reduce(0) { total, w in
             let biases = configuration.bias ? 2 * w.inputBias.count : 0
-            return total + w.inputWeightsT.count + w.hiddenWeightsT.count + w.projectionT.count + biases
+            return total + w.inputWeights.count + w.hiddenWeights.count + w.projectionT.count + biases
         }
     }
 

@@ -13,6 +13,22 @@ int rnnrt_has_avx2_fma(void);
 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, int accumulate);
 
+/// Floats needed to hold B[k×n] packed for rnnrt_sgemm_packed_avx2: ceil(n/16) column blocks of k×16.
+size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n);
+
+/// Packs B[k×n] (row stride ldb) into `out` (rnnrt_packed_b_count floats): for each block of 16 columns,
+/// its k rows of 16 values contiguously, the last block zero-padded. Done once for constant weights.
+void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out);
+
+/// Packs the transpose of S[rows×cols] (row stride cols) as rnnrt_pack_b would pack Sᵀ (k = cols, n = rows):
+/// weights stored [G·H × inputs] become the packed [inputs × G·H] operand in one pass.
+void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out);
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · B, with B packed by rnnrt_pack_b: 6×16 register tiles over
+/// A packed in L2-sized blocks and B slivers that stay in L1.
+void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                             const float *packed_b, float *c, ptrdiff_t ldc, int accumulate);
+
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch);
 

@@ -13,7 +13,7 @@ enum ReductionOps {
                 let axesFromInput = ctx.opset >= opset
                 return ClosureOperator { inputs in
                     let x = try Check.input(inputs, 0, "data")
-                    var axes = try attrAxes.map { $0.map { Int($0) } }
+                    var axes = attrAxes.map { $0.map { Int($0) } }
                     if axesFromInput, inputs.count > 1, let t = inputs[1] { axes = try Check.intList(t, "axes") }
                     if (axes ?? []).isEmpty && noopWithEmpty { return [x] }
                     let values: [Float]
@@ -69,8 +69,8 @@ enum ReductionOps {
                 }
             }
         }
-        argReduce("ArgMax", >)
-        argReduce("ArgMin", <)
+        argReduce("ArgMax") { $0 > $1 }
+        argReduce("ArgMin") { $0 < $1 }
 
         func softmax(_ name: String, log: Bool) {
             r[name] = { ctx in
