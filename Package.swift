@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "RNNRTKernels", dependencies: ["CRNNRTKernels"]),
         .target(name: "RNNRTCore", dependencies: ["RNNRTKernels"]),
         .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "CLibzip"]),
-        .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels"]),
+        .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels", "CRNNRTKernels"]),
         .target(name: "RNNRTGraph", dependencies: ["RNNRTCore", "RNNRTKernels", "RNNRTLayers"]),
         .target(name: "RNNRTONNX", dependencies: ["RNNRTCore", "RNNRTGraph", "CONNXProto"]),
 

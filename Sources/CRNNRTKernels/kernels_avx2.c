@@ -42,10 +42,19 @@ AVX2 static inline __m256 exp8(__m256 x) {
     return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_nanf("")), nanMask);
 }
 
+// 1/d with the fast reciprocal estimate and one Newton step (relative error ≈ 2⁻²², a few ulp), instead of
+// a division whose latency dominates the short gate updates.
+AVX2 static inline __m256 reciprocal8(__m256 d) {
+    __m256 r = _mm256_rcp_ps(d);
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
+}
+
 AVX2 static inline __m256 sigmoid8(__m256 x) {
     __m256 one = _mm256_set1_ps(1.0f);
     __m256 nanMask = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    __m256 d = _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x)));
+    // d ≥ 1; for d = +inf (x very negative) the Newton step would give NaN: sigmoid is 0 there.
+    __m256 r = _mm256_and_ps(reciprocal8(d), _mm256_cmp_ps(d, _mm256_set1_ps(__builtin_inff()), _CMP_LT_OQ));
     return _mm256_blendv_ps(r, x, nanMask);
 }
 
@@ -68,7 +77,7 @@ AVX2 static inline __m256 tanh8(__m256 x) {
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(1.18534705686654e-04f));
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(2.26843463243900e-03f));
     q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(4.89352518554385e-03f));
-    __m256 t = _mm256_div_ps(p, q);
+    __m256 t = _mm256_mul_ps(p, reciprocal8(q));
     t = _mm256_blendv_ps(t, x, tiny);
     return _mm256_blendv_ps(t, x, nanMask);
 }
@@ -409,8 +418,45 @@ AVX2 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, 
     }
 }
 
+// ---- streaming steps ---------------------------------------------------------------------------------
+
+AVX2 void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                                const float *packed_whh, const float *bias, float *h, float *c, float *scratch) {
+    ptrdiff_t g = 4 * hidden;
+    memcpy(scratch, bias, (size_t)g * sizeof(float));
+    packedRow(g, inputs, x, packed_wih, scratch, 1);
+    packedRow(g, hidden, h, packed_whh, scratch, 1);
+    rnnrt_lstm_pointwise_avx2(scratch, c, h, hidden, 1);
+}
+
+AVX2 void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                               const float *packed_whh, const float *bias_ih, const float *bias_hh, float *h,
+                               float *scratch) {
+    ptrdiff_t g = 3 * hidden;
+    float *xp = scratch, *hp = scratch + g;
+    memcpy(xp, bias_ih, (size_t)g * sizeof(float));
+    memcpy(hp, bias_hh, (size_t)g * sizeof(float));
+    packedRow(g, inputs, x, packed_wih, xp, 1);
+    packedRow(g, hidden, h, packed_whh, hp, 1);
+    rnnrt_gru_pointwise_avx2(xp, hp, h, hidden, 1);
+}
+
+AVX2 void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                               const float *packed_whh, const float *bias, float *h, float *scratch, int relu) {
+    memcpy(scratch, bias, (size_t)hidden * sizeof(float));
+    packedRow(hidden, inputs, x, packed_wih, scratch, 1);
+    packedRow(hidden, hidden, h, packed_whh, scratch, 1);
+    rnnrt_rnn_pointwise_avx2(scratch, h, hidden, relu);
+}
+
 #else
 int rnnrt_has_avx2_fma(void) { return 0; }
+void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                           const float *packed_whh, const float *bias, float *h, float *c, float *scratch) {}
+void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                          const float *packed_whh, const float *bias_ih, const float *bias_hh, float *h, float *scratch) {}
+void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                          const float *packed_whh, const float *bias, float *h, float *scratch, int relu) {}
 size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return 0; }
 void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out) {}
 void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out) {}

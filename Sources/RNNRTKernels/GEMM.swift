@@ -191,6 +191,12 @@ public struct PackedMatrix: Sendable {
     /// Number of elements of B.
     public var count: Int { k * n }
 
+    /// The packed elements, when this matrix is packed for the AVX2 kernels.
+    public func withPacked<R>(_ body: (UnsafePointer<Float>) -> R) -> R? {
+        guard !packed.isEmpty else { return nil }
+        return packed.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
     /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · B[:, columns]` (all columns when nil; `w` = their count).
     public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                          accumulate: Bool, columns: Range<Int>? = nil) {

@@ -22,8 +22,12 @@ public final class RecurrentStream {
     /// Sequences processed side by side.
     public let batchSize: Int
     private var h: Tensor
-    private var c: Tensor?
+    /// LSTM cell state; empty (`[0]`) for GRU and RNN. Not optional, so updating it in place never copies.
+    private var c: Tensor
+    private let hasCell: Bool
     private let workspace = Workspace()
+    /// Batch 1 on a module the fused one-step kernels handle.
+    private lazy var fusedStep = batchSize == 1 && module.recurrence.hasFusedStep
 
     /// A stream with zero state, or `h0`/`c0` shaped `[numLayers, batchSize, size]`.
     /// - Throws: `.invalidArgument` for a bidirectional module (its reverse direction needs the whole
@@ -39,21 +43,22 @@ public final class RecurrentStream {
         self.module = module
         self.batchSize = batchSize
         h = Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.outputSize])
-        c = config.kind == .lstm ? Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.hiddenSize]) : nil
+        hasCell = config.kind == .lstm
+        c = hasCell ? Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.hiddenSize]) : Tensor(repeating: 0, shape: [0])
         try reset(h0: h0, c0: c0)
     }
 
     /// Current hidden state, `[numLayers, batchSize, outputSize]`.
     public var hN: Tensor { h }
     /// Current cell state (LSTM), `[numLayers, batchSize, hiddenSize]`.
-    public var cN: Tensor? { c }
+    public var cN: Tensor? { hasCell ? c : nil }
 
     /// Sets the state to `h0`/`c0` (zeros when nil).
     public func reset(h0: Tensor? = nil, c0: Tensor? = nil) throws {
         let config = module.configuration
         let newH = try RecurrentModule.initialState(h0, named: "h0", shape: h.shape)
-        if let c {
-            self.c = try RecurrentModule.initialState(c0, named: "c0", shape: c.shape)
+        if hasCell {
+            c = try RecurrentModule.initialState(c0, named: "c0", shape: c.shape)
         } else if c0 != nil {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }
@@ -84,6 +89,17 @@ public final class RecurrentStream {
         precondition(input.count == batchSize * config.inputSize, "step input needs \(batchSize * config.inputSize) floats")
         precondition(output.count == batchSize * config.outputSize, "step output needs \(batchSize * config.outputSize) floats")
         guard let x = input.baseAddress, let y = output.baseAddress else { return }
+        if fusedStep {
+            let recurrence = module.recurrence
+            let cell = hasCell
+            h.scalars.withUnsafeMutableBufferPointer { hs in
+                c.scalars.withUnsafeMutableBufferPointer { cs in
+                    guard let hp = hs.baseAddress else { return }
+                    recurrence.stepOne(x: x, h: hp, c: cell ? cs.baseAddress : nil, output: y, workspace: workspace)
+                }
+            }
+            return
+        }
         advance(input: x, steps: 1, output: y)
     }
 
@@ -108,16 +124,12 @@ public final class RecurrentStream {
     private func advance(input: UnsafePointer<Float>, steps: Int, output: UnsafeMutablePointer<Float>) {
         let recurrence = module.recurrence
         let workspace = self.workspace
+        let cell = hasCell
         h.scalars.withUnsafeMutableBufferPointer { hs in
-            guard let hp = hs.baseAddress else { return }
-            if c == nil {
-                recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: nil, output: output,
-                               workspace: workspace)
-            } else {
-                c?.scalars.withUnsafeMutableBufferPointer { cs in
-                    recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: cs.baseAddress,
-                                   output: output, workspace: workspace)
-                }
+            c.scalars.withUnsafeMutableBufferPointer { cs in
+                guard let hp = hs.baseAddress else { return }
+                recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: cell ? cs.baseAddress : nil,
+                               output: output, workspace: workspace)
             }
         }
     }

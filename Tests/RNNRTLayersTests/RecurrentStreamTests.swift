@@ -48,6 +48,39 @@ import RNNRTCore
         #expect(Tolerance.pytorch.compare(stream.hN, whole.hN).passed)
     }
 
+    /// The allocation-free buffer step (batch 1: the fused one-call-per-layer kernels where the CPU has
+    /// them) equals the whole-sequence run, including across a reset with a given state.
+    @Test(arguments: configs + [RecurrentConfiguration(kind: .lstm, inputSize: 1, hiddenSize: 64, numLayers: 2),
+                                RecurrentConfiguration(kind: .gru, inputSize: 1, hiddenSize: 32),
+                                RecurrentConfiguration(kind: .rnn, inputSize: 3, hiddenSize: 24)])
+    func bufferStepsEqualTheWholeSequence(_ config: RecurrentConfiguration) throws {
+        let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))
+        var rng = SeededGenerator(seed: 5)
+        let steps = 40
+        let x = Tensor(shape: [steps, config.inputSize], scalars: rng.floats(steps * config.inputSize))
+        let stack = config.numLayers
+        let h0 = Tensor(shape: [stack, config.outputSize], scalars: rng.floats(stack * config.outputSize))
+        let c0 = Tensor(shape: [stack, config.hiddenSize], scalars: rng.floats(stack * config.hiddenSize))
+        let lstm = config.kind == .lstm
+        let whole = try module.forward(x, h0: h0, c0: lstm ? c0 : nil)
+        let stream = try RecurrentStream(module: module)
+        try stream.reset(h0: Tensor(shape: [stack, 1, config.outputSize], scalars: h0.scalars),
+                         c0: lstm ? Tensor(shape: [stack, 1, config.hiddenSize], scalars: c0.scalars) : nil)
+        var out = [Float](repeating: 0, count: steps * config.outputSize)
+        x.scalars.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { ys in
+                for t in 0..<steps {
+                    stream.step(input: UnsafeBufferPointer(rebasing: xs[(t * config.inputSize)..<((t + 1) * config.inputSize)]),
+                                output: UnsafeMutableBufferPointer(rebasing: ys[(t * config.outputSize)..<((t + 1) * config.outputSize)]))
+                }
+            }
+        }
+        let c = Tolerance.pytorch.compare(Tensor(shape: whole.output.shape, scalars: out), whole.output)
+        #expect(c.passed, "\(c)")
+        #expect(Tolerance.pytorch.compare(stream.hN, try whole.hN.reshaped(stream.hN.shape)).passed)
+        if let cN = whole.cN, let streamC = stream.cN { #expect(Tolerance.pytorch.compare(streamC, try cN.reshaped(streamC.shape)).passed) }
+    }
+
     @Test func initialStateCarriesOver() throws {
         let config = RecurrentConfiguration(kind: .lstm, inputSize: 2, hiddenSize: 3, numLayers: 2)
         let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))

@@ -29,6 +29,16 @@ void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out);
 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                              const float *packed_b, float *c, ptrdiff_t ldc, int accumulate);
 
+/// One batch-1 time step of a whole PyTorch-form layer, for streaming: gates = bias + x·W_ih + h·W_hh
+/// (both packed by rnnrt_pack_bt), then the fused update of h (and c). `scratch` holds 2·G·H floats.
+/// LSTM: bias = b_ih + b_hh. GRU: bias_ih, bias_hh separate (the reset gate multiplies h·W_hn + b_hn).
+void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                           const float *packed_whh, const float *bias, float *h, float *c, float *scratch);
+void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                          const float *packed_whh, const float *bias_ih, const float *bias_hh, float *h, float *scratch);
+void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
+                          const float *packed_whh, const float *bias, float *h, float *scratch, int relu);
+
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch);
 
