@@ -85,7 +85,7 @@ struct Bench: ParsableCommand {
         let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         var feeds = try inputs.map { try GraphTensor(try readArray($0, role: "input")) }
         if feeds.isEmpty {
-            var generator = SplitMix(seed: 1)
+            var generator = SeededGenerator(seed: 1)
             feeds = subject.randomInputs(steps: steps, batch: stream ? 1 : batch, generator: &generator)
         }
         var samples: [Double] = []

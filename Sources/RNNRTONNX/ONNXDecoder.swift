@@ -453,7 +453,7 @@ private struct Converter {
             guard t.raw_data.len == needed else {
                 throw RNNRTError(.malformed, "\(what), found \(t.raw_data.len) bytes in raw_data")
             }
-            bytes = Self.hostOrder(elements(t.raw_data.data, t.raw_data.len), elementSize: dtype.byteSize)
+            bytes = ONNXModelFile.hostOrder(elements(t.raw_data.data, t.raw_data.len), elementSize: dtype.byteSize)
         } else {
             let field = Self.typedField(for: dtype)
             if let other = typedCounts.first, other.0 != field {
@@ -488,21 +488,6 @@ private struct Converter {
         }
     }
 
-    /// Little-endian file bytes in host order (a no-op on little-endian hosts).
-    private static func hostOrder(_ bytes: [UInt8], elementSize: Int) -> [UInt8] {
-        #if _endian(big)
-        guard elementSize > 1 else { return bytes }
-        var out = bytes
-        var i = 0
-        while i + elementSize <= out.count {
-            out[i..<(i + elementSize)].reverse()
-            i += elementSize
-        }
-        return out
-        #else
-        return bytes
-        #endif
-    }
 
     // MARK: External data
 
@@ -563,7 +548,7 @@ private struct Converter {
             throw RNNRTError(.malformed, "\(what), found \(length) bytes of external data in '\(location)' (offset \(offset))")
         }
         let data = try FileAccess.read(resolved, offset: offset, length: length)
-        return Self.hostOrder(data, elementSize: dtype.byteSize)
+        return ONNXModelFile.hostOrder(data, elementSize: dtype.byteSize)
     }
 }
 
@@ -651,4 +636,23 @@ private func strings(_ base: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 
 private func normalizedDomain(_ domain: String) -> String {
     domain == "ai.onnx" ? "" : domain
+}
+
+extension ONNXModelFile {
+    /// Little-endian file bytes in host order, or host-order bytes as little-endian: the same swap either
+    /// way (a no-op on little-endian hosts). Used by the decoder and the encoder.
+    static func hostOrder(_ bytes: [UInt8], elementSize: Int) -> [UInt8] {
+        #if _endian(big)
+        guard elementSize > 1 else { return bytes }
+        var out = bytes
+        var i = 0
+        while i + elementSize <= out.count {
+            out[i..<(i + elementSize)].reverse()
+            i += elementSize
+        }
+        return out
+        #else
+        return bytes
+        #endif
+    }
 }

@@ -193,7 +193,7 @@ private enum ModelEncoder {
         for d in t.shape { w.int64(field: 1, Int64(d)) }
         w.int64(field: 2, Int64(code))
         if let name, !name.isEmpty { w.string(field: 8, name) }
-        w.bytesField(field: 9, littleEndian(t.bytes, elementSize: t.dtype.byteSize))
+        w.bytesField(field: 9, ONNXModelFile.hostOrder(t.bytes, elementSize: t.dtype.byteSize))
     }
 
     /// The ONNX `TensorProto.DataType` code of a dtype.
@@ -240,21 +240,6 @@ private enum ModelEncoder {
         }
     }
 
-    /// Host-order element bytes as little-endian (a no-op on little-endian hosts).
-    static func littleEndian(_ bytes: [UInt8], elementSize: Int) -> [UInt8] {
-        #if _endian(big)
-        guard elementSize > 1 else { return bytes }
-        var out = bytes
-        var i = 0
-        while i + elementSize <= out.count {
-            out[i..<(i + elementSize)].reverse()
-            i += elementSize
-        }
-        return out
-        #else
-        return bytes
-        #endif
-    }
 
     /// Byte-wise (UTF-8) order: the same on every platform and locale.
     static func utf8Less(_ a: String, _ b: String) -> Bool {

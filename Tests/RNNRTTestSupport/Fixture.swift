@@ -1,5 +1,6 @@
 import Foundation
 import RNNRT
+@_exported import RNNRTCore
 
 /// Locates files under the repository's `Fixtures/` folder from any test file.
 public enum Fixture {

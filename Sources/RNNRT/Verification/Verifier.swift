@@ -54,7 +54,7 @@ public enum VerifiableModel {
     /// declares: the module's `[L, N, I]` (batch-first `[N, L, I]`); a graph's declared inputs, fixed
     /// dimensions kept, symbolic ones set from their names (`batch`/`N` → batch; `seq`/`time`/`len`/`T`
     /// → steps; otherwise by position), token-id inputs drawn below the embedding table's size.
-    public func randomInputs(steps: Int, batch: Int, generator: inout SplitMix) -> [GraphTensor] {
+    public func randomInputs(steps: Int, batch: Int, generator: inout SeededGenerator) -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             let c = m.configuration
@@ -114,23 +114,6 @@ func ONNXElementKindName(code: Int32) -> String {
     }
 }
 
-/// A tiny seeded generator (SplitMix64): verification inputs are reproducible from `--seed`.
-public struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// `count` floats uniform in [-1, 1).
-    public mutating func floats(_ count: Int) -> [Float] {
-        (0..<count).map { _ in Float(next() >> 40) / Float(1 << 23) - 1 }
-    }
-}
-
 /// What `rnnrt verify` found: per trial (input shapes), per output pair, the comparison; and, when they
 /// disagree, which usual conversion mistake explains it.
 public struct VerificationReport: Codable, Sendable {
@@ -186,7 +169,7 @@ public enum Verifier {
                                seed: UInt64, labels: (String, String)) -> VerificationReport {
         var report = VerificationReport(modelA: labels.0, modelB: labels.1, atol: tolerance.atol, rtol: tolerance.rtol,
                                         trials: [], diagnosis: [])
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let trials: [(String, [GraphTensor])]
         if let inputs {
             trials = [("given inputs", inputs)]

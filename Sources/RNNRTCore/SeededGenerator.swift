@@ -1,4 +1,5 @@
-/// A small deterministic random number generator (SplitMix64) for reproducible test data.
+/// A small deterministic random number generator (SplitMix64): `rnnrt verify --seed` inputs, benchmark
+/// inputs and test data are reproducible from a seed.
 public struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
 
