@@ -20,14 +20,8 @@ struct Bench: ParsableCommand {
     @Argument(help: "Inputs in order (.npy/.npz); default: random.")
     var inputs: [String] = []
 
-    @Option(help: "Dotted prefix of the module in a checkpoint.")
-    var prefix: String = ""
 
-    @Flag(inversion: .prefixedNo, help: "Checkpoint module is batch_first (default: what the file stores).")
-    var batchFirst: Bool?
 
-    @Option(help: "nn.RNN's nonlinearity for a checkpoint module.")
-    var nonlinearity: Nonlinearity?
 
     @Option(help: "Timed iterations.")
     var iterations: Int = 20
@@ -76,12 +70,13 @@ struct Bench: ParsableCommand {
         }
     }
 
+    @OptionGroup var moduleOptions: ModuleOptions
+
     func run() throws {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         RNNRTThreads.count = threadCount
-        let url = URL(fileURLWithPath: model)
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let subject = try VerifiableModel(contentsOf: url, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+        let subject = try moduleOptions.verifiable(model)
         let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         var feeds = try inputs.map { try GraphTensor(try readArray($0, role: "input")) }
         if feeds.isEmpty {

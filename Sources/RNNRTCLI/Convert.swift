@@ -22,14 +22,10 @@ struct Convert: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "The file to write: .onnx, .pt (.pth, .bin) or .safetensors.")
     var output: String
 
-    @Option(help: "Dotted name prefix of the module's parameters in the checkpoint.")
-    var prefix: String = ""
 
-    @Flag(inversion: .prefixedNo, help: "The module is batch_first (default: what the file stores, else false).")
-    var batchFirst: Bool?
 
-    @Option(help: "nn.RNN's nonlinearity (default: what the file stores, else tanh).")
-    var nonlinearity: Nonlinearity?
+
+    @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
         let outURL = URL(fileURLWithPath: output)
@@ -45,7 +41,7 @@ struct Convert: ParsableCommand {
             guard target != "onnx" else { throw RNNRTError(.invalidArgument, "the input is already ONNX") }
             (stateDict, config) = try ONNXImport.stateDict(from: onnx)
         case .checkpoint(let checkpoint):
-            let module = try RecurrentModule(stateDict: checkpoint, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+            let module = try moduleOptions.module(in: checkpoint)
             config = module.configuration
             if target == "onnx" {
                 let model = try ONNXExport.model(for: module, stateDict: checkpoint)

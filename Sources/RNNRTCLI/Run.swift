@@ -32,18 +32,13 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("c0"), help: "Initial cell state .npy (LSTM), [num_layers*directions, N, H].")
     var c0: String?
 
-    @Flag(inversion: .prefixedNo,
-          help: "Input and output are [N, L, features] (PyTorch's batch_first=True). Default: what the file stores (whole pickled modules, TorchScript), else --no-batch-first.")
-    var batchFirst: Bool?
 
-    @Option(help: "nn.RNN's nonlinearity: tanh or relu. Default: what the file stores (whole pickled modules, TorchScript), else tanh.")
-    var nonlinearity: Nonlinearity?
 
-    @Option(help: "Dotted name prefix of the module's parameters, e.g. 'model_state_dict.encoder.rnn.'.")
-    var prefix: String = ""
 
     @Option(name: [.customShort("o"), .customLong("output-dir")], help: "Folder for the outputs (created if missing).")
     var outputDir: String = "."
+
+    @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
         switch try ModelFile(contentsOf: URL(fileURLWithPath: model)) {
@@ -61,8 +56,7 @@ struct Run: ParsableCommand {
     }
 
     private func runONNX(_ onnx: Model) throws {
-        let flags = [("--h0", h0 != nil), ("--c0", c0 != nil), ("--batch-first", batchFirst != nil),
-                     ("--nonlinearity", nonlinearity != nil), ("--prefix", !prefix.isEmpty)].filter(\.1).map(\.0)
+        let flags = [("--h0", h0 != nil), ("--c0", c0 != nil)].filter(\.1).map(\.0) + moduleOptions.given
         guard flags.isEmpty else {
             throw RNNRTError(.invalidArgument, "\(flags.joined(separator: ", ")) apply to checkpoints; an ONNX model's inputs are given positionally or with --input NAME=PATH")
         }
@@ -109,8 +103,7 @@ struct Run: ParsableCommand {
             throw RNNRTError(.invalidArgument, "a checkpoint's module takes exactly one input sequence (plus --h0/--c0), got \(inputs.count + namedInputs.count)")
         }
         let input = inputs[0]
-        let module = try RecurrentModule(stateDict: stateDict, prefix: prefix, nonlinearity: nonlinearity,
-                                         batchFirst: batchFirst)
+        let module = try moduleOptions.module(in: stateDict)
         let x = try readFloatTensor(input, role: "input")
         let result = try module.forward(x, h0: try h0.map { try readFloatTensor($0, role: "h0") },
                                         c0: try c0.map { try readFloatTensor($0, role: "c0") })
@@ -122,8 +115,8 @@ struct Run: ParsableCommand {
         let config = module.configuration
         let stored = RecurrentConfiguration.storedHyperparameters(in: stateDict, prefix: module.prefix)
         var fromFile: [String] = []
-        if batchFirst == nil, let b = stored.batchFirst { fromFile.append("batch_first=\(b ? "True" : "False")") }
-        if nonlinearity == nil, config.kind == .rnn, let n = stored.nonlinearity { fromFile.append("nonlinearity='\(n.rawValue)'") }
+        if moduleOptions.batchFirst == nil, let b = stored.batchFirst { fromFile.append("batch_first=\(b ? "True" : "False")") }
+        if moduleOptions.nonlinearity == nil, config.kind == .rnn, let n = stored.nonlinearity { fromFile.append("nonlinearity='\(n.rawValue)'") }
         say("model:  \(model) (\(stateDict.format), \(stateDict.count) tensors)")
         say("module: \(config.torchDescription)\(module.prefix.isEmpty ? "" : " at prefix '\(module.prefix)'")"
             + (fromFile.isEmpty ? "" : " (\(fromFile.joined(separator: ", ")) as stored in the file)"))
@@ -154,4 +147,3 @@ func readArray(_ spec: String, role: String) throws -> StoredTensor {
     }
 }
 
-extension Nonlinearity: ExpressibleByArgument {}

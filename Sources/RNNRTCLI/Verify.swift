@@ -24,14 +24,8 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("expect"), help: "Reference output .npy for MODEL, by position (repeatable).")
     var expected: [String] = []
 
-    @Option(help: "Dotted prefix of the module in checkpoint models.")
-    var prefix: String = ""
 
-    @Flag(inversion: .prefixedNo, help: "Checkpoint modules are batch_first (default: what the file stores).")
-    var batchFirst: Bool?
 
-    @Option(help: "nn.RNN's nonlinearity for checkpoint modules.")
-    var nonlinearity: Nonlinearity?
 
     @Option(help: "Relative tolerance.")
     var rtol: Float = Tolerance.pytorch.rtol
@@ -44,6 +38,8 @@ struct Verify: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
         let tolerance = Tolerance(atol: atol, rtol: rtol)
@@ -65,7 +61,7 @@ struct Verify: ParsableCommand {
 
     private func open(_ path: String) throws -> VerifiableModel {
         try withContext("opening \(path)") {
-            try VerifiableModel(contentsOf: URL(fileURLWithPath: path), prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+            try moduleOptions.verifiable(path)
         }
     }
 
