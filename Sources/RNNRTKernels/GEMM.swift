@@ -191,6 +191,9 @@ public struct PackedMatrix: Sendable {
     /// Number of elements of B.
     public var count: Int { k * n }
 
+    /// Number of packed elements (0 when row-major).
+    public var packedCount: Int { packed.count }
+
     /// The packed elements, when this matrix is packed for the AVX2 kernels.
     public func withPacked<R>(_ body: (UnsafePointer<Float>) -> R) -> R? {
         guard !packed.isEmpty else { return nil }

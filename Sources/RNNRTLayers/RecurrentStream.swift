@@ -26,8 +26,11 @@ public final class RecurrentStream {
     private var c: Tensor
     private let hasCell: Bool
     private let workspace = Workspace()
-    /// Batch 1 on a module the fused one-step kernels handle.
-    private lazy var fusedStep = batchSize == 1 && module.recurrence.hasFusedStep
+    /// Batch 1 on a module the fused one-step kernels handle: while it exists it holds the state (`h`/`c`
+    /// are brought up to date from it when read or when chunks are processed).
+    private lazy var stepper: FusedStepper? = batchSize == 1 ? FusedStepper(module.recurrence) : nil
+    /// Whether the stepper's state is newer than `h`/`c`.
+    private var stepperAhead = false
 
     /// A stream with zero state, or `h0`/`c0` shaped `[numLayers, batchSize, size]`.
     /// - Throws: `.invalidArgument` for a bidirectional module (its reverse direction needs the whole
@@ -49,9 +52,33 @@ public final class RecurrentStream {
     }
 
     /// Current hidden state, `[numLayers, batchSize, outputSize]`.
-    public var hN: Tensor { h }
+    public var hN: Tensor {
+        syncFromStepper()
+        return h
+    }
     /// Current cell state (LSTM), `[numLayers, batchSize, hiddenSize]`.
-    public var cN: Tensor? { hasCell ? c : nil }
+    public var cN: Tensor? {
+        syncFromStepper()
+        return hasCell ? c : nil
+    }
+
+    /// Copies the stepper's state into `h`/`c` when it is newer.
+    private func syncFromStepper() {
+        guard stepperAhead, let stepper else { return }
+        let n = stepper.layerCount * stepper.hidden
+        h.scalars.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: stepper.h, count: n) }
+        if hasCell { c.scalars.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: stepper.c, count: n) } }
+        stepperAhead = false
+    }
+
+    /// Copies `h`/`c` into the stepper (after a reset or a chunk).
+    private func syncToStepper() {
+        guard let stepper else { return }
+        let n = stepper.layerCount * stepper.hidden
+        h.scalars.withUnsafeBufferPointer { stepper.h.update(from: $0.baseAddress!, count: n) }
+        if hasCell { c.scalars.withUnsafeBufferPointer { stepper.c.update(from: $0.baseAddress!, count: n) } }
+        stepperAhead = false
+    }
 
     /// Sets the state to `h0`/`c0` (zeros when nil).
     public func reset(h0: Tensor? = nil, c0: Tensor? = nil) throws {
@@ -63,6 +90,8 @@ public final class RecurrentStream {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }
         h = newH
+        stepperAhead = false
+        syncToStepper()
     }
 
     /// Feeds one time step. `x` is `[batchSize, inputSize]`, or `[inputSize]` when `batchSize` is 1;
@@ -89,15 +118,10 @@ public final class RecurrentStream {
         precondition(input.count == batchSize * config.inputSize, "step input needs \(batchSize * config.inputSize) floats")
         precondition(output.count == batchSize * config.outputSize, "step output needs \(batchSize * config.outputSize) floats")
         guard let x = input.baseAddress, let y = output.baseAddress else { return }
-        if fusedStep {
-            let recurrence = module.recurrence
-            let cell = hasCell
-            h.scalars.withUnsafeMutableBufferPointer { hs in
-                c.scalars.withUnsafeMutableBufferPointer { cs in
-                    guard let hp = hs.baseAddress else { return }
-                    recurrence.stepOne(x: x, h: hp, c: cell ? cs.baseAddress : nil, output: y, workspace: workspace)
-                }
-            }
+        if let stepper {
+            if !stepperAhead { syncToStepper() }
+            stepper.step(x, y)
+            stepperAhead = true
             return
         }
         advance(input: x, steps: 1, output: y)
@@ -122,6 +146,8 @@ public final class RecurrentStream {
     }
 
     private func advance(input: UnsafePointer<Float>, steps: Int, output: UnsafeMutablePointer<Float>) {
+        syncFromStepper()
+        defer { syncToStepper() }
         let recurrence = module.recurrence
         let workspace = self.workspace
         let cell = hasCell
