@@ -449,8 +449,55 @@ AVX2 void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *
     rnnrt_rnn_pointwise_avx2(scratch, h, hidden, relu);
 }
 
+// ---- whole sequences ---------------------------------------------------------------------------------
+
+static inline void copyRows(const float *h, ptrdiff_t batch, ptrdiff_t hidden, float *out, ptrdiff_t stride) {
+    for (ptrdiff_t b = 0; b < batch; b++) memcpy(out + b * stride, h + b * hidden, (size_t)hidden * sizeof(float));
+}
+
+AVX2 void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                                   float *h, float *c, float *output, ptrdiff_t out_stride, int reverse) {
+    ptrdiff_t g = 4 * hidden;
+    for (ptrdiff_t s = 0; s < steps; s++) {
+        ptrdiff_t t = reverse ? steps - 1 - s : s;
+        float *gates = xp + t * batch * g;
+        rnnrt_sgemm_packed_avx2(batch, g, hidden, h, hidden, packed_whh, gates, g, 1);
+        rnnrt_lstm_pointwise_avx2(gates, c, h, hidden, batch);
+        copyRows(h, batch, hidden, output + t * batch * out_stride, out_stride);
+    }
+}
+
+AVX2 void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, const float *packed_whh,
+                                  const float *bias_hh, float *h, float *output, ptrdiff_t out_stride, int reverse, float *scratch) {
+    ptrdiff_t g = 3 * hidden;
+    for (ptrdiff_t s = 0; s < steps; s++) {
+        ptrdiff_t t = reverse ? steps - 1 - s : s;
+        for (ptrdiff_t b = 0; b < batch; b++) memcpy(scratch + b * g, bias_hh, (size_t)g * sizeof(float));
+        rnnrt_sgemm_packed_avx2(batch, g, hidden, h, hidden, packed_whh, scratch, g, 1);
+        rnnrt_gru_pointwise_avx2(xp + t * batch * g, scratch, h, hidden, batch);
+        copyRows(h, batch, hidden, output + t * batch * out_stride, out_stride);
+    }
+}
+
+AVX2 void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                                  float *h, float *output, ptrdiff_t out_stride, int reverse, int relu) {
+    for (ptrdiff_t s = 0; s < steps; s++) {
+        ptrdiff_t t = reverse ? steps - 1 - s : s;
+        float *pre = xp + t * batch * hidden;
+        rnnrt_sgemm_packed_avx2(batch, hidden, hidden, h, hidden, packed_whh, pre, hidden, 1);
+        rnnrt_rnn_pointwise_avx2(pre, h, batch * hidden, relu);
+        copyRows(h, batch, hidden, output + t * batch * out_stride, out_stride);
+    }
+}
+
 #else
 int rnnrt_has_avx2_fma(void) { return 0; }
+void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                              float *h, float *c, float *output, ptrdiff_t out_stride, int reverse) {}
+void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, const float *packed_whh,
+                             const float *bias_hh, float *h, float *output, ptrdiff_t out_stride, int reverse, float *scratch) {}
+void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                             float *h, float *output, ptrdiff_t out_stride, int reverse, int relu) {}
 void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
                            const float *packed_whh, const float *bias, float *h, float *c, float *scratch) {}
 void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,

@@ -262,6 +262,24 @@ package struct Recurrence: Sendable {
         let xp = inputProjection(w, input: input, rows: rows, workspace: workspace)
 
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
+        // The whole time loop in C where the AVX2 kernels run (projection handled below in Swift).
+        if config.projSize == 0, let done = w.hiddenWeights.withPacked({ whh -> Bool in
+            w.hiddenBias.withUnsafeBufferPointer { bhh in
+                switch config.kind {
+                case .lstm:
+                    guard let c else { return false }
+                    rnnrt_lstm_sequence_avx2(steps, batch, hid, xp, whh, h, c, output, outputStride, reverse ? 1 : 0)
+                case .gru:
+                    rnnrt_gru_sequence_avx2(steps, batch, hid, xp, whh, bhh.baseAddress!, h, output, outputStride, reverse ? 1 : 0, hp)
+                case .rnn:
+                    rnnrt_rnn_sequence_avx2(steps, batch, hid, xp, whh, h, output, outputStride, reverse ? 1 : 0,
+                                            config.nonlinearity == .relu ? 1 : 0)
+                }
+                return true
+            }
+        }), done {
+            return
+        }
         let full = workspace.buffer(Workspace.Slot.fullHidden, count: batch * hid)
         let useRelu = config.nonlinearity == .relu
         let whh = w.hiddenWeights

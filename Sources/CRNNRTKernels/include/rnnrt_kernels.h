@@ -39,6 +39,18 @@ void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, co
 void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
                           const float *packed_whh, const float *bias, float *h, float *scratch, int relu);
 
+/// A whole direction of a PyTorch-form layer over `steps` time steps, the loop in C: `xp` holds the input
+/// projection `[steps × batch × G·H]` (bias + x·W_ih; LSTM/RNN: b_ih + b_hh folded in) and is used as scratch;
+/// `h` (and `c`) `[batch × H]` are the state, updated; row `(t·batch + b)` of `output` (stride
+/// `out_stride`) receives h after step t. `reverse` walks t from the end. GRU: `bias_hh` `[3H]` and
+/// `scratch` `[batch × 3H]` for the hidden part. RNN: `relu` chooses the nonlinearity.
+void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                              float *h, float *c, float *output, ptrdiff_t out_stride, int reverse);
+void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, const float *packed_whh,
+                             const float *bias_hh, float *h, float *output, ptrdiff_t out_stride, int reverse, float *scratch);
+void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+                             float *h, float *output, ptrdiff_t out_stride, int reverse, int relu);
+
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch);
 

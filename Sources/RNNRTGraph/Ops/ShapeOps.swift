@@ -359,6 +359,9 @@ enum ShapeOps {
 
     static func transpose(_ x: GraphTensor, _ perm: [Int]) -> GraphTensor {
         if perm == Array(0..<x.rank) { return x }
+        // Moving only axes of extent 1 leaves the elements in the same order: a reshape.
+        let moved = perm.filter { x.shape[$0] != 1 }
+        if moved == moved.sorted() { return x.reshaped(perm.map { x.shape[$0] }) }
         let strides = x.shape.strides
         let shape = perm.map { x.shape[$0] }
         return GraphTensor(shape: shape, elements: x.elements.picking(
