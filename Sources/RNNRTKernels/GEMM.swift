@@ -156,11 +156,11 @@ public struct PackedMatrix: Sendable {
         self.k = k
         self.n = n
         if KernelSet.avx2 && k > 0 && n > 0 {
-            var out = [Float](repeating: 0, count: Int(rnnrt_packed_b_count(k, n)))
-            b.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in rnnrt_pack_b(k, n, src.baseAddress!, n, dst.baseAddress!) }
+            // rnnrt_pack_b writes every element, padding included: no zero-fill first.
+            packed = [Float](unsafeUninitializedCapacity: Int(rnnrt_packed_b_count(k, n))) { dst, initialized in
+                b.withUnsafeBufferPointer { src in rnnrt_pack_b(k, n, src.baseAddress!, n, dst.baseAddress!) }
+                initialized = dst.count
             }
-            packed = out
             rowMajor = []
         } else {
             packed = []
@@ -174,11 +174,10 @@ public struct PackedMatrix: Sendable {
         self.k = k
         self.n = n
         if KernelSet.avx2 && k > 0 && n > 0 {
-            var out = [Float](repeating: 0, count: Int(rnnrt_packed_b_count(k, n)))
-            s.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in rnnrt_pack_bt(n, k, src.baseAddress!, dst.baseAddress!) }
+            packed = [Float](unsafeUninitializedCapacity: Int(rnnrt_packed_b_count(k, n))) { dst, initialized in
+                s.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst.baseAddress!) }
+                initialized = dst.count
             }
-            packed = out
             rowMajor = []
         } else {
             packed = []

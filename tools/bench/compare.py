@@ -1,149 +1,475 @@
 #!/usr/bin/env python3
-"""rnnrt against PyTorch and onnxruntime on one core, measured in the same run (developers; not CI).
+"""Compare rnnrt with PyTorch and onnxruntime on this machine, single-threaded (developer tool, not CI).
 
-Prints the issue's table (forward medians, ratios against the faster peer), streaming ns/step, the
-two-thread speed-up and model loading time. Needs torch, onnxruntime, numpy and a release build:
-    swift build -c release --product rnnrt
-    python3 tools/bench/compare.py [--quick] [--only NAME] [--dir /tmp/rnnrt-bench]
+    swift build -c release --product rnnrt       # the binary this script runs (or pass --build)
+    python3 tools/bench/compare.py          # every table, ~2-3 minutes on 2 cores
+    python3 tools/bench/compare.py --quick  # fewer iterations
+    python3 tools/bench/compare.py --only lstm_small_b1 --json /tmp/bench.json
+
+Models (seeded random weights) are written once to --dir (default /tmp/rnnrt-bench) as
+<name>.pt (torch.save of the state_dict), <name>.onnx (legacy exporter, opset 17, dynamic seq/batch)
+and <name>_x.npy (seeded input), and reused on later runs.
+
+Tables:
+  1. whole-sequence forward, 1 thread: PyTorch module(x) under inference_mode, onnxruntime
+     session.run, `rnnrt bench` on the .pt and on the .onnx; ratio = faster peer / rnnrt (> 1: rnnrt faster).
+  2. streaming, batch 1, one step per call: `rnnrt bench --stream --steps 2048` ns/step vs targets,
+     RTNeural's numbers (quoted from the issue, not measured) and PyTorch calling the module per step.
+  3. rnnrt --threads 2 vs --threads 1 on lstm_bi_b16 and gru_speech_b1 (.pt).
+  4. loading lstm_bi_b16.pt: torch.load + load_state_dict vs rnnrt's load_ms (read + bind).
 """
+
 import argparse
 import json
-import logging
+import os
 import platform
+import statistics
 import subprocess
+import sys
 import time
 import warnings
-from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
-import torch
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DEFAULT_RNNRT = os.path.join(REPO, ".build", "release", "rnnrt")
 
-warnings.filterwarnings("ignore")
-logging.disable(logging.WARNING)
+# name, constructor (kind, args, kwargs), input shape (T, N, I), target ratio (faster peer / rnnrt)
+FORWARD_MODELS = [
+    ("lstm_small_b1", ("LSTM", (64, 128), {}), (100, 1, 64), 2.0),
+    ("gru_speech_b1", ("GRU", (80, 256), {"num_layers": 3}), (500, 1, 80), 1.5),
+    ("lstm_tiny_b1", ("LSTM", (1, 32), {}), (2048, 1, 1), 2.5),
+    ("lstm_bi_b16", ("LSTM", (256, 512), {"num_layers": 2, "bidirectional": True}), (200, 16, 256), 1.1),
+]
+HEAVY = {"lstm_bi_b16"}  # fewer iterations: ~1 s per forward pass on one core
 
-MODELS = {
-    "lstm_small_b1": (lambda: torch.nn.LSTM(64, 128), (100, 1, 64), 2.0),
-    "gru_speech_b1": (lambda: torch.nn.GRU(80, 256, num_layers=3), (500, 1, 80), 1.5),
-    "lstm_tiny_b1": (lambda: torch.nn.LSTM(1, 32), (2048, 1, 1), 2.5),
-    "lstm_bi_b16": (lambda: torch.nn.LSTM(256, 512, num_layers=2, bidirectional=True), (200, 16, 256), 1.1),
-}
-STREAMS = {"lstm_h32": (lambda: torch.nn.LSTM(1, 32), 160, 240), "lstm_h64": (lambda: torch.nn.LSTM(1, 64), 700, 1110),
-           "gru_h32": (lambda: torch.nn.GRU(1, 32), 130, 195)}
+# name, constructor, target ns/step, RTNeural ns/step (quoted from the issue, not measured here)
+STREAM_MODELS = [
+    ("stream_lstm1x32", ("LSTM", (1, 32), {}), 160, 240),
+    ("stream_lstm1x64", ("LSTM", (1, 64), {}), 700, 1110),
+    ("stream_gru1x32", ("GRU", (1, 32), {}), 130, 195),
+]
+STREAM_STEPS = 2048
+
+THREAD_MODELS = [("lstm_bi_b16", 1.7), ("gru_speech_b1", None)]  # target only for bidirectional/batched
+LOAD_MODEL = "lstm_bi_b16"
+LOAD_TARGET = 0.20  # rnnrt load_ms ≤ 20 % of PyTorch's
+
+SEED = 1234
 
 
-def median(xs):
-    return sorted(xs)[len(xs) // 2]
+def describe(ctor):
+    kind, args, kwargs = ctor
+    parts = [str(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()]
+    return f"nn.{kind}({', '.join(parts)})"
 
 
-def timed(fn, iterations, warmup):
+def build_module(torch, ctor):
+    kind, args, kwargs = ctor
+    return getattr(torch.nn, kind)(*args, **kwargs).eval()
+
+
+def seed_for(name):
+    return SEED + sum(ord(c) for c in name)
+
+
+def ensure_model(torch, np, directory, name, ctor, shape, with_onnx=True):
+    """Create (or reuse) <name>.pt, <name>.onnx and <name>_x.npy; return (module, x as numpy)."""
+    pt = os.path.join(directory, f"{name}.pt")
+    onnx_path = os.path.join(directory, f"{name}.onnx")
+    xp = os.path.join(directory, f"{name}_x.npy")
+    module = build_module(torch, ctor)
+    reused = False
+    if os.path.exists(pt) and os.path.exists(xp) and (os.path.exists(onnx_path) or not with_onnx):
+        try:
+            module.load_state_dict(torch.load(pt, weights_only=True))
+            x = np.load(xp)
+            if tuple(x.shape) == tuple(shape) and x.dtype == np.float32:
+                reused = True
+        except Exception as error:  # stale file from another layout: regenerate
+            print(f"  {name}: regenerating ({error.__class__.__name__}: {error})", file=sys.stderr)
+            module = build_module(torch, ctor)
+    if reused:
+        return module, x
+
+    torch.manual_seed(seed_for(name))
+    module = build_module(torch, ctor)  # fresh seeded weights
+    x = np.random.default_rng(seed_for(name)).standard_normal(shape).astype(np.float32)
+    torch.save(module.state_dict(), pt)
+    np.save(xp, x)
+    if with_onnx:
+        outputs = ["output", "h_n"] + (["c_n"] if ctor[0] == "LSTM" else [])
+        axes = {"input": {0: "seq", 1: "batch"}, "output": {0: "seq", 1: "batch"}}
+        axes.update({n: {1: "batch"} for n in outputs[1:]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (torch.from_numpy(x),), onnx_path, dynamo=False, opset_version=17,
+                              input_names=["input"], output_names=outputs, dynamic_axes=axes)
+        check_export(torch, np, module, x, onnx_path, name)
+    print(f"  wrote {name}.pt{', .onnx' if with_onnx else ''}, _x.npy {tuple(shape)}", file=sys.stderr)
+    return module, x
+
+
+def check_export(torch, np, module, x, onnx_path, name):
+    """The exported graph must compute what the module computes (else the comparison is meaningless)."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(onnx_path, ort_options(ort), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x})[0]
+    with torch.inference_mode():
+        want = module(torch.from_numpy(x))[0].numpy()
+    error = float(np.max(np.abs(got - want)))
+    if error > 1e-4:
+        print(f"  warning: {name}.onnx differs from the module by {error:.2e} under onnxruntime", file=sys.stderr)
+
+
+def ort_options(ort):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return options
+
+
+def time_ms(fn, iterations, warmup):
     for _ in range(warmup):
         fn()
     samples = []
     for _ in range(iterations):
-        t = time.perf_counter()
+        start = time.perf_counter_ns()
         fn()
-        samples.append((time.perf_counter() - t) * 1e3)
-    return median(samples)
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+    return statistics.median(samples)
 
 
-def prepare(d, name, ctor, shape):
-    pt, onnx_path, x_path = d / f"{name}.pt", d / f"{name}.onnx", d / f"{name}_x.npy"
-    torch.manual_seed(0)
-    m = ctor().eval()
-    if not pt.exists():
-        torch.save(m.state_dict(), pt)
-    m.load_state_dict(torch.load(pt))
-    x = torch.from_numpy(np.load(x_path)) if x_path.exists() else torch.randn(*shape)
-    np.save(x_path, x.numpy())
-    if not onnx_path.exists():
-        outs = ["output", "h_n", "c_n"] if isinstance(m, torch.nn.LSTM) else ["output", "h_n"]
-        torch.onnx.export(m, (x,), onnx_path, input_names=["input"], output_names=outs,
-                          dynamic_axes={"input": {0: "seq", 1: "batch"}}, opset_version=17, dynamo=False)
-    return m, x, pt, onnx_path, x_path
+def rnnrt_bench(binary, model, *args):
+    command = [binary, "bench", model, *map(str, args), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def rnnrt(binary, *args):
-    r = subprocess.run([binary, "bench", *map(str, args), "--json"], capture_output=True, text=True, check=True)
-    return json.loads(r.stdout)
+def fmt(value, digits=None):
+    if value is None:
+        return "—"
+    if digits is None:
+        digits = 3 if value < 10 else (2 if value < 100 else 1)
+    return f"{value:.{digits}f}"
+
+
+def mark(ok):
+    return "—" if ok is None else ("✅" if ok else "❌")
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class OtherLoad:
+    """Cores used by other processes while a table was measured (Linux /proc/stat): on a shared 2-core
+    machine a concurrent build or benchmark skews the numbers, two-thread ones most."""
+
+    def __init__(self):
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:9]]  # up to steal; guest is inside user
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        t = os.times()
+        return time.monotonic(), (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), \
+            t.user + t.system + t.children_user + t.children_system
+
+    def cores(self):
+        end = self._sample()
+        if self.start is None or end is None or end[0] <= self.start[0]:
+            return None
+        wall = end[0] - self.start[0]
+        return max(0.0, ((end[1] - self.start[1]) - (end[2] - self.start[2])) / wall)
+
+    def note(self):
+        cores = self.cores()
+        if cores is None:
+            return None, ""
+        warn = "  ⚠ other processes were busy: numbers are skewed" if cores > 0.15 else ""
+        return cores, f"Other processes used {cores:.2f} cores on average during this table.{warn}"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
+                              text=True).stdout.strip() or platform.processor()
+    except OSError:
+        return platform.processor() or "unknown"
+
+
+def git_head():
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" (+ uncommitted changes)" if dirty else "")
+    except OSError:
+        return "unknown"
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", default="/tmp/rnnrt-bench")
-    ap.add_argument("--binary", default=".build/release/rnnrt")
-    ap.add_argument("--only")
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    d = Path(args.dir)
-    d.mkdir(parents=True, exist_ok=True)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", default="/tmp/rnnrt-bench", help="generated models and inputs (reused)")
+    parser.add_argument("--iterations", type=int, default=20, help="timed iterations per measurement")
+    parser.add_argument("--heavy-iterations", type=int, default=5,
+                        help="timed iterations for lstm_bi_b16 (≈1 s each on one core)")
+    parser.add_argument("--quick", action="store_true", help="5 iterations (2 for lstm_bi_b16), 1 warm-up")
+    parser.add_argument("--only", metavar="NAME", help="one model (a forward or stream name); skips other tables")
+    parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
+    parser.add_argument("--rnnrt", default=DEFAULT_RNNRT, help="the rnnrt binary (default: .build/release/rnnrt)")
+    parser.add_argument("--build", action="store_true", help="run `swift build -c release --product rnnrt` first")
+    args = parser.parse_args()
+
+    if args.quick:
+        args.iterations, args.heavy_iterations = 5, 2
+    warmup = 1 if args.quick else 3
+    heavy_warmup = 1
+    names = [m[0] for m in FORWARD_MODELS] + [m[0] for m in STREAM_MODELS]
+    if args.only and args.only not in names:
+        parser.error(f"--only: unknown model {args.only!r}; one of {', '.join(names)}")
+    if args.iterations < 1 or args.heavy_iterations < 1:
+        parser.error("--iterations and --heavy-iterations must be ≥ 1")
+
+    if args.build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "rnnrt"], cwd=REPO, check=True)
+    if not os.access(args.rnnrt, os.X_OK):
+        sys.exit(f"compare.py: {args.rnnrt} not found; run `swift build -c release --product rnnrt` (or --build)")
+
+    import numpy as np
+    import torch
+    import onnxruntime as ort
+
     torch.set_num_threads(1)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-    print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, {cpu}; 1 thread unless noted\n")
-    print("| name | PyTorch ms | ORT ms | rnnrt .pt ms | rnnrt .onnx ms | peer/rnnrt .pt | peer/rnnrt .onnx | target | met |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, (ctor, shape, target) in MODELS.items():
-        if args.only and name != args.only:
-            continue
-        m, x, pt, onnx_path, x_path = prepare(d, name, ctor, shape)
-        big = name == "lstm_bi_b16"
-        it, wu = (3, 1) if big or args.quick else (20, 3)
-        with torch.inference_mode():
-            t_torch = timed(lambda: m(x), it, wu)
-        sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
-        feeds = {"input": x.numpy()}
-        t_ort = timed(lambda: sess.run(None, feeds), it, wu)
-        r_pt = rnnrt(args.binary, pt, x_path, "--threads", 1, "--iterations", it, "--warmup", wu)["median_ms"]
-        r_onnx = rnnrt(args.binary, onnx_path, x_path, "--threads", 1, "--iterations", it, "--warmup", wu)["median_ms"]
-        peer = min(t_torch, t_ort)
-        met = peer / r_pt >= target and peer / r_onnx >= target
-        print(f"| {name} | {t_torch:.3f} | {t_ort:.3f} | {r_pt:.3f} | {r_onnx:.3f} | {peer / r_pt:.2f}× | "
-              f"{peer / r_onnx:.2f}× | ≥ {target}× | {'yes' if met else 'no'} |")
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    os.makedirs(args.dir, exist_ok=True)
 
-    print("\nStreaming (batch 1, input size 1, one step per call):\n")
-    print("| layer | PyTorch ns/step | rnnrt ns/step | target | RTNeural (issue) | met |")
-    print("|---|---|---|---|---|---|")
-    for name, (ctor, target, rtneural) in STREAMS.items():
-        if args.only and name != args.only:
-            continue
-        torch.manual_seed(0)
-        m = ctor().eval()
-        pt = d / f"stream_{name}.pt"
-        torch.save(m.state_dict(), pt)
-        steps = 2048
-        xs = torch.randn(steps, 1, 1)
-        with torch.inference_mode():
-            def run_torch():
+    def wanted(name):
+        return args.only is None or args.only == name
+
+    binary_time = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(args.rnnrt)))
+    meta = {
+        "torch": torch.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__,
+        "python": platform.python_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
+        "platform": platform.platform(), "rnnrt_commit": git_head(), "rnnrt_binary": args.rnnrt,
+        "rnnrt_binary_built": binary_time, "dir": args.dir,
+        "iterations": args.iterations, "heavy_iterations": args.heavy_iterations,
+        "warmup": warmup, "heavy_warmup": heavy_warmup,
+        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+    print(f"torch {meta['torch']} · onnxruntime {meta['onnxruntime']} · numpy {meta['numpy']} · "
+          f"Python {meta['python']}")
+    print(f"CPU: {meta['cpu']} ({meta['cores']} cores) · {meta['platform']}")
+    print(f"rnnrt: {args.rnnrt} (built {binary_time}, HEAD {meta['rnnrt_commit']})")
+    if meta["loadavg_start"]:
+        print("load average at start: " + ", ".join(f"{v:.2f}" for v in meta["loadavg_start"])
+              + ("  (busy machine: numbers will be noisy)" if meta["loadavg_start"][0] > 0.5 else ""))
+    print("all runtimes single-threaded: torch.set_num_threads(1); onnxruntime intra/inter_op 1, sequential; "
+          "rnnrt --threads 1")
+    print()
+    results = {"meta": meta, "forward": [], "stream": [], "threads": [], "load": None}
+
+    # 1. Whole-sequence forward ---------------------------------------------------------------------------
+    forward = [m for m in FORWARD_MODELS if wanted(m[0])]
+    if forward:
+        load = OtherLoad()
+        rows = []
+        for name, ctor, shape, target in forward:
+            heavy = name in HEAVY
+            n = args.heavy_iterations if heavy else args.iterations
+            w = heavy_warmup if heavy else warmup
+            print(f"  forward {name} ({n} iterations)…", file=sys.stderr)
+            module, x = ensure_model(torch, np, args.dir, name, ctor, shape)
+            pt = os.path.join(args.dir, f"{name}.pt")
+            onnx_path = os.path.join(args.dir, f"{name}.onnx")
+            xp = os.path.join(args.dir, f"{name}_x.npy")
+
+            xt = torch.from_numpy(x)
+            with torch.inference_mode():
+                torch_ms = time_ms(lambda: module(xt), n, w)
+            session = ort.InferenceSession(onnx_path, ort_options(ort), providers=["CPUExecutionProvider"])
+            ort_ms = time_ms(lambda: session.run(None, {"input": x}), n, w)
+            del session
+            r_pt = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w)
+            r_onnx = rnnrt_bench(args.rnnrt, onnx_path, xp, "--threads", 1, "--iterations", n, "--warmup", w)
+
+            peer = min(torch_ms, ort_ms)
+            ratio_pt = peer / r_pt["median_ms"]
+            ratio_onnx = peer / r_onnx["median_ms"]
+            met_pt, met_onnx = ratio_pt >= target, ratio_onnx >= target
+            met = mark(met_pt) if met_pt == met_onnx else f".pt {mark(met_pt)} · .onnx {mark(met_onnx)}"
+            rows.append([f"{name}{' †' if heavy else ''}", fmt(torch_ms), fmt(ort_ms), fmt(r_pt["median_ms"]),
+                         fmt(r_onnx["median_ms"]), f"{ratio_pt:.2f}×", f"{ratio_onnx:.2f}×", f"≥ {target:.1f}×", met])
+            results["forward"].append({
+                "name": name, "layer": describe(ctor), "input_shape": list(shape), "iterations": n, "warmup": w,
+                "pytorch_ms": torch_ms, "onnxruntime_ms": ort_ms,
+                "rnnrt_pt_ms": r_pt["median_ms"], "rnnrt_onnx_ms": r_onnx["median_ms"],
+                "rnnrt_pt_load_ms": r_pt["load_ms"], "rnnrt_onnx_load_ms": r_onnx["load_ms"],
+                "rnnrt_pt": r_pt, "rnnrt_onnx": r_onnx,
+                "ratio_pt": ratio_pt, "ratio_onnx": ratio_onnx, "target_ratio": target,
+                "met_pt": met_pt, "met_onnx": met_onnx,
+            })
+        print("## Forward pass, whole sequence, 1 thread (median ms)")
+        print()
+        print(table(["name", "PyTorch ms", "ORT ms", "rnnrt .pt ms", "rnnrt .onnx ms",
+                     "faster peer / rnnrt (.pt)", "(.onnx)", "target ratio", "met?"], rows))
+        print()
+        layers = "; ".join(f"{name} = {describe(ctor)} x{shape}" for name, ctor, shape, _ in forward)
+        print(f"Medians of {args.iterations} timed iterations after {warmup} warm-up"
+              + (f"; † {args.heavy_iterations} after {heavy_warmup}" if any(m[0] in HEAVY for m in forward) else "")
+              + ". Ratio = min(PyTorch, ORT) / rnnrt; > 1 means rnnrt is faster; met = ratio ≥ target.")
+        print(f"Models: {layers}.")
+        results["other_cores_forward"], text = load.note()
+        print(text)
+        print()
+
+    # 2. Streaming ----------------------------------------------------------------------------------------
+    stream = [m for m in STREAM_MODELS if wanted(m[0])]
+    if stream:
+        load = OtherLoad()
+        rows = []
+        stream_iterations = args.iterations
+        torch_stream_iterations = max(1, min(args.iterations, 5))
+        for name, ctor, target, rtneural in stream:
+            print(f"  stream {name}…", file=sys.stderr)
+            module, x = ensure_model(torch, np, args.dir, name, ctor, (STREAM_STEPS, 1, ctor[1][0]), with_onnx=False)
+            pt = os.path.join(args.dir, f"{name}.pt")
+            r = rnnrt_bench(args.rnnrt, pt, "--stream", "--steps", STREAM_STEPS, "--threads", 1,
+                            "--iterations", stream_iterations, "--warmup", warmup)
+            ns = r["ns_per_step"]
+            # PyTorch: one call per step, state carried between calls.
+            steps = [torch.from_numpy(x[t:t + 1]) for t in range(STREAM_STEPS)]
+
+            def run_steps():
                 state = None
-                for t in range(steps):
-                    _, state = m(xs[t:t + 1], state)
-            t_torch = timed(run_torch, 3, 1) * 1e6 / steps
-        r = rnnrt(args.binary, pt, "--stream", "--steps", steps, "--threads", 1, "--iterations", 20)["ns_per_step"]
-        print(f"| {name} | {t_torch:.0f} | {r:.0f} | ≤ {target} | {rtneural} | {'yes' if r <= target else 'no'} |")
+                for xt in steps:
+                    _, state = module(xt, state)
 
-    print("\nTwo threads (rnnrt --threads 2 vs 1):\n")
-    print("| name | 1 thread ms | 2 threads ms | speed-up |")
-    print("|---|---|---|---|")
-    for name in ["lstm_bi_b16", "gru_speech_b1"]:
-        if args.only and name != args.only:
-            continue
-        pt, x_path = d / f"{name}.pt", d / f"{name}_x.npy"
-        it = 3 if name == "lstm_bi_b16" else 10
-        one = rnnrt(args.binary, pt, x_path, "--threads", 1, "--iterations", it, "--warmup", 1)["median_ms"]
-        two = rnnrt(args.binary, pt, x_path, "--threads", 2, "--iterations", it, "--warmup", 1)["median_ms"]
-        print(f"| {name} | {one:.1f} | {two:.1f} | {one / two:.2f}× |")
+            with torch.inference_mode():
+                torch_ns = time_ms(run_steps, torch_stream_iterations, 1) * 1e6 / STREAM_STEPS
+            rows.append([describe(ctor), f"{ns:.0f}", f"≤ {target}", mark(ns <= target), str(rtneural),
+                         f"{rtneural / ns:.2f}×", f"{torch_ns:.0f}", f"{torch_ns / ns:.0f}×"])
+            results["stream"].append({
+                "name": name, "layer": describe(ctor), "steps": STREAM_STEPS, "iterations": stream_iterations,
+                "rnnrt_ns_per_step": ns, "target_ns_per_step": target, "met": ns <= target,
+                "rtneural_ns_per_step_quoted": rtneural, "pytorch_ns_per_step": torch_ns,
+                "pytorch_iterations": torch_stream_iterations, "rnnrt": r,
+            })
+        print(f"## Streaming, batch 1, one step per call, {STREAM_STEPS} steps, 1 thread (ns/step)")
+        print()
+        print(table(["layer", "rnnrt ns/step", "target", "met?", "RTNeural (quoted)", "RTNeural / rnnrt",
+                     "PyTorch per-step call", "PyTorch / rnnrt"], rows))
+        print()
+        print(f"rnnrt: `bench --stream --steps {STREAM_STEPS}`, median of {stream_iterations} runs. "
+              "RTNeural numbers are quoted from the issue, not measured here. PyTorch: module(x[t:t+1], state) "
+              f"per step under inference_mode, median of {torch_stream_iterations} runs.")
+        results["other_cores_stream"], text = load.note()
+        print(text)
+        print()
 
-    if not args.only or args.only == "lstm_bi_b16":
-        pt = d / "lstm_bi_b16.pt"
-        torch.manual_seed(0)
-        fresh = MODELS["lstm_bi_b16"][0]()
-        torch_load = median([timed(lambda: fresh.load_state_dict(torch.load(pt)), 1, 0) for _ in range(5)])
-        ours = median([rnnrt(args.binary, pt, "--threads", 1, "--iterations", 1, "--warmup", 0, "--steps", 1)["load_ms"] for _ in range(5)])
-        print(f"\nLoading lstm_bi_b16.pt ({pt.stat().st_size / 1e6:.0f} MB): torch.load + load_state_dict {torch_load:.1f} ms, "
-              f"rnnrt read + bind {ours:.1f} ms = {100 * ours / torch_load:.0f}% (target ≤ 20%)")
+    # 3. Two threads --------------------------------------------------------------------------------------
+    threaded = [m for m in THREAD_MODELS if wanted(m[0])]
+    if threaded:
+        load = OtherLoad()
+        rows = []
+        for name, target in threaded:
+            ctor, shape = next((c, s) for n_, c, s, _ in FORWARD_MODELS if n_ == name)
+            heavy = name in HEAVY
+            n = args.heavy_iterations if heavy else args.iterations
+            w = heavy_warmup if heavy else warmup
+            print(f"  threads {name}…", file=sys.stderr)
+            ensure_model(torch, np, args.dir, name, ctor, shape)
+            pt = os.path.join(args.dir, f"{name}.pt")
+            xp = os.path.join(args.dir, f"{name}_x.npy")
+            one = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w)
+            two = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 2, "--iterations", n, "--warmup", w)
+            speedup = one["median_ms"] / two["median_ms"]
+            met = None if target is None else speedup >= target
+            rows.append([f"{name}{' †' if heavy else ''}", fmt(one["median_ms"]), fmt(two["median_ms"]),
+                         f"{speedup:.2f}×", "—" if target is None else f"≥ {target:.1f}×", mark(met)])
+            results["threads"].append({
+                "name": name, "iterations": n, "warmup": w, "threads1_ms": one["median_ms"],
+                "threads2_ms": two["median_ms"], "speedup": speedup, "target_speedup": target, "met": met,
+            })
+        print("## rnnrt, 2 threads vs 1 (.pt, median ms)")
+        print()
+        print(table(["name", "--threads 1 ms", "--threads 2 ms", "speedup", "target", "met?"], rows))
+        print()
+        print("Target applies to bidirectional/batched models; gru_speech_b1 (unidirectional, batch 1) is shown "
+              "for information. Measured back to back with the same iteration counts as the forward table.")
+        results["other_cores_threads"], text = load.note()
+        print(text)
+        print()
+
+    # 4. Loading ------------------------------------------------------------------------------------------
+    if wanted(LOAD_MODEL):
+        name = LOAD_MODEL
+        ctor, shape = next((c, s) for n_, c, s, _ in FORWARD_MODELS if n_ == name)
+        print(f"  load {name}…", file=sys.stderr)
+        load = OtherLoad()
+        ensure_model(torch, np, args.dir, name, ctor, shape)
+        pt = os.path.join(args.dir, f"{name}.pt")
+        size_mb = os.path.getsize(pt) / 1e6
+        runs = 5
+        module = build_module(torch, ctor)  # constructed once, outside the timing
+        with open(pt, "rb") as f:
+            f.read()  # page cache warm for both sides
+        torch_samples = []
+        for _ in range(runs + 1):  # first run is warm-up
+            start = time.perf_counter_ns()
+            module.load_state_dict(torch.load(pt, weights_only=True))
+            torch_samples.append((time.perf_counter_ns() - start) / 1e6)
+        torch_load = statistics.median(torch_samples[1:])
+        # rnnrt: load_ms of separate processes; random input (100 × 1) keeps the one forward pass short.
+        rnnrt_samples = [rnnrt_bench(args.rnnrt, pt, "--threads", 1, "--iterations", 1, "--warmup", 0)["load_ms"]
+                         for _ in range(runs)]
+        rnnrt_load = statistics.median(rnnrt_samples)
+        share = rnnrt_load / torch_load
+        print(f"## Loading {name}.pt ({size_mb:.1f} MB), median of {runs}")
+        print()
+        print(table(["name", "PyTorch torch.load + load_state_dict ms", "rnnrt load_ms (read + bind)",
+                     "rnnrt / PyTorch", "target", "met?"],
+                    [[name, fmt(torch_load), fmt(rnnrt_load), f"{share * 100:.0f}%",
+                      f"≤ {LOAD_TARGET * 100:.0f}%", mark(share <= LOAD_TARGET)]]))
+        print()
+        print("PyTorch: module constructed once outside the timing, first load discarded as warm-up. rnnrt: "
+              f"load_ms from {runs} runs of `rnnrt bench {name}.pt --iterations 1 --warmup 0 --threads 1 --json`.")
+        other, text = load.note()
+        print(text)
+        print()
+        results["load"] = {
+            "name": name, "file_mb": size_mb, "runs": runs, "pytorch_ms": torch_load, "rnnrt_ms": rnnrt_load,
+            "pytorch_samples_ms": torch_samples[1:], "rnnrt_samples_ms": rnnrt_samples,
+            "share": share, "target_share": LOAD_TARGET, "met": share <= LOAD_TARGET, "other_cores": other,
+        }
+
+    if hasattr(os, "getloadavg"):
+        meta["loadavg_end"] = os.getloadavg()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
