@@ -133,8 +133,11 @@ enum Check {
 
     /// A (possibly negative) axis normalized for a tensor of `rank`.
     static func axis(_ axis: Int64, rank: Int, _ what: String = "axis") throws -> Int {
+        guard axis > Int64(Int32.min), axis < Int64(Int32.max) else {
+            throw RNNRTError(.invalidArgument, "\(what) \(axis) is out of range for rank \(rank)")
+        }
         let a = axis < 0 ? Int(axis) + rank : Int(axis)
-        guard a >= 0, a < max(rank, 1) || (rank == 0 && a == 0) else {
+        guard a >= 0, a < rank else {
             throw RNNRTError(.invalidArgument, "\(what) \(axis) is out of range for rank \(rank)")
         }
         return a
@@ -155,5 +158,16 @@ enum Check {
             throw RNNRTError(.invalidArgument, "\(what) \(shape.shapeDescription) is negative or too large")
         }
         return n
+    }
+}
+
+extension Float {
+    /// The integer ONNX gives a float value when it must become int64: truncated toward zero, saturated at
+    /// the int64 range, NaN as 0 (never a trap, whatever the file holds).
+    var saturatingInt64: Int64 {
+        if isNaN { return 0 }
+        if self >= 9.2e18 { return .max }
+        if self <= -9.2e18 { return .min }
+        return Int64(rounded(.towardZero))
     }
 }

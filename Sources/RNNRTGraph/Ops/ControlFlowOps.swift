@@ -70,7 +70,7 @@ struct LoopOp: GraphOperator {
             for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
             let results = try body.run(feeds, outer: outer).map(\.tensor)
             condition = try ElementwiseOps.bools(results[0], "body condition").first ?? false
-            carried = Array(results[1...carriedCount])
+            carried = Array(results[1..<(1 + carriedCount)])
             scans.append(Array(results.dropFirst(carriedCount + 1)))
             iteration += 1
         }

@@ -271,7 +271,7 @@ enum ElementwiseOps {
                 let lo = try attrMin ?? bound(1), hi = try attrMax ?? bound(2)
                 switch x.elements {
                 case .int(let v):
-                    let l = lo.map { Int64($0) } ?? .min, h = hi.map { Int64($0) } ?? .max
+                    let l = lo.map(\.saturatingInt64) ?? .min, h = hi.map(\.saturatingInt64) ?? .max
                     return [GraphTensor(shape: x.shape, ints: v.map { min(max($0, l), h) })]
                 default:
                     let l = lo ?? -.infinity, h = hi ?? .infinity

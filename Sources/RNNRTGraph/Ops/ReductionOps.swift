@@ -23,7 +23,7 @@ enum ReductionOps {
                     }
                     let normalized = try Set((axes ?? []).isEmpty ? Array(0..<x.rank) : (axes ?? []).map { try Check.axis(Int64($0), rank: x.rank) })
                     let (out, shape) = reduceAxes(values, x.shape, normalized, keepDims: keepDims, combine)
-                    if case .int = x.elements { return [GraphTensor(shape: shape, ints: out.map { Int64($0) })] }
+                    if case .int = x.elements { return [GraphTensor(shape: shape, ints: out.map(\.saturatingInt64))] }
                     return [GraphTensor(shape: shape, floats: out)]
                 }
             }

@@ -109,14 +109,18 @@ enum ShapeOps {
             case .float(let s):
                 let l = try limit.floats("limit"), d = try delta.floats("delta")
                 guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
-                let n = max(0, Int(((l0 - s0) / d0).rounded(.up)))
+                let steps = ((Double(l0) - Double(s0)) / Double(d0)).rounded(.up)
+                guard steps.isFinite, steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range from \(s0) to \(l0) by \(d0) is not a finite, reasonable length") }
+                let n = max(0, Int(steps))
                 guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
                 return [GraphTensor(shape: [n], floats: (0..<n).map { s0 + Float($0) * d0 })]
             default:
                 let s = try start.ints("start"), l = try limit.ints("limit"), d = try delta.ints("delta")
                 guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
                 let span = Double(l0) - Double(s0)
-                let n = max(0, Int((span / Double(d0)).rounded(.up)))
+                let steps = (span / Double(d0)).rounded(.up)
+                guard steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range of \(steps) elements is too large") }
+                let n = max(0, Int(steps))
                 guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
                 return [GraphTensor(shape: [n], ints: (0..<n).map { s0 &+ Int64($0) &* d0 })]
             }
@@ -239,10 +243,13 @@ enum ShapeOps {
                     axes = try (inputs.count > 3 ? inputs[3] : nil)?.ints("axes")
                     steps = try (inputs.count > 4 ? inputs[4] : nil)?.ints("steps")
                 }
-                guard starts.count == ends.count else { throw RNNRTError(.invalidArgument, "Slice starts and ends differ in length") }
+                guard starts.count == ends.count, axes.map({ $0.count == starts.count }) ?? true,
+                      steps.map({ $0.count == starts.count }) ?? true else {
+                    throw RNNRTError(.invalidArgument, "Slice starts, ends, axes and steps must have the same length (\(starts.count), \(ends.count), \(axes?.count ?? starts.count), \(steps?.count ?? starts.count))")
+                }
                 for i in 0..<starts.count {
                     let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
-                    let step = steps.map { i < $0.count ? $0[i] : 1 } ?? 1
+                    let step = steps?[i] ?? 1
                     guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
                     let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
                     x = slice(x, axis: axis, start: s, count: count, step: Int(step))
@@ -320,8 +327,11 @@ enum ShapeOps {
                 }
                 if inputs.count > 3, let axesT = inputs[3] {
                     let axes = try Check.intList(axesT, "axes").map { try Check.axis(Int64($0), rank: x.rank) }
+                    guard pads.count == 2 * axes.count else {
+                        throw RNNRTError(.invalidArgument, "Pad has \(pads.count) pads for \(axes.count) axes, expected \(2 * axes.count)")
+                    }
                     var full = [Int](repeating: 0, count: 2 * x.rank)
-                    for (k, a) in axes.enumerated() where k < pads.count / 2 {
+                    for (k, a) in axes.enumerated() {
                         full[a] = pads[k]; full[a + x.rank] = pads[k + axes.count]
                     }
                     pads = full
@@ -384,12 +394,15 @@ enum ShapeOps {
         let n = Int64(extent)
         var s = start < 0 ? start + n : start
         var e = end < 0 ? end + n : end
+        // Steps longer than the axis select one element: clamp them so the arithmetic cannot overflow.
         if step > 0 {
+            let st = min(step, n + 1)
             s = max(0, min(n, s)); e = max(0, min(n, e))
-            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+            return (Int(s), e > s ? Int((e - s + st - 1) / st) : 0)
         }
+        let st = step == .min ? n + 1 : min(-step, n + 1)
         s = max(-1, min(n - 1, s)); e = max(-1, min(n - 1, e))
-        return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+        return (Int(s), s > e ? Int((s - e + st - 1) / st) : 0)
     }
 
     static func concat(_ parts: [GraphTensor], axis: Int) throws -> GraphTensor {
@@ -450,7 +463,7 @@ enum ShapeOps {
         }
         switch x.elements {
         case .float(let v): return GraphTensor(shape: shape, floats: (0..<n).map { source($0).map { v[$0] } ?? value })
-        case .int(let v): return GraphTensor(shape: shape, ints: (0..<n).map { source($0).map { v[$0] } ?? Int64(value) })
+        case .int(let v): return GraphTensor(shape: shape, ints: (0..<n).map { source($0).map { v[$0] } ?? value.saturatingInt64 })
         case .bool(let v): return GraphTensor(shape: shape, bools: (0..<n).map { source($0).map { v[$0] } ?? (value != 0) })
         }
     }
