@@ -1,3 +1,4 @@
+import Dispatch
 import RNNRTCore
 
 /// A PyTorch `nn.RNN`, `nn.LSTM` or `nn.GRU` bound to its weights, ready to run with PyTorch's semantics.
@@ -148,10 +149,72 @@ public struct RecurrentModule: Sendable {
         }
         let width = config.directionCount * config.outputSize
         var output = [Float](repeating: 0, count: layout.steps * layout.batch * width)
-        recurrence.run(input: layout.timeMajor(x), steps: layout.steps, batch: layout.batch,
-                       h: &h, c: &c, output: &output, workspace: Workspace())
+        let input = layout.timeMajor(x)
+        let work = layout.steps * layout.batch * config.kind.gateCount * config.hiddenSize * (config.inputSize + config.outputSize)
+        if RNNRTThreads.count >= 2 && !config.bidirectional && layout.batch >= 2 && work >= 1 << 22 {
+            // Batch rows are independent sequences: two shards run side by side, each with its own scratch.
+            runSharded(input: input, steps: layout.steps, batch: layout.batch, h: &h, c: &c, output: &output)
+        } else {
+            recurrence.run(input: input, steps: layout.steps, batch: layout.batch,
+                           h: &h, c: &c, output: &output, workspace: Workspace())
+        }
         let y = layout.output(output, width: width)
         return RecurrentOutput(output: y, hN: h, cN: c)
+    }
+
+    /// `recurrence.run` over two halves of the batch on two threads: inputs, states and outputs are split
+    /// by batch row and joined back (time-major `[T, N, ·]` inputs/outputs, `[stack, N, ·]` states).
+    private func runSharded(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?, output: inout [Float]) {
+        let config = configuration
+        let width = config.directionCount * config.outputSize
+        let stack = h.shape[0]
+        let split = batch / 2
+        let ranges = [0..<split, split..<batch]
+        func rows(_ t: Tensor, _ outer: Int, _ range: Range<Int>, _ inner: Int) -> Tensor {
+            var out: [Float] = []
+            out.reserveCapacity(outer * range.count * inner)
+            for o in 0..<outer { out += t.scalars[((o * batch + range.lowerBound) * inner)..<((o * batch + range.upperBound) * inner)] }
+            return Tensor(shape: [outer, range.count, inner], scalars: out)
+        }
+        struct Shard {
+            var h: Tensor
+            var c: Tensor?
+            var output: [Float]
+        }
+        let inputs = ranges.map { rows(input, steps, $0, config.inputSize) }
+        var shards = ranges.map { r in
+            Shard(h: rows(h, stack, r, config.outputSize), c: c.map { rows($0, stack, r, config.hiddenSize) },
+                  output: [Float](repeating: 0, count: steps * r.count * width))
+        }
+        let recurrence = self.recurrence
+        shards.withUnsafeMutableBufferPointer { buffer in
+            // Safe to share: each iteration touches only its own shard.
+            let work = ShardWork(shards: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                let shard = work.shards + k
+                var hk = shard.pointee.h, ck = shard.pointee.c, ok = shard.pointee.output
+                recurrence.run(input: inputs[k], steps: steps, batch: ranges[k].count, h: &hk, c: &ck, output: &ok,
+                               workspace: Workspace())
+                shard.pointee = Shard(h: hk, c: ck, output: ok)
+            }
+        }
+        func join(_ parts: [Tensor], _ outer: Int, _ inner: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: outer * batch * inner)
+            for (k, r) in ranges.enumerated() {
+                for o in 0..<outer {
+                    for (i, b) in r.enumerated() {
+                        let src = (o * r.count + i) * inner, dst = (o * batch + b) * inner
+                        for j in 0..<inner { out[dst + j] = parts[k].scalars[src + j] }
+                    }
+                }
+            }
+            return out
+        }
+        output = join(shards.enumerated().map { Tensor(shape: [steps, ranges[$0.offset].count, width], scalars: $0.element.output) }, steps, width)
+        h = Tensor(shape: h.shape, scalars: join(shards.map(\.h), stack, config.outputSize))
+        if let cShape = c?.shape {
+            c = Tensor(shape: cShape, scalars: join(shards.compactMap(\.c), stack, config.hiddenSize))
+        }
     }
 
     static func initialState(_ given: Tensor?, named name: String, shape: [Int]) throws -> Tensor {
@@ -171,4 +234,9 @@ public struct RecurrentOutput: Sendable {
     public var hN: Tensor
     /// LSTM only: final cell state, `[layers·D, N, hiddenSize]`.
     public var cN: Tensor?
+}
+
+/// Pointer to the shards of `runSharded`, handed to its two parallel iterations (each touches only its own).
+private struct ShardWork<T>: @unchecked Sendable {
+    let shards: UnsafeMutablePointer<T>
 }

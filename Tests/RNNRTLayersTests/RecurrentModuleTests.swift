@@ -85,3 +85,32 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
         #expect(throws: RNNRTError.self) { try RecurrentModule(configuration: config, stateDict: StateDict()) }
     }
 }
+
+/// With two threads a batched unidirectional module runs its batch in two shards side by side; the result
+/// equals the one-thread run (every row is an independent sequence).
+@Suite struct BatchShardingTests {
+    @Test(arguments: [RecurrentConfiguration(kind: .lstm, inputSize: 32, hiddenSize: 64, numLayers: 2),
+                      RecurrentConfiguration(kind: .gru, inputSize: 48, hiddenSize: 64, batchFirst: true),
+                      RecurrentConfiguration(kind: .lstm, inputSize: 40, hiddenSize: 64, projSize: 24),
+                      RecurrentConfiguration(kind: .rnn, inputSize: 64, hiddenSize: 96, numLayers: 3)])
+    func shardedEqualsSingleThread(_ config: RecurrentConfiguration) throws {
+        let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))
+        var rng = SeededGenerator(seed: 21)
+        let (steps, batch) = (64, 7)
+        let shape = config.batchFirst ? [batch, steps, config.inputSize] : [steps, batch, config.inputSize]
+        let x = Tensor(shape: shape, scalars: rng.floats(steps * batch * config.inputSize))
+        let stack = config.numLayers * config.directionCount
+        let h0 = Tensor(shape: [stack, batch, config.outputSize], scalars: rng.floats(stack * batch * config.outputSize))
+        let c0 = config.kind == .lstm ? Tensor(shape: [stack, batch, config.hiddenSize], scalars: rng.floats(stack * batch * config.hiddenSize)) : nil
+        let saved = RNNRTThreads.count
+        defer { RNNRTThreads.count = saved }
+        RNNRTThreads.count = 1
+        let single = try module.forward(x, h0: h0, c0: c0)
+        RNNRTThreads.count = 2
+        let sharded = try module.forward(x, h0: h0, c0: c0)
+        #expect(Tolerance.pytorch.compare(sharded.output, single.output).passed)
+        #expect(Tolerance.pytorch.compare(sharded.hN, single.hN).passed)
+        if let a = sharded.cN, let b = single.cN { #expect(Tolerance.pytorch.compare(a, b).passed) }
+        #expect(sharded.output.shape == single.output.shape)
+    }
+}
