@@ -28,20 +28,15 @@ import onnxruntime as ort
 import torch
 from safetensors.torch import load_file
 
+from check_formats import flags, random_rnn  # tools/: the shared random module and its CLI flags
+
 warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 ort.set_default_logger_severity(3)
 
 
 def random_module(rng):
-    kind = rng.choice(["RNN", "LSTM", "GRU"])
-    kw = dict(input_size=rng.randint(1, 6), hidden_size=rng.randint(2, 8), num_layers=rng.randint(1, 3),
-              bias=rng.random() > 0.2, batch_first=rng.random() > 0.5, bidirectional=rng.random() > 0.5)
-    if kind == "RNN":
-        kw["nonlinearity"] = rng.choice(["tanh", "relu"])
-    if kind == "LSTM" and rng.random() > 0.5:
-        kw["proj_size"] = rng.randint(1, kw["hidden_size"] - 1)
-    return getattr(torch.nn, kind)(**kw).eval()
+    return random_rnn(rng, max_input=6, max_hidden=8, proj_chance=0.5).eval()
 
 
 def close(a, b):
@@ -62,10 +57,8 @@ def main():
             m = random_module(rng)
             pt, onnx_path, back, st = tmp / f"m{i}.pt", tmp / f"m{i}.onnx", tmp / f"b{i}.pt", tmp / f"m{i}.safetensors"
             torch.save(m.state_dict(), pt)
-            flags = ["--batch-first"] if m.batch_first else []
-            if isinstance(m, torch.nn.RNN) and m.nonlinearity == "relu":
-                flags += ["--nonlinearity", "relu"]
-            for cmd in ([str(pt), "-o", str(onnx_path)] + flags, [str(onnx_path), "-o", str(back)], [str(pt), "-o", str(st)]):
+            module_flags = flags(m, stores_hyperparameters=False)
+            for cmd in ([str(pt), "-o", str(onnx_path)] + module_flags, [str(onnx_path), "-o", str(back)], [str(pt), "-o", str(st)]):
                 r = subprocess.run([args.binary, "convert"] + cmd, capture_output=True, text=True)
                 if r.returncode:
                     print(f"FAIL convert {m}: {r.stderr.strip()}")

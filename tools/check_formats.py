@@ -34,13 +34,14 @@ class Model(torch.nn.Module):
         self.register_buffer("calls", torch.zeros((), dtype=torch.int64))
 
 
-def random_rnn(rng):
+def random_rnn(rng, max_input=9, max_hidden=12, proj_chance=0.4):
+    """A random nn.RNN/LSTM/GRU exercising every option (shared with tools/check_conversions.py)."""
     kind = rng.choice(["RNN", "LSTM", "GRU"])
-    kw = dict(input_size=rng.randint(1, 9), hidden_size=rng.randint(2, 12), num_layers=rng.randint(1, 3),
+    kw = dict(input_size=rng.randint(1, max_input), hidden_size=rng.randint(2, max_hidden), num_layers=rng.randint(1, 3),
               bias=rng.random() > 0.2, batch_first=rng.random() > 0.5, bidirectional=rng.random() > 0.5)
     if kind == "RNN":
         kw["nonlinearity"] = rng.choice(["tanh", "relu"])
-    if kind == "LSTM" and rng.random() > 0.6:
+    if kind == "LSTM" and rng.random() > 1 - proj_chance:
         kw["proj_size"] = rng.randint(1, kw["hidden_size"] - 1)
     return getattr(torch.nn, kind)(**kw)
 
