@@ -36,6 +36,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "RNNRTTestSupport", dependencies: ["RNNRT"], path: "Tests/RNNRTTestSupport"),
+        .testTarget(name: "RNNRTKernelsTests", dependencies: ["RNNRTKernels", "RNNRTCore"]),
         .testTarget(name: "RNNRTCoreTests", dependencies: ["RNNRTCore", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTCheckpointsTests", dependencies: ["RNNRTCheckpoints", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTLayersTests", dependencies: ["RNNRT", "RNNRTTestSupport"]),

@@ -3,13 +3,13 @@ import RNNRTKernels
 
 /// One layer-direction's weights, laid out once at bind time for the kernels.
 ///
-/// Gate blocks keep PyTorch's order (LSTM i, f, g, o; GRU r, z, n). Matrices are stored transposed
-/// (`[k × n]`, row-major) so `sgemm` streams them row by row.
+/// Gate blocks keep PyTorch's order (LSTM i, f, g, o; GRU r, z, n). `WeightMatrix` decides each matrix's
+/// layout (packed when small, the loaded tensor's storage used in place when large).
 package struct DirectionWeights: Sendable {
-    /// `weight_ihᵀ`: `[inputWidth × G·H]`, packed for the kernels.
-    let inputWeights: PackedMatrix
-    /// `weight_hhᵀ`: `[outputSize × G·H]`, packed for the kernels.
-    let hiddenWeights: PackedMatrix
+    /// `weight_ih`: `[G·H × inputWidth]`.
+    let inputWeights: WeightMatrix
+    /// `weight_hh`: `[G·H × outputSize]`.
+    let hiddenWeights: WeightMatrix
 
     /// `weight_hrᵀ`: `[H × P]`, empty without projection.
     let projectionT: [Float]
@@ -26,8 +26,8 @@ package struct DirectionWeights: Sendable {
          peepholes: [Float] = []) {
         self.inputWidth = inputWidth
         self.peepholes = peepholes
-        inputWeights = PackedMatrix(transposing: weightIH.scalars, rows: gateRows, cols: inputWidth)
-        hiddenWeights = PackedMatrix(transposing: weightHH.scalars, rows: gateRows, cols: outputSize)
+        inputWeights = WeightMatrix(weights: weightIH.scalars, rows: gateRows, cols: inputWidth)
+        hiddenWeights = WeightMatrix(weights: weightHH.scalars, rows: gateRows, cols: outputSize)
         projectionT = weightHR.map { DirectionWeights.transposed($0.scalars, rows: projSize, cols: hidden) } ?? []
         let bih = biasIH?.scalars ?? [Float](repeating: 0, count: gateRows)
         let bhh = biasHH?.scalars ?? [Float](repeating: 0, count: gateRows)

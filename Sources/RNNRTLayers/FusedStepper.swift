@@ -2,13 +2,13 @@ import CRNNRTKernels
 import RNNRTCore
 import RNNRTKernels
 
-/// The streaming hot path for batch 1: each layer's packed weights and the state copied once into buffers
+/// The streaming hot path for batch 1: each layer's weights (in their kernel form) and the state copied once into buffers
 /// this object owns, so a step is one C call per layer with no Swift array access, reference counting or
 /// exclusivity checks in between. Made by `RecurrentStream` when `Recurrence.hasFusedStep`.
 package final class FusedStepper {
     private struct Layer {
-        let wih: UnsafeMutablePointer<Float>
-        let whh: UnsafeMutablePointer<Float>
+        let wih: rnnrt_weights
+        let whh: rnnrt_weights
         let bias: UnsafeMutablePointer<Float>
         /// GRU: b_hh; otherwise unused (same as `bias`).
         let hiddenBias: UnsafeMutablePointer<Float>
@@ -47,15 +47,15 @@ package final class FusedStepper {
                 owned.append(p)
                 return p
             }
-            func copyPacked(_ m: PackedMatrix) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(m.packedCount, 1))
-                _ = m.withPacked { p.initialize(from: $0, count: m.packedCount) }
+            func copyWeights(_ m: WeightMatrix) -> rnnrt_weights {
+                // hasFusedStep guarantees the kernel form; an empty matrix (0 inputs) is never read.
+                guard let (weights, p) = m.copyKernelWeights() else { return rnnrt_weights(data: nil, ld: 0, packed: 0) }
                 owned.append(p)
-                return p
+                return weights
             }
             let bias = copy(w.inputBias)
             layers.advanced(by: index).initialize(to: Layer(
-                wih: copyPacked(w.inputWeights), whh: copyPacked(w.hiddenWeights), bias: bias,
+                wih: copyWeights(w.inputWeights), whh: copyWeights(w.hiddenWeights), bias: bias,
                 hiddenBias: w.hiddenBias.isEmpty ? bias : copy(w.hiddenBias), inputs: w.inputWidth))
         }
     }

@@ -127,8 +127,8 @@ package struct Recurrence: Sendable {
         for layer in 0..<config.numLayers {
             let w = weights[layer][0]
             let hl = h + layer * hid
-            _ = w.inputWeights.withPacked { wih in
-                w.hiddenWeights.withPacked { whh in
+            _ = w.inputWeights.withKernelWeights { wih in
+                w.hiddenWeights.withKernelWeights { whh in
                     w.inputBias.withUnsafeBufferPointer { bias in
                         switch config.kind {
                         case .lstm:
@@ -263,7 +263,7 @@ package struct Recurrence: Sendable {
 
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         // The whole time loop in C where the AVX2 kernels run (projection handled below in Swift).
-        if config.projSize == 0, let done = w.hiddenWeights.withPacked({ whh -> Bool in
+        if config.projSize == 0, let done = w.hiddenWeights.withKernelWeights({ whh -> Bool in
             w.hiddenBias.withUnsafeBufferPointer { bhh in
                 switch config.kind {
                 case .lstm:

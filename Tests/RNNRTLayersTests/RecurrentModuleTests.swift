@@ -3,12 +3,15 @@ import RNNRTTestSupport
 @testable import RNNRTLayers
 import RNNRTCore
 
-/// A state dict with random weights for `config`, named as PyTorch names them, under `prefix`.
+/// A state dict with random weights for `config`, named as PyTorch names them, under `prefix`, drawn as
+/// PyTorch initializes them (uniform in ±1/√hidden). Larger weights make a wide tanh RNN chaotic: rounding
+/// differences between kernels (different summation orders) then grow to O(1) within a few dozen steps.
 func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed: UInt64 = 7) throws -> StateDict {
     var rng = SeededGenerator(seed: seed)
     var sd = StateDict()
+    let bound = Float(1 / Double(config.hiddenSize).squareRoot())
     for (name, shape) in TorchParameterNames.expected(for: config) {
-        let t = Tensor(shape: shape, scalars: rng.floats(shape.reduce(1, *), in: -0.5...0.5))
+        let t = Tensor(shape: shape, scalars: rng.floats(shape.reduce(1, *), in: -bound...bound))
         try sd.insert(StoredTensor(t), named: prefix + name)
     }
     return sd

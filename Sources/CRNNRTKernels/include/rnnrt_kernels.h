@@ -29,26 +29,49 @@ void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out);
 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                              const float *packed_b, float *c, ptrdiff_t ldc, int accumulate);
 
+/// y[rows] = (accumulate ? y : 0) + W · x for W [rows × k] row-major (row stride ldw), as weights are stored:
+/// eight rows at a time, each a dot product with x.
+void rnnrt_gemv_rows_avx2(ptrdiff_t rows, ptrdiff_t k, const float *w, ptrdiff_t ldw, const float *x, float *y,
+                          int accumulate);
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · Wᵀ for W [n×k] row-major (row stride ldw), the weights used in place
+/// (no packing at load): one row → rnnrt_gemv_rows_avx2; a few rows → Aᵀ packed per call and 6 weight rows ×
+/// 16 activation rows per register tile; many rows → W packed per call (amortized) and the packed kernel.
+void rnnrt_sgemm_rows_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w,
+                           ptrdiff_t ldw, float *c, ptrdiff_t ldc, int accumulate);
+
+/// A constant weight matrix W [n×k] (the right operand is B = Wᵀ) as the kernels take it: packed by
+/// rnnrt_pack_bt (`packed` = 1, `ld` unused), or used in place as stored, row-major with row stride `ld`.
+typedef struct rnnrt_weights {
+    const float *data;
+    ptrdiff_t ld;
+    int packed;
+} rnnrt_weights;
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · Wᵀ with W in either form.
+void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
+                            float *c, ptrdiff_t ldc, int accumulate);
+
 /// One batch-1 time step of a whole PyTorch-form layer, for streaming: gates = bias + x·W_ih + h·W_hh
-/// (both packed by rnnrt_pack_bt), then the fused update of h (and c). `scratch` holds 2·G·H floats.
+/// (either weight form), then the fused update of h (and c). `scratch` holds 2·G·H floats.
 /// LSTM: bias = b_ih + b_hh. GRU: bias_ih, bias_hh separate (the reset gate multiplies h·W_hn + b_hn).
-void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
-                           const float *packed_whh, const float *bias, float *h, float *c, float *scratch);
-void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
-                          const float *packed_whh, const float *bias_ih, const float *bias_hh, float *h, float *scratch);
-void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *packed_wih,
-                          const float *packed_whh, const float *bias, float *h, float *scratch, int relu);
+void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
+                           rnnrt_weights whh, const float *bias, float *h, float *c, float *scratch);
+void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
+                          rnnrt_weights whh, const float *bias_ih, const float *bias_hh, float *h, float *scratch);
+void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
+                          rnnrt_weights whh, const float *bias, float *h, float *scratch, int relu);
 
 /// A whole direction of a PyTorch-form layer over `steps` time steps, the loop in C: `xp` holds the input
 /// projection `[steps × batch × G·H]` (bias + x·W_ih; LSTM/RNN: b_ih + b_hh folded in) and is used as scratch;
 /// `h` (and `c`) `[batch × H]` are the state, updated; row `(t·batch + b)` of `output` (stride
 /// `out_stride`) receives h after step t. `reverse` walks t from the end. GRU: `bias_hh` `[3H]` and
 /// `scratch` `[batch × 3H]` for the hidden part. RNN: `relu` chooses the nonlinearity.
-void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, rnnrt_weights whh,
                               float *h, float *c, float *output, ptrdiff_t out_stride, int reverse);
-void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, const float *packed_whh,
+void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, rnnrt_weights whh,
                              const float *bias_hh, float *h, float *output, ptrdiff_t out_stride, int reverse, float *scratch);
-void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, const float *packed_whh,
+void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, rnnrt_weights whh,
                              float *h, float *output, ptrdiff_t out_stride, int reverse, int relu);
 
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.

@@ -1,0 +1,160 @@
+import CRNNRTKernels
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A constant weight matrix `W [n×k]` as PyTorch stores it (`weight_ih`, `weight_hh`: one row per gate unit),
+/// used as the right operand `Wᵀ` of `C = A · Wᵀ`, laid out once at bind by size:
+///
+/// - with the AVX2 kernels, matrices up to `packLimit` elements (they fit in L2, so every recurrent step
+///   reads them from cache) are packed into 16-column slivers: the fastest form for one-row products, and
+///   cheap to make at load;
+/// - larger ones are used in place, sharing the loaded tensor's storage (no copy at load): their products
+///   stream the weights from memory anyway, and `rnnrt_sgemm_rows_avx2` reads them as stored;
+/// - the portable kernels take `Wᵀ` row-major.
+public struct WeightMatrix: Sendable {
+    /// Elements up to which W is packed (1 MB of float32).
+    public static let packLimit = 1 << 18
+
+    /// Which AVX2 form a matrix takes.
+    public enum Layout: Sendable {
+        /// Packed up to `packLimit` elements, in place above.
+        case bySize
+        case packed
+        case inPlace
+
+        /// `RNNRT_WEIGHT_LAYOUT=packed` or `in-place` forces one form for every matrix (the tests run every
+        /// fixture both ways); otherwise by size.
+        public static let current: Layout = {
+            guard let value = getenv("RNNRT_WEIGHT_LAYOUT").map({ String(cString: $0) }) else { return .bySize }
+            switch value {
+            case "packed": return .packed
+            case "in-place": return .inPlace
+            default: return .bySize
+            }
+        }()
+    }
+
+    enum Storage {
+        /// `rnnrt_pack_bt` layout.
+        case packed([Float])
+        /// W itself, row-major `[n×k]`.
+        case rows([Float])
+        /// `Wᵀ` row-major `[k×n]`, for the portable kernels.
+        case transposed([Float])
+    }
+
+    /// Columns of the right operand (inner dimension of the product).
+    public let k: Int
+    /// Rows of W: outputs of the product.
+    public let n: Int
+    let storage: Storage
+
+    /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs.
+    public init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
+        precondition(w.count == k * n)
+        self.k = k
+        self.n = n
+        if KernelSet.avx2 && k > 0 && n > 0 {
+            if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
+                // rnnrt_pack_bt writes every element, padding included: no zero-fill first.
+                storage = .packed([Float](unsafeUninitializedCapacity: Int(rnnrt_packed_b_count(k, n))) { dst, initialized in
+                    w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst.baseAddress!) }
+                    initialized = dst.count
+                })
+            } else {
+                storage = .rows(w)
+            }
+        } else {
+            var t = [Float](repeating: 0, count: w.count)
+            for r in 0..<n { for c in 0..<k { t[c * n + r] = w[r * k + c] } }
+            storage = .transposed(t)
+        }
+    }
+
+    /// Number of elements of W.
+    public var count: Int { k * n }
+
+    /// Whether the AVX2 kernels take this matrix (as `rnnrt_weights`).
+    public var hasKernelForm: Bool {
+        if case .transposed = storage { return false }
+        return true
+    }
+
+    /// The elements the kernels read (packed or as stored); empty for the portable form.
+    var kernelElements: [Float] {
+        switch storage {
+        case .packed(let p): return p
+        case .rows(let w): return w
+        case .transposed: return []
+        }
+    }
+
+    /// The matrix as the AVX2 kernels take it, valid inside `body`; nil for the portable form.
+    public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
+        switch storage {
+        case .packed(let p):
+            return p.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 1)) }
+        case .rows(let w):
+            return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0)) }
+        case .transposed:
+            return nil
+        }
+    }
+
+    /// A copy of the kernel form into memory the caller owns (`deallocate` it), with the `rnnrt_weights`
+    /// pointing there; nil for the portable form.
+    public func copyKernelWeights() -> (rnnrt_weights, UnsafeMutablePointer<Float>)? {
+        let elements = kernelElements
+        guard hasKernelForm, !elements.isEmpty else { return nil }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: elements.count)
+        elements.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: elements.count) }
+        let packed: Int32 = if case .packed = storage { 1 } else { 0 }
+        return (rnnrt_weights(data: p, ld: k, packed: packed), p)
+    }
+
+    /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · Wᵀ[:, columns]` (all columns when nil; `w` = their count).
+    public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         accumulate: Bool, columns: Range<Int>? = nil) {
+        let cols = columns ?? 0..<n
+        guard m > 0, !cols.isEmpty else { return }
+        switch storage {
+        case .transposed(let t):
+            t.withUnsafeBufferPointer { b in
+                portableSgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b.baseAddress! + cols.lowerBound, ldb: n,
+                              c: c, ldc: ldc, accumulate: accumulate)
+            }
+        case .rows(let w):
+            w.withUnsafeBufferPointer { p in
+                rnnrt_sgemm_rows_avx2(m, cols.count, k, a, lda, p.baseAddress! + cols.lowerBound * k, k, c, ldc,
+                                      accumulate ? 1 : 0)
+            }
+        case .packed(let packed) where cols.lowerBound % 16 == 0:
+            packed.withUnsafeBufferPointer { p in
+                rnnrt_sgemm_packed_avx2(m, cols.count, k, a, lda, p.baseAddress! + (cols.lowerBound / 16) * k * 16,
+                                        c, ldc, accumulate ? 1 : 0)
+            }
+        case .packed(let packed):
+            // Unaligned column range (rare: a GRU candidate block): the aligned superset into scratch, then copy.
+            let start = cols.lowerBound - cols.lowerBound % 16
+            let width = cols.upperBound - start
+            var scratch = [Float](repeating: 0, count: m * width)
+            packed.withUnsafeBufferPointer { p in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    rnnrt_sgemm_packed_avx2(m, width, k, a, lda, p.baseAddress! + (start / 16) * k * 16, s.baseAddress!,
+                                            width, 0)
+                }
+            }
+            let offset = cols.lowerBound - start
+            for i in 0..<m {
+                for j in 0..<cols.count {
+                    let v = scratch[i * width + offset + j]
+                    c[i * ldc + j] = accumulate ? c[i * ldc + j] + v : v
+                }
+            }
+        }
+    }
+}
