@@ -36,30 +36,57 @@ enum TorchCheckpoint {
         var machine = PickleMachine(try archive.read(pickleEntry))
         let root = try withContext("reading \(pickleEntry.name)") { try machine.run() }
         return try stateDict(from: root, machine: machine, format: script == nil ? formatName : scriptFormatName,
-                             bigEndian: bigEndian, scriptClass: { script?.scriptClass(named: $0) }) { key in
+                             bigEndian: bigEndian, scriptClass: { script?.scriptClass(named: $0) }) { key, dtype in
             guard let entry = archive.entry(named: prefix + "data/" + key) else {
                 throw RNNRTError(.malformed, "storage record 'data/\(key)' is missing from the archive")
             }
-            return try archive.read(entry)
+            // Float32 in host order is read straight into floats, which the tensor then shares.
+            if dtype == .float32, !bigEndian, Self.hostIsLittleEndian, entry.size % 4 == 0 {
+                return .floats(try archive.read(entry, as: Float.self))
+            }
+            return .bytes(try archive.read(entry))
+        }
+    }
+
+    static let hostIsLittleEndian = 1.littleEndian == 1
+
+    /// A storage record's contents: raw bytes, or float32 elements when read for a float32 tensor.
+    enum StorageRecord {
+        case bytes([UInt8])
+        case floats([Float])
+
+        var byteCount: Int {
+            switch self {
+            case .bytes(let b): return b.count
+            case .floats(let f): return f.count * 4
+            }
+        }
+
+        func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            switch self {
+            case .bytes(let b): return try b.withUnsafeBytes(body)
+            case .floats(let f): return try f.withUnsafeBytes(body)
+            }
         }
     }
 
     /// The state dict of an unpickled torch object: every tensor under its dotted name, materialized from
-    /// the storage bytes `storage(key)` returns (each storage is loaded once), and every non-tensor leaf.
+    /// the storage `storage(key, dtype)` returns for a tensor of `dtype` (each storage is loaded once), and
+    /// every non-tensor leaf.
     static func stateDict(from root: PickleValue, machine: PickleMachine, format: String, bigEndian: Bool,
                           scriptClass: (String) -> TorchScriptClass? = { _ in nil },
-                          storage load: (String) throws -> [UInt8]) throws -> StateDict {
-        var storages: [String: [UInt8]] = [:]
+                          storage load: (String, DType) throws -> StorageRecord) throws -> StateDict {
+        var storages: [String: StorageRecord] = [:]
         var stateDict = StateDict(format: format)
         try flatten(root, machine: machine, scriptClass: scriptClass) { name, leaf in
             switch leaf {
             case .tensor(let ref):
                 let stored = try withContext("reading tensor '\(name)'") {
-                    try materialize(ref, bigEndian: bigEndian) { key in
+                    try materialize(ref, bigEndian: bigEndian) { key, dtype in
                         if let cached = storages[key] { return cached }
-                        let bytes = try load(key)
-                        storages[key] = bytes
-                        return bytes
+                        let record = try load(key, dtype)
+                        storages[key] = record
+                        return record
                     }
                 }
                 try stateDict.insert(stored, named: name)
@@ -217,7 +244,7 @@ enum TorchCheckpoint {
     /// Copies a strided view out of its storage into a contiguous C-order `StoredTensor`, checking every
     /// bound before indexing.
     static func materialize(_ ref: TensorReference, bigEndian: Bool,
-                            storage load: (String) throws -> [UInt8]) throws -> StoredTensor {
+                            storage load: (String, DType) throws -> StorageRecord) throws -> StoredTensor {
         let size = ref.dtype.byteSize
         // Element count of the storage in the tensor's dtype (untyped storages count bytes).
         let storageElements = ref.storage.dtype == nil ? ref.storage.numel / size : ref.storage.numel
@@ -240,15 +267,21 @@ enum TorchCheckpoint {
                 throw RNNRTError(.malformed, "view of \(count) elements expands its \(storageElements)-element storage beyond the \(maxViewExpansionBytes >> 20) MiB allowed")
             }
         }
-        let data = try load(ref.storage.key)
-        guard data.count >= storageBytes else {
-            throw RNNRTError(.malformed, "storage '\(ref.storage.key)' should hold \(storageBytes) bytes, the record has \(data.count)")
+        let data = try load(ref.storage.key, ref.dtype)
+        guard data.byteCount >= storageBytes else {
+            throw RNNRTError(.malformed, "storage '\(ref.storage.key)' should hold \(storageBytes) bytes, the record has \(data.byteCount)")
         }
-        // A tensor that is its whole storage, in order, takes the record's bytes as they are (no copy).
-        if ref.offset == 0, data.count == count * size, isContiguous(ref.shape, ref.strides) {
-            var bytes = data
-            if bigEndian { swapByteOrder(&bytes, dtype: ref.dtype) }
-            return try StoredTensor(dtype: ref.dtype, shape: ref.shape, bytes: bytes)
+        // A tensor that is its whole storage, in order, takes the record as it is (no copy).
+        if ref.offset == 0, data.byteCount == count * size, isContiguous(ref.shape, ref.strides) {
+            switch data {
+            case .floats(let floats) where ref.dtype == .float32:
+                return try StoredTensor(shape: ref.shape, floats: floats)
+            case .floats:
+                break
+            case .bytes(var bytes):
+                if bigEndian { swapByteOrder(&bytes, dtype: ref.dtype) }
+                return try StoredTensor(dtype: ref.dtype, shape: ref.shape, bytes: bytes)
+            }
         }
         var out = [UInt8](repeating: 0, count: count * size)
         if count > 0 {

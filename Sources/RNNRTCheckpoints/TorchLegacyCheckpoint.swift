@@ -64,11 +64,11 @@ enum TorchLegacyCheckpoint {
             ranges[key] = offset..<(offset + length)
             offset += length
         }
-        return try TorchCheckpoint.stateDict(from: root, machine: main, format: formatName, bigEndian: false) { key in
+        return try TorchCheckpoint.stateDict(from: root, machine: main, format: formatName, bigEndian: false) { key, _ in
             guard let range = ranges[key] else {
                 throw RNNRTError(.malformed, "legacy storage '\(key)' is used by a tensor but missing from the storage list")
             }
-            return Array(bytes[range])
+            return .bytes(Array(bytes[range]))
         }
     }
 }

@@ -4,8 +4,23 @@
 public struct StoredTensor: Sendable {
     public let dtype: DType
     public let shape: [Int]
-    /// `elementCount * dtype.byteSize` bytes, C order, host byte order.
-    public let bytes: [UInt8]
+    /// Float32 tensors read straight into floats keep them as they are, so `floatTensor()` shares them
+    /// instead of copying (the weights of a checkpoint are read once, not copied around).
+    private enum Storage: Sendable {
+        case bytes([UInt8])
+        case floats([Float])
+    }
+    private let storage: Storage
+
+    /// `elementCount * dtype.byteSize` bytes, C order, host byte order (a copy for float storage).
+    public var bytes: [UInt8] {
+        switch storage {
+        case .bytes(let b):
+            return b
+        case .floats(let f):
+            return f.withUnsafeBytes { [UInt8]($0) }
+        }
+    }
 
     /// A stored tensor; throws `.malformed` when the byte count does not match shape and dtype.
     public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws {
@@ -17,14 +32,27 @@ public struct StoredTensor: Sendable {
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.storage = .bytes(bytes)
     }
 
-    /// A float32 stored tensor holding `tensor`'s elements.
+    /// A float32 stored tensor from its elements; throws `.malformed` when the count does not match shape.
+    public init(shape: [Int], floats: [Float]) throws {
+        guard let n = shape.checkedElementCount() else {
+            throw RNNRTError(.malformed, "shape \(shape.shapeDescription) has a negative or overflowing extent")
+        }
+        guard floats.count == n else {
+            throw RNNRTError(.malformed, "float32 tensor of shape \(shape.shapeDescription) needs \(n * 4) bytes, got \(floats.count * 4)")
+        }
+        self.dtype = .float32
+        self.shape = shape
+        self.storage = .floats(floats)
+    }
+
+    /// A float32 stored tensor holding `tensor`'s elements (shared, not copied).
     public init(_ tensor: Tensor) {
         self.dtype = .float32
         self.shape = tensor.shape
-        self.bytes = tensor.scalars.withUnsafeBytes { Array($0) }
+        self.storage = .floats(tensor.scalars)
     }
 
     /// Number of elements.
@@ -34,6 +62,8 @@ public struct StoredTensor: Sendable {
     /// complex types throw `.unsupported`.
     public func floatTensor() throws -> Tensor {
         let n = elementCount
+        if case .floats(let f) = storage { return Tensor(shape: shape, scalars: f) }
+        let bytes = self.bytes
         #if _endian(little)
         if dtype == .float32 {
             // Same bytes: one copy, no per-element work.

@@ -28,11 +28,12 @@ import RNNRTCore
             do {
                 var machine = PickleMachine(bytes)
                 let root = try machine.run()
-                _ = try TorchCheckpoint.stateDict(from: root, machine: machine, format: "test", bigEndian: false) { key in
+                _ = try TorchCheckpoint.stateDict(from: root, machine: machine, format: "test", bigEndian: false) { key, dtype in
                     guard let e = archive.entry(named: prefix + "data/" + key) else {
                         throw RNNRTError(.malformed, "missing \(key)")
                     }
-                    return try archive.read(e)
+                    // Both record forms, as the readers produce them.
+                    return dtype == .float32 && e.size % 4 == 0 ? .floats(try archive.read(e, as: Float.self)) : .bytes(try archive.read(e))
                 }
                 read += 1
             } catch is RNNRTError {

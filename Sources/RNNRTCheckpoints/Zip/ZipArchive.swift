@@ -99,6 +99,13 @@ final class ZipArchive {
     /// - Throws: `.malformed` when the entry claims more bytes than can exist or be read,
     ///   `.unsupported` for compression methods other than stored and deflate.
     func read(_ entry: Entry) throws -> [UInt8] {
+        try read(entry, as: UInt8.self)
+    }
+
+    /// The uncompressed contents of `entry` read straight into elements of `T` (host byte order; a float32
+    /// storage becomes `[Float]` with no second copy).
+    /// - Throws: as `read(_:)`, and `.malformed` when the size is not a whole number of elements.
+    func read<T: BitwiseCopyable>(_ entry: Entry, as _: T.Type) throws -> [T] {
         let raw: Bool
         switch entry.method {
         case 0:
@@ -119,13 +126,19 @@ final class ZipArchive {
             throw RNNRTError(.malformed, "zip entry '\(entry.name)' cannot be opened: \(String(cString: zip_strerror(handle)))")
         }
         defer { zip_fclose(file) }
-        var out = [UInt8](repeating: 0, count: entry.size)
+        let stride = MemoryLayout<T>.stride
+        guard entry.size % stride == 0 else {
+            throw RNNRTError(.malformed, "zip entry '\(entry.name)' holds \(entry.size) bytes, not a whole number of \(stride)-byte elements")
+        }
         var filled = 0
         var failed = false
-        out.withUnsafeMutableBytes { buffer in
+        // Uninitialized: every element is read into, or the array is discarded by the throw below.
+        let out = [T](unsafeUninitializedCapacity: entry.size / stride) { buffer, initialized in
+            initialized = buffer.count
             guard let base = buffer.baseAddress else { return }
+            let raw = UnsafeMutableRawPointer(base)
             while filled < entry.size {
-                let n = zip_fread(file, base + filled, UInt64(entry.size - filled))
+                let n = zip_fread(file, raw + filled, UInt64(entry.size - filled))
                 if n < 0 { failed = true; return }
                 if n == 0 { return }
                 filled += Int(n)
