@@ -6,7 +6,8 @@ import RNNRTCore
 ///
 /// Entries are listed once at open. Reading is bounded before anything is allocated: a stored entry
 /// cannot be larger than the archive, a deflated one cannot inflate more than `maxDeflateRatio` times.
-/// Stored entries are read raw (no CRC check) because `torch.save` may write CRC 0 for every entry.
+/// Stored entries are read raw: straight from the file at the offset `ZipStoredData` finds (no CRC pass),
+/// or through libzip when that offset is not known.
 final class ZipArchive {
     /// One entry of the central directory.
     struct Entry {
@@ -25,14 +26,18 @@ final class ZipArchive {
     private let archiveSize: Int
     private let label: String
 
-    /// Opens the zip archive at `path`.
-    convenience init(path: String) throws {
+    /// Number of stored entries read directly from the file (the rest go through libzip).
+    var directlyReadableCount: Int { storedData.offsets.count }
+
+    /// Opens the zip archive at `path`; `directStoredReads: false` reads every entry through libzip.
+    convenience init(path: String, directStoredReads: Bool = true) throws {
         var error: Int32 = 0
         guard let za = zip_open(path, ZIP_RDONLY, &error) else {
             throw RNNRTError(.malformed, "not a readable zip archive: \(ZipArchive.describe(code: error))")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        try self.init(handle: za, archiveSize: size ?? Int.max, label: path)
+        let fd = directStoredReads ? open(path, O_RDONLY) : -1
+        try self.init(handle: za, archiveSize: size ?? Int.max, label: path, descriptor: fd >= 0 ? fd : nil)
     }
 
     /// Opens a zip archive held in memory (copied; the archive does not refer to `bytes` afterwards).
@@ -60,12 +65,18 @@ final class ZipArchive {
     /// The in-memory archive's bytes, when opened from memory (zip_discard frees the source, not these).
     private let ownedBuffer: UnsafeMutableRawPointer?
 
+    /// The archive file, for reading stored entries directly (nil for in-memory archives).
+    private let descriptor: Int32?
+    /// Where stored entries' data starts (see `ZipStoredData`).
+    private var storedData = ZipStoredData(archiveSize: 0, stored: [:]) { _, _, _ in false }
+
     private init(handle: OpaquePointer, archiveSize: Int, label: String,
-                 ownedBuffer: UnsafeMutableRawPointer? = nil) throws {
+                 ownedBuffer: UnsafeMutableRawPointer? = nil, descriptor: Int32? = nil) throws {
         self.handle = handle
         self.archiveSize = archiveSize
         self.label = label
         self.ownedBuffer = ownedBuffer
+        self.descriptor = descriptor
         let count = zip_get_num_entries(handle, 0)
         var list: [Entry] = []
         if count > 0 {
@@ -83,11 +94,35 @@ final class ZipArchive {
             }
         }
         entries = list
+        var stored: [String: Int] = [:]
+        let names = Dictionary(grouping: list, by: \.name)
+        for e in list where e.method == 0 && e.size == e.compressedSize && names[e.name]?.count == 1 { stored[e.name] = e.size }
+        storedData = ZipStoredData(archiveSize: archiveSize, stored: stored) { [self] offset, count, destination in
+            readAt(offset, count, destination)
+        }
     }
 
     deinit {
         zip_discard(handle)
         ownedBuffer?.deallocate()
+        if let descriptor { close(descriptor) }
+    }
+
+    /// `count` bytes of the archive at `offset` (bounds checked by the caller), from the file or the buffer.
+    private func readAt(_ offset: Int, _ count: Int, _ destination: UnsafeMutableRawPointer) -> Bool {
+        if let ownedBuffer {
+            destination.copyMemory(from: ownedBuffer + offset, byteCount: count)
+            return true
+        }
+        guard let descriptor else { return false }
+        var done = 0
+        while done < count {
+            let n = pread(descriptor, destination + done, count - done, off_t(offset + done))
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
     }
 
     /// The entry called `name`, if any.
@@ -122,14 +157,25 @@ final class ZipArchive {
         default:
             throw RNNRTError(.unsupported, "zip entry '\(entry.name)' uses compression method \(entry.method); rnnrt reads stored (0) and deflate (8)")
         }
-        guard let file = zip_fopen_index(handle, entry.index, raw ? zip_flags_t(ZIP_FL_COMPRESSED) : 0) else {
-            throw RNNRTError(.malformed, "zip entry '\(entry.name)' cannot be opened: \(String(cString: zip_strerror(handle)))")
-        }
-        defer { zip_fclose(file) }
         let stride = MemoryLayout<T>.stride
         guard entry.size % stride == 0 else {
             throw RNNRTError(.malformed, "zip entry '\(entry.name)' holds \(entry.size) bytes, not a whole number of \(stride)-byte elements")
         }
+        if raw, let offset = storedData.offsets[entry.name] {
+            var ok = true
+            let out = [T](unsafeUninitializedCapacity: entry.size / stride) { buffer, initialized in
+                initialized = buffer.count
+                if let base = buffer.baseAddress { ok = readAt(offset, entry.size, UnsafeMutableRawPointer(base)) }
+            }
+            guard ok else {
+                throw RNNRTError(.malformed, "zip entry '\(entry.name)' claims \(entry.size) bytes at offset \(offset) but they could not be read")
+            }
+            return out
+        }
+        guard let file = zip_fopen_index(handle, entry.index, raw ? zip_flags_t(ZIP_FL_COMPRESSED) : 0) else {
+            throw RNNRTError(.malformed, "zip entry '\(entry.name)' cannot be opened: \(String(cString: zip_strerror(handle)))")
+        }
+        defer { zip_fclose(file) }
         var filled = 0
         var failed = false
         // Uninitialized: every element is read into, or the array is discarded by the throw below.
