@@ -78,21 +78,6 @@ public struct WeightMatrix: Sendable {
     /// Number of elements of W.
     public var count: Int { k * n }
 
-    /// Whether the AVX2 kernels take this matrix (as `rnnrt_weights`).
-    public var hasKernelForm: Bool {
-        if case .transposed = storage { return false }
-        return true
-    }
-
-    /// The elements the kernels read (packed or as stored); empty for the portable form.
-    var kernelElements: [Float] {
-        switch storage {
-        case .packed(let p): return p
-        case .rows(let w): return w
-        case .transposed: return []
-        }
-    }
-
     /// The matrix as the AVX2 kernels take it, valid inside `body`; nil for the portable form.
     public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
         switch storage {
@@ -103,17 +88,6 @@ public struct WeightMatrix: Sendable {
         case .transposed:
             return nil
         }
-    }
-
-    /// A copy of the kernel form into memory the caller owns (`deallocate` it), with the `rnnrt_weights`
-    /// pointing there; nil for the portable form.
-    public func copyKernelWeights() -> (rnnrt_weights, UnsafeMutablePointer<Float>)? {
-        let elements = kernelElements
-        guard hasKernelForm, !elements.isEmpty else { return nil }
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: elements.count)
-        elements.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: elements.count) }
-        let packed: Int32 = if case .packed = storage { 1 } else { 0 }
-        return (rnnrt_weights(data: p, ld: k, packed: packed), p)
     }
 
     /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · Wᵀ[:, columns]` (all columns when nil; `w` = their count).

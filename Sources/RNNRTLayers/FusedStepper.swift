@@ -2,30 +2,25 @@ import CRNNRTKernels
 import RNNRTCore
 import RNNRTKernels
 
-/// The streaming hot path for batch 1: each layer's weights (in their kernel form) and the state copied once into buffers
-/// this object owns, so a step is one C call per layer with no Swift array access, reference counting or
-/// exclusivity checks in between. Made by `RecurrentStream` when `Recurrence.hasFusedStep`.
+/// The streaming hot path for batch 1: each layer's weights laid out once for the fused step kernel
+/// (`rnnrt_step_pack`: gates of a block of units interleaved, bias as the starting value) and the state, in
+/// buffers this object owns, so a step is one C call for all layers with no Swift array access, reference
+/// counting or exclusivity checks. Made by `RecurrentStream` when `Recurrence.hasFusedStep`.
 package final class FusedStepper {
-    private struct Layer {
-        let wih: rnnrt_weights
-        let whh: rnnrt_weights
-        let bias: UnsafeMutablePointer<Float>
-        /// GRU: b_hh; otherwise unused (same as `bias`).
-        let hiddenBias: UnsafeMutablePointer<Float>
-        let inputs: Int
-    }
-
     let kind: RecurrentKind
     let hidden: Int
     let layerCount: Int
+    private let kindCode: Int32
     private let relu: Int32
-    private let layers: UnsafeMutablePointer<Layer>
+    private let layers: UnsafeMutablePointer<rnnrt_step_layer>
     /// `[layers × hidden]`.
     let h: UnsafeMutablePointer<Float>
     /// `[layers × hidden]` (LSTM; unused otherwise).
     let c: UnsafeMutablePointer<Float>
     private let scratch: UnsafeMutablePointer<Float>
-    private var owned: [UnsafeMutablePointer<Float>] = []
+    /// The kernel's step parity (walk direction), in memory so a step mutates no stored property.
+    private let parity: UnsafeMutablePointer<UInt32>
+    private var owned: [UnsafeMutableRawPointer] = []
 
     package init?(_ recurrence: Recurrence) {
         guard recurrence.hasFusedStep else { return nil }
@@ -34,29 +29,43 @@ package final class FusedStepper {
         hidden = config.hiddenSize
         layerCount = config.numLayers
         relu = config.nonlinearity == .relu ? 1 : 0
+        let code: Int32 = switch config.kind {
+        case .lstm: Int32(RNNRT_STEP_LSTM)
+        case .gru: Int32(RNNRT_STEP_GRU)
+        case .rnn: Int32(RNNRT_STEP_RNN)
+        }
+        kindCode = code
         h = .allocate(capacity: layerCount * hidden)
         c = .allocate(capacity: layerCount * hidden)
         h.initialize(repeating: 0, count: layerCount * hidden)
         c.initialize(repeating: 0, count: layerCount * hidden)
-        scratch = .allocate(capacity: 2 * config.kind.gateCount * hidden)
+        scratch = .allocate(capacity: hidden + 8)
+        scratch.initialize(repeating: 0, count: hidden + 8)
+        parity = .allocate(capacity: 1)
+        parity.initialize(to: 0)
         layers = .allocate(capacity: layerCount)
+        let hid = hidden
         for (index, w) in recurrence.weights.map({ $0[0] }).enumerated() {
-            func copy(_ values: [Float]) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
-                values.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: values.count) }
-                owned.append(p)
-                return p
+            let inputs = w.inputWidth
+            let count = rnnrt_step_packed_count(code, inputs, hid)
+            // 64-byte aligned: every weight row of a block is a whole number of 32-byte vectors.
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(Int(count), 1) * MemoryLayout<Float>.stride, alignment: 64)
+            owned.append(raw)
+            let packed = raw.bindMemory(to: Float.self, capacity: max(Int(count), 1))
+            let none = rnnrt_weights(data: nil, ld: 0, packed: 0)
+            // hasFusedStep guarantees the kernel form; an empty matrix (0 inputs) is never read.
+            let whh = w.hiddenWeights
+            w.inputBias.withUnsafeBufferPointer { bih in
+                (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
+                    func pack(_ wih: rnnrt_weights) {
+                        _ = whh.withKernelWeights { whh in
+                            rnnrt_step_pack(code, inputs, hid, wih, whh, bih.baseAddress!, bhh.baseAddress!, packed)
+                        }
+                    }
+                    if inputs == 0 || w.inputWeights.withKernelWeights({ pack($0) }) == nil { pack(none) }
+                }
             }
-            func copyWeights(_ m: WeightMatrix) -> rnnrt_weights {
-                // hasFusedStep guarantees the kernel form; an empty matrix (0 inputs) is never read.
-                guard let (weights, p) = m.copyKernelWeights() else { return rnnrt_weights(data: nil, ld: 0, packed: 0) }
-                owned.append(p)
-                return weights
-            }
-            let bias = copy(w.inputBias)
-            layers.advanced(by: index).initialize(to: Layer(
-                wih: copyWeights(w.inputWeights), whh: copyWeights(w.hiddenWeights), bias: bias,
-                hiddenBias: w.hiddenBias.isEmpty ? bias : copy(w.hiddenBias), inputs: w.inputWidth))
+            layers.advanced(by: index).initialize(to: rnnrt_step_layer(weights: packed, inputs: inputs))
         }
     }
 
@@ -67,21 +76,11 @@ package final class FusedStepper {
         h.deallocate()
         c.deallocate()
         scratch.deallocate()
+        parity.deallocate()
     }
 
     /// One time step: `x` `[inputSize]` in, the top layer's `h` `[hidden]` out.
     package func step(_ x: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        var input = x
-        for index in 0..<layerCount {
-            let l = layers[index]
-            let hl = h + index * hidden
-            switch kind {
-            case .lstm: rnnrt_lstm_step1_avx2(l.inputs, hidden, input, l.wih, l.whh, l.bias, hl, c + index * hidden, scratch)
-            case .gru: rnnrt_gru_step1_avx2(l.inputs, hidden, input, l.wih, l.whh, l.bias, l.hiddenBias, hl, scratch)
-            case .rnn: rnnrt_rnn_step1_avx2(l.inputs, hidden, input, l.wih, l.whh, l.bias, hl, scratch, relu)
-            }
-            input = UnsafePointer(hl)
-        }
-        output.update(from: input, count: hidden)
+        rnnrt_stream_step_avx2(kindCode, relu, layerCount, layers, hidden, x, h, c, output, scratch, parity)
     }
 }

@@ -111,42 +111,9 @@ package struct Recurrence: Sendable {
         }
     }
 
-    /// Whether `stepOne` applies: a unidirectional PyTorch-form module without projection on AVX2.
+    /// Whether `FusedStepper` applies: a unidirectional PyTorch-form module without projection on AVX2.
     package var hasFusedStep: Bool {
         KernelSet.avx2 && usesFusedKernels && !config.bidirectional && config.projSize == 0
-    }
-
-    /// One time step of batch 1 through every layer, each layer one fused C call (streaming's hot path):
-    /// `x` `[inputSize]`, `h`/`c` the stacked states (updated), `output` `[outputSize]`. Requires
-    /// `hasFusedStep`.
-    package func stepOne(x: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
-                         output: UnsafeMutablePointer<Float>, workspace: Workspace) {
-        let hid = config.hiddenSize
-        let scratch = workspace.buffer(Workspace.Slot.hiddenPart, count: 2 * config.kind.gateCount * hid)
-        var input = x
-        for layer in 0..<config.numLayers {
-            let w = weights[layer][0]
-            let hl = h + layer * hid
-            _ = w.inputWeights.withKernelWeights { wih in
-                w.hiddenWeights.withKernelWeights { whh in
-                    w.inputBias.withUnsafeBufferPointer { bias in
-                        switch config.kind {
-                        case .lstm:
-                            if let c { rnnrt_lstm_step1_avx2(w.inputWidth, hid, input, wih, whh, bias.baseAddress!, hl, c + layer * hid, scratch) }
-                        case .gru:
-                            w.hiddenBias.withUnsafeBufferPointer { bhh in
-                                rnnrt_gru_step1_avx2(w.inputWidth, hid, input, wih, whh, bias.baseAddress!, bhh.baseAddress!, hl, scratch)
-                            }
-                        case .rnn:
-                            rnnrt_rnn_step1_avx2(w.inputWidth, hid, input, wih, whh, bias.baseAddress!, hl, scratch,
-                                                 config.nonlinearity == .relu ? 1 : 0)
-                        }
-                    }
-                }
-            }
-            input = UnsafePointer(hl)
-        }
-        output.update(from: input, count: hid)
     }
 
     /// The cell functions of `direction`: the ONNX ones, or PyTorch's fixed form spelled out.

@@ -26,9 +26,12 @@ public final class RecurrentStream {
     private var c: Tensor
     private let hasCell: Bool
     private let workspace = Workspace()
-    /// Batch 1 on a module the fused one-step kernels handle: while it exists it holds the state (`h`/`c`
-    /// are brought up to date from it when read or when chunks are processed).
-    private lazy var stepper: FusedStepper? = batchSize == 1 ? FusedStepper(module.recurrence) : nil
+    /// Batch 1 on a module the fused one-step kernels handle: it holds the state (`h`/`c` are brought up
+    /// to date from it when read or when chunks are processed).
+    private let stepper: FusedStepper?
+    /// Floats per step in and out (`batchSize × inputSize`, `batchSize × outputSize`).
+    private let inputCount: Int
+    private let outputCount: Int
     /// Whether the stepper's state is newer than `h`/`c`.
     private var stepperAhead = false
 
@@ -45,6 +48,9 @@ public final class RecurrentStream {
         }
         self.module = module
         self.batchSize = batchSize
+        stepper = batchSize == 1 ? FusedStepper(module.recurrence) : nil
+        inputCount = batchSize * config.inputSize
+        outputCount = batchSize * config.outputSize
         h = Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.outputSize])
         hasCell = config.kind == .lstm
         c = hasCell ? Tensor(repeating: 0, shape: [config.numLayers, batchSize, config.hiddenSize]) : Tensor(repeating: 0, shape: [0])
@@ -114,9 +120,8 @@ public final class RecurrentStream {
     /// floats, `output` receives `batchSize × outputSize` floats. Wrong buffer sizes are a programmer
     /// error (precondition).
     public func step(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) {
-        let config = module.configuration
-        precondition(input.count == batchSize * config.inputSize, "step input needs \(batchSize * config.inputSize) floats")
-        precondition(output.count == batchSize * config.outputSize, "step output needs \(batchSize * config.outputSize) floats")
+        precondition(input.count == inputCount, "step input needs \(inputCount) floats")
+        precondition(output.count == outputCount, "step output needs \(outputCount) floats")
         guard let x = input.baseAddress, let y = output.baseAddress else { return }
         if let stepper {
             if !stepperAhead { syncToStepper() }

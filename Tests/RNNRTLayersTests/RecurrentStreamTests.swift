@@ -81,6 +81,17 @@ import RNNRTCore
         if let cN = whole.cN, let streamC = stream.cN { #expect(Tolerance.pytorch.compare(streamC, try cN.reshaped(streamC.shape)).passed) }
     }
 
+    /// The fused step at sizes that leave partial blocks (hidden not a multiple of 8 or of a block), stacked layers
+    /// whose input width differs from the first's, every kind: equal to the whole-sequence run.
+    @Test(arguments: [RecurrentKind.lstm, .gru, .rnn], [5, 13, 37])
+    func fusedStepsAtOddSizes(_ kind: RecurrentKind, _ hidden: Int) throws {
+        for relu in kind == .rnn ? [false, true] : [false] {
+            let config = RecurrentConfiguration(kind: kind, inputSize: 3, hiddenSize: hidden, numLayers: 2,
+                                                nonlinearity: relu ? .relu : .tanh)
+            try bufferStepsEqualTheWholeSequence(config)
+        }
+    }
+
     @Test func initialStateCarriesOver() throws {
         let config = RecurrentConfiguration(kind: .lstm, inputSize: 2, hiddenSize: 3, numLayers: 2)
         let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))

@@ -52,15 +52,30 @@ typedef struct rnnrt_weights {
 void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                             float *c, ptrdiff_t ldc, int accumulate);
 
-/// One batch-1 time step of a whole PyTorch-form layer, for streaming: gates = bias + x·W_ih + h·W_hh
-/// (either weight form), then the fused update of h (and c). `scratch` holds 2·G·H floats.
-/// LSTM: bias = b_ih + b_hh. GRU: bias_ih, bias_hh separate (the reset gate multiplies h·W_hn + b_hn).
-void rnnrt_lstm_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
-                           rnnrt_weights whh, const float *bias, float *h, float *c, float *scratch);
-void rnnrt_gru_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
-                          rnnrt_weights whh, const float *bias_ih, const float *bias_hh, float *h, float *scratch);
-void rnnrt_rnn_step1_avx2(ptrdiff_t inputs, ptrdiff_t hidden, const float *x, rnnrt_weights wih,
-                          rnnrt_weights whh, const float *bias, float *h, float *scratch, int relu);
+/// The fused streaming step (batch 1, every layer in one call). Kinds: RNNRT_STEP_LSTM, RNNRT_STEP_GRU, RNNRT_STEP_RNN.
+enum { RNNRT_STEP_LSTM = 0, RNNRT_STEP_GRU = 1, RNNRT_STEP_RNN = 2 };
+
+/// Floats rnnrt_step_pack writes for one layer.
+size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden);
+
+/// Lays out one layer for rnnrt_stream_step_avx2, once: W_ih [G·H × inputs], W_hh [G·H × hidden] (either kernel
+/// form; wih unused when inputs is 0) and the biases — LSTM/RNN: bias_ih = b_ih + b_hh (bias_hh unused); GRU: b_ih and
+/// b_hh — interleaved per block of units so one pass gives a block's gates with the bias as the starting value.
+void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
+                     const float *bias_ih, const float *bias_hh, float *out);
+
+/// One layer of a fused stream: its rnnrt_step_pack weights and its input width.
+typedef struct rnnrt_step_layer {
+    const float *weights;
+    ptrdiff_t inputs;
+} rnnrt_step_layer;
+
+/// One batch-1 time step through `layers` layers of `hidden` units: x [layer[0].inputs] in, h [layers × hidden]
+/// (and LSTM c [layers × hidden]) updated, the top h copied to output [hidden]. `scratch` holds hidden + 8 floats.
+/// `parity` is per-stream state (start at 0): consecutive steps walk the weight blocks in alternate directions.
+/// RNN: `relu` chooses the nonlinearity.
+void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnnrt_step_layer *layer, ptrdiff_t hidden,
+                            const float *x, float *h, float *c, float *output, float *scratch, unsigned *parity);
 
 /// A whole direction of a PyTorch-form layer over `steps` time steps, the loop in C: `xp` holds the input
 /// projection `[steps × batch × G·H]` (bias + x·W_ih; LSTM/RNN: b_ih + b_hh folded in) and is used as scratch;
