@@ -201,29 +201,40 @@ AVX2 static void packedRow(ptrdiff_t n, ptrdiff_t k, const float *a, const float
     }
 }
 
-// 6 rows × 16 columns: A packed [k][6], B packed [k][16]; 12 ymm accumulators.
-AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                                  ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
+// The 6×16 register tile both product forms use: C rows r < 6, 16 columns = Σ_p a(r, p) · B[p][0..16] with
+// a(r, p) = a[r·rs + p·ps] (packed A slivers: rs 1, ps 6; weight rows in place: rs ldw, ps 1) and B packed
+// [k][16]. Rows at or beyond `rows` repeat row 0 (never stored). acc[2r], acc[2r+1] hold row r.
+AVX2 __attribute__((always_inline)) static inline void tile6x16(ptrdiff_t k, const float *a, ptrdiff_t rs, ptrdiff_t ps,
+                                                             ptrdiff_t rows, const float *pb, __m256 acc[12]) {
+    const float *a0 = a, *a1 = rows > 1 ? a + rs : a, *a2 = rows > 2 ? a + 2 * rs : a;
+    const float *a3 = rows > 3 ? a + 3 * rs : a, *a4 = rows > 4 ? a + 4 * rs : a, *a5 = rows > 5 ? a + 5 * rs : a;
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (ptrdiff_t p = 0; p < k; p++) {
+    for (ptrdiff_t p = 0, q = 0; p < k; p++, q += ps) {
         __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
-        __m256 x = _mm256_broadcast_ss(pa);
+        __m256 x = _mm256_broadcast_ss(a0 + q);
         c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(pa + 1);
+        x = _mm256_broadcast_ss(a1 + q);
         c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(pa + 2);
+        x = _mm256_broadcast_ss(a2 + q);
         c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(pa + 3);
+        x = _mm256_broadcast_ss(a3 + q);
         c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(pa + 4);
+        x = _mm256_broadcast_ss(a4 + q);
         c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(pa + 5);
+        x = _mm256_broadcast_ss(a5 + q);
         c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-        pa += 6;
         pb += 16;
     }
-    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    acc[0] = c00; acc[1] = c01; acc[2] = c10; acc[3] = c11; acc[4] = c20; acc[5] = c21;
+    acc[6] = c30; acc[7] = c31; acc[8] = c40; acc[9] = c41; acc[10] = c50; acc[11] = c51;
+}
+
+// 6 rows × 16 columns: A packed [k][6], B packed [k][16].
+AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
+                                  ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
+    __m256 acc[12];
+    tile6x16(k, pa, 1, 6, 6, pb, acc);
     if (rows == 6 && cols == 16) {
         for (int r = 0; r < 6; r++) {
             float *cr = c + r * ldc;
@@ -376,33 +387,10 @@ static void packTransposed(ptrdiff_t rows, ptrdiff_t cols, const float *src, ptr
 // transposed: C[b][r] for b < cols, r < rows.
 AVX2 static inline void microRows6x16(ptrdiff_t k, const float *w, ptrdiff_t ldw, ptrdiff_t rows, const float *pb,
                                       float *c, ptrdiff_t ldc, ptrdiff_t cols, int accumulate) {
-    const float *w0 = w, *w1 = rows > 1 ? w + ldw : w, *w2 = rows > 2 ? w + 2 * ldw : w;
-    const float *w3 = rows > 3 ? w + 3 * ldw : w, *w4 = rows > 4 ? w + 4 * ldw : w, *w5 = rows > 5 ? w + 5 * ldw : w;
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (ptrdiff_t p = 0; p < k; p++) {
-        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
-        __m256 x = _mm256_broadcast_ss(w0 + p);
-        c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(w1 + p);
-        c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(w2 + p);
-        c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(w3 + p);
-        c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(w4 + p);
-        c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(w5 + p);
-        c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-        pb += 16;
-    }
+    __m256 acc[12];
+    tile6x16(k, w, ldw, 1, rows, pb, acc);
     float tile[6 * 16];
-    _mm256_storeu_ps(tile, c00); _mm256_storeu_ps(tile + 8, c01);
-    _mm256_storeu_ps(tile + 16, c10); _mm256_storeu_ps(tile + 24, c11);
-    _mm256_storeu_ps(tile + 32, c20); _mm256_storeu_ps(tile + 40, c21);
-    _mm256_storeu_ps(tile + 48, c30); _mm256_storeu_ps(tile + 56, c31);
-    _mm256_storeu_ps(tile + 64, c40); _mm256_storeu_ps(tile + 72, c41);
-    _mm256_storeu_ps(tile + 80, c50); _mm256_storeu_ps(tile + 88, c51);
+    for (int i = 0; i < 12; i++) _mm256_storeu_ps(tile + 8 * i, acc[i]);
     for (ptrdiff_t b = 0; b < cols; b++) {
         float *cb = c + b * ldc;
         for (ptrdiff_t r = 0; r < rows; r++) cb[r] = accumulate ? cb[r] + tile[16 * r + b] : tile[16 * r + b];
