@@ -764,6 +764,17 @@ AVX2 void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnn
     spCopy(output, scratch, hidden);
 }
 
+AVX2 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
+                                   const float *x, ptrdiff_t x_stride, float *h, float *c, float *output,
+                                   ptrdiff_t out_stride, int reverse, float *scratch) {
+    for (ptrdiff_t s = 0; s < steps; s++) {
+        ptrdiff_t t = reverse ? steps - 1 - s : s;
+        stepLayer(kind, relu, layer.inputs, hidden, x + t * x_stride, layer.weights, h, c, scratch, (int)(s & 1));
+        spCopy(h, scratch, hidden);
+        spCopy(output + t * out_stride, scratch, hidden);
+    }
+}
+
 // ---- whole sequences ---------------------------------------------------------------------------------
 
 static inline void copyRows(const float *h, ptrdiff_t batch, ptrdiff_t hidden, float *out, ptrdiff_t stride) {
@@ -831,4 +842,7 @@ void rnnrt_sgemm_rows_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
                            ptrdiff_t ldw, float *c, ptrdiff_t ldc, int accumulate) {}
 void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                             float *c, ptrdiff_t ldc, int accumulate) {}
+void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
+                              const float *x, ptrdiff_t x_stride, float *h, float *c, float *output,
+                              ptrdiff_t out_stride, int reverse, float *scratch) {}
 #endif

@@ -20,6 +20,9 @@ package struct DirectionWeights: Sendable {
     let inputWidth: Int
     /// LSTM peephole weights (ONNX `P`), `[3H]` in the order `i, f, o`; empty without.
     let peepholes: [Float]
+    /// The fused batch-1 step layout for whole sequences, made at bind for narrow-input layers
+    /// (`StepLayout.runsSequences`) whose layout fits in `StepLayout.bindLimit` (PyTorch form only).
+    private(set) var stepLayout: StepLayout?
 
     package init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
          weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?, weightHR: Tensor?,
@@ -37,6 +40,10 @@ package struct DirectionWeights: Sendable {
         } else {
             inputBias = zip(bih, bhh).map { $0 + $1 }
             hiddenBias = []
+        }
+        stepLayout = nil
+        if StepLayout.runsSequences(inputs: inputWidth, hidden: hidden) {
+            stepLayout = StepLayout(kind: kind, hidden: hidden, projSize: projSize, weights: self, limit: StepLayout.bindLimit)
         }
     }
 

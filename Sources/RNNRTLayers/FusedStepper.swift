@@ -20,7 +20,8 @@ package final class FusedStepper {
     private let scratch: UnsafeMutablePointer<Float>
     /// The kernel's step parity (walk direction), in memory so a step mutates no stored property.
     private let parity: UnsafeMutablePointer<UInt32>
-    private var owned: [UnsafeMutableRawPointer] = []
+    /// Keeps the layouts `layers` points into alive.
+    private let layouts: [StepLayout]
 
     package init?(_ recurrence: Recurrence) {
         guard recurrence.hasFusedStep else { return nil }
@@ -44,33 +45,14 @@ package final class FusedStepper {
         parity = .allocate(capacity: 1)
         parity.initialize(to: 0)
         layers = .allocate(capacity: layerCount)
-        let hid = hidden
-        for (index, w) in recurrence.weights.map({ $0[0] }).enumerated() {
-            let inputs = w.inputWidth
-            let count = rnnrt_step_packed_count(code, inputs, hid)
-            // 64-byte aligned: every weight row of a block is a whole number of 32-byte vectors.
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(Int(count), 1) * MemoryLayout<Float>.stride, alignment: 64)
-            owned.append(raw)
-            let packed = raw.bindMemory(to: Float.self, capacity: max(Int(count), 1))
-            let none = rnnrt_weights(data: nil, ld: 0, packed: 0)
-            // hasFusedStep guarantees the kernel form; an empty matrix (0 inputs) is never read.
-            let whh = w.hiddenWeights
-            w.inputBias.withUnsafeBufferPointer { bih in
-                (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
-                    func pack(_ wih: rnnrt_weights) {
-                        _ = whh.withKernelWeights { whh in
-                            rnnrt_step_pack(code, inputs, hid, wih, whh, bih.baseAddress!, bhh.baseAddress!, packed)
-                        }
-                    }
-                    if inputs == 0 || w.inputWeights.withKernelWeights({ pack($0) }) == nil { pack(none) }
-                }
-            }
-            layers.advanced(by: index).initialize(to: rnnrt_step_layer(weights: packed, inputs: inputs))
+        // The layouts made at bind, or (layers too large to keep one) made now.
+        layouts = recurrence.weights.map { directions in
+            directions[0].stepLayout ?? StepLayout(kind: config.kind, hidden: config.hiddenSize, projSize: 0, weights: directions[0])!
         }
+        for (index, layout) in layouts.enumerated() { layers.advanced(by: index).initialize(to: layout.layer) }
     }
 
     deinit {
-        for p in owned { p.deallocate() }
         layers.deinitialize(count: layerCount)
         layers.deallocate()
         h.deallocate()
