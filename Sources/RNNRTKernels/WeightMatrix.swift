@@ -38,9 +38,25 @@ public struct WeightMatrix: Sendable {
         }()
     }
 
+    /// Floats at a 64-byte aligned address: the packed slivers are read 32 bytes at a time, and no load
+    /// straddles two cache lines.
+    final class AlignedFloats: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Float>
+        let count: Int
+
+        init(count: Int, fill: (UnsafeMutablePointer<Float>) -> Void) {
+            self.count = count
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+                .bindMemory(to: Float.self, capacity: max(count, 1))
+            fill(pointer)
+        }
+
+        deinit { pointer.deallocate() }
+    }
+
     enum Storage {
-        /// `rnnrt_pack_bt` layout.
-        case packed([Float])
+        /// `rnnrt_pack_bt` layout (immutable after init).
+        case packed(AlignedFloats)
         /// W itself, row-major `[n×k]`.
         case rows([Float])
         /// `Wᵀ` row-major `[k×n]`, for the portable kernels.
@@ -61,9 +77,8 @@ public struct WeightMatrix: Sendable {
         if KernelSet.avx2 && k > 0 && n > 0 {
             if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
                 // rnnrt_pack_bt writes every element, padding included: no zero-fill first.
-                storage = .packed([Float](unsafeUninitializedCapacity: Int(rnnrt_packed_b_count(k, n))) { dst, initialized in
-                    w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst.baseAddress!) }
-                    initialized = dst.count
+                storage = .packed(AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
+                    w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
                 })
             } else {
                 storage = .rows(w)
@@ -82,7 +97,7 @@ public struct WeightMatrix: Sendable {
     public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
         switch storage {
         case .packed(let p):
-            return p.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 1)) }
+            return withExtendedLifetime(p) { body(rnnrt_weights(data: p.pointer, ld: k, packed: 1)) }
         case .rows(let w):
             return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0)) }
         case .transposed:
@@ -107,8 +122,8 @@ public struct WeightMatrix: Sendable {
                                       accumulate ? 1 : 0)
             }
         case .packed(let packed) where cols.lowerBound % 16 == 0:
-            packed.withUnsafeBufferPointer { p in
-                rnnrt_sgemm_packed_avx2(m, cols.count, k, a, lda, p.baseAddress! + (cols.lowerBound / 16) * k * 16,
+            withExtendedLifetime(packed) {
+                rnnrt_sgemm_packed_avx2(m, cols.count, k, a, lda, packed.pointer + (cols.lowerBound / 16) * k * 16,
                                         c, ldc, accumulate ? 1 : 0)
             }
         case .packed(let packed):
@@ -116,9 +131,9 @@ public struct WeightMatrix: Sendable {
             let start = cols.lowerBound - cols.lowerBound % 16
             let width = cols.upperBound - start
             var scratch = [Float](repeating: 0, count: m * width)
-            packed.withUnsafeBufferPointer { p in
+            withExtendedLifetime(packed) {
                 scratch.withUnsafeMutableBufferPointer { s in
-                    rnnrt_sgemm_packed_avx2(m, width, k, a, lda, p.baseAddress! + (start / 16) * k * 16, s.baseAddress!,
+                    rnnrt_sgemm_packed_avx2(m, width, k, a, lda, packed.pointer + (start / 16) * k * 16, s.baseAddress!,
                                             width, 0)
                 }
             }

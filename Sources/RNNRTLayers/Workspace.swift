@@ -12,12 +12,12 @@ package final class Workspace {
 
     package func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while buffers.count <= slot {
-            buffers.append(UnsafeMutablePointer<Float>.allocate(capacity: 1))
+            buffers.append(Workspace.allocate(1))
             capacities.append(1)
         }
         if capacities[slot] < count {
             buffers[slot].deallocate()
-            buffers[slot] = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            buffers[slot] = Workspace.allocate(count)
             capacities[slot] = count
         }
         return buffers[slot]
@@ -25,6 +25,12 @@ package final class Workspace {
 
     deinit {
         for b in buffers { b.deallocate() }
+    }
+
+    /// 64-byte aligned (a cache line): vector loads and stores never straddle two lines.
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     /// Slot numbers, so that no two users share one by accident.
