@@ -2,8 +2,8 @@
 """Compare rnnrt with PyTorch and onnxruntime on this machine, single-threaded (developer tool, not CI).
 
     swift build -c release --product rnnrt       # the binary this script runs (or pass --build)
-    python3 tools/bench/compare.py          # every table, ~2-3 minutes on 2 cores
-    python3 tools/bench/compare.py --quick  # fewer iterations
+    python3 tools/bench/compare.py          # every table, 3 alternating rounds, ~8 minutes on 2 cores
+    python3 tools/bench/compare.py --quick  # fewer iterations, one round
     python3 tools/bench/compare.py --only lstm_small_b1 --json /tmp/bench.json
 
 Models (seeded random weights) are written once to --dir (default /tmp/rnnrt-bench) as
@@ -231,7 +231,10 @@ def main():
     parser.add_argument("--iterations", type=int, default=20, help="timed iterations per measurement")
     parser.add_argument("--heavy-iterations", type=int, default=5,
                         help="timed iterations for lstm_bi_b16 (≈1 s each on one core)")
-    parser.add_argument("--quick", action="store_true", help="5 iterations (2 for lstm_bi_b16), 1 warm-up")
+    parser.add_argument("--quick", action="store_true", help="5 iterations (2 for lstm_bi_b16), 1 warm-up, 1 round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure every runtime this many times, alternating, and report medians over rounds "
+                             "(ratios per round, so a host that slows down mid-run skews both sides alike)")
     parser.add_argument("--only", metavar="NAME", help="one model (a forward or stream name); skips other tables")
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     parser.add_argument("--rnnrt", default=DEFAULT_RNNRT, help="the rnnrt binary (default: .build/release/rnnrt)")
@@ -239,14 +242,14 @@ def main():
     args = parser.parse_args()
 
     if args.quick:
-        args.iterations, args.heavy_iterations = 5, 2
+        args.iterations, args.heavy_iterations, args.rounds = 5, 2, 1
     warmup = 1 if args.quick else 3
     heavy_warmup = 1
     names = [m[0] for m in FORWARD_MODELS] + [m[0] for m in STREAM_MODELS]
     if args.only and args.only not in names:
         parser.error(f"--only: unknown model {args.only!r}; one of {', '.join(names)}")
-    if args.iterations < 1 or args.heavy_iterations < 1:
-        parser.error("--iterations and --heavy-iterations must be ≥ 1")
+    if args.iterations < 1 or args.heavy_iterations < 1 or args.rounds < 1:
+        parser.error("--iterations, --heavy-iterations and --rounds must be ≥ 1")
 
     if args.build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "rnnrt"], cwd=REPO, check=True)
@@ -273,7 +276,7 @@ def main():
         "python": platform.python_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
         "platform": platform.platform(), "rnnrt_commit": git_head(), "rnnrt_binary": args.rnnrt,
         "rnnrt_binary_built": binary_time, "dir": args.dir,
-        "iterations": args.iterations, "heavy_iterations": args.heavy_iterations,
+        "iterations": args.iterations, "heavy_iterations": args.heavy_iterations, "rounds": args.rounds,
         "warmup": warmup, "heavy_warmup": heavy_warmup,
         "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
@@ -305,17 +308,23 @@ def main():
             xp = os.path.join(args.dir, f"{name}_x.npy")
 
             xt = torch.from_numpy(x)
-            with torch.inference_mode():
-                torch_ms = time_ms(lambda: module(xt), n, w)
             session = ort.InferenceSession(onnx_path, ort_options(ort), providers=["CPUExecutionProvider"])
-            ort_ms = time_ms(lambda: session.run(None, {"input": x}), n, w)
+            rounds = []
+            for _ in range(args.rounds):
+                with torch.inference_mode():
+                    torch_round = time_ms(lambda: module(xt), n, w)
+                ort_round = time_ms(lambda: session.run(None, {"input": x}), n, w)
+                r_pt = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w)
+                r_onnx = rnnrt_bench(args.rnnrt, onnx_path, xp, "--threads", 1, "--iterations", n, "--warmup", w)
+                rounds.append((torch_round, ort_round, r_pt, r_onnx))
             del session
-            r_pt = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w)
-            r_onnx = rnnrt_bench(args.rnnrt, onnx_path, xp, "--threads", 1, "--iterations", n, "--warmup", w)
-
-            peer = min(torch_ms, ort_ms)
-            ratio_pt = peer / r_pt["median_ms"]
-            ratio_onnx = peer / r_onnx["median_ms"]
+            torch_ms = statistics.median(r[0] for r in rounds)
+            ort_ms = statistics.median(r[1] for r in rounds)
+            r_pt = sorted((r[2] for r in rounds), key=lambda r: r["median_ms"])[len(rounds) // 2]
+            r_onnx = sorted((r[3] for r in rounds), key=lambda r: r["median_ms"])[len(rounds) // 2]
+            # Ratios per round (peer and rnnrt measured minutes apart would see different hosts), then the median.
+            ratio_pt = statistics.median(min(a, b) / c["median_ms"] for a, b, c, _ in rounds)
+            ratio_onnx = statistics.median(min(a, b) / d["median_ms"] for a, b, _, d in rounds)
             met_pt, met_onnx = ratio_pt >= target, ratio_onnx >= target
             met = mark(met_pt) if met_pt == met_onnx else f".pt {mark(met_pt)} · .onnx {mark(met_onnx)}"
             rows.append([f"{name}{' †' if heavy else ''}", fmt(torch_ms), fmt(ort_ms), fmt(r_pt["median_ms"]),
@@ -327,6 +336,8 @@ def main():
                 "rnnrt_pt_load_ms": r_pt["load_ms"], "rnnrt_onnx_load_ms": r_onnx["load_ms"],
                 "rnnrt_pt": r_pt, "rnnrt_onnx": r_onnx,
                 "ratio_pt": ratio_pt, "ratio_onnx": ratio_onnx, "target_ratio": target,
+                "rounds": [{"pytorch_ms": a, "onnxruntime_ms": b, "rnnrt_pt_ms": c["median_ms"],
+                            "rnnrt_onnx_ms": d["median_ms"]} for a, b, c, d in rounds],
                 "met_pt": met_pt, "met_onnx": met_onnx,
             })
         print("## Forward pass, whole sequence, 1 thread (median ms)")
@@ -335,9 +346,10 @@ def main():
                      "faster peer / rnnrt (.pt)", "(.onnx)", "target ratio", "met?"], rows))
         print()
         layers = "; ".join(f"{name} = {describe(ctor)} x{shape}" for name, ctor, shape, _ in forward)
-        print(f"Medians of {args.iterations} timed iterations after {warmup} warm-up"
+        print(f"{args.rounds} round(s), runtimes alternating; each a median of {args.iterations} timed iterations after {warmup} warm-up"
               + (f"; † {args.heavy_iterations} after {heavy_warmup}" if any(m[0] in HEAVY for m in forward) else "")
-              + ". Ratio = min(PyTorch, ORT) / rnnrt; > 1 means rnnrt is faster; met = ratio ≥ target.")
+              + ". Times: median over rounds. Ratio = min(PyTorch, ORT) / rnnrt per round, median over rounds; "
+              "> 1 means rnnrt is faster; met = ratio ≥ target.")
         print(f"Models: {layers}.")
         results["other_cores_forward"], text = load.note()
         print(text)
@@ -354,8 +366,9 @@ def main():
             print(f"  stream {name}…", file=sys.stderr)
             module, x = ensure_model(torch, np, args.dir, name, ctor, (STREAM_STEPS, 1, ctor[1][0]), with_onnx=False)
             pt = os.path.join(args.dir, f"{name}.pt")
-            r = rnnrt_bench(args.rnnrt, pt, "--stream", "--steps", STREAM_STEPS, "--threads", 1,
-                            "--iterations", stream_iterations, "--warmup", warmup)
+            runs = [rnnrt_bench(args.rnnrt, pt, "--stream", "--steps", STREAM_STEPS, "--threads", 1,
+                                "--iterations", stream_iterations, "--warmup", warmup) for _ in range(args.rounds)]
+            r = sorted(runs, key=lambda r: r["ns_per_step"])[len(runs) // 2]
             ns = r["ns_per_step"]
             # PyTorch: one call per step, state carried between calls.
             steps = [torch.from_numpy(x[t:t + 1]) for t in range(STREAM_STEPS)]
@@ -380,7 +393,7 @@ def main():
         print(table(["layer", "rnnrt ns/step", "target", "met?", "RTNeural (quoted)", "RTNeural / rnnrt",
                      "PyTorch per-step call", "PyTorch / rnnrt"], rows))
         print()
-        print(f"rnnrt: `bench --stream --steps {STREAM_STEPS}`, median of {stream_iterations} runs. "
+        print(f"rnnrt: `bench --stream --steps {STREAM_STEPS}`, median over {args.rounds} round(s) of the median of {stream_iterations} runs. "
               "RTNeural numbers are quoted from the issue, not measured here. PyTorch: module(x[t:t+1], state) "
               f"per step under inference_mode, median of {torch_stream_iterations} runs.")
         results["other_cores_stream"], text = load.note()
@@ -401,9 +414,12 @@ def main():
             ensure_model(torch, np, args.dir, name, ctor, shape)
             pt = os.path.join(args.dir, f"{name}.pt")
             xp = os.path.join(args.dir, f"{name}_x.npy")
-            one = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w)
-            two = rnnrt_bench(args.rnnrt, pt, xp, "--threads", 2, "--iterations", n, "--warmup", w)
-            speedup = one["median_ms"] / two["median_ms"]
+            pairs = [(rnnrt_bench(args.rnnrt, pt, xp, "--threads", 1, "--iterations", n, "--warmup", w),
+                      rnnrt_bench(args.rnnrt, pt, xp, "--threads", 2, "--iterations", n, "--warmup", w))
+                     for _ in range(args.rounds)]
+            one = {"median_ms": statistics.median(a["median_ms"] for a, _ in pairs)}
+            two = {"median_ms": statistics.median(b["median_ms"] for _, b in pairs)}
+            speedup = statistics.median(a["median_ms"] / b["median_ms"] for a, b in pairs)
             met = None if target is None else speedup >= target
             rows.append([f"{name}{' †' if heavy else ''}", fmt(one["median_ms"]), fmt(two["median_ms"]),
                          f"{speedup:.2f}×", "—" if target is None else f"≥ {target:.1f}×", mark(met)])
@@ -416,7 +432,8 @@ def main():
         print(table(["name", "--threads 1 ms", "--threads 2 ms", "speedup", "target", "met?"], rows))
         print()
         print("Target applies to bidirectional/batched models; gru_speech_b1 (unidirectional, batch 1) is shown "
-              "for information. Measured back to back with the same iteration counts as the forward table.")
+              "for information. 1 and 2 threads alternate, with the forward table's iteration counts; speedup per "
+              "round, median over rounds.")
         results["other_cores_threads"], text = load.note()
         print(text)
         print()
