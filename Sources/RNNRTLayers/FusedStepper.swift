@@ -26,16 +26,21 @@ package final class FusedStepper {
     package init?(_ recurrence: Recurrence) {
         guard recurrence.hasFusedStep else { return nil }
         let config = recurrence.config
+        // The layouts made at bind, or (layers too large to keep one) made now.
+        var made: [StepLayout] = []
+        for directions in recurrence.weights {
+            guard let layout = directions[0].stepLayout
+                ?? StepLayout(kind: config.kind, hidden: config.hiddenSize, projSize: config.projSize, weights: directions[0])
+            else { return nil }
+            made.append(layout)
+        }
+        guard let first = made.first else { return nil }
+        layouts = made
+        kindCode = first.kindCode
         kind = config.kind
         hidden = config.hiddenSize
         layerCount = config.numLayers
         relu = config.nonlinearity == .relu ? 1 : 0
-        let code: Int32 = switch config.kind {
-        case .lstm: Int32(RNNRT_STEP_LSTM)
-        case .gru: Int32(RNNRT_STEP_GRU)
-        case .rnn: Int32(RNNRT_STEP_RNN)
-        }
-        kindCode = code
         h = .allocate(capacity: layerCount * hidden)
         c = .allocate(capacity: layerCount * hidden)
         h.initialize(repeating: 0, count: layerCount * hidden)
@@ -45,10 +50,6 @@ package final class FusedStepper {
         parity = .allocate(capacity: 1)
         parity.initialize(to: 0)
         layers = .allocate(capacity: layerCount)
-        // The layouts made at bind, or (layers too large to keep one) made now.
-        layouts = recurrence.weights.map { directions in
-            directions[0].stepLayout ?? StepLayout(kind: config.kind, hidden: config.hiddenSize, projSize: 0, weights: directions[0])!
-        }
         for (index, layout) in layouts.enumerated() { layers.advanced(by: index).initialize(to: layout.layer) }
     }
 
