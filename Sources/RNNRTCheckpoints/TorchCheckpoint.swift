@@ -36,12 +36,19 @@ enum TorchCheckpoint {
         var machine = PickleMachine(try archive.read(pickleEntry))
         let root = try withContext("reading \(pickleEntry.name)") { try machine.run() }
         return try stateDict(from: root, machine: machine, format: script == nil ? formatName : scriptFormatName,
-                             bigEndian: bigEndian, scriptClass: { script?.scriptClass(named: $0) }) { key, dtype in
+                             bigEndian: bigEndian, scriptClass: { script?.scriptClass(named: $0) },
+                             storage: storages(in: archive, prefix: prefix, bigEndian: bigEndian))
+    }
+
+    /// The loader of the archive's storage records `<prefix>data/<key>`: float32 in host order is read
+    /// straight into floats, which the tensor then shares.
+    static func storages(in archive: ZipArchive, prefix: String,
+                         bigEndian: Bool) -> (String, DType) throws -> StorageRecord {
+        { key, dtype in
             guard let entry = archive.entry(named: prefix + "data/" + key) else {
                 throw RNNRTError(.malformed, "storage record 'data/\(key)' is missing from the archive")
             }
-            // Float32 in host order is read straight into floats, which the tensor then shares.
-            if dtype == .float32, !bigEndian, Self.hostIsLittleEndian, entry.size % 4 == 0 {
+            if dtype == .float32, !bigEndian, hostIsLittleEndian, entry.size % 4 == 0 {
                 return .floats(try archive.read(entry, as: Float.self))
             }
             return .bytes(try archive.read(entry))

@@ -28,13 +28,8 @@ import RNNRTCore
             do {
                 var machine = PickleMachine(bytes)
                 let root = try machine.run()
-                _ = try TorchCheckpoint.stateDict(from: root, machine: machine, format: "test", bigEndian: false) { key, dtype in
-                    guard let e = archive.entry(named: prefix + "data/" + key) else {
-                        throw RNNRTError(.malformed, "missing \(key)")
-                    }
-                    // Both record forms, as the readers produce them.
-                    return dtype == .float32 && e.size % 4 == 0 ? .floats(try archive.read(e, as: Float.self)) : .bytes(try archive.read(e))
-                }
+                _ = try TorchCheckpoint.stateDict(from: root, machine: machine, format: "test", bigEndian: false,
+                                                  storage: TorchCheckpoint.storages(in: archive, prefix: prefix, bigEndian: false))
                 read += 1
             } catch is RNNRTError {
                 refused += 1
