@@ -108,6 +108,23 @@ final class ZipArchive {
         if let descriptor { close(descriptor) }
     }
 
+    /// Before a large read into fresh memory: maps all of its pages in one call (Linux 5.14+
+    /// `MADV_POPULATE_WRITE`) instead of taking one page fault per 4 KB during the copy; those faults were
+    /// most of the time to load a 38 MB checkpoint (22–32 → 17–26 ms). Huge pages (`MADV_HUGEPAGE`) were
+    /// faster on average (~15 ms) but stalled some loads at 70 ms in compaction, so they are not asked for.
+    /// Advice only: ignored where unsupported.
+    private static func prepareDestination(_ base: UnsafeMutableRawPointer, byteCount: Int) {
+        #if os(Linux)
+        let page = 4096
+        guard byteCount >= 64 * page else { return }
+        let first = (Int(bitPattern: base) + page - 1) & ~(page - 1)
+        let last = (Int(bitPattern: base) + byteCount) & ~(page - 1)
+        if last > first, let pages = UnsafeMutableRawPointer(bitPattern: first) {
+            _ = madvise(pages, last - first, 23)  // MADV_POPULATE_WRITE
+        }
+        #endif
+    }
+
     /// `count` bytes of the archive at `offset` (bounds checked by the caller), from the file or the buffer.
     private func readAt(_ offset: Int, _ count: Int, _ destination: UnsafeMutableRawPointer) -> Bool {
         if let ownedBuffer {
@@ -165,7 +182,9 @@ final class ZipArchive {
             var ok = true
             let out = [T](unsafeUninitializedCapacity: entry.size / stride) { buffer, initialized in
                 initialized = buffer.count
-                if let base = buffer.baseAddress { ok = readAt(offset, entry.size, UnsafeMutableRawPointer(base)) }
+                guard let base = buffer.baseAddress else { return }
+                ZipArchive.prepareDestination(UnsafeMutableRawPointer(base), byteCount: entry.size)
+                ok = readAt(offset, entry.size, UnsafeMutableRawPointer(base))
             }
             guard ok else {
                 throw RNNRTError(.malformed, "zip entry '\(entry.name)' claims \(entry.size) bytes at offset \(offset) but they could not be read")
