@@ -594,12 +594,20 @@ SP_INLINE void spStore(float *p, __m256 x, int masked, __m256i m) {
     else _mm256_storeu_ps(p, x);
 }
 
+// Adds gate q's slice of an input projection row to accumulators acc[q·nv + v] (q < gates): proj points at the block's
+// first unit of gate 0, gate blocks H apart, the last vector masked when it is the layer's tail.
+SP_INLINE void spAddProjection(int nv, int gates, __m256 *acc, const float *proj, ptrdiff_t H, int tail, __m256i m) {
+    for (int q = 0; q < gates; q++)
+        VM_EACH(v, nv) acc[q * nv + v] = _mm256_add_ps(acc[q * nv + v], spLoad(proj + q * H + 8 * v, SP_MASKED(v, nv), m));
+}
+
 // LSTM block: gates = start + x·W_ih + h·W_hh in 4·nv accumulators, then the update of gates_avx2.c's lstm_block:
 // c' = c / d_f + p_g / (d_i·q_g), h' = p_c / (d_o·q_c).
 SP_INLINE void lstmBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *hOld, const float *w,
-                         float *c, float *hNew, int tail, __m256i m) {
+                         const float *proj, float *c, float *hNew, int tail, __m256i m) {
     __m256 acc[4 * SP_LSTM_NV];
     VM_EACH(j, 4 * nv) acc[j] = _mm256_loadu_ps(w + 8 * j);
+    if (proj) spAddProjection(nv, 4, acc, proj, hidden, tail, m);
     w += 32 * nv;
     for (ptrdiff_t p = 0; p < inputs; p++) {
         __m256 b = _mm256_broadcast_ss(x + p);
@@ -634,13 +642,18 @@ SP_INLINE void lstmBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float
 // GRU block: r, z = start + x·W_i + h·W_h; n_x = b_in + x·W_in; n_h = b_hn + h·W_hn; then gates_avx2.c's gru_block:
 // n = tanh(n_x + n_h / d_r), h' = n + (h − n) / d_z.
 SP_INLINE void gruBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *hOld, const float *hUnits,
-                        const float *w, float *hNew, int tail, __m256i m) {
+                        const float *w, const float *proj, float *hNew, int tail, __m256i m) {
     __m256 r[SP_GRU_NV], z[SP_GRU_NV], nx[SP_GRU_NV], nh[SP_GRU_NV];
     VM_EACH(v, nv) {
         r[v] = _mm256_loadu_ps(w + 8 * v);
         z[v] = _mm256_loadu_ps(w + 8 * (nv + v));
         nx[v] = _mm256_loadu_ps(w + 8 * (2 * nv + v));
         nh[v] = _mm256_loadu_ps(w + 8 * (3 * nv + v));
+    }
+    if (proj) {
+        spAddProjection(nv, 1, r, proj, hidden, tail, m);
+        spAddProjection(nv, 1, z, proj + hidden, hidden, tail, m);
+        spAddProjection(nv, 1, nx, proj + 2 * hidden, hidden, tail, m);
     }
     w += 32 * nv;
     for (ptrdiff_t p = 0; p < inputs; p++) {
@@ -678,9 +691,10 @@ SP_INLINE void gruBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float 
 
 // RNN block: pre = start + x·W_ih + h·W_hh, then rnnrt_rnn_pointwise_avx2's tanh (p / q) or relu (NaN kept).
 SP_INLINE void rnnBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *hOld, const float *w,
-                        float *hNew, int relu) {
+                        const float *proj, float *hNew, int relu, int tail, __m256i m) {
     __m256 acc[SP_RNN_NV];
     VM_EACH(j, nv) acc[j] = _mm256_loadu_ps(w + 8 * j);
+    if (proj) spAddProjection(nv, 1, acc, proj, hidden, tail, m);
     w += 8 * nv;
     for (ptrdiff_t p = 0; p < inputs; p++) {
         __m256 b = _mm256_broadcast_ss(x + p);
@@ -718,8 +732,9 @@ SP_INLINE void rnnBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float 
     }
 
 // One layer: the new h into hNew (whole vectors), c (LSTM) updated in place; blocks last to first when `reverse`.
+// `xp` (or NULL): an input projection row [G·hidden] added to the start values.
 AVX2 static void stepLayer(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
-                           const float *hOld, float *c, float *hNew, int reverse) {
+                           const float *xp, const float *hOld, float *c, float *hNew, int reverse) {
     ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind);
     ptrdiff_t blocks = (vectors + nvmax - 1) / nvmax;
     size_t blockSize = (size_t)nvmax * 8 * (size_t)(spStartGates(kind) + spGates(kind) * (inputs + hidden));
@@ -730,16 +745,17 @@ AVX2 static void stepLayer(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidde
         ptrdiff_t v0 = b * nvmax, nv = vectors - v0 < nvmax ? vectors - v0 : nvmax;
         const float *wb = w + (size_t)b * blockSize;
         int tail = tailLanes != 0 && b == blocks - 1;
+        const float *proj = xp ? xp + 8 * v0 : 0;
         if (kind == RNNRT_STEP_LSTM) {
-#define SP_CALL(N) lstmBlock(N, inputs, hidden, x, hOld, wb, c + 8 * v0, hNew + 8 * v0, tail, m)
+#define SP_CALL(N) lstmBlock(N, inputs, hidden, x, hOld, wb, proj, c + 8 * v0, hNew + 8 * v0, tail, m)
             SP_DISPATCH(SP_LSTM_NV, SP_CALL)
 #undef SP_CALL
         } else if (kind == RNNRT_STEP_GRU) {
-#define SP_CALL(N) gruBlock(N, inputs, hidden, x, hOld, hOld + 8 * v0, wb, hNew + 8 * v0, tail, m)
+#define SP_CALL(N) gruBlock(N, inputs, hidden, x, hOld, hOld + 8 * v0, wb, proj, hNew + 8 * v0, tail, m)
             SP_DISPATCH(SP_GRU_NV, SP_CALL)
 #undef SP_CALL
         } else {
-#define SP_CALL(N) rnnBlock(N, inputs, hidden, x, hOld, wb, hNew + 8 * v0, relu)
+#define SP_CALL(N) rnnBlock(N, inputs, hidden, x, hOld, wb, proj, hNew + 8 * v0, relu, tail, m)
             SP_DISPATCH(SP_RNN_NV, SP_CALL)
 #undef SP_CALL
         }
@@ -763,8 +779,8 @@ AVX2 void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnn
     const float *in = x;
     for (ptrdiff_t l = 0; l < layers; l++) {
         float *hl = h + l * hidden;
-        stepLayer(kind, relu, layer[l].inputs, hidden, in, layer[l].weights, hl, kind == RNNRT_STEP_LSTM ? c + l * hidden : c,
-                  scratch, reverse);
+        stepLayer(kind, relu, layer[l].inputs, hidden, in, layer[l].weights, 0, hl,
+                  kind == RNNRT_STEP_LSTM ? c + l * hidden : c, scratch, reverse);
         spCopy(hl, scratch, hidden);
         in = hl;
     }
@@ -772,11 +788,13 @@ AVX2 void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnn
 }
 
 AVX2 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
-                                   const float *x, ptrdiff_t x_stride, float *h, float *c, float *output,
-                                   ptrdiff_t out_stride, int reverse, float *scratch) {
+                                   const float *x, ptrdiff_t x_stride, const float *projection, float *h, float *c,
+                                   float *output, ptrdiff_t out_stride, int reverse, float *scratch) {
+    ptrdiff_t g = spGates(kind) * hidden;
     for (ptrdiff_t s = 0; s < steps; s++) {
         ptrdiff_t t = reverse ? steps - 1 - s : s;
-        stepLayer(kind, relu, layer.inputs, hidden, x + t * x_stride, layer.weights, h, c, scratch, (int)(s & 1));
+        stepLayer(kind, relu, layer.inputs, hidden, x ? x + t * x_stride : 0, layer.weights,
+                  projection ? projection + t * g : 0, h, c, scratch, (int)(s & 1));
         spCopy(h, scratch, hidden);
         spCopy(output + t * out_stride, scratch, hidden);
     }
@@ -850,6 +868,6 @@ void rnnrt_sgemm_rows_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
 void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                             float *c, ptrdiff_t ldc, int accumulate) {}
 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
-                              const float *x, ptrdiff_t x_stride, float *h, float *c, float *output,
-                              ptrdiff_t out_stride, int reverse, float *scratch) {}
+                              const float *x, ptrdiff_t x_stride, const float *projection, float *h, float *c,
+                              float *output, ptrdiff_t out_stride, int reverse, float *scratch) {}
 #endif

@@ -20,8 +20,9 @@ package struct DirectionWeights: Sendable {
     let inputWidth: Int
     /// LSTM peephole weights (ONNX `P`), `[3H]` in the order `i, f, o`; empty without.
     let peepholes: [Float]
-    /// The fused batch-1 step layout for whole sequences, made at bind for narrow-input layers
-    /// (`StepLayout.runsSequences`) whose layout fits in `StepLayout.bindLimit` (PyTorch form only).
+    /// The fused batch-1 step layout for whole sequences, made at bind when it fits in `StepLayout.bindLimit`
+    /// (PyTorch form only): with the input columns for narrow-input layers (`StepLayout.runsSequences`), else
+    /// `projected` (hidden columns only; the input projection is one matrix product up front).
     private(set) var stepLayout: StepLayout?
 
     package init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
@@ -42,9 +43,8 @@ package struct DirectionWeights: Sendable {
             hiddenBias = []
         }
         stepLayout = nil
-        if StepLayout.runsSequences(inputs: inputWidth, hidden: hidden) {
-            stepLayout = StepLayout(kind: kind, hidden: hidden, projSize: projSize, weights: self, limit: StepLayout.bindLimit)
-        }
+        stepLayout = StepLayout(kind: kind, hidden: hidden, projSize: projSize, weights: self, limit: StepLayout.bindLimit,
+                                projected: !StepLayout.runsSequences(inputs: inputWidth, hidden: hidden))
     }
 
     /// `m[rows×cols]ᵀ`, in 32×32 tiles so reads and writes both stay in cache.

@@ -26,10 +26,11 @@ package final class FusedStepper {
     package init?(_ recurrence: Recurrence) {
         guard recurrence.hasFusedStep else { return nil }
         let config = recurrence.config
-        // The layouts made at bind, or (layers too large to keep one) made now.
+        // The layouts made at bind (with their input columns), or (layers too large to keep one, or kept projected)
+        // made now.
         var made: [StepLayout] = []
         for directions in recurrence.weights {
-            guard let layout = directions[0].stepLayout
+            guard let layout = directions[0].stepLayout.flatMap({ $0.projected ? nil : $0 })
                 ?? StepLayout(kind: config.kind, hidden: config.hiddenSize, projSize: config.projSize, weights: directions[0])
             else { return nil }
             made.append(layout)

@@ -226,11 +226,13 @@ package struct Recurrence: Sendable {
         let gateWidth = config.kind.gateCount * hid
         let rows = steps * batch
 
-        // Batch 1 on a layer small enough for a bind-time step layout: each step one pass over [x_t; h].
+        // Batch 1 on a layer small enough for a bind-time step layout: each step one pass over [x_t; h], or over h
+        // with the input projection of the whole sequence (one matrix product first) as the start values.
         if batch == 1, let layout = w.stepLayout, let c = config.kind == .lstm ? c : h {
+            let projection = layout.projected ? UnsafePointer(inputProjection(w, input: input, rows: rows, workspace: workspace)) : nil
             let scratch = workspace.buffer(Workspace.Slot.hiddenPart, count: hid + 8)
             rnnrt_step_sequence_avx2(layout.kindCode, config.nonlinearity == .relu ? 1 : 0, layout.layer, hid, steps,
-                                     input, w.inputWidth, h, c, output, outputStride, reverse ? 1 : 0, scratch)
+                                     input, w.inputWidth, projection, h, c, output, outputStride, reverse ? 1 : 0, scratch)
             return
         }
 

@@ -6,6 +6,10 @@ import RNNRTKernels
 /// the bias as the accumulators' start value, then one row per input and per hidden column with the gates
 /// side by side, 64-byte aligned. `rnnrt_stream_step_avx2` (streaming) and `rnnrt_step_sequence_avx2`
 /// (whole batch-1 sequences) run on it.
+///
+/// Two forms: with the input columns (each step's product runs over `[x_t; h]`: streaming, and whole sequences
+/// of narrow-input layers), or `projected` — hidden columns only, for whole sequences whose input projection is
+/// computed up front by one matrix product and added to the start values step by step.
 package final class StepLayout: @unchecked Sendable {
     /// Floats up to which a layout is made at bind (1 MB: it stays in L2 from step to step).
     static let bindLimit = 1 << 18
@@ -16,6 +20,9 @@ package final class StepLayout: @unchecked Sendable {
     /// (LSTM(1, 32): 0.51 → 0.36 ms).
     static func runsSequences(inputs: Int, hidden: Int) -> Bool { inputs * 4 <= hidden }
 
+    /// Whether this layout holds only the hidden columns (`projected`), so its sequences need the input projection.
+    let projected: Bool
+
     /// The kernels' kind code.
     let kindCode: Int32
     let inputs: Int
@@ -23,27 +30,31 @@ package final class StepLayout: @unchecked Sendable {
     private let weights: UnsafeMutablePointer<Float>
 
     /// The layout of `w`, or nil when the AVX2 kernels do not run or `w` has a projection or peepholes.
-    /// `limit`: the largest layout (floats) to make.
-    init?(kind: RecurrentKind, hidden: Int, projSize: Int, weights w: DirectionWeights, limit: Int = .max) {
+    /// `limit`: the largest layout (floats) to make. `projected`: hidden columns only, with the biases the input
+    /// projection leaves out as start values (GRU: b_hh; LSTM, RNN: none, the projection carries b_ih + b_hh).
+    init?(kind: RecurrentKind, hidden: Int, projSize: Int, weights w: DirectionWeights, limit: Int = .max,
+          projected: Bool = false) {
         guard KernelSet.avx2, projSize == 0, w.peepholes.isEmpty, hidden > 0 else { return nil }
         let code: Int32 = switch kind {
         case .lstm: Int32(RNNRT_STEP_LSTM)
         case .gru: Int32(RNNRT_STEP_GRU)
         case .rnn: Int32(RNNRT_STEP_RNN)
         }
-        let inputs = w.inputWidth
+        let inputs = projected ? 0 : w.inputWidth
         let count = Int(rnnrt_step_packed_count(code, inputs, hidden))
         guard count <= limit else { return nil }
         kindCode = code
         self.inputs = inputs
+        self.projected = projected
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         let packed = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         weights = packed
         let none = rnnrt_weights(data: nil, ld: 0, packed: 0)
         // With the AVX2 kernels every non-empty matrix has its kernel form; an empty one (0 inputs) is never read.
         let whh = w.hiddenWeights
-        w.inputBias.withUnsafeBufferPointer { bih in
-            (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
+        let zeros = [Float](repeating: 0, count: projected ? w.inputBias.count : 0)
+        (projected ? zeros : w.inputBias).withUnsafeBufferPointer { bih in
+            (w.hiddenBias.isEmpty ? (projected ? zeros : w.inputBias) : w.hiddenBias).withUnsafeBufferPointer { bhh in
                 func pack(_ wih: rnnrt_weights) {
                     _ = whh.withKernelWeights { whh in
                         rnnrt_step_pack(code, inputs, hidden, wih, whh, bih.baseAddress!, bhh.baseAddress!, packed)

@@ -77,12 +77,16 @@ typedef struct rnnrt_step_layer {
 void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnnrt_step_layer *layer, ptrdiff_t hidden,
                             const float *x, float *h, float *c, float *output, float *scratch, unsigned *parity);
 
-/// A whole batch-1 direction of one layer on its rnnrt_step_pack layout: row t of x (stride x_stride) in, h (and LSTM
-/// c) [hidden] updated, h after step t written to row t of output (stride out_stride); `reverse` walks t from the
-/// end. No separate input projection: each step's product runs over [x_t; h]. `scratch` holds hidden + 8 floats.
+/// A whole batch-1 direction of one layer on its rnnrt_step_pack layout: h (and LSTM c) [hidden] updated, h after step
+/// t written to row t of output (stride out_stride); `reverse` walks t from the end; consecutive steps walk the weight
+/// blocks in alternate directions. The input comes one of two ways:
+/// - `projection` NULL: row t of x (stride x_stride), each step's product running over [x_t; h] (a layout with inputs);
+/// - `projection` non-NULL: row t of it ([G·hidden], PyTorch's gate blocks, computed up front for the whole sequence)
+///   added to the start values, on a layout made with 0 inputs (x unused).
+/// `scratch` holds hidden + 8 floats.
 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
-                              const float *x, ptrdiff_t x_stride, float *h, float *c, float *output,
-                              ptrdiff_t out_stride, int reverse, float *scratch);
+                              const float *x, ptrdiff_t x_stride, const float *projection, float *h, float *c,
+                              float *output, ptrdiff_t out_stride, int reverse, float *scratch);
 
 /// A whole direction of a PyTorch-form layer over `steps` time steps, the loop in C: `xp` holds the input
 /// projection `[steps × batch × G·H]` (bias + x·W_ih; LSTM/RNN: b_ih + b_hh folded in) and is used as scratch;
