@@ -50,28 +50,35 @@ VM_INLINE void lstm_block(int nv, const float *g, ptrdiff_t H, float *c, float *
     }
 }
 
-AVX2 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch) {
+AVX2 void rnnrt_lstm_pointwise_range_avx2(const float *gates, ptrdiff_t gate_stride, ptrdiff_t gate_row, float *c,
+                                          float *h, ptrdiff_t state_row, ptrdiff_t count, ptrdiff_t batch) {
     __m256i none = _mm256_setzero_si256();
+    ptrdiff_t H = gate_stride;
     for (ptrdiff_t r = 0; r < batch; r++) {
-        const float *g = gates + r * 4 * hidden;
-        float *cr = c + r * hidden, *hr = h + r * hidden;
+        const float *g = gates + r * gate_row;
+        float *cr = c + r * state_row, *hr = h + r * state_row;
         ptrdiff_t j = 0;
-        for (; j + 32 <= hidden; j += 32) lstm_block(4, g + j, hidden, cr + j, hr + j, 0, none);
-        if (j + 16 <= hidden) {
-            lstm_block(2, g + j, hidden, cr + j, hr + j, 0, none);
+        for (; j + 32 <= count; j += 32) lstm_block(4, g + j, H, cr + j, hr + j, 0, none);
+        if (j + 16 <= count) {
+            lstm_block(2, g + j, H, cr + j, hr + j, 0, none);
             j += 16;
         }
-        if (j + 8 <= hidden) {
-            lstm_block(1, g + j, hidden, cr + j, hr + j, 0, none);
+        if (j + 8 <= count) {
+            lstm_block(1, g + j, H, cr + j, hr + j, 0, none);
             j += 8;
         }
-        if (j < hidden) lstm_block(1, g + j, hidden, cr + j, hr + j, 1, tail_mask(hidden - j));
+        if (j < count) lstm_block(1, g + j, H, cr + j, hr + j, 1, tail_mask(count - j));
     }
 }
 
+AVX2 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch) {
+    rnnrt_lstm_pointwise_range_avx2(gates, hidden, 4 * hidden, c, h, hidden, hidden, batch);
+}
+
 // GRU, nv vectors of 8 units: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·h_n) = tanh(x_n + h_n / d_r),
-// h' = (1 − z)·n + z·h = n + (h − n) / d_z.
-VM_INLINE void gru_block(int nv, const float *x, const float *p, ptrdiff_t H, float *h, int masked, __m256i m) {
+// h' = (1 − z)·n + z·h = n + (h − n) / d_z, h read from hIn and written to hOut (the same place or another buffer).
+VM_INLINE void gru_block(int nv, const float *x, const float *p, ptrdiff_t H, const float *hIn, float *hOut, int masked,
+                         __m256i m) {
     __m256 xs[8], ds[8], xn[4], pn[4], qn[4];
     VM_EACH(v, nv) {
         xs[2 * v] = _mm256_add_ps(load8(x + 8 * v, masked, m), load8(p + 8 * v, masked, m));
@@ -83,29 +90,37 @@ VM_INLINE void gru_block(int nv, const float *x, const float *p, ptrdiff_t H, fl
     gates_den_pq8(0, 0, 0, nv, xn, pn, qn);
     VM_EACH(v, nv) {
         __m256 n = _mm256_div_ps(pn[v], qn[v]);
-        __m256 hp = load8(h + 8 * v, masked, m);
-        store8(h + 8 * v, _mm256_add_ps(n, _mm256_div_ps(_mm256_sub_ps(hp, n), ds[2 * v + 1])), masked, m);
+        __m256 hp = load8(hIn + 8 * v, masked, m);
+        store8(hOut + 8 * v, _mm256_add_ps(n, _mm256_div_ps(_mm256_sub_ps(hp, n), ds[2 * v + 1])), masked, m);
+    }
+}
+
+AVX2 void rnnrt_gru_pointwise_range_avx2(const float *input_part, const float *hidden_part, ptrdiff_t gate_stride,
+                                         ptrdiff_t gate_row, const float *h_in, float *h_out, ptrdiff_t state_row,
+                                         ptrdiff_t count, ptrdiff_t batch) {
+    __m256i none = _mm256_setzero_si256();
+    ptrdiff_t H = gate_stride;
+    for (ptrdiff_t b = 0; b < batch; b++) {
+        const float *x = input_part + b * gate_row, *p = hidden_part + b * gate_row;
+        const float *hi = h_in + b * state_row;
+        float *ho = h_out + b * state_row;
+        ptrdiff_t j = 0;
+        for (; j + 32 <= count; j += 32) gru_block(4, x + j, p + j, H, hi + j, ho + j, 0, none);
+        if (j + 16 <= count) {
+            gru_block(2, x + j, p + j, H, hi + j, ho + j, 0, none);
+            j += 16;
+        }
+        if (j + 8 <= count) {
+            gru_block(1, x + j, p + j, H, hi + j, ho + j, 0, none);
+            j += 8;
+        }
+        if (j < count) gru_block(1, x + j, p + j, H, hi + j, ho + j, 1, tail_mask(count - j));
     }
 }
 
 AVX2 void rnnrt_gru_pointwise_avx2(const float *input_part, const float *hidden_part, float *h, ptrdiff_t hidden,
                                    ptrdiff_t batch) {
-    __m256i none = _mm256_setzero_si256();
-    for (ptrdiff_t b = 0; b < batch; b++) {
-        const float *x = input_part + b * 3 * hidden, *p = hidden_part + b * 3 * hidden;
-        float *hr = h + b * hidden;
-        ptrdiff_t j = 0;
-        for (; j + 32 <= hidden; j += 32) gru_block(4, x + j, p + j, hidden, hr + j, 0, none);
-        if (j + 16 <= hidden) {
-            gru_block(2, x + j, p + j, hidden, hr + j, 0, none);
-            j += 16;
-        }
-        if (j + 8 <= hidden) {
-            gru_block(1, x + j, p + j, hidden, hr + j, 0, none);
-            j += 8;
-        }
-        if (j < hidden) gru_block(1, x + j, p + j, hidden, hr + j, 1, tail_mask(hidden - j));
-    }
+    rnnrt_gru_pointwise_range_avx2(input_part, hidden_part, hidden, 3 * hidden, h, h, hidden, hidden, batch);
 }
 
 AVX2 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, int relu) {
@@ -133,6 +148,11 @@ AVX2 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, 
 }
 
 #else
+void rnnrt_lstm_pointwise_range_avx2(const float *gates, ptrdiff_t gate_stride, ptrdiff_t gate_row, float *c, float *h,
+                                     ptrdiff_t state_row, ptrdiff_t count, ptrdiff_t batch) {}
+void rnnrt_gru_pointwise_range_avx2(const float *input_part, const float *hidden_part, ptrdiff_t gate_stride,
+                                    ptrdiff_t gate_row, const float *h_in, float *h_out, ptrdiff_t state_row,
+                                    ptrdiff_t count, ptrdiff_t batch) {}
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch) {}
 void rnnrt_gru_pointwise_avx2(const float *input_part, const float *hidden_part, float *h, ptrdiff_t hidden,
                               ptrdiff_t batch) {}

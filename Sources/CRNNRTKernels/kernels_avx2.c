@@ -1,6 +1,7 @@
 // AVX2/FMA matrix kernels, streaming steps and whole-sequence loops (see include/rnnrt_kernels.h); the cell
 // updates and their vector math are in gates_avx2.c and vecmath_avx2.h.
 #include "rnnrt_kernels.h"
+#include "kernels_internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -731,17 +732,26 @@ SP_INLINE void rnnBlock(int nv, ptrdiff_t inputs, ptrdiff_t hidden, const float 
     default: if (8 <= NVMAX) CALL(8); break; \
     }
 
-// One layer: the new h into hNew (whole vectors), c (LSTM) updated in place; blocks last to first when `reverse`.
-// `xp` (or NULL): an input projection row [G·hidden] added to the start values.
-AVX2 static void stepLayer(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
-                           const float *xp, const float *hOld, float *c, float *hNew, int reverse) {
+ptrdiff_t rnnrt_step_block_units(int kind) { return spBlockVectors(kind) * 8; }
+
+ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden) {
+    ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind);
+    return (vectors + nvmax - 1) / nvmax;
+}
+
+// Blocks [first, end) of one layer: their units' new h into hNew (whole vectors, at the units' own offsets), c (LSTM)
+// updated in place; blocks last to first when `reverse`. `xp` (or NULL): an input projection row [G·hidden] added to
+// the start values.
+SP_INLINE void stepBlocks(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
+                          const float *xp, const float *hOld, float *c, float *hNew, ptrdiff_t first, ptrdiff_t end,
+                          int reverse) {
     ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind);
     ptrdiff_t blocks = (vectors + nvmax - 1) / nvmax;
     size_t blockSize = (size_t)nvmax * 8 * (size_t)(spStartGates(kind) + spGates(kind) * (inputs + hidden));
     ptrdiff_t tailLanes = hidden % 8;
     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tailLanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (ptrdiff_t i = 0; i < blocks; i++) {
-        ptrdiff_t b = reverse ? blocks - 1 - i : i;
+    for (ptrdiff_t i = 0; i < end - first; i++) {
+        ptrdiff_t b = reverse ? end - 1 - i : first + i;
         ptrdiff_t v0 = b * nvmax, nv = vectors - v0 < nvmax ? vectors - v0 : nvmax;
         const float *wb = w + (size_t)b * blockSize;
         int tail = tailLanes != 0 && b == blocks - 1;
@@ -760,6 +770,18 @@ AVX2 static void stepLayer(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidde
 #undef SP_CALL
         }
     }
+}
+
+// All blocks of one layer (see stepBlocks).
+AVX2 static void stepLayer(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
+                           const float *xp, const float *hOld, float *c, float *hNew, int reverse) {
+    stepBlocks(kind, relu, inputs, hidden, x, w, xp, hOld, c, hNew, 0, rnnrt_step_block_count(kind, hidden), reverse);
+}
+
+AVX2 void rnnrt_step_blocks_avx2(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
+                                 const float *xp, const float *hOld, float *c, float *hNew, ptrdiff_t first,
+                                 ptrdiff_t end, int reverse) {
+    stepBlocks(kind, relu, inputs, hidden, x, w, xp, hOld, c, hNew, first, end, reverse);
 }
 
 // dst[0, n) = src[0, n) (a few vectors: inline rather than a call to memcpy).
@@ -843,6 +865,11 @@ AVX2 void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hi
 
 #else
 int rnnrt_has_avx2_fma(void) { return 0; }
+ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden) { return 0; }
+ptrdiff_t rnnrt_step_block_units(int kind) { return 8; }
+void rnnrt_step_blocks_avx2(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,
+                            const float *xp, const float *hOld, float *c, float *hNew, ptrdiff_t first, ptrdiff_t end,
+                            int reverse) {}
 void rnnrt_lstm_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, rnnrt_weights whh,
                               float *h, float *c, float *output, ptrdiff_t out_stride, int reverse) {}
 void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, const float *xp, rnnrt_weights whh,

@@ -59,6 +59,12 @@ package struct Recurrence: Sendable {
                 let reverse = reversedDirections.map { direction < $0.count && $0[direction] } ?? (direction == 1)
                 let dirH = h + index * batch * hOut, dirC = c.map { $0 + index * batch * hid }
                 let dirOut = dst + direction * hOut
+                if pairs(steps: steps, batch: batch, sequenceLengths: sequenceLengths),
+                   runDirectionPair(weights[layer][direction], input: input, steps: steps, batch: batch,
+                                    reverse: reverse, h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
+                                    workspace: space) {
+                    return
+                }
                 if usesFusedKernels && sequenceLengths == nil {
                     runDirection(weights[layer][direction], input: input, steps: steps, batch: batch,
                                  reverse: reverse, h: dirH, c: dirC, output: dirOut, outputStride: outWidth,
@@ -109,6 +115,56 @@ package struct Recurrence: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether a unidirectional layer's sequence runs on two threads splitting the hidden units
+    /// (`rnnrt_pair_sequence_avx2`): PyTorch-form cells without projection or sequence lengths, two threads allowed,
+    /// and enough work per step to pay for a barrier between steps.
+    private func pairs(steps: Int, batch: Int, sequenceLengths: [Int]?) -> Bool {
+        guard splitsUnits, RNNRTThreads.count >= 2, sequenceLengths == nil, steps >= 2 else { return false }
+        let g = config.kind.gateCount * config.hiddenSize
+        return steps * batch * g * (config.inputSize + config.hiddenSize) >= RNNRTThreads.pairMinimumWork
+            && batch * g * config.hiddenSize >= RNNRTThreads.pairMinimumStepWork
+    }
+
+    /// One direction on two threads (see `pairs`); false, having written nothing, when the kernel cannot split it.
+    private func runDirectionPair(_ w: DirectionWeights, input: UnsafePointer<Float>, steps: Int, batch: Int,
+                                  reverse: Bool, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?,
+                                  output: UnsafeMutablePointer<Float>, outputStride: Int, workspace: Workspace) -> Bool {
+        let hid = config.hiddenSize, gateWidth = config.kind.gateCount * hid
+        let layout = batch == 1 ? w.stepLayout.flatMap { $0.projected ? $0 : nil } : nil
+        let projection = workspace.buffer(Workspace.Slot.projection, count: steps * batch * gateWidth)
+        let state = workspace.buffer(Workspace.Slot.pairState, count: 2 * batch * (hid + 8))
+        let scratch = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
+        let kind: Int32 = switch config.kind {
+        case .lstm: Int32(RNNRT_STEP_LSTM)
+        case .gru: Int32(RNNRT_STEP_GRU)
+        case .rnn: Int32(RNNRT_STEP_RNN)
+        }
+        let ran = w.inputWeights.withKernelWeights { wih -> Bool in
+            w.hiddenWeights.withKernelWeights { whh -> Bool in
+                w.inputBias.withUnsafeBufferPointer { bias in
+                    (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
+                        withExtendedLifetime(layout) {
+                            var job = rnnrt_pair_sequence(
+                                kind: kind, relu: config.nonlinearity == .relu ? 1 : 0, reverse: reverse ? 1 : 0,
+                                steps: steps, batch: batch, hidden: hid, inputs: w.inputWidth, x: input, wih: wih,
+                                bias: bias.baseAddress, projection: projection, whh: whh, bias_hh: bhh.baseAddress,
+                                step_layout: layout?.layer.weights, h: h, c: c ?? h, state: state, scratch: scratch,
+                                output: output, out_stride: outputStride)
+                            return rnnrt_pair_sequence_avx2(&job) == 1
+                        }
+                    }
+                }
+            } ?? false
+        }
+        return ran ?? false
+    }
+
+    /// Whether this module's layers can split their units over two threads (see `pairs`), which then serves
+    /// every batch size instead of splitting the batch.
+    package var splitsUnits: Bool {
+        KernelSet.avx2 && !config.bidirectional && usesFusedKernels && config.projSize == 0
     }
 
     /// Whether `FusedStepper` applies: a unidirectional PyTorch-form module without projection on AVX2.

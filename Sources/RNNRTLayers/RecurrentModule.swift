@@ -151,8 +151,10 @@ public struct RecurrentModule: Sendable {
         var output = [Float](repeating: 0, count: layout.steps * layout.batch * width)
         let input = layout.timeMajor(x)
         let work = layout.steps * layout.batch * config.kind.gateCount * config.hiddenSize * (config.inputSize + config.outputSize)
-        if RNNRTThreads.count >= 2 && !config.bidirectional && layout.batch >= 2 && work >= 1 << 22 {
-            // Batch rows are independent sequences: two shards run side by side, each with its own scratch.
+        if RNNRTThreads.count >= 2 && !config.bidirectional && !recurrence.splitsUnits && layout.batch >= 2
+            && work >= 1 << 22 {
+            // Batch rows are independent sequences: two shards run side by side, each with its own scratch (the
+            // layers that split their units over two threads instead are those of PyTorch's own cell form).
             runSharded(input: input, steps: layout.steps, batch: layout.batch, h: &h, c: &c, output: &output)
         } else {
             recurrence.run(input: input, steps: layout.steps, batch: layout.batch,

@@ -44,5 +44,6 @@ package final class Workspace {
         static let resetHidden = 7  // GRU, reset before the product: r ⊙ h, [N × H]
         static let updateGate = 8   // GRU, reset before the product: z, [N × H]
         static let candidate = 9    // GRU, reset before the product: (r ⊙ h)·R_nᵀ + Rb_n, [N × H]
+        static let pairState = 10   // two threads splitting the units: two state buffers, [2 × N × (H + 8)]
     }
 }

@@ -89,17 +89,24 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
     }
 }
 
-/// With two threads a batched unidirectional module runs its batch in two shards side by side; the result
-/// equals the one-thread run (every row is an independent sequence).
-@Suite struct BatchShardingTests {
-    @Test(arguments: [RecurrentConfiguration(kind: .lstm, inputSize: 32, hiddenSize: 64, numLayers: 2),
-                      RecurrentConfiguration(kind: .gru, inputSize: 48, hiddenSize: 64, batchFirst: true),
-                      RecurrentConfiguration(kind: .lstm, inputSize: 40, hiddenSize: 64, projSize: 24),
-                      RecurrentConfiguration(kind: .rnn, inputSize: 64, hiddenSize: 96, numLayers: 3)])
-    func shardedEqualsSingleThread(_ config: RecurrentConfiguration) throws {
+/// With two threads a unidirectional module splits its hidden units between them (PyTorch's cell forms, with a
+/// barrier between steps; batch 1 too) or, with a projection, runs its batch in two shards; either way the result
+/// agrees with the one-thread run. Cases cover each kind, the fused step layout at batch 1 (projected and not), hidden
+/// sizes the packed kernels cannot split (the layer then runs on one thread), and unit tails.
+@Suite struct TwoThreadTests {
+    @Test(arguments: [(RecurrentConfiguration(kind: .lstm, inputSize: 32, hiddenSize: 64, numLayers: 2), 7, 64),
+                      (RecurrentConfiguration(kind: .gru, inputSize: 48, hiddenSize: 64, batchFirst: true), 7, 64),
+                      (RecurrentConfiguration(kind: .lstm, inputSize: 40, hiddenSize: 64, projSize: 24), 7, 64),
+                      (RecurrentConfiguration(kind: .rnn, inputSize: 64, hiddenSize: 96, numLayers: 3), 7, 64),
+                      (RecurrentConfiguration(kind: .gru, inputSize: 80, hiddenSize: 128, numLayers: 2), 1, 300),
+                      (RecurrentConfiguration(kind: .lstm, inputSize: 40, hiddenSize: 96), 1, 300),
+                      (RecurrentConfiguration(kind: .lstm, inputSize: 8, hiddenSize: 128), 1, 300),
+                      (RecurrentConfiguration(kind: .rnn, inputSize: 64, hiddenSize: 200, nonlinearity: .relu), 1, 300),
+                      (RecurrentConfiguration(kind: .lstm, inputSize: 50, hiddenSize: 100, numLayers: 2), 3, 200),
+                      (RecurrentConfiguration(kind: .gru, inputSize: 30, hiddenSize: 90), 5, 200)])
+    func twoThreadsAgreeWithOne(_ config: RecurrentConfiguration, _ batch: Int, _ steps: Int) throws {
         let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))
         var rng = SeededGenerator(seed: 21)
-        let (steps, batch) = (64, 7)
         let shape = config.batchFirst ? [batch, steps, config.inputSize] : [steps, batch, config.inputSize]
         let x = Tensor(shape: shape, scalars: rng.floats(steps * batch * config.inputSize))
         let stack = config.numLayers * config.directionCount
@@ -110,10 +117,10 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
         RNNRTThreads.count = 1
         let single = try module.forward(x, h0: h0, c0: c0)
         RNNRTThreads.count = 2
-        let sharded = try module.forward(x, h0: h0, c0: c0)
-        #expect(Tolerance.pytorch.compare(sharded.output, single.output).passed)
-        #expect(Tolerance.pytorch.compare(sharded.hN, single.hN).passed)
-        if let a = sharded.cN, let b = single.cN { #expect(Tolerance.pytorch.compare(a, b).passed) }
-        #expect(sharded.output.shape == single.output.shape)
+        let two = try module.forward(x, h0: h0, c0: c0)
+        #expect(Tolerance.pytorch.compare(two.output, single.output).passed)
+        #expect(Tolerance.pytorch.compare(two.hN, single.hN).passed)
+        if let a = two.cN, let b = single.cN { #expect(Tolerance.pytorch.compare(a, b).passed) }
+        #expect(two.output.shape == single.output.shape)
     }
 }

@@ -100,12 +100,52 @@ void rnnrt_gru_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden,
 void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hidden, float *xp, rnnrt_weights whh,
                              float *h, float *output, ptrdiff_t out_stride, int reverse, int relu);
 
+/// One direction of a PyTorch-form layer (no projection) over a whole sequence, for rnnrt_pair_sequence_avx2.
+typedef struct rnnrt_pair_sequence {
+    int kind;                 ///< RNNRT_STEP_LSTM, RNNRT_STEP_GRU or RNNRT_STEP_RNN
+    int relu;                 ///< RNN: the nonlinearity
+    int reverse;              ///< walk t from the end
+    ptrdiff_t steps, batch, hidden, inputs;
+    const float *x;           ///< [steps·batch × inputs], time-major
+    rnnrt_weights wih;        ///< W_ih [G·H × inputs]
+    const float *bias;        ///< [G·H], the projection's start: b_ih + b_hh (LSTM, RNN) or b_ih (GRU)
+    float *projection;        ///< scratch, [steps·batch × G·H]
+    rnnrt_weights whh;        ///< W_hh [G·H × H] (unused with a step layout)
+    const float *bias_hh;     ///< GRU: b_hh [3H] (unused with a step layout)
+    const float *step_layout; ///< batch 1: a rnnrt_step_pack layout with 0 inputs (GRU start values b_hh), or NULL
+    float *h;                 ///< [batch × H], the initial state on entry and the final one on return
+    float *c;                 ///< LSTM: [batch × H], likewise
+    float *state;             ///< scratch, 2 · batch · (H + 8) floats
+    float *scratch;           ///< GRU without a step layout: scratch, [batch × 3H]
+    float *output;            ///< row (t·batch + b), stride out_stride, receives h after step t
+    ptrdiff_t out_stride;
+} rnnrt_pair_sequence;
+
+/// Runs `job` on two threads, the caller's and one started here, each computing half of the input projection's rows
+/// and then, step by step, the gates and new state of half of the hidden units (a barrier between steps). Each unit
+/// gets the arithmetic it gets on one thread, up to the summation order of a product tiled differently. Returns 1 when it ran; 0 — having written
+/// nothing — when the layer cannot be split (fewer than two blocks of units; packed W_hh with a hidden size not a
+/// multiple of 16) or no thread could be started.
+int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job);
+
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
 void rnnrt_lstm_pointwise_avx2(const float *gates, float *c, float *h, ptrdiff_t hidden, ptrdiff_t batch);
 
 /// GRU step (reset after the product): input part and hidden part [batch × 3H] (r, z, n); updates h.
 void rnnrt_gru_pointwise_avx2(const float *input_part, const float *hidden_part, float *h, ptrdiff_t hidden,
                               ptrdiff_t batch);
+
+/// The LSTM step on units [0, count) of `batch` rows, in any layout: row r's gates at gates + r·gate_row (gate blocks
+/// gate_stride apart), its c and h at c + r·state_row and h + r·state_row. rnnrt_lstm_pointwise_avx2 is this with
+/// every stride from `hidden`; a thread updating its share of the units passes pointers to its first unit.
+void rnnrt_lstm_pointwise_range_avx2(const float *gates, ptrdiff_t gate_stride, ptrdiff_t gate_row, float *c, float *h,
+                                     ptrdiff_t state_row, ptrdiff_t count, ptrdiff_t batch);
+
+/// The GRU step on units [0, count) of `batch` rows (strides as rnnrt_lstm_pointwise_range_avx2; both parts share
+/// them), the old h read from h_in and the new one written to h_out (the same buffer, or another).
+void rnnrt_gru_pointwise_range_avx2(const float *input_part, const float *hidden_part, ptrdiff_t gate_stride,
+                                    ptrdiff_t gate_row, const float *h_in, float *h_out, ptrdiff_t state_row,
+                                    ptrdiff_t count, ptrdiff_t batch);
 
 /// RNN step: h = tanh(pre) or relu(pre) over count values.
 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, int relu);

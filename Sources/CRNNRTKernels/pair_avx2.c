@@ -1,0 +1,198 @@
+// One direction of a layer over a whole sequence on two threads, each owning half of the hidden units (see
+// rnnrt_pair_sequence_avx2 in include/rnnrt_kernels.h).
+//
+// Splitting the units rather than the batch keeps every recurrent product at the full batch (the weights are read
+// once per step in all, half by each core, instead of twice) and works at batch 1, where each core's half of a
+// layer's weights may fit its own L2. The price is one barrier per step: the next step's product needs every unit's
+// new h. The threads write their units' new h into the other of two state buffers, so nobody reads what the other
+// thread is writing; the barrier is a spin on an atomic generation count (both threads are always running: the
+// second one is a thread of our own, not a pool's, so a spin can never wait on work that has not been scheduled).
+// A thread that has spun for a while (~100 µs) sleeps instead (a futex on Linux), so that on a busy machine it gives
+// its core to whatever the other thread waits for rather than burning it; after a few such sleeps the machine is
+// taken to be busy and thread 0 finishes the sequence alone (all units, no barriers), so a loaded machine costs at
+// most a few steps' waits over one thread instead of a sleep and a wake-up every step.
+#include "rnnrt_kernels.h"
+#include "kernels_internal.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+typedef struct {
+    atomic_uint slept;       // sleeps so far (either thread)
+    atomic_int solo;         // set by a barrier's releaser once `slept` reaches PAIR_SLEEPS: thread 0 goes on alone
+    atomic_uint arrived;
+    atomic_uint generation;  // a futex word on Linux
+    atomic_uint sleepers;    // how many threads may be asleep on `generation` (a count: a late decrement by the thread
+                             // woken last time cannot erase the other thread's increment)
+} pairBarrier;
+
+// Time-stamp ticks to spin before sleeping (~100 µs at 2.5 GHz), and sleeps after which the pair stops pairing.
+enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 4 };
+
+// Waits for the other thread; returns the solo flag as the releaser set it.
+static int pairWait(pairBarrier *b) {
+    unsigned generation = atomic_load(&b->generation);
+    if (atomic_fetch_add(&b->arrived, 1) == 1) {
+        atomic_store(&b->arrived, 0);
+        if (atomic_load(&b->slept) >= PAIR_SLEEPS) atomic_store(&b->solo, 1);
+        atomic_fetch_add(&b->generation, 1);
+#if defined(__linux__)
+        if (atomic_load(&b->sleepers)) syscall(SYS_futex, (unsigned *)&b->generation, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+#endif
+        return atomic_load(&b->solo);
+    }
+    unsigned long long start = __rdtsc();
+    while (atomic_load_explicit(&b->generation, memory_order_acquire) == generation) {
+        if (__rdtsc() - start < PAIR_SPIN_TICKS) {
+            _mm_pause();
+            continue;
+        }
+        atomic_fetch_add(&b->slept, 1);
+#if defined(__linux__)
+        // Either the releaser sees `sleepers` and wakes us, or we see its new generation (the futex call returns at
+        // once when the word has changed): all four operations are sequentially consistent.
+        atomic_fetch_add(&b->sleepers, 1);
+        if (atomic_load(&b->generation) == generation)
+            syscall(SYS_futex, (unsigned *)&b->generation, FUTEX_WAIT_PRIVATE, generation, 0, 0, 0);
+        atomic_fetch_sub(&b->sleepers, 1);
+#else
+        sched_yield();
+#endif
+    }
+    return atomic_load(&b->solo);
+}
+
+typedef struct {
+    const rnnrt_pair_sequence *job;
+    pairBarrier barrier;
+    ptrdiff_t split;  // the first unit of thread 1
+    ptrdiff_t blockSplit;  // with a step layout: the first block of thread 1
+} pairRun;
+
+static ptrdiff_t pairGates(int kind) { return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1; }
+
+// Rows [row, …) of W [n×k] in either kernel form (packed: row is a multiple of 16).
+static rnnrt_weights rowsFrom(rnnrt_weights w, ptrdiff_t k, ptrdiff_t row) {
+    rnnrt_weights r = w;
+    r.data = w.packed ? w.data + (size_t)(row / 16) * (size_t)k * 16 : w.data + (size_t)row * (size_t)w.ld;
+    return r;
+}
+
+AVX2 static void pairWork(pairRun *run, int thread) {
+    const rnnrt_pair_sequence *j = run->job;
+    ptrdiff_t H = j->hidden, B = j->batch, G = pairGates(j->kind), GH = G * H, rows = j->steps * B;
+    size_t bytesH = sizeof(float);
+
+    // The input projection: each thread its half of the rows.
+    ptrdiff_t r0 = thread ? rows / 2 : 0, r1 = thread ? rows : rows / 2;
+    for (ptrdiff_t r = r0; r < r1; r++) memcpy(j->projection + r * GH, j->bias, (size_t)GH * bytesH);
+    if (r1 > r0 && j->inputs > 0)
+        rnnrt_weights_multiply(r1 - r0, GH, j->inputs, j->x + r0 * j->inputs, j->inputs, j->wih, j->projection + r0 * GH,
+                               GH, 1);
+
+    // This thread's units, and the two state buffers (rows of H + 8 floats with a step layout, else of H).
+    ptrdiff_t u0, u1, b0 = 0, b1 = 0;
+    if (j->step_layout) {
+        ptrdiff_t blocks = rnnrt_step_block_count(j->kind, H), per = rnnrt_step_block_units(j->kind);
+        b0 = thread ? run->blockSplit : 0;
+        b1 = thread ? blocks : run->blockSplit;
+        u0 = b0 * per;
+        u1 = b1 * per < H ? b1 * per : H;
+    } else {
+        u0 = thread ? run->split : 0;
+        u1 = thread ? H : run->split;
+    }
+    ptrdiff_t n = u1 - u0, ld = j->step_layout ? H + 8 : H;
+    float *hA = j->state, *hB = j->state + B * ld;
+    for (ptrdiff_t b = 0; b < B; b++) memcpy(hA + b * ld + u0, j->h + b * H + u0, (size_t)n * bytesH);
+    int solo = pairWait(&run->barrier);
+    if (solo && thread == 1) return;
+
+    for (ptrdiff_t s = 0; s < j->steps; s++) {
+        if (solo && n != H) {
+            // Alone from here on: every unit (c and the state buffers already hold the other thread's).
+            u0 = 0;
+            u1 = H;
+            n = H;
+            b0 = 0;
+            b1 = j->step_layout ? rnnrt_step_block_count(j->kind, H) : 0;
+        }
+        ptrdiff_t t = j->reverse ? j->steps - 1 - s : s;
+        float *xp = j->projection + t * B * GH;
+        if (j->step_layout) {
+            rnnrt_step_blocks_avx2(j->kind, j->relu, 0, H, 0, j->step_layout, xp, hA, j->c, hB, b0, b1, (int)(s & 1));
+        } else if (j->kind == RNNRT_STEP_LSTM) {
+            for (ptrdiff_t q = 0; q < 4; q++)
+                rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, q * H + u0), xp + q * H + u0, GH, 1);
+            rnnrt_lstm_pointwise_range_avx2(xp + u0, H, GH, j->c + u0, hB + u0, H, n, B);
+        } else if (j->kind == RNNRT_STEP_GRU) {
+            float *hp = j->scratch;
+            for (ptrdiff_t b = 0; b < B; b++)
+                for (ptrdiff_t q = 0; q < 3; q++)
+                    memcpy(hp + b * GH + q * H + u0, j->bias_hh + q * H + u0, (size_t)n * bytesH);
+            for (ptrdiff_t q = 0; q < 3; q++)
+                rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, q * H + u0), hp + q * H + u0, GH, 1);
+            rnnrt_gru_pointwise_range_avx2(xp + u0, hp + u0, H, GH, hA + u0, hB + u0, H, n, B);
+        } else {
+            rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, u0), xp + u0, GH, 1);
+            for (ptrdiff_t b = 0; b < B; b++) rnnrt_rnn_pointwise_avx2(xp + b * H + u0, hB + b * ld + u0, n, j->relu);
+        }
+        for (ptrdiff_t b = 0; b < B; b++)
+            memcpy(j->output + (t * B + b) * j->out_stride + u0, hB + b * ld + u0, (size_t)n * bytesH);
+        if (!solo) {
+            solo = pairWait(&run->barrier);
+            if (solo && thread == 1) return;
+        }
+        float *swap = hA;
+        hA = hB;
+        hB = swap;
+    }
+    for (ptrdiff_t b = 0; b < B; b++) memcpy(j->h + b * H + u0, hA + b * ld + u0, (size_t)n * bytesH);
+}
+
+static void *pairThread(void *argument) {
+    pairWork((pairRun *)argument, 1);
+    return 0;
+}
+
+int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
+    if (!rnnrt_has_avx2_fma() || job->steps < 1 || job->batch < 1 || job->hidden < 2) return 0;
+    pairRun run;
+    run.job = job;
+    atomic_init(&run.barrier.arrived, 0);
+    atomic_init(&run.barrier.generation, 0);
+    atomic_init(&run.barrier.sleepers, 0);
+    atomic_init(&run.barrier.slept, 0);
+    atomic_init(&run.barrier.solo, 0);
+    run.split = run.blockSplit = 0;
+    if (job->step_layout) {
+        ptrdiff_t blocks = rnnrt_step_block_count(job->kind, job->hidden);
+        if (job->batch != 1 || blocks < 2) return 0;
+        run.blockSplit = blocks / 2;
+    } else {
+        ptrdiff_t H = job->hidden;
+        // Packed weights split on a 16-column sliver (every gate block must start on one too); in place, on a vector.
+        run.split = job->whh.packed ? (H % 16 == 0 ? H / 32 * 16 : 0) : (H / 2 + 7) / 8 * 8;
+        if (run.split <= 0 || run.split >= H) return 0;
+    }
+    pthread_t second;
+    if (pthread_create(&second, 0, pairThread, &run) != 0) return 0;
+    pairWork(&run, 0);
+    pthread_join(second, 0);
+    return 1;
+}
+
+#else
+int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) { return 0; }
+#endif
