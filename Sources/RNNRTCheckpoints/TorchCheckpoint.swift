@@ -27,11 +27,16 @@ enum TorchCheckpoint {
             ? nil : TorchScriptCode(archive: archive, prefix: prefix)
         var bigEndian = false
         if let order = archive.entry(named: prefix + "byteorder") {
-            let text = String(decoding: try archive.read(order), as: UTF8.self)
-            switch text.trimmingCharacters(in: .whitespacesAndNewlines) {
+            let record = try archive.read(order)
+            // ASCII white space trimmed by hand: Foundation's trimmingCharacters(in:) took 0.3 ms of a 2 ms load.
+            var word = record[...]
+            while let c = word.first, c == 0x20 || (0x09...0x0D).contains(c) { word.removeFirst() }
+            while let c = word.last, c == 0x20 || (0x09...0x0D).contains(c) { word.removeLast() }
+            switch String(decoding: word, as: UTF8.self) {
             case "little": bigEndian = false
             case "big": bigEndian = true
-            default: throw RNNRTError(.malformed, "byteorder record says '\(text)', expected 'little' or 'big'")
+            default:
+                throw RNNRTError(.malformed, "byteorder record says '\(String(decoding: record, as: UTF8.self))', expected 'little' or 'big'")
             }
         }
         var machine = PickleMachine(try archive.read(pickleEntry))
@@ -115,7 +120,7 @@ enum TorchCheckpoint {
     /// any `*/data.pkl`.
     static func dataPickle(in archive: ZipArchive) -> ZipArchive.Entry? {
         if let first = archive.entries.first, let slash = first.name.firstIndex(of: "/"),
-           let e = archive.entry(named: first.name[...slash] + "data.pkl") {
+           let e = archive.entry(named: String(first.name[...slash]) + "data.pkl") {
             return e
         }
         return archive.entries.first { $0.name == "data.pkl" || $0.name.hasSuffix("/data.pkl") }
@@ -140,11 +145,13 @@ enum TorchCheckpoint {
                         visit: (String, Leaf) throws -> Void) throws {
         // Explicit stack of (value, name, depth); children pushed in reverse to keep file order.
         var work: [(PickleValue, String, Int)] = [(root, "", 0)]
-        var onPath: [Int: Int] = [:]  // node index → count of pending children on the current path
+        // By node index: whether the node is on the current path (an array, not an [Int: …] dictionary, whose
+        // first use in a process costs a runtime conformance lookup of 0.1–0.2 ms).
+        var onPath = [Bool](repeating: false, count: machine.nodes.count)
         var exits: [(Int, Int)] = []   // (node, work count when its children are done)
         while let (value, name, depth) = work.popLast() {
             while let (nodeIndex, mark) = exits.last, work.count < mark {
-                onPath[nodeIndex] = nil
+                onPath[nodeIndex] = false
                 exits.removeLast()
             }
             guard depth <= maxNestingDepth else {
@@ -181,10 +188,10 @@ enum TorchCheckpoint {
                     children = self.children(ofObject: className, state: state, script: script, machine: machine)
                         .map { ($0.value, join($0.key)) }
                 }
-                guard onPath[index] == nil else {
+                guard !onPath[index] else {
                     throw RNNRTError(.malformed, "checkpoint contains a container that includes itself at '\(name)'")
                 }
-                onPath[index] = 1
+                onPath[index] = true
                 exits.append((index, work.count))
                 for (child, childName) in children.reversed() { work.append((child, childName, depth + 1)) }
             }

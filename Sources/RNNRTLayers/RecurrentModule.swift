@@ -69,7 +69,7 @@ public struct RecurrentModule: Sendable {
         }
         for name in stateDict.names where name.hasPrefix(prefix) {
             let local = String(name.dropFirst(prefix.count))
-            if !local.contains("."), TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
+            if local.firstIndex(of: ".") == nil, TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
                 problems.append("unexpected '\(name)' \(stateDict[name]?.shape.shapeDescription ?? "")")
             }
         }

@@ -35,6 +35,8 @@ final class ZipArchive {
     static let maxDeflateRatio = 1032
 
     let entries: [Entry]
+    /// Index in `entries` of the first entry of each name.
+    private let indexByName: [String: Int]
     private let handle: OpaquePointer
     private let archiveSize: Int
     private let label: String
@@ -134,9 +136,15 @@ final class ZipArchive {
             }
         }
         entries = list
+        // First entry of each name (what `entry(named:)` returns), and the names listed more than once.
+        var firstIndex: [String: Int] = [:]
+        var repeated = Set<String>()
+        for (i, e) in list.enumerated() {
+            if firstIndex[e.name] == nil { firstIndex[e.name] = i } else { repeated.insert(e.name) }
+        }
+        indexByName = firstIndex
         var stored: [String: Int] = [:]
-        let names = Dictionary(grouping: list, by: \.name)
-        for e in list where e.method == 0 && e.size == e.compressedSize && names[e.name]?.count == 1 { stored[e.name] = e.size }
+        for e in list where e.method == 0 && e.size == e.compressedSize && !repeated.contains(e.name) { stored[e.name] = e.size }
         storedData = ZipStoredData(archiveSize: archiveSize, stored: stored) { [self] offset, count, destination in
             readAt(offset, count, destination)
         }
@@ -200,9 +208,9 @@ final class ZipArchive {
         return mapping.floats(at: offset, count: entry.size / MemoryLayout<Float>.stride)
     }
 
-    /// The entry called `name`, if any.
+    /// The entry called `name` (the first, if the archive lists it twice), if any.
     func entry(named name: String) -> Entry? {
-        entries.first { $0.name == name }
+        indexByName[name].map { entries[$0] }
     }
 
     /// The uncompressed bytes of `entry`.
