@@ -24,15 +24,17 @@ import RNNRTKernels
 /// On Linux the mapping is also advised `MADV_HUGEPAGE` before it is touched: pages not cached yet are then
 /// read from disk into 2 MB folios (a cold load of that file took 15 ms instead of 31), so every later load
 /// of the file is in the first row. Pages already cached stay as they are (advice only; it allocates no
-/// anonymous huge pages, so none of the compaction stalls that anonymous huge pages showed). For that to
-/// happen the file's first reads must come through the mapping: `ZipArchive` maps before libzip reads, and
-/// format detection reads its few bytes without readahead.
+/// anonymous huge pages, so none of the compaction stalls that anonymous huge pages showed). That needs the
+/// file's first reads to come through the mapping: `ZipArchive` maps before libzip reads, and format
+/// detection reads its few bytes without readahead; the page it reads still keeps the blocks around it
+/// small (a cold load by rnnrt left 16 of that file's 18 2 MB blocks in 2 MB folios).
 ///
 /// Nothing can write through the mapping: its pages are read-only, so a stray write faults instead of
 /// changing the weights or the file. Like `torch.load(mmap=True)`, the mapping follows the file: if another
 /// process truncates the file while it is mapped (or while this init touches it), reading the lost pages
-/// raises `SIGBUS`. Replacing the file (write a new one, rename it over the old) is safe: the mapping keeps
-/// the old contents. The file is unmapped when the last `FloatStorage` borrowed from it, and the archive,
+/// raises `SIGBUS`, and writing into the file in place changes the weights a bound module computes with.
+/// Replacing the file (write a new one, rename it over the old, as `writeTorch` does) is safe: the mapping
+/// keeps the old contents. The file is unmapped when the last `FloatStorage` borrowed from it, and the archive,
 /// are gone.
 ///
 /// `@unchecked Sendable`: the mapped bytes are never written, and unmapped only in `deinit`.
