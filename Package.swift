@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "CRNNRTKernels"),
         .target(name: "RNNRTKernels", dependencies: ["CRNNRTKernels"]),
         .target(name: "RNNRTCore", dependencies: ["RNNRTKernels"]),
-        .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "CLibzip"]),
+        .target(name: "RNNRTCheckpoints", dependencies: ["RNNRTCore", "RNNRTKernels", "CLibzip"]),
         .target(name: "RNNRTLayers", dependencies: ["RNNRTCore", "RNNRTKernels", "CRNNRTKernels"]),
         .target(name: "RNNRTGraph", dependencies: ["RNNRTCore", "RNNRTKernels", "RNNRTLayers"]),
         .target(name: "RNNRTONNX", dependencies: ["RNNRTCore", "RNNRTGraph", "CONNXProto"]),

@@ -1,14 +1,18 @@
+import RNNRTKernels
+
 /// A tensor as a file stores it: any `DType`, C order, elements in host (little-endian) byte order.
 ///
-/// Readers produce these; `floatTensor()` converts to the float32 `Tensor` the engine computes on.
+/// Readers produce these; `floatTensor()` converts to the float32 `Tensor` the engine computes on, and
+/// binding takes `floatStorage()`, which never copies float32 elements.
 public struct StoredTensor: Sendable {
     public let dtype: DType
     public let shape: [Int]
-    /// Float32 tensors read straight into floats keep them as they are, so `floatTensor()` shares them
-    /// instead of copying (the weights of a checkpoint are read once, not copied around).
+    /// Float32 tensors read straight into floats, or used in place in a checkpoint's read-only file mapping,
+    /// keep them as they are, so binding shares them instead of copying (the weights of a checkpoint are
+    /// read once, or not at all, rather than copied around).
     private enum Storage: Sendable {
         case bytes([UInt8])
-        case floats([Float])
+        case floats(FloatStorage)
     }
     private let storage: Storage
 
@@ -18,7 +22,7 @@ public struct StoredTensor: Sendable {
         case .bytes(let b):
             return b
         case .floats(let f):
-            return f.withUnsafeBytes { [UInt8]($0) }
+            return f.withUnsafeBufferPointer { [UInt8](UnsafeRawBufferPointer($0)) }
         }
     }
 
@@ -37,6 +41,12 @@ public struct StoredTensor: Sendable {
 
     /// A float32 stored tensor from its elements; throws `.malformed` when the count does not match shape.
     public init(shape: [Int], floats: [Float]) throws {
+        try self.init(shape: shape, floatStorage: FloatStorage(floats))
+    }
+
+    /// A float32 stored tensor over `floats` (shared, not copied: a checkpoint's mapped elements stay in
+    /// the mapping); throws `.malformed` when the count does not match shape.
+    package init(shape: [Int], floatStorage floats: FloatStorage) throws {
         guard let n = shape.checkedElementCount() else {
             throw RNNRTError(.malformed, "shape \(shape.shapeDescription) has a negative or overflowing extent")
         }
@@ -52,17 +62,26 @@ public struct StoredTensor: Sendable {
     public init(_ tensor: Tensor) {
         self.dtype = .float32
         self.shape = tensor.shape
-        self.storage = .floats(tensor.scalars)
+        self.storage = .floats(FloatStorage(tensor.scalars))
     }
 
     /// Number of elements.
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// The elements as float32. Float types convert by rounding, integers and bools by value;
-    /// complex types throw `.unsupported`.
+    /// The elements as float32, without copying where that is possible: float32 elements held in an
+    /// array are shared, those borrowed from a file mapping are handed on as they are (still read only).
+    /// Other types convert as `floatTensor()` does. What binding takes, so large weights stay in place.
+    package func floatStorage() throws -> FloatStorage {
+        if case .floats(let f) = storage { return f }
+        return FloatStorage(try floatTensor().scalars)
+    }
+
+    /// The elements as a float32 `Tensor`. Float32 elements held in an array are shared; those borrowed from
+    /// a checkpoint's file mapping are copied (a `Tensor` owns its array). Float types convert by rounding,
+    /// integers and bools by value; complex types throw `.unsupported`.
     public func floatTensor() throws -> Tensor {
         let n = elementCount
-        if case .floats(let f) = storage { return Tensor(shape: shape, scalars: f) }
+        if case .floats(let f) = storage { return Tensor(shape: shape, scalars: f.array) }
         let bytes = self.bytes
         #if _endian(little)
         if dtype == .float32 {

@@ -12,8 +12,9 @@ import Darwin
 /// - with the AVX2 kernels, matrices up to `packLimit` elements (they fit in L2, so every recurrent step
 ///   reads them from cache) are packed into 16-column slivers: the fastest form for one-row products, and
 ///   cheap to make at load;
-/// - larger ones are used in place, sharing the loaded tensor's storage (no copy at load): their products
-///   stream the weights from memory anyway, and `rnnrt_sgemm_rows_avx2` reads them as stored;
+/// - larger ones are used in place, sharing the loaded tensor's `FloatStorage` (no copy at load; from a
+///   mapped checkpoint, the file's pages themselves): their products stream the weights from memory anyway,
+///   and `rnnrt_sgemm_rows_avx2` reads them as stored, through a `const` pointer;
 /// - the portable kernels take `Wᵀ` row-major.
 public struct WeightMatrix: Sendable {
     /// Elements up to which W is packed (1 MB of float32).
@@ -57,8 +58,8 @@ public struct WeightMatrix: Sendable {
     enum Storage {
         /// `rnnrt_pack_bt` layout (immutable after init).
         case packed(AlignedFloats)
-        /// W itself, row-major `[n×k]`.
-        case rows([Float])
+        /// W itself, row-major `[n×k]`, shared with the tensor it was bound from (read only).
+        case rows(FloatStorage)
         /// `Wᵀ` row-major `[k×n]`, for the portable kernels.
         case transposed([Float])
     }
@@ -71,6 +72,12 @@ public struct WeightMatrix: Sendable {
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs.
     public init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
+        self.init(weights: FloatStorage(w), rows: n, cols: k, layout: layout)
+    }
+
+    /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs; a matrix used in place keeps
+    /// `w` (and whatever owns its memory) alive and only reads it.
+    public init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current) {
         precondition(w.count == k * n)
         self.k = k
         self.n = n
@@ -85,7 +92,9 @@ public struct WeightMatrix: Sendable {
             }
         } else {
             var t = [Float](repeating: 0, count: w.count)
-            for r in 0..<n { for c in 0..<k { t[c * n + r] = w[r * k + c] } }
+            w.withUnsafeBufferPointer { src in
+                for r in 0..<n { for c in 0..<k { t[c * n + r] = src[r * k + c] } }
+            }
             storage = .transposed(t)
         }
     }

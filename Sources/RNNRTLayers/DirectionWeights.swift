@@ -4,7 +4,8 @@ import RNNRTKernels
 /// One layer-direction's weights, laid out once at bind time for the kernels.
 ///
 /// Gate blocks keep PyTorch's order (LSTM i, f, g, o; GRU r, z, n). `WeightMatrix` decides each matrix's
-/// layout (packed when small, the loaded tensor's storage used in place when large).
+/// layout (packed when small, the loaded tensor's `FloatStorage` used in place when large: from a mapped
+/// checkpoint, the file's read-only pages).
 package struct DirectionWeights: Sendable {
     /// `weight_ih`: `[G·H × inputWidth]`.
     let inputWeights: WeightMatrix
@@ -25,16 +26,18 @@ package struct DirectionWeights: Sendable {
     /// `projected` (hidden columns only; the input projection is one matrix product up front).
     private(set) var stepLayout: StepLayout?
 
+    /// Lays out one layer-direction from PyTorch's parameters (row-major, as stored). The weight matrices are
+    /// shared, not copied, where `WeightMatrix` uses them in place; biases and the projection are copied.
     package init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
-         weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?, weightHR: Tensor?,
-         peepholes: [Float] = []) {
+         weightIH: FloatStorage, weightHH: FloatStorage, biasIH: FloatStorage?, biasHH: FloatStorage?,
+         weightHR: FloatStorage?, peepholes: [Float] = []) {
         self.inputWidth = inputWidth
         self.peepholes = peepholes
-        inputWeights = WeightMatrix(weights: weightIH.scalars, rows: gateRows, cols: inputWidth)
-        hiddenWeights = WeightMatrix(weights: weightHH.scalars, rows: gateRows, cols: outputSize)
-        projectionT = weightHR.map { DirectionWeights.transposed($0.scalars, rows: projSize, cols: hidden) } ?? []
-        let bih = biasIH?.scalars ?? [Float](repeating: 0, count: gateRows)
-        let bhh = biasHH?.scalars ?? [Float](repeating: 0, count: gateRows)
+        inputWeights = WeightMatrix(weights: weightIH, rows: gateRows, cols: inputWidth)
+        hiddenWeights = WeightMatrix(weights: weightHH, rows: gateRows, cols: outputSize)
+        projectionT = weightHR.map { DirectionWeights.transposed($0, rows: projSize, cols: hidden) } ?? []
+        let bih = biasIH?.array ?? [Float](repeating: 0, count: gateRows)
+        let bhh = biasHH?.array ?? [Float](repeating: 0, count: gateRows)
         if kind == .gru {
             inputBias = bih
             hiddenBias = bhh
@@ -48,7 +51,7 @@ package struct DirectionWeights: Sendable {
     }
 
     /// `m[rows×cols]ᵀ`, in 32×32 tiles so reads and writes both stay in cache.
-    private static func transposed(_ m: [Float], rows: Int, cols: Int) -> [Float] {
+    private static func transposed(_ m: FloatStorage, rows: Int, cols: Int) -> [Float] {
         precondition(m.count == rows * cols)
         return [Float](unsafeUninitializedCapacity: m.count) { out, initialized in
             m.withUnsafeBufferPointer { src in

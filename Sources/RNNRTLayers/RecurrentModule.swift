@@ -1,5 +1,6 @@
 import Dispatch
 import RNNRTCore
+import RNNRTKernels
 
 /// A PyTorch `nn.RNN`, `nn.LSTM` or `nn.GRU` bound to its weights, ready to run with PyTorch's semantics.
 ///
@@ -10,8 +11,11 @@ import RNNRTCore
 /// print(result.output.shape, result.hN.shape, result.cN?.shape ?? [])
 /// ```
 ///
-/// Weights are converted to float32 and laid out for the kernels once, at init. The module is immutable
-/// and `Sendable`: one instance can serve many threads; each `forward` call has its own scratch space.
+/// Weights are converted to float32 and laid out for the kernels once, at init; large float32 weight
+/// matrices are not copied but used where the checkpoint reader holds them — in a mapped checkpoint, the
+/// file's read-only pages, which the module keeps mapped after the `StateDict` is gone. The module is
+/// immutable and `Sendable`: one instance can serve many threads; each `forward` call has its own scratch
+/// space.
 public struct RecurrentModule: Sendable {
     /// The configuration, inferred from the parameters (plus the caller's `nonlinearity`/`batchFirst`).
     public let configuration: RecurrentConfiguration
@@ -46,7 +50,7 @@ public struct RecurrentModule: Sendable {
         let expected = TorchParameterNames.expected(for: config)
         let expectedNames = Set(expected.map(\.name))
         var problems: [String] = []
-        var tensors: [String: Tensor] = [:]
+        var tensors: [String: FloatStorage] = [:]
         for (name, shape) in expected {
             guard let stored = stateDict[prefix + name] else {
                 problems.append("missing '\(prefix + name)' \(shape.shapeDescription)")
@@ -60,11 +64,12 @@ public struct RecurrentModule: Sendable {
                 problems.append("'\(prefix + name)' has dtype \(stored.dtype.rawValue), expected a floating-point type")
                 continue
             }
-            tensors[name] = try stored.floatTensor()
+            // No copy of float32 elements: large weights stay where the checkpoint reader put them.
+            tensors[name] = try stored.floatStorage()
         }
         for name in stateDict.names where name.hasPrefix(prefix) {
             let local = String(name.dropFirst(prefix.count))
-            if !local.contains("."), TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
+            if local.firstIndex(of: ".") == nil, TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
                 problems.append("unexpected '\(name)' \(stateDict[name]?.shape.shapeDescription ?? "")")
             }
         }
@@ -78,7 +83,7 @@ public struct RecurrentModule: Sendable {
         for layer in 0..<config.numLayers {
             var directions: [DirectionWeights] = []
             for direction in 0..<config.directionCount {
-                func t(_ role: TorchParameterNames.Role) -> Tensor? {
+                func t(_ role: TorchParameterNames.Role) -> FloatStorage? {
                     tensors[TorchParameterNames.name(role, layer: layer, reverse: direction == 1)]
                 }
                 guard let wih = t(.weightIH), let whh = t(.weightHH) else {

@@ -19,6 +19,30 @@ import RNNRTCore
         #expect(try run([0x80, 2, 0x88, 0x2E]).0 == .bool(true))
     }
 
+    @Test func memoKeepsSlotsInAnyOrder() throws {
+        var memo = PickleMemo()
+        memo.set(.int(5), at: 5)        // out of order: kept aside
+        for slot in 0..<7 where slot != 5 { memo.set(.int(Int64(slot)), at: slot) }
+        memo.set(.int(50), at: 5)       // rewritten in place once the slots before it exist
+        memo.set(.int(-1), at: 1 << 40)
+        #expect(memo.count == 8)
+        #expect((0..<7).map { memo[$0] } == [.int(0), .int(1), .int(2), .int(3), .int(4), .int(50), .int(6)])
+        #expect(memo[1 << 40] == .int(-1) && memo[7] == nil && memo[-1] == nil)
+        // BINPUT 3 before slots 0–2 exist, then BINGET 3 (what a hand-made stream may do).
+        #expect(try run([0x80, 2, 0x4B, 9, 0x71, 3, 0x30, 0x68, 3, 0x2E]).0 == .int(9))
+    }
+
+    @Test func dictKeysOfEveryKindReplaceTheirDuplicates() {
+        var d = PickleDict()
+        d.set(.string("a"), .int(1))
+        d.set(.int(1), .int(2))
+        d.set(.bool(true), .int(3))   // not Python's 1 == True: distinct keys, as before
+        d.set(.string("a"), .int(4))
+        d.set(.int(1), .int(5))
+        #expect(d.keys == [.string("a"), .int(1), .bool(true)])
+        #expect(d.values == [.int(4), .int(5), .int(3)])
+    }
+
     @Test func buildsContainersWithSharedReferences() throws {
         // {'a': [1, 2], 'b': <same list>}
         let bytes: [UInt8] = [0x80, 2, 0x7D, 0x28, 0x58, 1, 0, 0, 0, 0x61, 0x5D, 0x71, 0, 0x28, 0x4B, 1, 0x4B, 2, 0x65,

@@ -124,3 +124,20 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
         #expect(two.output.shape == single.output.shape)
     }
 }
+
+/// PyTorch's parameter names parse into role, layer and direction; anything else does not.
+@Suite struct TorchParameterNamesTests {
+    @Test func parsesOnlyPyTorchNames() {
+        #expect(TorchParameterNames.parse("weight_ih_l0").map { $0 == (.weightIH, 0, false) } == true)
+        #expect(TorchParameterNames.parse("bias_hh_l12_reverse").map { $0 == (.biasHH, 12, true) } == true)
+        #expect(TorchParameterNames.parse("weight_hr_l999999").map { $0 == (.weightHR, 999_999, false) } == true)
+        for name in ["weight_ih_l", "weight_ih_l_reverse", "weight_ih_l01", "weight_ih_l1234567", "weight_ih_lx",
+                     "weight_ih_l1_reverse_reverse", "weight_ih_l\u{0663}", "weight_ih_l+1", "weight_l0", "", "bias_ih_l0.x"] {
+            #expect(TorchParameterNames.parse(name) == nil, "\(name)")
+        }
+        let config = RecurrentConfiguration(kind: .lstm, inputSize: 3, hiddenSize: 5, numLayers: 3, bidirectional: true, projSize: 2)
+        for (name, _) in TorchParameterNames.expected(for: config) {
+            #expect(TorchParameterNames.parse(name).map { TorchParameterNames.name($0.role, layer: $0.layer, reverse: $0.reverse) } == name)
+        }
+    }
+}

@@ -16,7 +16,7 @@ struct PickleMachine {
     private(set) var nodes: [PickleNode] = []
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
-    private var memo: [Int: PickleValue] = [:]
+    private var memo = PickleMemo()
     private let bytes: [UInt8]
     private var pos: Int
     private var opcodeStart: Int
@@ -373,7 +373,7 @@ struct PickleMachine {
         guard memo.count < PickleMachine.maxMemoEntries || memo[slot] != nil else {
             throw malformed("more than \(PickleMachine.maxMemoEntries) memo entries")
         }
-        memo[slot] = try top()
+        memo.set(try top(), at: slot)
     }
 
     private func recall(_ slot: Int) throws -> PickleValue {

@@ -39,19 +39,26 @@ enum PickleNode {
 }
 
 /// An insertion-ordered dictionary with Python's replace-on-duplicate semantics.
+///
+/// String keys (nearly all of a checkpoint's) are indexed by their string: the first
+/// `[PickleValue: Int]` a process grows costs a runtime conformance lookup (`PickleValue: Hashable`)
+/// through every loaded library's records, 0.1 ms of a checkpoint load; only other keys pay it.
 struct PickleDict {
     private(set) var keys: [PickleValue] = []
     private(set) var values: [PickleValue] = []
-    private var index: [PickleValue: Int] = [:]
+    private var stringIndex: [String: Int] = [:]
+    private var otherIndex: [PickleValue: Int] = [:]
 
     mutating func set(_ key: PickleValue, _ value: PickleValue) {
-        if let i = index[key] {
+        let existing: Int?
+        if case .string(let s) = key { existing = stringIndex[s] } else { existing = otherIndex[key] }
+        if let i = existing {
             values[i] = value
-        } else {
-            index[key] = keys.count
-            keys.append(key)
-            values.append(value)
+            return
         }
+        if case .string(let s) = key { stringIndex[s] = keys.count } else { otherIndex[key] = keys.count }
+        keys.append(key)
+        values.append(value)
     }
 
     var count: Int { keys.count }

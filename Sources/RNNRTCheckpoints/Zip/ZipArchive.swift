@@ -1,14 +1,27 @@
 import CLibzip
 import Foundation
 import RNNRTCore
+import RNNRTKernels
 
 /// A zip archive read through libzip: the only file in rnnrt that touches libzip.
 ///
 /// Entries are listed once at open. Reading is bounded before anything is allocated: a stored entry
 /// cannot be larger than the archive, a deflated one cannot inflate more than `maxDeflateRatio` times.
 /// Stored entries are read raw: straight from the file at the offset `ZipStoredData` finds (no CRC pass),
-/// or through libzip when that offset is not known.
+/// or through libzip when that offset is not known. An archive opened from a path is mapped read-only
+/// (`MappedFile`), so a stored entry can also be used in place (`mappedFloats(_:)`) with no read at all.
 final class ZipArchive {
+    /// How stored entries whose data offset is known are read from an archive opened from a path.
+    enum StoredReads {
+        /// From a read-only mapping of the whole file (float32 entries can be used in place); `pread`
+        /// where the file cannot be mapped (an empty file, a failed `mmap`).
+        case mapped
+        /// With one `pread` each, into fresh memory.
+        case pread
+        /// Through libzip, like deflated entries (no direct reads).
+        case libzip
+    }
+
     /// One entry of the central directory.
     struct Entry {
         let index: UInt64
@@ -22,6 +35,8 @@ final class ZipArchive {
     static let maxDeflateRatio = 1032
 
     let entries: [Entry]
+    /// Index in `entries` of the first entry of each name.
+    private let indexByName: [String: Int]
     private let handle: OpaquePointer
     private let archiveSize: Int
     private let label: String
@@ -29,54 +44,81 @@ final class ZipArchive {
     /// Number of stored entries read directly from the file (the rest go through libzip).
     var directlyReadableCount: Int { storedData.offsets.count }
 
-    /// Opens the zip archive at `path`; `directStoredReads: false` reads every entry through libzip.
-    convenience init(path: String, directStoredReads: Bool = true) throws {
+    /// Whether the archive's file is mapped (stored entries are read from, or used in, the mapping).
+    var isMapped: Bool { mapping != nil }
+
+    /// Opens the zip archive at `path`, reading stored entries as `storedReads` says.
+    ///
+    /// Mapped, libzip reads the archive from the mapping too: the file is mapped (and its pages touched,
+    /// see `MappedFile`) before anything else of it is read, so a cold file comes into the page cache
+    /// through the mapping's huge-page advice rather than through libzip's small reads.
+    convenience init(path: String, storedReads: StoredReads = .mapped) throws {
+        // A file that cannot be mapped is read with zip_open and pread, as before mapping existed.
+        if storedReads == .mapped, let mapping = try? MappedFile(path: path), let base = mapping.bytes.baseAddress {
+            let za = try ZipArchive.openBuffer(base, count: mapping.count)
+            try self.init(handle: za, archiveSize: mapping.count, label: path, mapping: mapping)
+            return
+        }
         var error: Int32 = 0
         guard let za = zip_open(path, ZIP_RDONLY, &error) else {
             throw RNNRTError(.malformed, "not a readable zip archive: \(ZipArchive.describe(code: error))")
         }
+        let fd = storedReads != .libzip ? open(path, O_RDONLY | O_CLOEXEC) : -1
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        let fd = directStoredReads ? open(path, O_RDONLY) : -1
         try self.init(handle: za, archiveSize: size ?? Int.max, label: path, descriptor: fd >= 0 ? fd : nil)
     }
 
     /// Opens a zip archive held in memory (copied; the archive does not refer to `bytes` afterwards).
     convenience init(bytes: [UInt8], label: String) throws {
-        var zerr = zip_error_t()
-        zip_error_init(&zerr)
-        defer { zip_error_fini(&zerr) }
         let copy = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         bytes.withUnsafeBytes { raw in
             if let base = raw.baseAddress { copy.copyMemory(from: base, byteCount: bytes.count) }
         }
-        // freep = 0: the buffer stays ours and is freed in deinit, after zip_discard.
-        guard let source = zip_source_buffer_create(copy, UInt64(bytes.count), 0, &zerr) else {
+        let za: OpaquePointer
+        do {
+            za = try ZipArchive.openBuffer(copy, count: bytes.count)
+        } catch {
             copy.deallocate()
-            throw RNNRTError(.malformed, "cannot read zip archive \(label) from memory")
+            throw error
+        }
+        try self.init(handle: za, archiveSize: bytes.count, label: label, ownedBuffer: copy)
+    }
+
+    /// libzip reading the `count` bytes at `base`, which stay the caller's (freep = 0: libzip neither
+    /// writes nor frees them) and must outlive the handle (they are freed or unmapped after zip_discard).
+    private static func openBuffer(_ base: UnsafeRawPointer, count: Int) throws -> OpaquePointer {
+        var zerr = zip_error_t()
+        zip_error_init(&zerr)
+        defer { zip_error_fini(&zerr) }
+        guard let source = zip_source_buffer_create(base, UInt64(count), 0, &zerr) else {
+            throw RNNRTError(.malformed, "cannot read the zip archive from memory: \(String(cString: zip_error_strerror(&zerr)))")
         }
         guard let za = zip_open_from_source(source, ZIP_RDONLY, &zerr) else {
             zip_source_free(source)
-            copy.deallocate()
             throw RNNRTError(.malformed, "not a readable zip archive: \(String(cString: zip_error_strerror(&zerr)))")
         }
-        try self.init(handle: za, archiveSize: bytes.count, label: label, ownedBuffer: copy)
+        return za
     }
 
     /// The in-memory archive's bytes, when opened from memory (zip_discard frees the source, not these).
     private let ownedBuffer: UnsafeMutableRawPointer?
 
-    /// The archive file, for reading stored entries directly (nil for in-memory archives).
+    /// The archive file, for reading stored entries directly when it is not mapped (nil in memory).
     private let descriptor: Int32?
+    /// The archive file mapped read-only, which libzip reads too (nil in memory, or when it could not be
+    /// mapped); unmapped after zip_discard, when the last storage borrowed from it is gone.
+    private let mapping: MappedFile?
     /// Where stored entries' data starts (see `ZipStoredData`).
     private var storedData = ZipStoredData(archiveSize: 0, stored: [:]) { _, _, _ in false }
 
     private init(handle: OpaquePointer, archiveSize: Int, label: String,
-                 ownedBuffer: UnsafeMutableRawPointer? = nil, descriptor: Int32? = nil) throws {
+                 ownedBuffer: UnsafeMutableRawPointer? = nil, descriptor: Int32? = nil, mapping: MappedFile? = nil) throws {
         self.handle = handle
         self.archiveSize = archiveSize
         self.label = label
         self.ownedBuffer = ownedBuffer
         self.descriptor = descriptor
+        self.mapping = mapping
         let count = zip_get_num_entries(handle, 0)
         var list: [Entry] = []
         if count > 0 {
@@ -94,9 +136,15 @@ final class ZipArchive {
             }
         }
         entries = list
+        // First entry of each name (what `entry(named:)` returns), and the names listed more than once.
+        var firstIndex: [String: Int] = [:]
+        var repeated = Set<String>()
+        for (i, e) in list.enumerated() {
+            if firstIndex[e.name] == nil { firstIndex[e.name] = i } else { repeated.insert(e.name) }
+        }
+        indexByName = firstIndex
         var stored: [String: Int] = [:]
-        let names = Dictionary(grouping: list, by: \.name)
-        for e in list where e.method == 0 && e.size == e.compressedSize && names[e.name]?.count == 1 { stored[e.name] = e.size }
+        for e in list where e.method == 0 && e.size == e.compressedSize && !repeated.contains(e.name) { stored[e.name] = e.size }
         storedData = ZipStoredData(archiveSize: archiveSize, stored: stored) { [self] offset, count, destination in
             readAt(offset, count, destination)
         }
@@ -125,10 +173,16 @@ final class ZipArchive {
         #endif
     }
 
-    /// `count` bytes of the archive at `offset` (bounds checked by the caller), from the file or the buffer.
+    /// `count` bytes of the archive at `offset` (bounds checked by the caller, against the mapping's size
+    /// when mapped), from the buffer, the mapping or the file.
     private func readAt(_ offset: Int, _ count: Int, _ destination: UnsafeMutableRawPointer) -> Bool {
         if let ownedBuffer {
             destination.copyMemory(from: ownedBuffer + offset, byteCount: count)
+            return true
+        }
+        if let mapping {
+            guard let base = mapping.bytes.baseAddress, offset >= 0, count >= 0, offset <= mapping.count - count else { return false }
+            destination.copyMemory(from: base + offset, byteCount: count)
             return true
         }
         guard let descriptor else { return false }
@@ -142,9 +196,21 @@ final class ZipArchive {
         return true
     }
 
-    /// The entry called `name`, if any.
+    /// The float32 elements of stored entry `entry` used in place in the archive's mapping: no read and no
+    /// copy; the storage keeps the mapping alive and is read only. Nil unless the archive is mapped, the
+    /// entry's data offset is known (`ZipStoredData`: directory and local header agree, data inside the file)
+    /// and 4-byte aligned (torch.save aligns records to 64 bytes), and its size is a whole number of floats;
+    /// then read it with `read(_:as:)`.
+    func mappedFloats(_ entry: Entry) -> FloatStorage? {
+        guard let mapping, entry.method == 0, entry.size == entry.compressedSize,
+              entry.size % MemoryLayout<Float>.stride == 0,
+              let offset = storedData.offsets[entry.name] else { return nil }
+        return mapping.floats(at: offset, count: entry.size / MemoryLayout<Float>.stride)
+    }
+
+    /// The entry called `name` (the first, if the archive lists it twice), if any.
     func entry(named name: String) -> Entry? {
-        entries.first { $0.name == name }
+        indexByName[name].map { entries[$0] }
     }
 
     /// The uncompressed bytes of `entry`.

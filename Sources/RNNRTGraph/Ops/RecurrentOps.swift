@@ -170,8 +170,8 @@ struct RecurrentOp: GraphOperator {
             let peep = p.map { reorder($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], blocks: [0, 2, 1], blockSize: h) } ?? []
             directions.append(DirectionWeights(
                 kind: kind, gateRows: g * h, inputWidth: inputSize, outputSize: h, hidden: h, projSize: 0,
-                weightIH: Tensor(shape: [g * h, inputSize], scalars: wDir), weightHH: Tensor(shape: [g * h, h], scalars: rDir),
-                biasIH: bih.map { Tensor(shape: [g * h], scalars: $0) }, biasHH: bhh.map { Tensor(shape: [g * h], scalars: $0) },
+                weightIH: FloatStorage(wDir), weightHH: FloatStorage(rDir),
+                biasIH: bih.map(FloatStorage.init), biasHH: bhh.map(FloatStorage.init),
                 weightHR: nil, peepholes: peep))
         }
         return Recurrence(config: config, weights: [directions], functions: functions,
