@@ -142,7 +142,8 @@ package struct Recurrence: Sendable {
         case .rnn: Int32(RNNRT_STEP_RNN)
         }
         let ran = w.inputWeights.withKernelWeights { wih -> Bool in
-            w.hiddenWeights.withKernelWeights { whh -> Bool in
+            // Packed W_hh splits only on 16-column slivers: other hidden sizes keep a large one in place.
+            w.hiddenWeights.withRecurrentKernelWeights(packable: hid % 16 == 0) { whh -> Bool in
                 w.inputBias.withUnsafeBufferPointer { bias in
                     (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
                         withExtendedLifetime(layout) {
@@ -296,7 +297,7 @@ package struct Recurrence: Sendable {
 
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         // The whole time loop in C where the AVX2 kernels run (projection handled below in Swift).
-        if config.projSize == 0, let done = w.hiddenWeights.withKernelWeights({ whh -> Bool in
+        if config.projSize == 0, let done = w.hiddenWeights.withRecurrentKernelWeights({ whh -> Bool in
             w.hiddenBias.withUnsafeBufferPointer { bhh in
                 switch config.kind {
                 case .lstm:

@@ -1,3 +1,4 @@
+import CRNNRTKernels
 import RNNRTCore
 import RNNRTKernels
 import Testing
@@ -47,5 +48,37 @@ import Testing
                 }
             }
         }
+    }
+
+    /// A matrix kept in place by size is packed on its first use by a recurrence: the packed copy gives the
+    /// in-place form's products, is made once (the second use gets the same copy), and the in-place form stays
+    /// available (`packable: false`).
+    @Test func recurrentUsePacksALargeMatrixOnce() throws {
+        guard KernelSet.avx2 else { return }
+        let (n, k, m) = (1200, 240, 3)  // 288 000 elements: above the 1 MB packing limit
+        var generator = SeededGenerator(seed: 11)
+        let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let matrix = WeightMatrix(weights: w, rows: n, cols: k, layout: .bySize)
+        func product(_ weights: rnnrt_weights) -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { ap in
+                c.withUnsafeMutableBufferPointer { cp in
+                    rnnrt_weights_multiply(m, n, k, ap.baseAddress!, k, weights, cp.baseAddress!, n, 0)
+                }
+            }
+            return c
+        }
+        let inPlace = try #require(matrix.withRecurrentKernelWeights(packable: false) { w -> [Float] in
+            #expect(w.packed == 0)
+            return product(w)
+        })
+        let first = try #require(matrix.withRecurrentKernelWeights { w -> (UnsafePointer<Float>?, [Float]) in
+            #expect(w.packed == 1)
+            return (w.data, product(w))
+        })
+        let second = try #require(matrix.withRecurrentKernelWeights { $0.data })
+        #expect(first.0 == second)
+        #expect(Tolerance.pytorch.compare(Tensor(shape: [m, n], scalars: first.1), Tensor(shape: [m, n], scalars: inPlace)).passed)
     }
 }
