@@ -261,26 +261,32 @@ AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb,
 
 enum { KC = 256, MC = 96 };
 
-AVX2 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                                  const float *packed_b, float *c, ptrdiff_t ldc, int accumulate) {
-    if (m <= 0 || n <= 0) return;
+AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
+                                         ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
+                                         ptrdiff_t ldc, int accumulate) {
+    if (m <= 0 || width <= 0 || ranges <= 0) return;
     if (k <= 0) {
-        if (!accumulate) for (ptrdiff_t i = 0; i < m; i++) for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = 0;
+        if (!accumulate)
+            for (ptrdiff_t r = 0; r < ranges; r++)
+                for (ptrdiff_t i = 0; i < m; i++) for (ptrdiff_t j = 0; j < width; j++) c[i * ldc + starts[r] + j] = 0;
         return;
     }
     if (m < 6 || k < 8) {
         // Few rows: stream the packed slivers once per row instead of padding rows to tiles of 6.
-        for (ptrdiff_t i = 0; i < m; i++) packedRow(n, k, a + i * lda, packed_b, c + i * ldc, accumulate);
+        for (ptrdiff_t r = 0; r < ranges; r++)
+            for (ptrdiff_t i = 0; i < m; i++)
+                packedRow(width, k, a + i * lda, packed_b + (size_t)(starts[r] / 16) * (size_t)k * 16,
+                          c + i * ldc + starts[r], accumulate);
         return;
     }
     float packA[MC * KC];
-    ptrdiff_t nb = (n + 15) / 16;
+    ptrdiff_t nb = (width + 15) / 16;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
         ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
         int acc = accumulate || p0 > 0;
         for (ptrdiff_t i0 = 0; i0 < m; i0 += MC) {
             ptrdiff_t mc = m - i0 < MC ? m - i0 : MC;
-            // Pack A[i0.., p0..] into slivers of 6 rows: [kc][6], zero-padded.
+            // Pack A[i0.., p0..] into slivers of 6 rows: [kc][6], zero-padded (once for every range).
             ptrdiff_t slivers = (mc + 5) / 6;
             for (ptrdiff_t s = 0; s < slivers; s++) {
                 float *dst = packA + s * kc * 6;
@@ -294,16 +300,26 @@ AVX2 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const f
                     }
                 }
             }
-            for (ptrdiff_t jb = 0; jb < nb; jb++) {
-                const float *pb = packed_b + (size_t)jb * (size_t)k * 16 + (size_t)p0 * 16;
-                ptrdiff_t cols = n - jb * 16 < 16 ? n - jb * 16 : 16;
-                for (ptrdiff_t s = 0; s < slivers; s++) {
-                    ptrdiff_t rows = mc - s * 6 < 6 ? mc - s * 6 : 6;
-                    micro6x16(kc, packA + s * kc * 6, pb, c + (i0 + s * 6) * ldc + jb * 16, ldc, rows, cols, acc);
+            for (ptrdiff_t r = 0; r < ranges; r++) {
+                ptrdiff_t first = starts[r] / 16;
+                for (ptrdiff_t jb = 0; jb < nb; jb++) {
+                    const float *pb = packed_b + (size_t)(first + jb) * (size_t)k * 16 + (size_t)p0 * 16;
+                    ptrdiff_t cols = width - jb * 16 < 16 ? width - jb * 16 : 16;
+                    for (ptrdiff_t s = 0; s < slivers; s++) {
+                        ptrdiff_t rows = mc - s * 6 < 6 ? mc - s * 6 : 6;
+                        micro6x16(kc, packA + s * kc * 6, pb, c + (i0 + s * 6) * ldc + starts[r] + jb * 16, ldc, rows,
+                                  cols, acc);
+                    }
                 }
             }
         }
     }
+}
+
+AVX2 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                  const float *packed_b, float *c, ptrdiff_t ldc, int accumulate) {
+    ptrdiff_t start = 0;
+    rnnrt_sgemm_packed_ranges_avx2(m, k, a, lda, packed_b, 1, &start, n, c, ldc, accumulate);
 }
 
 // ---- products with weights as stored (W [n×k] row-major, C = A · Wᵀ) --------------------------------------
@@ -865,6 +881,9 @@ AVX2 void rnnrt_rnn_sequence_avx2(ptrdiff_t steps, ptrdiff_t batch, ptrdiff_t hi
 
 #else
 int rnnrt_has_avx2_fma(void) { return 0; }
+void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
+                                    ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
+                                    ptrdiff_t ldc, int accumulate) {}
 ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden) { return 0; }
 ptrdiff_t rnnrt_step_block_units(int kind) { return 8; }
 void rnnrt_step_blocks_avx2(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,

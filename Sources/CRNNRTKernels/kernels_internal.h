@@ -4,6 +4,13 @@
 
 #include <stddef.h>
 
+/// rnnrt_sgemm_packed_avx2 over several column ranges of the packed B at once, A packed once for all: range r is
+/// columns [starts[r], starts[r] + width) of B (starts[r] a multiple of 16), written to the same columns of C (c
+/// points at column 0). A thread computing its units of every gate makes one call instead of one per gate.
+void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
+                                    ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
+                                    ptrdiff_t ldc, int accumulate);
+
 /// Blocks of units of a rnnrt_step_pack layout: how many a layer of `hidden` units has.
 ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden);
 

@@ -82,11 +82,21 @@ typedef struct {
 
 static ptrdiff_t pairGates(int kind) { return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1; }
 
-// Rows [row, …) of W [n×k] in either kernel form (packed: row is a multiple of 16).
-static rnnrt_weights rowsFrom(rnnrt_weights w, ptrdiff_t k, ptrdiff_t row) {
-    rnnrt_weights r = w;
-    r.data = w.packed ? w.data + (size_t)(row / 16) * (size_t)k * 16 : w.data + (size_t)row * (size_t)w.ld;
-    return r;
+// C[:, q·H + u0 …+ n] += A · W[q·H + u0 …+ n, :]ᵀ for every gate q < G: this thread's units of every gate. Packed
+// W (u0 and H multiples of 16): one call, A packed once; in place: one product per gate.
+AVX2 static void gateProducts(ptrdiff_t G, ptrdiff_t B, ptrdiff_t H, ptrdiff_t u0, ptrdiff_t n, const float *a,
+                              rnnrt_weights w, float *c, ptrdiff_t ldc) {
+    if (w.packed) {
+        ptrdiff_t starts[4];
+        for (ptrdiff_t q = 0; q < G; q++) starts[q] = q * H + u0;
+        rnnrt_sgemm_packed_ranges_avx2(B, H, a, H, w.data, G, starts, n, c, ldc, 1);
+        return;
+    }
+    for (ptrdiff_t q = 0; q < G; q++) {
+        rnnrt_weights rows = w;
+        rows.data = w.data + (size_t)(q * H + u0) * (size_t)w.ld;
+        rnnrt_weights_multiply(B, n, H, a, H, rows, c + q * H + u0, ldc, 1);
+    }
 }
 
 AVX2 static void pairWork(pairRun *run, int thread) {
@@ -133,19 +143,17 @@ AVX2 static void pairWork(pairRun *run, int thread) {
         if (j->step_layout) {
             rnnrt_step_blocks_avx2(j->kind, j->relu, 0, H, 0, j->step_layout, xp, hA, j->c, hB, b0, b1, (int)(s & 1));
         } else if (j->kind == RNNRT_STEP_LSTM) {
-            for (ptrdiff_t q = 0; q < 4; q++)
-                rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, q * H + u0), xp + q * H + u0, GH, 1);
+            gateProducts(4, B, H, u0, n, hA, j->whh, xp, GH);
             rnnrt_lstm_pointwise_range_avx2(xp + u0, H, GH, j->c + u0, hB + u0, H, n, B);
         } else if (j->kind == RNNRT_STEP_GRU) {
             float *hp = j->scratch;
             for (ptrdiff_t b = 0; b < B; b++)
                 for (ptrdiff_t q = 0; q < 3; q++)
                     memcpy(hp + b * GH + q * H + u0, j->bias_hh + q * H + u0, (size_t)n * bytesH);
-            for (ptrdiff_t q = 0; q < 3; q++)
-                rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, q * H + u0), hp + q * H + u0, GH, 1);
+            gateProducts(3, B, H, u0, n, hA, j->whh, hp, GH);
             rnnrt_gru_pointwise_range_avx2(xp + u0, hp + u0, H, GH, hA + u0, hB + u0, H, n, B);
         } else {
-            rnnrt_weights_multiply(B, n, H, hA, H, rowsFrom(j->whh, H, u0), xp + u0, GH, 1);
+            gateProducts(1, B, H, u0, n, hA, j->whh, xp, GH);
             for (ptrdiff_t b = 0; b < B; b++) rnnrt_rnn_pointwise_avx2(xp + b * H + u0, hB + b * ld + u0, n, j->relu);
         }
         for (ptrdiff_t b = 0; b < B; b++)
