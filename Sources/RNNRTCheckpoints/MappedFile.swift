@@ -9,17 +9,20 @@ import RNNRTKernels
 /// A whole file mapped read-only (`PROT_READ`, `MAP_PRIVATE`), so a checkpoint's float32 storages are used
 /// in place instead of copied (loading the 38 MB `lstm_bi_b16.pt` by reading it into memory took 25–30 ms).
 ///
-/// Every page is mapped before `init` returns, so the page-table work stays inside the load and the first
-/// forward pass takes no page faults. That is done by reading one byte per page rather than with
-/// `MAP_POPULATE`/`MADV_POPULATE_READ`, which map page by page, while a read fault maps the page-cache folio
-/// around the address. Mapping all of the 38 MB `lstm_bi_b16.pt`, warm in the page cache, in a fresh
-/// process (timed in C on this machine's Linux 6.18; medians of 5):
+/// Pages are mapped on first touch, as with any file mapping (`torch.load(mmap=True)`, safetensors): `init`
+/// maps the file and returns, and the bytes the loader reads (zip directory, pickle) and later the weights the
+/// first forward pass reads fault in as they are used. Mapping every page up front would keep that work in the
+/// load, but what it costs depends on how the page cache holds the file, not on rnnrt: all of the 38 MB
+/// `lstm_bi_b16.pt`, warm in the page cache, in a fresh process (timed in C on this machine's Linux 6.18;
+/// medians of 5):
 ///
 /// | the page cache holds the file in     | `MAP_POPULATE` | one read per page |
 /// | ------------------------------------ | -------------- | ----------------- |
 /// | 2 MB folios                          | 0.08 ms        | 0.2 ms            |
 /// | readahead's folios (after `cat`)     | 2.2 ms         | 1.0 ms            |
 /// | 4 KB folios (random 4 KB reads)      | 5.6 ms         | 5.2 ms            |
+///
+/// (`rnnrt bench` reports the first forward pass separately, as `first_ms`, so that deferred cost is seen.)
 ///
 /// On Linux the mapping is also advised `MADV_HUGEPAGE` before it is touched: pages not cached yet are then
 /// read from disk into 2 MB folios (a cold load of that file took 15 ms instead of 31), so every later load
@@ -31,7 +34,7 @@ import RNNRTKernels
 ///
 /// Nothing can write through the mapping: its pages are read-only, so a stray write faults instead of
 /// changing the weights or the file. Like `torch.load(mmap=True)`, the mapping follows the file: if another
-/// process truncates the file while it is mapped (or while this init touches it), reading the lost pages
+/// process truncates the file while it is mapped, reading the lost pages
 /// raises `SIGBUS`, and writing into the file in place changes the weights a bound module computes with.
 /// Replacing the file (write a new one, rename it over the old, as `writeTorch` does) is safe: the mapping
 /// keeps the old contents. The file is unmapped when the last `FloatStorage` borrowed from it, and the archive,
@@ -41,10 +44,8 @@ import RNNRTKernels
 final class MappedFile: @unchecked Sendable {
     /// The file's bytes.
     let bytes: UnsafeRawBufferPointer
-    /// The XOR of the bytes read to map the pages: kept so that the reads cannot be optimized away.
-    let prefaultSum: UInt8
 
-    /// Maps the file at `path` and all of its pages.
+    /// Maps the file at `path` (its pages fault in when first read).
     /// - Throws: `RNNRTError` `.io` when the file cannot be opened or mapped, or is empty (nothing to map).
     init(path: String) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -67,9 +68,7 @@ final class MappedFile: @unchecked Sendable {
         #if os(Linux)
         _ = madvise(base, size, MADV_HUGEPAGE)
         #endif
-        let mapped = UnsafeRawBufferPointer(start: base, count: size)
-        bytes = mapped
-        prefaultSum = MappedFile.touchEveryPage(mapped)
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
     deinit {
@@ -87,20 +86,6 @@ final class MappedFile: @unchecked Sendable {
               offset % MemoryLayout<Float>.alignment == 0 else { return nil }
         let elements = (base + offset).bindMemory(to: Float.self, capacity: count)
         return FloatStorage(unsafeBorrowing: elements, count: count, owner: self)
-    }
-
-    /// Reads one byte of every page of `bytes` (which starts on a page boundary), mapping them all (see the
-    /// type's comment for why not `MAP_POPULATE`); returns their XOR, so that the reads cannot be optimized
-    /// away.
-    private static func touchEveryPage(_ bytes: UnsafeRawBufferPointer) -> UInt8 {
-        let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
-        var sum: UInt8 = 0
-        var offset = 0
-        while offset < bytes.count {
-            sum ^= bytes[offset]
-            offset += page
-        }
-        return sum
     }
 
     private static func lastError() -> String { String(cString: strerror(errno)) }
