@@ -13,6 +13,7 @@
 // most a few steps' waits over one thread instead of a sleep and a wake-up every step.
 #include "rnnrt_kernels.h"
 #include "kernels_internal.h"
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -29,6 +30,8 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 
 typedef struct {
+    unsigned long long spinTicks;  // PAIR_SPIN_TICKS, or RNNRT_PAIR_SPIN_TICKS (tests)
+    unsigned sleepsBeforeSolo;     // PAIR_SLEEPS, or RNNRT_PAIR_SLEEPS (tests)
     atomic_uint slept;       // sleeps so far (either thread)
     atomic_int solo;         // set by a barrier's releaser once `slept` reaches PAIR_SLEEPS: thread 0 goes on alone
     atomic_uint arrived;
@@ -45,7 +48,7 @@ static int pairWait(pairBarrier *b) {
     unsigned generation = atomic_load(&b->generation);
     if (atomic_fetch_add(&b->arrived, 1) == 1) {
         atomic_store(&b->arrived, 0);
-        if (atomic_load(&b->slept) >= PAIR_SLEEPS) atomic_store(&b->solo, 1);
+        if (atomic_load(&b->slept) >= b->sleepsBeforeSolo) atomic_store(&b->solo, 1);
         atomic_fetch_add(&b->generation, 1);
 #if defined(__linux__)
         if (atomic_load(&b->sleepers)) syscall(SYS_futex, (unsigned *)&b->generation, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
@@ -54,7 +57,7 @@ static int pairWait(pairBarrier *b) {
     }
     unsigned long long start = __rdtsc();
     while (atomic_load_explicit(&b->generation, memory_order_acquire) == generation) {
-        if (__rdtsc() - start < PAIR_SPIN_TICKS) {
+        if (__rdtsc() - start < b->spinTicks) {
             _mm_pause();
             continue;
         }
@@ -169,6 +172,18 @@ AVX2 static void pairWork(pairRun *run, int thread) {
     for (ptrdiff_t b = 0; b < B; b++) memcpy(j->h + b * H + u0, hA + b * ld + u0, (size_t)n * bytesH);
 }
 
+// The number in the environment variable `name`, else `fallback`. tools/test.sh runs the two-thread tests twice more
+// so that the rare paths run in CI: with RNNRT_PAIR_SPIN_TICKS=0 and RNNRT_PAIR_SLEEPS=1000000000 (every wait sleeps
+// on the futex and is woken, and the pair never gives up), and with RNNRT_PAIR_SLEEPS=0 (thread 0 goes on alone from
+// the first barrier).
+static unsigned long long pairSetting(const char *name, unsigned long long fallback) {
+    const char *value = getenv(name);
+    if (!value || !*value) return fallback;
+    char *end = 0;
+    unsigned long long parsed = strtoull(value, &end, 10);
+    return end && *end == 0 ? parsed : fallback;
+}
+
 static void *pairThread(void *argument) {
     pairWork((pairRun *)argument, 1);
     return 0;
@@ -182,6 +197,8 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     atomic_init(&run.barrier.generation, 0);
     atomic_init(&run.barrier.sleepers, 0);
     atomic_init(&run.barrier.slept, 0);
+    run.barrier.spinTicks = pairSetting("RNNRT_PAIR_SPIN_TICKS", PAIR_SPIN_TICKS);
+    run.barrier.sleepsBeforeSolo = (unsigned)pairSetting("RNNRT_PAIR_SLEEPS", PAIR_SLEEPS);
     atomic_init(&run.barrier.solo, 0);
     run.split = run.blockSplit = 0;
     if (job->step_layout) {
