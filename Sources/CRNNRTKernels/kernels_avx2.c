@@ -554,12 +554,11 @@ static inline ptrdiff_t spBlockVectors(int kind) {
     return kind == RNNRT_STEP_LSTM ? SP_LSTM_NV : kind == RNNRT_STEP_GRU ? SP_GRU_NV : SP_RNN_NV;
 }
 // Weight vectors per row per vector of units, and start-value vectors per vector of units.
-static inline ptrdiff_t spGates(int kind) { return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1; }
 static inline ptrdiff_t spStartGates(int kind) { return kind == RNNRT_STEP_RNN ? 1 : 4; }
 
 size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden) {
     ptrdiff_t vectors = (hidden + 7) / 8;
-    return (size_t)vectors * 8 * (size_t)(spStartGates(kind) + spGates(kind) * (inputs + hidden));
+    return (size_t)vectors * 8 * (size_t)(spStartGates(kind) + rnnrt_step_gates(kind) * (inputs + hidden));
 }
 
 // W[row][col] of a weight matrix with k columns in either kernel form.
@@ -570,7 +569,7 @@ static inline float spWeight(rnnrt_weights w, ptrdiff_t k, ptrdiff_t row, ptrdif
 
 void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
                      const float *bias_ih, const float *bias_hh, float *out) {
-    ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind), G = spGates(kind), GS = spStartGates(kind);
+    ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind), G = rnnrt_step_gates(kind), GS = spStartGates(kind);
     float *o = out;
     for (ptrdiff_t v0 = 0; v0 < vectors; v0 += nvmax) {
         ptrdiff_t nv = vectors - v0 < nvmax ? vectors - v0 : nvmax;
@@ -763,7 +762,7 @@ SP_INLINE void stepBlocks(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden
                           int reverse) {
     ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind);
     ptrdiff_t blocks = (vectors + nvmax - 1) / nvmax;
-    size_t blockSize = (size_t)nvmax * 8 * (size_t)(spStartGates(kind) + spGates(kind) * (inputs + hidden));
+    size_t blockSize = (size_t)nvmax * 8 * (size_t)(spStartGates(kind) + rnnrt_step_gates(kind) * (inputs + hidden));
     ptrdiff_t tailLanes = hidden % 8;
     __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tailLanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (ptrdiff_t i = 0; i < end - first; i++) {
@@ -828,7 +827,7 @@ AVX2 void rnnrt_stream_step_avx2(int kind, int relu, ptrdiff_t layers, const rnn
 AVX2 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, ptrdiff_t hidden, ptrdiff_t steps,
                                    const float *x, ptrdiff_t x_stride, const float *projection, float *h, float *c,
                                    float *output, ptrdiff_t out_stride, int reverse, float *scratch) {
-    ptrdiff_t g = spGates(kind) * hidden;
+    ptrdiff_t g = rnnrt_step_gates(kind) * hidden;
     for (ptrdiff_t s = 0; s < steps; s++) {
         ptrdiff_t t = reverse ? steps - 1 - s : s;
         stepLayer(kind, relu, layer.inputs, hidden, x ? x + t * x_stride : 0, layer.weights,

@@ -3,6 +3,12 @@
 #define RNNRT_KERNELS_INTERNAL_H
 
 #include <stddef.h>
+#include "rnnrt_kernels.h"
+
+/// Gate blocks of a kind (RNNRT_STEP_*): LSTM 4, GRU 3, RNN 1.
+static inline ptrdiff_t rnnrt_step_gates(int kind) {
+    return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1;
+}
 
 /// rnnrt_sgemm_packed_avx2 over several column ranges of the packed B at once, A packed once for all: range r is
 /// columns [starts[r], starts[r] + width) of B (starts[r] a multiple of 16), written to the same columns of C (c

@@ -83,8 +83,6 @@ typedef struct {
     ptrdiff_t blockSplit;  // with a step layout: the first block of thread 1
 } pairRun;
 
-static ptrdiff_t pairGates(int kind) { return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1; }
-
 // C[:, q·H + u0 …+ n] += A · W[q·H + u0 …+ n, :]ᵀ for every gate q < G: this thread's units of every gate. Packed
 // W (u0 and H multiples of 16): one call, A packed once; in place: one product per gate.
 AVX2 static void gateProducts(ptrdiff_t G, ptrdiff_t B, ptrdiff_t H, ptrdiff_t u0, ptrdiff_t n, const float *a,
@@ -104,7 +102,7 @@ AVX2 static void gateProducts(ptrdiff_t G, ptrdiff_t B, ptrdiff_t H, ptrdiff_t u
 
 AVX2 static void pairWork(pairRun *run, int thread) {
     const rnnrt_pair_sequence *j = run->job;
-    ptrdiff_t H = j->hidden, B = j->batch, G = pairGates(j->kind), GH = G * H, rows = j->steps * B;
+    ptrdiff_t H = j->hidden, B = j->batch, G = rnnrt_step_gates(j->kind), GH = G * H, rows = j->steps * B;
     size_t bytesH = sizeof(float);
 
     // The input projection: each thread its half of the rows.

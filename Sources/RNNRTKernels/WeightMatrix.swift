@@ -109,8 +109,7 @@ public struct WeightMatrix: Sendable {
         precondition(w.count == k * n)
         self.k = k
         self.n = n
-        packedOnUse = KernelSet.avx2 && k > 0 && n > 0 && layout == .bySize && w.count > WeightMatrix.packLimit
-            ? PackedOnUse() : nil
+        var packedOnUse: PackedOnUse? = nil
         if KernelSet.avx2 && k > 0 && n > 0 {
             if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
                 // rnnrt_pack_bt writes every element, padding included: no zero-fill first.
@@ -119,6 +118,8 @@ public struct WeightMatrix: Sendable {
                 })
             } else {
                 storage = .rows(w)
+                // Kept in place by size (not forced in place): packed on its first use by a recurrence.
+                if layout == .bySize { packedOnUse = PackedOnUse() }
             }
         } else {
             var t = [Float](repeating: 0, count: w.count)
@@ -127,6 +128,7 @@ public struct WeightMatrix: Sendable {
             }
             storage = .transposed(t)
         }
+        self.packedOnUse = packedOnUse
     }
 
     /// Number of elements of W.

@@ -136,11 +136,6 @@ package struct Recurrence: Sendable {
         let projection = workspace.buffer(Workspace.Slot.projection, count: steps * batch * gateWidth)
         let state = workspace.buffer(Workspace.Slot.pairState, count: 2 * batch * (hid + 8))
         let scratch = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
-        let kind: Int32 = switch config.kind {
-        case .lstm: Int32(RNNRT_STEP_LSTM)
-        case .gru: Int32(RNNRT_STEP_GRU)
-        case .rnn: Int32(RNNRT_STEP_RNN)
-        }
         let ran = w.inputWeights.withKernelWeights { wih -> Bool in
             // Packed W_hh splits only on 16-column slivers: other hidden sizes keep a large one in place.
             w.hiddenWeights.withRecurrentKernelWeights(packable: hid % 16 == 0) { whh -> Bool in
@@ -148,7 +143,7 @@ package struct Recurrence: Sendable {
                     (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in
                         withExtendedLifetime(layout) {
                             var job = rnnrt_pair_sequence(
-                                kind: kind, relu: config.nonlinearity == .relu ? 1 : 0, reverse: reverse ? 1 : 0,
+                                kind: config.kind.stepKernelCode, relu: config.nonlinearity == .relu ? 1 : 0, reverse: reverse ? 1 : 0,
                                 steps: steps, batch: batch, hidden: hid, inputs: w.inputWidth, x: input, wih: wih,
                                 bias: bias.baseAddress, projection: projection, whh: whh, bias_hh: bhh.baseAddress,
                                 step_layout: layout?.layer.weights, h: h, c: c ?? h, state: state, scratch: scratch,

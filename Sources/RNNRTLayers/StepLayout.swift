@@ -35,11 +35,7 @@ package final class StepLayout: @unchecked Sendable {
     init?(kind: RecurrentKind, hidden: Int, projSize: Int, weights w: DirectionWeights, limit: Int = .max,
           projected: Bool = false) {
         guard KernelSet.avx2, projSize == 0, w.peepholes.isEmpty, hidden > 0 else { return nil }
-        let code: Int32 = switch kind {
-        case .lstm: Int32(RNNRT_STEP_LSTM)
-        case .gru: Int32(RNNRT_STEP_GRU)
-        case .rnn: Int32(RNNRT_STEP_RNN)
-        }
+        let code = kind.stepKernelCode
         let inputs = projected ? 0 : w.inputWidth
         let count = Int(rnnrt_step_packed_count(code, inputs, hidden))
         guard count <= limit else { return nil }
@@ -52,9 +48,11 @@ package final class StepLayout: @unchecked Sendable {
         let none = rnnrt_weights(data: nil, ld: 0, packed: 0)
         // With the AVX2 kernels every non-empty matrix has its kernel form; an empty one (0 inputs) is never read.
         let whh = w.hiddenWeights
-        let zeros = [Float](repeating: 0, count: projected ? w.inputBias.count : 0)
-        (projected ? zeros : w.inputBias).withUnsafeBufferPointer { bih in
-            (w.hiddenBias.isEmpty ? (projected ? zeros : w.inputBias) : w.hiddenBias).withUnsafeBufferPointer { bhh in
+        // Start values: the projection carries b_ih (LSTM, RNN: b_ih + b_hh), so a projected layout starts from 0.
+        let startIH = projected ? [Float](repeating: 0, count: w.inputBias.count) : w.inputBias
+        let startHH = w.hiddenBias.isEmpty ? startIH : w.hiddenBias
+        startIH.withUnsafeBufferPointer { bih in
+            startHH.withUnsafeBufferPointer { bhh in
                 func pack(_ wih: rnnrt_weights) {
                     _ = whh.withKernelWeights { whh in
                         rnnrt_step_pack(code, inputs, hidden, wih, whh, bih.baseAddress!, bhh.baseAddress!, packed)
@@ -69,4 +67,15 @@ package final class StepLayout: @unchecked Sendable {
 
     /// The layer as the kernels take it (valid while this object lives).
     var layer: rnnrt_step_layer { rnnrt_step_layer(weights: weights, inputs: inputs) }
+}
+
+extension RecurrentKind {
+    /// The C kernels' code for this kind (`RNNRT_STEP_LSTM`, `_GRU`, `_RNN`).
+    var stepKernelCode: Int32 {
+        switch self {
+        case .lstm: Int32(RNNRT_STEP_LSTM)
+        case .gru: Int32(RNNRT_STEP_GRU)
+        case .rnn: Int32(RNNRT_STEP_RNN)
+        }
+    }
 }

@@ -49,8 +49,8 @@ final class ZipArchive {
 
     /// Opens the zip archive at `path`, reading stored entries as `storedReads` says.
     ///
-    /// Mapped, libzip reads the archive from the mapping too: the file is mapped (and its pages touched,
-    /// see `MappedFile`) before anything else of it is read, so a cold file comes into the page cache
+    /// Mapped, libzip reads the archive from the mapping too: the file is mapped (see `MappedFile`) before
+    /// anything else of it is read, so a cold file comes into the page cache
     /// through the mapping's huge-page advice rather than through libzip's small reads.
     convenience init(path: String, storedReads: StoredReads = .mapped) throws {
         // A file that cannot be mapped is read with zip_open and pread, as before mapping existed.
