@@ -96,6 +96,7 @@ AVX2 static void gateProducts(ptrdiff_t G, ptrdiff_t B, ptrdiff_t H, ptrdiff_t u
     for (ptrdiff_t q = 0; q < G; q++) {
         rnnrt_weights rows = w;
         rows.data = w.data + (size_t)(q * H + u0) * (size_t)w.ld;
+        rows.row_slivers = 0;
         rnnrt_weights_multiply(B, n, H, a, H, rows, c + q * H + u0, ldc, 1);
     }
 }

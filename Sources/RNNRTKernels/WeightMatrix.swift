@@ -97,6 +97,9 @@ public struct WeightMatrix: Sendable {
     let storage: Storage
     /// For a matrix kept in place by size: its packed copy for recurrences, made on first use.
     private let packedOnUse: PackedOnUse?
+    /// With the AVX2 kernels (unless forced in place): the matrix in row slivers, made on first use by a recurrence
+    /// whose batch they suit.
+    private let rowSliversOnUse: PackedOnUse?
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs.
     public init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
@@ -110,6 +113,7 @@ public struct WeightMatrix: Sendable {
         self.k = k
         self.n = n
         var packedOnUse: PackedOnUse? = nil
+        rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 && layout != .inPlace ? PackedOnUse() : nil
         if KernelSet.avx2 && k > 0 && n > 0 {
             if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
                 // rnnrt_pack_bt writes every element, padding included: no zero-fill first.
@@ -138,27 +142,43 @@ public struct WeightMatrix: Sendable {
     public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
         switch storage {
         case .packed(let p):
-            return withExtendedLifetime(p) { body(rnnrt_weights(data: p.pointer, ld: k, packed: 1)) }
+            return withExtendedLifetime(p) { body(rnnrt_weights(data: p.pointer, ld: k, packed: 1, row_slivers: nil)) }
         case .rows(let w):
-            return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0)) }
+            return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil)) }
         case .transposed:
             return nil
         }
     }
 
-    /// The matrix as the AVX2 kernels take it for a recurrence, which multiplies by it at every step: a matrix
-    /// kept in place by size is packed on this first use (a one-time copy, made once and shared by every later
-    /// use and thread), since the packed form's small-batch products are faster (LSTM(256, 512) batch 16:
-    /// 12% on one thread, and two threads splitting the units scale 1.8× instead of 1.1–1.3×) — loading stays a
-    /// mapping, and the first forward pass pays for the packing. `packable`: false to keep the in-place form.
-    public func withRecurrentKernelWeights<R>(packable: Bool = true, _ body: (rnnrt_weights) -> R) -> R? {
+    /// The matrix as the AVX2 kernels take it for a recurrence, which multiplies `batch` rows by it at every step
+    /// (nil: rows of a batch split some other way, which row slivers do not serve).
+    /// Forms made on this first use (a one-time copy, made once and shared by every later use and thread; loading
+    /// stays a mapping, and the first forward pass pays for it):
+    /// - for a batch `rnnrt_row_slivers_suit` takes (13–16, 31 or 32 rows), row slivers (LSTM(256, 512) batch 16: the
+    ///   step's product 1.2–1.3× faster than packed);
+    /// - otherwise a matrix kept in place by size is packed, since the packed form's small-batch products are faster
+    ///   (LSTM(256, 512) batch 16: 12% on one thread, and two threads splitting the units scale 1.8× instead of
+    ///   1.1–1.3×). `packable`: false to keep the in-place form (row slivers are still added).
+    public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true, _ body: (rnnrt_weights) -> R) -> R? {
+        if let rowSliversOnUse, let batch, rnnrt_row_slivers_suit(batch) == 1 {
+            return withKernelWeights { weights in
+                let slivers = rowSliversOnUse.get {
+                    AlignedFloats(count: Int(rnnrt_row_slivers_count(k, n))) { rnnrt_pack_row_slivers(n, k, weights, $0) }
+                }
+                return withExtendedLifetime(slivers) {
+                    var weights = weights
+                    weights.row_slivers = UnsafePointer(slivers.pointer)
+                    return body(weights)
+                }
+            }
+        }
         guard packable, let packedOnUse, case .rows(let w) = storage else { return withKernelWeights(body) }
         let packed = packedOnUse.get {
             AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
                 w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
             }
         }
-        return withExtendedLifetime(packed) { body(rnnrt_weights(data: packed.pointer, ld: k, packed: 1)) }
+        return withExtendedLifetime(packed) { body(rnnrt_weights(data: packed.pointer, ld: k, packed: 1, row_slivers: nil)) }
     }
 
     /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · Wᵀ[:, columns]` (all columns when nil; `w` = their count).

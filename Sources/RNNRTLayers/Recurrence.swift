@@ -292,7 +292,7 @@ package struct Recurrence: Sendable {
 
         let hp = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         // The whole time loop in C where the AVX2 kernels run (projection handled below in Swift).
-        if config.projSize == 0, let done = w.hiddenWeights.withRecurrentKernelWeights({ whh -> Bool in
+        if config.projSize == 0, let done = w.hiddenWeights.withRecurrentKernelWeights(batch: batch, { whh -> Bool in
             w.hiddenBias.withUnsafeBufferPointer { bhh in
                 switch config.kind {
                 case .lstm:

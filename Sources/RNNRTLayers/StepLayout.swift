@@ -45,7 +45,7 @@ package final class StepLayout: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
         let packed = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         weights = packed
-        let none = rnnrt_weights(data: nil, ld: 0, packed: 0)
+        let none = rnnrt_weights(data: nil, ld: 0, packed: 0, row_slivers: nil)
         // With the AVX2 kernels every non-empty matrix has its kernel form; an empty one (0 inputs) is never read.
         let whh = w.hiddenWeights
         // Start values: the projection carries b_ih (LSTM, RNN: b_ih + b_hh), so a projected layout starts from 0.

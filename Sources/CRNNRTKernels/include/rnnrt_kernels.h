@@ -41,14 +41,28 @@ void rnnrt_sgemm_rows_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
                            ptrdiff_t ldw, float *c, ptrdiff_t ldc, int accumulate);
 
 /// A constant weight matrix W [n×k] (the right operand is B = Wᵀ) as the kernels take it: packed by
-/// rnnrt_pack_bt (`packed` = 1, `ld` unused), or used in place as stored, row-major with row stride `ld`.
+/// rnnrt_pack_bt (`packed` = 1, `ld` unused), or used in place as stored, row-major with row stride `ld`;
+/// `row_slivers`, when not NULL, the same matrix packed by rnnrt_pack_row_slivers, which products with a number
+/// of rows rnnrt_row_slivers_suit takes use instead.
 typedef struct rnnrt_weights {
     const float *data;
     ptrdiff_t ld;
     int packed;
+    const float *row_slivers;
 } rnnrt_weights;
 
-/// C[m×n] = (accumulate ? C : 0) + A[m×k] · Wᵀ with W in either form.
+/// Floats rnnrt_pack_row_slivers writes for W [n×k]: ceil(n/6) slivers of k×6.
+size_t rnnrt_row_slivers_count(ptrdiff_t k, ptrdiff_t n);
+
+/// Packs W [rows×cols] (in either form; its row_slivers unused) in slivers of 6 rows, each [cols][6] (the last
+/// zero-padded): the form in which C = A·Wᵀ runs as Cᵀ = W·Aᵀ, 6 rows of W by 16 rows of A per register tile.
+void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, float *out);
+
+/// 1 when a product with m rows of A is faster on row slivers (16-row tiles of A: 13–16, 31 or 32 rows) than on the
+/// other forms (6-row tiles of A), else 0.
+int rnnrt_row_slivers_suit(ptrdiff_t m);
+
+/// C[m×n] = (accumulate ? C : 0) + A[m×k] · Wᵀ with W in any of its forms.
 void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                             float *c, ptrdiff_t ldc, int accumulate);
 
