@@ -39,16 +39,15 @@ public struct WeightMatrix: Sendable {
         }()
     }
 
-    /// Floats at a 64-byte aligned address: the packed slivers are read 32 bytes at a time, and no load
-    /// straddles two cache lines.
+    /// Floats from `KernelMemory` (64-byte aligned at least: the packed slivers are read 32 bytes at a time, and
+    /// no load straddles two cache lines).
     final class AlignedFloats: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<Float>
         let count: Int
 
         init(count: Int, fill: (UnsafeMutablePointer<Float>) -> Void) {
             self.count = count
-            pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-                .bindMemory(to: Float.self, capacity: max(count, 1))
+            pointer = KernelMemory.allocate(floats: count)
             fill(pointer)
         }
 

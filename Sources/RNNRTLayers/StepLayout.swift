@@ -42,8 +42,7 @@ package final class StepLayout: @unchecked Sendable {
         kindCode = code
         self.inputs = inputs
         self.projected = projected
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        let packed = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        let packed = KernelMemory.allocate(floats: count)
         weights = packed
         let none = rnnrt_weights(data: nil, ld: 0, packed: 0, row_slivers: nil)
         // With the AVX2 kernels every non-empty matrix has its kernel form; an empty one (0 inputs) is never read.

@@ -1,3 +1,5 @@
+import RNNRTKernels
+
 /// Scratch buffers for running a module, grown on demand and reused: a stream that keeps feeding chunks
 /// of the same size allocates nothing after its first step.
 package final class Workspace {
@@ -27,10 +29,8 @@ package final class Workspace {
         for b in buffers { b.deallocate() }
     }
 
-    /// 64-byte aligned (a cache line): vector loads and stores never straddle two lines.
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 1))
+        KernelMemory.allocate(floats: count)
     }
 
     /// Slot numbers, so that no two users share one by accident.
