@@ -595,17 +595,20 @@ AVX2 static void transposeInto(ptrdiff_t rows, ptrdiff_t cols, const float *src,
             dst[j * ldd + i] = accumulate ? dst[j * ldd + i] + src[i * lds + j] : src[i * lds + j];
 }
 
-// Floats of scratch rowSliversProduct needs: Aᵀ in slivers of 16 rows of A, and Cᵀ.
-static size_t rowSliversScratch(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) {
-    size_t width = (size_t)(m + 15) / 16 * 16;
-    return width * (size_t)k + width * (size_t)((n + 5) / 6 * 6);
+size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) {
+    // Aᵀ in slivers of 16 rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows).
+    size_t ld = (size_t)(m + 15) / 16 * 16;
+    return ld * (size_t)k + ld * (size_t)(width + 12);
 }
 
-// C = A · Wᵀ computed as Cᵀ = W · Aᵀ: 6 rows of W (one sliver, streamed once) × 16 rows of A (Aᵀ packed [k][16],
-// read from L1/L2) per register tile, so 16 rows of A fill their tiles where 6-row tiles of A pad 16 to 18; Cᵀ
-// (in L2) is then added to C transposed. LSTM(256, 512) at batch 16, the step's product: 1.3× the packed form.
-AVX2 static void rowSliversProduct(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                                   const float *w6, float *c, ptrdiff_t ldc, int accumulate, float *scratch) {
+// C = A · Wᵀ over column ranges, computed as Cᵀ = W · Aᵀ: 6 rows of W (one sliver, streamed once) × 16 rows of A (Aᵀ
+// packed [k][16], read from L1/L2) per register tile, so 16 rows of A fill their tiles where 6-row tiles of A pad 16
+// to 18; each range's Cᵀ (in L2) is then added to C transposed. LSTM(256, 512) at batch 16, the step's product: 1.23×
+// the packed form's.
+AVX2 void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w6,
+                                        ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
+                                        ptrdiff_t ldc, int accumulate, float *scratch) {
+    if (m <= 0 || width <= 0 || ranges <= 0) return;
     ptrdiff_t tiles = (m + 15) / 16, ld = 16 * tiles;
     float *at = scratch, *ct = scratch + (size_t)ld * (size_t)k;
     for (ptrdiff_t q = 0; q < tiles; q++) {
@@ -615,22 +618,26 @@ AVX2 static void rowSliversProduct(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const 
         if (rows < 16)
             for (ptrdiff_t p = 0; p < k; p++) memset(dst + p * 16 + rows, 0, (size_t)(16 - rows) * sizeof(float));
     }
-    for (ptrdiff_t s = 0; s * 6 < n; s++) {
-        ptrdiff_t rows = n - 6 * s < 6 ? n - 6 * s : 6;
-        for (ptrdiff_t q = 0; q < tiles; q++)
-            micro6x16(k, w6 + (size_t)s * (size_t)k * 6, at + (size_t)q * (size_t)k * 16, ct + 6 * s * ld + 16 * q, ld,
-                      rows, 16, 0);
+    for (ptrdiff_t r = 0; r < ranges; r++) {
+        // The slivers this range overlaps, computed whole (W's rows are zero-padded to a whole sliver).
+        ptrdiff_t s0 = starts[r] / 6, s1 = (starts[r] + width + 5) / 6;
+        for (ptrdiff_t s = s0; s < s1; s++)
+            for (ptrdiff_t q = 0; q < tiles; q++)
+                micro6x16(k, w6 + (size_t)s * (size_t)k * 6, at + (size_t)q * (size_t)k * 16,
+                          ct + 6 * (s - s0) * ld + 16 * q, ld, 6, 16, 0);
+        transposeInto(width, m, ct + (starts[r] - 6 * s0) * ld, ld, c + starts[r], ldc, accumulate);
     }
-    transposeInto(n, m, ct, ld, c, ldc, accumulate);
 }
 
 // rnnrt_weights_multiply with the scratch a row-sliver product needs (NULL: allocated here when it is used).
 AVX2 static void weightsProduct(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                                 float *c, ptrdiff_t ldc, int accumulate, float *scratch) {
     if (w.row_slivers && k > 0 && rnnrt_row_slivers_suit(m)) {
-        float *own = scratch ? 0 : (float *)malloc(rowSliversScratch(m, n, k) * sizeof(float));
+        float *own = scratch ? 0 : (float *)malloc(rnnrt_row_slivers_scratch(m, n, k) * sizeof(float));
         if (scratch || own) {
-            rowSliversProduct(m, n, k, a, lda, w.row_slivers, c, ldc, accumulate, scratch ? scratch : own);
+            ptrdiff_t start = 0;
+            rnnrt_row_slivers_ranges_avx2(m, k, a, lda, w.row_slivers, 1, &start, n, c, ldc, accumulate,
+                                          scratch ? scratch : own);
             free(own);
             return;
         }
@@ -648,7 +655,7 @@ AVX2 void rnnrt_weights_multiply(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const fl
 // not be allocated (the products then allocate their own).
 static float *sequenceScratch(ptrdiff_t batch, ptrdiff_t n, ptrdiff_t k, rnnrt_weights w) {
     if (!w.row_slivers || !rnnrt_row_slivers_suit(batch)) return 0;
-    return (float *)malloc(rowSliversScratch(batch, n, k) * sizeof(float));
+    return (float *)malloc(rnnrt_row_slivers_scratch(batch, n, k) * sizeof(float));
 }
 
 // ---- streaming steps ---------------------------------------------------------------------------------
@@ -1028,6 +1035,10 @@ size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return 0; }
 size_t rnnrt_row_slivers_count(ptrdiff_t k, ptrdiff_t n) { return 0; }
 void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, float *out) {}
 int rnnrt_row_slivers_suit(ptrdiff_t m) { return 0; }
+size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) { return 0; }
+void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w6,
+                                   ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c, ptrdiff_t ldc,
+                                   int accumulate, float *scratch) {}
 void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out) {}
 void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *s, float *out) {}
 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,

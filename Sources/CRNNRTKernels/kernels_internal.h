@@ -17,6 +17,16 @@ void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, pt
                                     ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
                                     ptrdiff_t ldc, int accumulate);
 
+/// Floats of scratch rnnrt_row_slivers_ranges_avx2 needs for m rows of A, ranges of `width` columns and inner size k.
+size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k);
+
+/// rnnrt_sgemm_packed_ranges_avx2 on W's row slivers (rnnrt_pack_row_slivers; `w6`): columns [starts[r], starts[r] +
+/// width) of C (+)= A · W[those rows]ᵀ for each range r (any start: the slivers a range overlaps are computed whole and
+/// only its columns written); Aᵀ is packed once for all ranges into `scratch`.
+void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w6,
+                                   ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c, ptrdiff_t ldc,
+                                   int accumulate, float *scratch);
+
 /// Blocks of units of a rnnrt_step_pack layout: how many a layer of `hidden` units has.
 ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden);
 

@@ -8,9 +8,9 @@
 // thread is writing; the barrier is a spin on an atomic generation count (both threads are always running: the
 // second one is a thread of our own, not a pool's, so a spin can never wait on work that has not been scheduled).
 // A thread that has spun for a while (~100 µs) sleeps instead (a futex on Linux), so that on a busy machine it gives
-// its core to whatever the other thread waits for rather than burning it; after a few such sleeps the machine is
-// taken to be busy and thread 0 finishes the sequence alone (all units, no barriers), so a loaded machine costs at
-// most a few steps' waits over one thread instead of a sleep and a wake-up every step.
+// its core to whatever the other thread waits for rather than burning it; after a few such sleeps, if they are
+// frequent, the machine is taken to be busy and thread 0 finishes the sequence alone (all units, no barriers), so a
+// loaded machine costs at most a few steps' waits over one thread instead of a sleep and a wake-up every step.
 #include "rnnrt_kernels.h"
 #include "kernels_internal.h"
 #include <stdlib.h>
@@ -33,22 +33,29 @@ typedef struct {
     unsigned long long spinTicks;  // PAIR_SPIN_TICKS, or RNNRT_PAIR_SPIN_TICKS (tests)
     unsigned sleepsBeforeSolo;     // PAIR_SLEEPS, or RNNRT_PAIR_SLEEPS (tests)
     atomic_uint slept;       // sleeps so far (either thread)
-    atomic_int solo;         // set by a barrier's releaser once `slept` reaches PAIR_SLEEPS: thread 0 goes on alone
+    atomic_uint passed;      // barriers released so far
+    atomic_int solo;         // set by a barrier's releaser once `slept` reaches PAIR_SLEEPS and one barrier in
+                             // PAIR_SLEEP_SHARE has slept: thread 0 goes on alone
     atomic_uint arrived;
     atomic_uint generation;  // a futex word on Linux
     atomic_uint sleepers;    // how many threads may be asleep on `generation` (a count: a late decrement by the thread
                              // woken last time cannot erase the other thread's increment)
 } pairBarrier;
 
-// Time-stamp ticks to spin before sleeping (~100 µs at 2.5 GHz), and sleeps after which the pair stops pairing.
-enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 4 };
+// Time-stamp ticks to spin before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS sleeps if
+// one barrier in PAIR_SLEEP_SHARE (or more) has slept: another process holds the other core. Rarer sleeps are a
+// virtual machine's host taking a core now and then, which pairing survives (LSTM(256, 512, 2) at batch 16 on such a
+// host: two threads 1.43–1.84× one when 4 sleeps ended pairing, 1.67–1.84× with no limit).
+enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 4, PAIR_SLEEP_SHARE = 16 };
 
 // Waits for the other thread; returns the solo flag as the releaser set it.
 static int pairWait(pairBarrier *b) {
     unsigned generation = atomic_load(&b->generation);
     if (atomic_fetch_add(&b->arrived, 1) == 1) {
         atomic_store(&b->arrived, 0);
-        if (atomic_load(&b->slept) >= b->sleepsBeforeSolo) atomic_store(&b->solo, 1);
+        unsigned slept = atomic_load(&b->slept), passed = atomic_fetch_add(&b->passed, 1);
+        if (slept >= b->sleepsBeforeSolo && (unsigned long long)slept * PAIR_SLEEP_SHARE >= passed)
+            atomic_store(&b->solo, 1);
         atomic_fetch_add(&b->generation, 1);
 #if defined(__linux__)
         if (atomic_load(&b->sleepers)) syscall(SYS_futex, (unsigned *)&b->generation, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
@@ -83,13 +90,18 @@ typedef struct {
     ptrdiff_t blockSplit;  // with a step layout: the first block of thread 1
 } pairRun;
 
-// C[:, q·H + u0 …+ n] += A · W[q·H + u0 …+ n, :]ᵀ for every gate q < G: this thread's units of every gate. Packed
-// W (u0 and H multiples of 16): one call, A packed once; in place: one product per gate.
+// C[:, q·H + u0 …+ n] += A · W[q·H + u0 …+ n, :]ᵀ for every gate q < G: this thread's units of every gate. Row
+// slivers (`slivers`: this thread's scratch for them, or NULL) or packed W (u0 and H multiples of 16): one call, A
+// packed once; in place: one product per gate.
 AVX2 static void gateProducts(ptrdiff_t G, ptrdiff_t B, ptrdiff_t H, ptrdiff_t u0, ptrdiff_t n, const float *a,
-                              rnnrt_weights w, float *c, ptrdiff_t ldc) {
+                              rnnrt_weights w, float *c, ptrdiff_t ldc, float *slivers) {
+    ptrdiff_t starts[4];
+    for (ptrdiff_t q = 0; q < G; q++) starts[q] = q * H + u0;
+    if (slivers) {
+        rnnrt_row_slivers_ranges_avx2(B, H, a, H, w.row_slivers, G, starts, n, c, ldc, 1, slivers);
+        return;
+    }
     if (w.packed) {
-        ptrdiff_t starts[4];
-        for (ptrdiff_t q = 0; q < G; q++) starts[q] = q * H + u0;
         rnnrt_sgemm_packed_ranges_avx2(B, H, a, H, w.data, G, starts, n, c, ldc, 1);
         return;
     }
@@ -128,8 +140,14 @@ AVX2 static void pairWork(pairRun *run, int thread) {
     ptrdiff_t n = u1 - u0, ld = j->step_layout ? H + 8 : H;
     float *hA = j->state, *hB = j->state + B * ld;
     for (ptrdiff_t b = 0; b < B; b++) memcpy(hA + b * ld + u0, j->h + b * H + u0, (size_t)n * bytesH);
+    // Row slivers: this thread's scratch, for ranges of up to every unit (it goes on alone if the other stops).
+    float *slivers = !j->step_layout && j->whh.row_slivers && rnnrt_row_slivers_suit(B)
+        ? (float *)malloc(rnnrt_row_slivers_scratch(B, H, H) * sizeof(float)) : 0;
     int solo = pairWait(&run->barrier);
-    if (solo && thread == 1) return;
+    if (solo && thread == 1) {
+        free(slivers);
+        return;
+    }
 
     for (ptrdiff_t s = 0; s < j->steps; s++) {
         if (solo && n != H) {
@@ -145,30 +163,34 @@ AVX2 static void pairWork(pairRun *run, int thread) {
         if (j->step_layout) {
             rnnrt_step_blocks_avx2(j->kind, j->relu, 0, H, 0, j->step_layout, xp, hA, j->c, hB, b0, b1, (int)(s & 1));
         } else if (j->kind == RNNRT_STEP_LSTM) {
-            gateProducts(4, B, H, u0, n, hA, j->whh, xp, GH);
+            gateProducts(4, B, H, u0, n, hA, j->whh, xp, GH, slivers);
             rnnrt_lstm_pointwise_range_avx2(xp + u0, H, GH, j->c + u0, hB + u0, H, n, B);
         } else if (j->kind == RNNRT_STEP_GRU) {
             float *hp = j->scratch;
             for (ptrdiff_t b = 0; b < B; b++)
                 for (ptrdiff_t q = 0; q < 3; q++)
                     memcpy(hp + b * GH + q * H + u0, j->bias_hh + q * H + u0, (size_t)n * bytesH);
-            gateProducts(3, B, H, u0, n, hA, j->whh, hp, GH);
+            gateProducts(3, B, H, u0, n, hA, j->whh, hp, GH, slivers);
             rnnrt_gru_pointwise_range_avx2(xp + u0, hp + u0, H, GH, hA + u0, hB + u0, H, n, B);
         } else {
-            gateProducts(1, B, H, u0, n, hA, j->whh, xp, GH);
+            gateProducts(1, B, H, u0, n, hA, j->whh, xp, GH, slivers);
             for (ptrdiff_t b = 0; b < B; b++) rnnrt_rnn_pointwise_avx2(xp + b * H + u0, hB + b * ld + u0, n, j->relu);
         }
         for (ptrdiff_t b = 0; b < B; b++)
             memcpy(j->output + (t * B + b) * j->out_stride + u0, hB + b * ld + u0, (size_t)n * bytesH);
         if (!solo) {
             solo = pairWait(&run->barrier);
-            if (solo && thread == 1) return;
+            if (solo && thread == 1) {
+                free(slivers);
+                return;
+            }
         }
         float *swap = hA;
         hA = hB;
         hB = swap;
     }
     for (ptrdiff_t b = 0; b < B; b++) memcpy(j->h + b * H + u0, hA + b * ld + u0, (size_t)n * bytesH);
+    free(slivers);
 }
 
 // The number in the environment variable `name`, else `fallback`. tools/test.sh runs the two-thread tests twice more
@@ -196,6 +218,7 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     atomic_init(&run.barrier.generation, 0);
     atomic_init(&run.barrier.sleepers, 0);
     atomic_init(&run.barrier.slept, 0);
+    atomic_init(&run.barrier.passed, 0);
     run.barrier.spinTicks = pairSetting("RNNRT_PAIR_SPIN_TICKS", PAIR_SPIN_TICKS);
     run.barrier.sleepsBeforeSolo = (unsigned)pairSetting("RNNRT_PAIR_SLEEPS", PAIR_SLEEPS);
     atomic_init(&run.barrier.solo, 0);
@@ -206,8 +229,10 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
         run.blockSplit = blocks / 2;
     } else {
         ptrdiff_t H = job->hidden;
-        // Packed weights split on a 16-column sliver (every gate block must start on one too); in place, on a vector.
-        run.split = job->whh.packed ? (H % 16 == 0 ? H / 32 * 16 : 0) : (H / 2 + 7) / 8 * 8;
+        // Packed weights split on a 16-column sliver (every gate block must start on one too); in place or on row
+        // slivers (which compute the slivers a range overlaps whole), on a vector.
+        int packedSplit = job->whh.packed && !(job->whh.row_slivers && rnnrt_row_slivers_suit(job->batch));
+        run.split = packedSplit ? (H % 16 == 0 ? H / 32 * 16 : 0) : (H / 2 + 7) / 8 * 8;
         if (run.split <= 0 || run.split >= H) return 0;
     }
     pthread_t second;

@@ -150,7 +150,7 @@ public struct WeightMatrix: Sendable {
     }
 
     /// The matrix as the AVX2 kernels take it for a recurrence, which multiplies `batch` rows by it at every step
-    /// (nil: rows of a batch split some other way, which row slivers do not serve).
+    /// (nil: no row slivers).
     /// Forms made on this first use (a one-time copy, made once and shared by every later use and thread; loading
     /// stays a mapping, and the first forward pass pays for it):
     /// - for a batch `rnnrt_row_slivers_suit` takes (13–16, 31 or 32 rows), row slivers (LSTM(256, 512) batch 16: the
