@@ -550,11 +550,16 @@ void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, flo
     }
 }
 
-int rnnrt_row_slivers_suit(ptrdiff_t m) {
-    // Tiles of 16 rows of A against tiles of 6: the form that pads fewer rows wins (LSTM(256, 512)'s step product,
-    // paired runs: 13 rows 1.29×, 16 1.23×, 32 1.16×; 12 rows 0.69×, 24 0.74×, 48 0.94×, 64 1.01×).
-    return m >= 13 && m <= 32 && (m + 15) / 16 * 16 < (m + 5) / 6 * 6;
+// Rows of A per register tile on row slivers for a product with m rows of A: 16 (13–16, 31, 32 rows) or 8 (7, 8
+// rows) where that pads fewer rows than the other forms' tiles of 6 rows of A, else 0. LSTM(256, 512)'s step product
+// in paired runs: 8 rows 1.29×, 13 rows 1.29×, 16 1.23×, 32 1.16× (with tiles of 16: 12 rows 0.69×, 24 0.74×, 48 0.94×,
+// 64 1.01×); GRU(·, 256)'s: 7 rows 1.12×, 8 rows 1.16×.
+static ptrdiff_t rowSliverTile(ptrdiff_t m) {
+    if (m == 7 || m == 8) return 8;
+    return m >= 13 && m <= 32 && (m + 15) / 16 * 16 < (m + 5) / 6 * 6 ? 16 : 0;
 }
+
+int rnnrt_row_slivers_suit(ptrdiff_t m) { return rowSliverTile(m) != 0; }
 
 // dst[j·ldd + i] = (accumulate ? dst[j·ldd + i] : 0) + src[i·lds + j] for i < rows, j < cols: 8×8 blocks
 // transposed in registers.
@@ -596,35 +601,67 @@ AVX2 static void transposeInto(ptrdiff_t rows, ptrdiff_t cols, const float *src,
 }
 
 size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) {
-    // Aᵀ in slivers of 16 rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows).
+    // Aᵀ in tiles of rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows, and one sliver
+    // more where tiles of 8 compute slivers in pairs).
     size_t ld = (size_t)(m + 15) / 16 * 16;
-    return ld * (size_t)k + ld * (size_t)(width + 12);
+    return ld * (size_t)k + ld * (size_t)(width + 18);
 }
 
-// C = A · Wᵀ over column ranges, computed as Cᵀ = W · Aᵀ: 6 rows of W (one sliver, streamed once) × 16 rows of A (Aᵀ
-// packed [k][16], read from L1/L2) per register tile, so 16 rows of A fill their tiles where 6-row tiles of A pad 16
-// to 18; each range's Cᵀ (in L2) is then added to C transposed. LSTM(256, 512) at batch 16, the step's product: 1.23×
-// the packed form's.
+// 6·count rows of W (count slivers: 1 or 2) × 8 rows of A (Aᵀ packed [k][8]): the Cᵀ rows, stride ldc.
+AVX2 static void microSlivers8(ptrdiff_t k, const float *w0, ptrdiff_t count, const float *at, float *ct,
+                               ptrdiff_t ldc) {
+    const float *w1 = count > 1 ? w0 + k * 6 : w0;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m256 b = _mm256_loadu_ps(at + 8 * p);
+        const float *u = w0 + 6 * p, *v = w1 + 6 * p;
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(u), b, c0);
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 1), b, c1);
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 2), b, c2);
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 3), b, c3);
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 4), b, c4);
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 5), b, c5);
+        c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(v), b, c6);
+        c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 1), b, c7);
+        c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 2), b, c8);
+        c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 3), b, c9);
+        c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 4), b, c10);
+        c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 5), b, c11);
+    }
+    __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    for (ptrdiff_t r = 0; r < 6 * count; r++) _mm256_storeu_ps(ct + r * ldc, acc[r]);
+}
+
+// C = A · Wᵀ over column ranges, computed as Cᵀ = W · Aᵀ: per register tile, 6 rows of W (one sliver, streamed once)
+// × 16 rows of A, or 12 rows of W × 8 rows of A (Aᵀ packed [k][16] or [k][8], read from L1/L2), so 16 or 8 rows of A
+// fill their tiles where tiles of 6 rows of A pad 16 to 18 and 8 to 12; each range's Cᵀ (in L2) is then added to C
+// transposed. LSTM(256, 512) at batch 16, the step's product: 1.23× the packed form's.
 AVX2 void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w6,
                                         ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
                                         ptrdiff_t ldc, int accumulate, float *scratch) {
     if (m <= 0 || width <= 0 || ranges <= 0) return;
-    ptrdiff_t tiles = (m + 15) / 16, ld = 16 * tiles;
+    ptrdiff_t tw = rowSliverTile(m) == 8 ? 8 : 16, tiles = (m + tw - 1) / tw, ld = tw * tiles;
     float *at = scratch, *ct = scratch + (size_t)ld * (size_t)k;
     for (ptrdiff_t q = 0; q < tiles; q++) {
-        ptrdiff_t rows = m - 16 * q < 16 ? m - 16 * q : 16;
-        float *dst = at + (size_t)q * (size_t)k * 16;
-        transposeInto(rows, k, a + 16 * q * lda, lda, dst, 16, 0);
-        if (rows < 16)
-            for (ptrdiff_t p = 0; p < k; p++) memset(dst + p * 16 + rows, 0, (size_t)(16 - rows) * sizeof(float));
+        ptrdiff_t rows = m - tw * q < tw ? m - tw * q : tw;
+        float *dst = at + (size_t)q * (size_t)k * (size_t)tw;
+        transposeInto(rows, k, a + tw * q * lda, lda, dst, tw, 0);
+        if (rows < tw)
+            for (ptrdiff_t p = 0; p < k; p++) memset(dst + p * tw + rows, 0, (size_t)(tw - rows) * sizeof(float));
     }
     for (ptrdiff_t r = 0; r < ranges; r++) {
         // The slivers this range overlaps, computed whole (W's rows are zero-padded to a whole sliver).
         ptrdiff_t s0 = starts[r] / 6, s1 = (starts[r] + width + 5) / 6;
-        for (ptrdiff_t s = s0; s < s1; s++)
-            for (ptrdiff_t q = 0; q < tiles; q++)
-                micro6x16(k, w6 + (size_t)s * (size_t)k * 6, at + (size_t)q * (size_t)k * 16,
-                          ct + 6 * (s - s0) * ld + 16 * q, ld, 6, 16, 0);
+        if (tw == 8) {
+            for (ptrdiff_t s = s0; s < s1; s += 2)
+                microSlivers8(k, w6 + (size_t)s * (size_t)k * 6, s + 1 < s1 ? 2 : 1, at, ct + 6 * (s - s0) * ld, ld);
+        } else {
+            for (ptrdiff_t s = s0; s < s1; s++)
+                for (ptrdiff_t q = 0; q < tiles; q++)
+                    micro6x16(k, w6 + (size_t)s * (size_t)k * 6, at + (size_t)q * (size_t)k * 16,
+                              ct + 6 * (s - s0) * ld + 16 * q, ld, 6, 16, 0);
+        }
         transposeInto(width, m, ct + (starts[r] - 6 * s0) * ld, ld, c + starts[r], ldc, accumulate);
     }
 }

@@ -153,8 +153,8 @@ public struct WeightMatrix: Sendable {
     /// (nil: no row slivers).
     /// Forms made on this first use (a one-time copy, made once and shared by every later use and thread; loading
     /// stays a mapping, and the first forward pass pays for it):
-    /// - for a batch `rnnrt_row_slivers_suit` takes (13–16, 31 or 32 rows), row slivers (LSTM(256, 512) batch 16: the
-    ///   step's product 1.2–1.3× faster than packed);
+    /// - for a batch `rnnrt_row_slivers_suit` takes (7, 8, 13–16, 31 or 32 rows), row slivers (the step's product
+    ///   of LSTM(256, 512) at batch 16 and 8: 1.23× and 1.29× faster than packed; GRU(·, 256) at batch 8: 1.16×);
     /// - otherwise a matrix kept in place by size is packed, since the packed form's small-batch products are faster
     ///   (LSTM(256, 512) batch 16: 12% on one thread, and two threads splitting the units scale 1.8× instead of
     ///   1.1–1.3×). `packable`: false to keep the in-place form (row slivers are still added).

@@ -60,7 +60,7 @@ import Testing
         }
     }
 
-    /// A recurrence's batch of 13–16, 31 or 32 rows gets row slivers (made on first use, from the packed form or
+    /// A recurrence's batch of 7, 8, 13–16, 31 or 32 rows gets row slivers (made on first use, from the packed form or
     /// from the matrix in place) and its products match the float64 reference, partial slivers and transposes
     /// included; other batches and matrices forced in place get none.
     @Test(arguments: [WeightMatrix.Layout.packed, .inPlace, .bySize])
@@ -71,7 +71,7 @@ import Testing
         for (n, k) in [(6, 1), (37, 19), (96, 64), (50, 8), (600, 440)] {
             let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &generator) }
             let matrix = WeightMatrix(weights: w, rows: n, cols: k, layout: layout)
-            for m in [12, 13, 16, 24, 29, 31, 32] {
+            for m in [6, 7, 8, 12, 13, 16, 24, 29, 31, 32] {
                 let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
                 let start = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &generator) }
                 for accumulate in [false, true] {
@@ -85,7 +85,7 @@ import Testing
                         }
                         return weights.row_slivers != nil
                     })
-                    #expect(slivers == (layout != .inPlace && [13, 16, 31, 32].contains(m)), "n \(n) k \(k) m \(m)")
+                    #expect(slivers == (layout != .inPlace && [7, 8, 13, 16, 31, 32].contains(m)), "n \(n) k \(k) m \(m)")
                     let worst = Self.worstError(c, a: a, w: w, start: start, m: m, n: n, k: k, columns: 0..<n,
                                                 accumulate: accumulate)
                     #expect(worst <= 1, "n \(n) k \(k) m \(m) accumulate \(accumulate): error \(worst)× bound")

@@ -93,7 +93,7 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
 /// barrier between steps; batch 1 too) or, with a projection, runs its batch in two shards; either way the result
 /// agrees with the one-thread run. Cases cover each kind, the fused step layout at batch 1 (projected and not), hidden
 /// sizes the packed kernels cannot split (the layer then runs on one thread), unit tails, and batches whose products
-/// run on row slivers (16, 13, 32 rows).
+/// run on row slivers (16, 13, 32 and 8 rows).
 @Suite(.serialized) struct TwoThreadTests {
     @Test(arguments: [(RecurrentConfiguration(kind: .lstm, inputSize: 32, hiddenSize: 64, numLayers: 2), 7, 64),
                       (RecurrentConfiguration(kind: .gru, inputSize: 48, hiddenSize: 64, batchFirst: true), 7, 64),
@@ -107,7 +107,8 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
                       (RecurrentConfiguration(kind: .gru, inputSize: 30, hiddenSize: 90), 5, 200),
                       (RecurrentConfiguration(kind: .lstm, inputSize: 24, hiddenSize: 64, numLayers: 2), 16, 50),
                       (RecurrentConfiguration(kind: .gru, inputSize: 20, hiddenSize: 90), 13, 40),
-                      (RecurrentConfiguration(kind: .rnn, inputSize: 12, hiddenSize: 70), 32, 30)])
+                      (RecurrentConfiguration(kind: .rnn, inputSize: 12, hiddenSize: 70), 32, 30),
+                      (RecurrentConfiguration(kind: .gru, inputSize: 16, hiddenSize: 48, numLayers: 2), 8, 30)])
     func twoThreadsAgreeWithOne(_ config: RecurrentConfiguration, _ batch: Int, _ steps: Int) throws {
         let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))
         var rng = SeededGenerator(seed: 21)

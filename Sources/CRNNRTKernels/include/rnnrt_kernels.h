@@ -55,11 +55,12 @@ typedef struct rnnrt_weights {
 size_t rnnrt_row_slivers_count(ptrdiff_t k, ptrdiff_t n);
 
 /// Packs W [rows×cols] (in either form; its row_slivers unused) in slivers of 6 rows, each [cols][6] (the last
-/// zero-padded): the form in which C = A·Wᵀ runs as Cᵀ = W·Aᵀ, 6 rows of W by 16 rows of A per register tile.
+/// zero-padded): the form in which C = A·Wᵀ runs as Cᵀ = W·Aᵀ, 6 rows of W by 16 rows of A (or 12 by 8) per register
+/// tile.
 void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, float *out);
 
-/// 1 when a product with m rows of A is faster on row slivers (16-row tiles of A: 13–16, 31 or 32 rows) than on the
-/// other forms (6-row tiles of A), else 0.
+/// 1 when a product with m rows of A is faster on row slivers (tiles of 16 rows of A: 13–16, 31 or 32 rows; of 8: 7
+/// or 8 rows) than on the other forms (tiles of 6 rows of A), else 0.
 int rnnrt_row_slivers_suit(ptrdiff_t m);
 
 /// C[m×n] = (accumulate ? C : 0) + A[m×k] · Wᵀ with W in any of its forms.
