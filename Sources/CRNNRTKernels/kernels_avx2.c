@@ -611,25 +611,16 @@ size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) {
 AVX2 static void microSlivers8(ptrdiff_t k, const float *w0, ptrdiff_t count, const float *at, float *ct,
                                ptrdiff_t ldc) {
     const float *w1 = count > 1 ? w0 + k * 6 : w0;
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-    __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    __m256 acc[12];
+    for (int r = 0; r < 12; r++) acc[r] = _mm256_setzero_ps();
     for (ptrdiff_t p = 0; p < k; p++) {
         __m256 b = _mm256_loadu_ps(at + 8 * p);
         const float *u = w0 + 6 * p, *v = w1 + 6 * p;
-        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(u), b, c0);
-        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 1), b, c1);
-        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 2), b, c2);
-        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 3), b, c3);
-        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 4), b, c4);
-        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(u + 5), b, c5);
-        c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(v), b, c6);
-        c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 1), b, c7);
-        c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 2), b, c8);
-        c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 3), b, c9);
-        c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 4), b, c10);
-        c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + 5), b, c11);
+        for (int r = 0; r < 6; r++) {  // unrolled: the accumulators stay in registers
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(u + r), b, acc[r]);
+            acc[6 + r] = _mm256_fmadd_ps(_mm256_broadcast_ss(v + r), b, acc[6 + r]);
+        }
     }
-    __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
     for (ptrdiff_t r = 0; r < 6 * count; r++) _mm256_storeu_ps(ct + r * ldc, acc[r]);
 }
 
