@@ -305,10 +305,12 @@ AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *
                 for (ptrdiff_t jb = 0; jb < nb; jb++) {
                     const float *pb = packed_b + (size_t)(first + jb) * (size_t)k * 16 + (size_t)p0 * 16;
                     ptrdiff_t cols = width - jb * 16 < 16 ? width - jb * 16 : 16;
-                    // The next sliver of B is fetched into L2 a part before each tile of this one, so its first
-                    // tile does not wait on L3 or memory (3200×2048×1024: 5–7% faster, paired runs).
+                    // The next sliver of B (kc rows of 16 floats: kc cache lines) is fetched into L2 a part before
+                    // each tile of this one, so its first tile does not wait on L3 or memory (3200×2048×1024 and
+                    // 3200×2048×256 products, paired runs: 1.06× with a quarter of the sliver fetched so, a further
+                    // 1.09–1.10× with all of it; into L1 instead: 0.95–0.98×).
                     const char *next = jb + 1 < nb ? (const char *)(pb + (size_t)k * 16) : 0;
-                    ptrdiff_t lines = kc / 4, per = (lines + slivers - 1) / slivers;
+                    ptrdiff_t lines = kc, per = (lines + slivers - 1) / slivers;
                     for (ptrdiff_t s = 0; s < slivers; s++) {
                         if (next) {
                             ptrdiff_t l1 = (s + 1) * per < lines ? (s + 1) * per : lines;
@@ -601,8 +603,7 @@ AVX2 static void transposeInto(ptrdiff_t rows, ptrdiff_t cols, const float *src,
 }
 
 size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) {
-    // Aᵀ in tiles of rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows, and one sliver
-    // more where tiles of 8 compute slivers in pairs).
+    // Aᵀ in tiles of rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows; with slack).
     size_t ld = (size_t)(m + 15) / 16 * 16;
     return ld * (size_t)k + ld * (size_t)(width + 18);
 }
@@ -718,8 +719,6 @@ size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden) {
     ptrdiff_t vectors = (hidden + 7) / 8;
     return (size_t)vectors * 8 * (size_t)(spStartGates(kind) + rnnrt_step_gates(kind) * (inputs + hidden));
 }
-
-// W[row][col] of a weight matrix with k columns in either kernel form.
 
 void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
                      const float *bias_ih, const float *bias_hh, float *out) {

@@ -10,7 +10,7 @@
 // A thread that has spun for a while (~100 µs) sleeps instead (a futex on Linux), so that on a busy machine it gives
 // its core to whatever the other thread waits for rather than burning it; after a few such sleeps, if they are
 // frequent, the machine is taken to be busy and thread 0 finishes the sequence alone (all units, no barriers), so a
-// loaded machine costs at most a few steps' waits over one thread instead of a sleep and a wake-up every step.
+// machine loaded from the start costs a few steps' waits over one thread instead of a sleep and a wake-up every step.
 #include "rnnrt_kernels.h"
 #include "kernels_internal.h"
 #include <stdlib.h>
@@ -43,7 +43,8 @@ typedef struct {
 } pairBarrier;
 
 // Time-stamp ticks to spin before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS sleeps if
-// one barrier in PAIR_SLEEP_SHARE (or more) has slept: another process holds the other core. Rarer sleeps are a
+// one barrier in PAIR_SLEEP_SHARE (or more) since the sequence began has slept: another process holds the other core
+// (one that arrives late in a long sequence takes a sixteenth of the barriers passed in sleeps). Rarer sleeps are a
 // virtual machine's host taking a core now and then, which pairing survives (LSTM(256, 512, 2) at batch 16 on such a
 // host: two threads 1.43–1.84× one when 4 sleeps ended pairing, 1.67–1.84× with no limit).
 enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 4, PAIR_SLEEP_SHARE = 16 };
@@ -88,6 +89,7 @@ typedef struct {
     pairBarrier barrier;
     ptrdiff_t split;  // the first unit of thread 1
     ptrdiff_t blockSplit;  // with a step layout: the first block of thread 1
+    float *slivers[2];     // with row slivers: each thread's scratch for them, else NULL
 } pairRun;
 
 // C[:, q·H + u0 …+ n] += A · W[q·H + u0 …+ n, :]ᵀ for every gate q < G: this thread's units of every gate. Row
@@ -140,14 +142,9 @@ AVX2 static void pairWork(pairRun *run, int thread) {
     ptrdiff_t n = u1 - u0, ld = j->step_layout ? H + 8 : H;
     float *hA = j->state, *hB = j->state + B * ld;
     for (ptrdiff_t b = 0; b < B; b++) memcpy(hA + b * ld + u0, j->h + b * H + u0, (size_t)n * bytesH);
-    // Row slivers: this thread's scratch, for ranges of up to every unit (it goes on alone if the other stops).
-    float *slivers = !j->step_layout && j->whh.row_slivers && rnnrt_row_slivers_suit(B)
-        ? (float *)malloc(rnnrt_row_slivers_scratch(B, H, H) * sizeof(float)) : 0;
+    float *slivers = run->slivers[thread];
     int solo = pairWait(&run->barrier);
-    if (solo && thread == 1) {
-        free(slivers);
-        return;
-    }
+    if (solo && thread == 1) return;
 
     for (ptrdiff_t s = 0; s < j->steps; s++) {
         if (solo && n != H) {
@@ -180,17 +177,13 @@ AVX2 static void pairWork(pairRun *run, int thread) {
             memcpy(j->output + (t * B + b) * j->out_stride + u0, hB + b * ld + u0, (size_t)n * bytesH);
         if (!solo) {
             solo = pairWait(&run->barrier);
-            if (solo && thread == 1) {
-                free(slivers);
-                return;
-            }
+            if (solo && thread == 1) return;
         }
         float *swap = hA;
         hA = hB;
         hB = swap;
     }
     for (ptrdiff_t b = 0; b < B; b++) memcpy(j->h + b * H + u0, hA + b * ld + u0, (size_t)n * bytesH);
-    free(slivers);
 }
 
 // The number in the environment variable `name`, else `fallback`. tools/test.sh runs the two-thread tests twice more
@@ -223,22 +216,41 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     run.barrier.sleepsBeforeSolo = (unsigned)pairSetting("RNNRT_PAIR_SLEEPS", PAIR_SLEEPS);
     atomic_init(&run.barrier.solo, 0);
     run.split = run.blockSplit = 0;
+    run.slivers[0] = run.slivers[1] = 0;
     if (job->step_layout) {
         ptrdiff_t blocks = rnnrt_step_block_count(job->kind, job->hidden);
         if (job->batch != 1 || blocks < 2) return 0;
         run.blockSplit = blocks / 2;
     } else {
         ptrdiff_t H = job->hidden;
+        // Row slivers: each thread's scratch, for ranges of up to every unit (thread 0 goes on alone if the pair
+        // stops), allocated before the split is chosen: without it the split must suit the other forms.
+        if (job->whh.row_slivers && rnnrt_row_slivers_suit(job->batch)) {
+            // Whole cache lines each, so the threads never write to one line.
+            size_t count = (rnnrt_row_slivers_scratch(job->batch, H, H) + 15) / 16 * 16;
+            void *both = 0;
+            if (posix_memalign(&both, 64, 2 * count * sizeof(float)) == 0) {
+                run.slivers[0] = (float *)both;
+                run.slivers[1] = (float *)both + count;
+            }
+        }
         // Packed weights split on a 16-column sliver (every gate block must start on one too); in place or on row
         // slivers (which compute the slivers a range overlaps whole), on a vector.
-        int packedSplit = job->whh.packed && !(job->whh.row_slivers && rnnrt_row_slivers_suit(job->batch));
+        int packedSplit = job->whh.packed && !run.slivers[0];
         run.split = packedSplit ? (H % 16 == 0 ? H / 32 * 16 : 0) : (H / 2 + 7) / 8 * 8;
-        if (run.split <= 0 || run.split >= H) return 0;
+        if (run.split <= 0 || run.split >= H) {
+            free(run.slivers[0]);
+            return 0;
+        }
     }
     pthread_t second;
-    if (pthread_create(&second, 0, pairThread, &run) != 0) return 0;
+    if (pthread_create(&second, 0, pairThread, &run) != 0) {
+        free(run.slivers[0]);
+        return 0;
+    }
     pairWork(&run, 0);
     pthread_join(second, 0);
+    free(run.slivers[0]);
     return 1;
 }
 

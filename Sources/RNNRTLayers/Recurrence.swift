@@ -137,7 +137,8 @@ package struct Recurrence: Sendable {
         let state = workspace.buffer(Workspace.Slot.pairState, count: 2 * batch * (hid + 8))
         let scratch = workspace.buffer(Workspace.Slot.hiddenPart, count: batch * gateWidth)
         let ran = w.inputWeights.withKernelWeights { wih -> Bool in
-            // Packed W_hh splits only on 16-column slivers: other hidden sizes keep a large one in place.
+            // Packed W_hh splits only on 16-column slivers (row slivers, for the batches they suit, on any vector):
+            // other hidden sizes keep a large one in place.
             w.hiddenWeights.withRecurrentKernelWeights(batch: batch, packable: hid % 16 == 0) { whh -> Bool in
                 w.inputBias.withUnsafeBufferPointer { bias in
                     (w.hiddenBias.isEmpty ? w.inputBias : w.hiddenBias).withUnsafeBufferPointer { bhh in

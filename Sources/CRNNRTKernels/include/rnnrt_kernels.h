@@ -139,8 +139,8 @@ typedef struct rnnrt_pair_sequence {
 /// Runs `job` on two threads, the caller's and one started here, each computing half of the input projection's rows
 /// and then, step by step, the gates and new state of half of the hidden units (a barrier between steps). Each unit
 /// gets the arithmetic it gets on one thread, up to the summation order of a product tiled differently. Returns 1 when it ran; 0 — having written
-/// nothing — when the layer cannot be split (fewer than two blocks of units; packed W_hh with a hidden size not a
-/// multiple of 16) or no thread could be started.
+/// nothing — when the layer cannot be split (fewer than two blocks of units; packed W_hh without row slivers for the
+/// batch and with a hidden size not a multiple of 16) or no thread or scratch could be had.
 int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job);
 
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
