@@ -7,10 +7,11 @@
 // new h. The threads write their units' new h into the other of two state buffers, so nobody reads what the other
 // thread is writing; the barrier is a spin on an atomic generation count (both threads are always running: the
 // second one is a thread of our own, not a pool's, so a spin can never wait on work that has not been scheduled).
-// A thread that has spun for a while (~100 µs) sleeps instead (a futex on Linux), so that on a busy machine it gives
-// its core to whatever the other thread waits for rather than burning it; after a few such sleeps, if they are
-// frequent, the machine is taken to be busy and thread 0 finishes the sequence alone (all units, no barriers), so a
-// machine loaded from the start costs a few steps' waits over one thread instead of a sleep and a wake-up every step.
+// A thread that has spun for a while (twice its own step, at least ~100 µs) sleeps instead (a futex on Linux), so
+// that on a busy machine it gives its core to whatever the other thread waits for rather than burning it; after a
+// few such sleeps, if they are frequent, the machine is taken to be busy and thread 0 finishes the sequence alone
+// (all units, no barriers), so a machine loaded from the start costs a few steps' waits over one thread instead of a
+// sleep and a wake-up every step.
 #include "rnnrt_kernels.h"
 #include "kernels_internal.h"
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 typedef struct {
     unsigned long long spinTicks;  // PAIR_SPIN_TICKS, or RNNRT_PAIR_SPIN_TICKS (tests)
     unsigned sleepsBeforeSolo;     // PAIR_SLEEPS, or RNNRT_PAIR_SLEEPS (tests)
+    unsigned long long soloAfter;  // RNNRT_PAIR_SOLO_AFTER (tests): go solo at this barrier whatever the sleeps
     atomic_uint slept;       // sleeps so far (either thread)
     atomic_uint passed;      // barriers released so far
     atomic_int solo;         // set by a barrier's releaser once `slept` reaches PAIR_SLEEPS and one barrier in
@@ -42,20 +44,29 @@ typedef struct {
                              // woken last time cannot erase the other thread's increment)
 } pairBarrier;
 
-// Time-stamp ticks to spin before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS sleeps if
-// one barrier in PAIR_SLEEP_SHARE (or more) since the sequence began has slept: another process holds the other core
-// (one that arrives late in a long sequence takes a sixteenth of the barriers passed in sleeps). Rarer sleeps are a
-// virtual machine's host taking a core now and then, which pairing survives (LSTM(256, 512, 2) at batch 16 on such a
-// host: two threads 1.43–1.84× one when 4 sleeps ended pairing, 1.67–1.84× with no limit).
-enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 4, PAIR_SLEEP_SHARE = 16 };
+// Time-stamp ticks to spin at least before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS
+// sleeps if one barrier in PAIR_SLEEP_SHARE (or more) since the sequence began has slept: another process holds the
+// other core (one that arrives late in a long sequence takes a sixteenth of the barriers passed in sleeps). Rarer
+// sleeps are a virtual machine's host taking a core now and then, which pairing survives. LSTM(256, 512, 2) at batch
+// 16 on such a host: two threads 1.43–1.84× one when 4 sleeps ended pairing, 1.67–1.84× with no limit; with the spin
+// at least twice a step, the first barrier not counted and 8 sleeps, runs sleep 2–20 times in 800 barriers and go on
+// alone in 0–2 of their 8 sequences (two threads 190–250 ms against 360 ms for one), and with another process on the
+// other core they still go alone (0.9–1.0× one thread's time).
+enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 8, PAIR_SLEEP_SHARE = 16 };
 
-// Waits for the other thread; returns the solo flag as the releaser set it.
-static int pairWait(pairBarrier *b) {
+// Waits for the other thread; returns the solo flag as the releaser set it. `counted`: whether a sleep here counts
+// towards going solo — not at the barrier after the input projection, where the threads' halves (and the second
+// thread's start) can differ by more than the spin, however free the machine. `work`: the ticks this thread's step
+// took; it spins up to twice that before sleeping (at least spinTicks; spinTicks 0: never), since on a virtual
+// machine two halves of a long step often finish 100 µs apart, which is no reason to give up the core (LSTM(256,
+// 512) at batch 16, ~0.25 ms a step: with a fixed 100 µs spin, 8 sleeps came within 17–28 steps in most runs).
+static int pairWait(pairBarrier *b, int counted, unsigned long long work) {
     unsigned generation = atomic_load(&b->generation);
     if (atomic_fetch_add(&b->arrived, 1) == 1) {
         atomic_store(&b->arrived, 0);
         unsigned slept = atomic_load(&b->slept), passed = atomic_fetch_add(&b->passed, 1);
-        if (slept >= b->sleepsBeforeSolo && (unsigned long long)slept * PAIR_SLEEP_SHARE >= passed)
+        if ((slept >= b->sleepsBeforeSolo && (unsigned long long)slept * PAIR_SLEEP_SHARE >= passed)
+            || passed >= b->soloAfter)
             atomic_store(&b->solo, 1);
         atomic_fetch_add(&b->generation, 1);
 #if defined(__linux__)
@@ -63,13 +74,13 @@ static int pairWait(pairBarrier *b) {
 #endif
         return atomic_load(&b->solo);
     }
-    unsigned long long start = __rdtsc();
+    unsigned long long start = __rdtsc(), spin = b->spinTicks && 2 * work > b->spinTicks ? 2 * work : b->spinTicks;
     while (atomic_load_explicit(&b->generation, memory_order_acquire) == generation) {
-        if (__rdtsc() - start < b->spinTicks) {
+        if (__rdtsc() - start < spin) {
             _mm_pause();
             continue;
         }
-        atomic_fetch_add(&b->slept, 1);
+        if (counted) atomic_fetch_add(&b->slept, 1);
 #if defined(__linux__)
         // Either the releaser sees `sleepers` and wakes us, or we see its new generation (the futex call returns at
         // once when the word has changed): all four operations are sequentially consistent.
@@ -143,10 +154,11 @@ AVX2 static void pairWork(pairRun *run, int thread) {
     float *hA = j->state, *hB = j->state + B * ld;
     for (ptrdiff_t b = 0; b < B; b++) memcpy(hA + b * ld + u0, j->h + b * H + u0, (size_t)n * bytesH);
     float *slivers = run->slivers[thread];
-    int solo = pairWait(&run->barrier);
+    int solo = pairWait(&run->barrier, 0, 0);
     if (solo && thread == 1) return;
 
     for (ptrdiff_t s = 0; s < j->steps; s++) {
+        unsigned long long stepStart = __rdtsc();
         if (solo && n != H) {
             // Alone from here on: every unit (c and the state buffers already hold the other thread's).
             u0 = 0;
@@ -176,20 +188,26 @@ AVX2 static void pairWork(pairRun *run, int thread) {
         for (ptrdiff_t b = 0; b < B; b++)
             memcpy(j->output + (t * B + b) * j->out_stride + u0, hB + b * ld + u0, (size_t)n * bytesH);
         if (!solo) {
-            solo = pairWait(&run->barrier);
+            solo = pairWait(&run->barrier, 1, __rdtsc() - stepStart);
             if (solo && thread == 1) return;
         }
         float *swap = hA;
         hA = hB;
         hB = swap;
     }
+    // Alone (even if only since the last barrier, after which thread 1 copies nothing): every unit's final state.
+    if (solo) {
+        u0 = 0;
+        n = H;
+    }
     for (ptrdiff_t b = 0; b < B; b++) memcpy(j->h + b * H + u0, hA + b * ld + u0, (size_t)n * bytesH);
 }
 
-// The number in the environment variable `name`, else `fallback`. tools/test.sh runs the two-thread tests twice more
-// so that the rare paths run in CI: with RNNRT_PAIR_SPIN_TICKS=0 and RNNRT_PAIR_SLEEPS=1000000000 (every wait sleeps
-// on the futex and is woken, and the pair never gives up), and with RNNRT_PAIR_SLEEPS=0 (thread 0 goes on alone from
-// the first barrier).
+// The number in the environment variable `name`, else `fallback`. tools/test.sh runs the two-thread tests three more
+// times so that the rare paths run in CI: with RNNRT_PAIR_SPIN_TICKS=0 and RNNRT_PAIR_SLEEPS=1000000000 (every wait
+// sleeps on the futex and is woken, and the pair never gives up), with RNNRT_PAIR_SLEEPS=0 (thread 0 goes on alone
+// from the first barrier) and with RNNRT_PAIR_SOLO_AFTER=30 (alone from the 31st barrier: the last one for a case of
+// 30 steps, after which thread 1 copies nothing out).
 static unsigned long long pairSetting(const char *name, unsigned long long fallback) {
     const char *value = getenv(name);
     if (!value || !*value) return fallback;
@@ -214,6 +232,7 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     atomic_init(&run.barrier.passed, 0);
     run.barrier.spinTicks = pairSetting("RNNRT_PAIR_SPIN_TICKS", PAIR_SPIN_TICKS);
     run.barrier.sleepsBeforeSolo = (unsigned)pairSetting("RNNRT_PAIR_SLEEPS", PAIR_SLEEPS);
+    run.barrier.soloAfter = pairSetting("RNNRT_PAIR_SOLO_AFTER", ~0ULL);
     atomic_init(&run.barrier.solo, 0);
     run.split = run.blockSplit = 0;
     run.slivers[0] = run.slivers[1] = 0;
