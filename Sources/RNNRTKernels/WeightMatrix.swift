@@ -16,6 +16,10 @@ import Darwin
 ///   mapped checkpoint, the file's pages themselves): their products stream the weights from memory anyway,
 ///   and `rnnrt_sgemm_rows_avx2` reads them as stored, through a `const` pointer;
 /// - the portable kernels take `Wᵀ` row-major.
+///
+/// A recurrence may add a kernel form on first use (`withRecurrentKernelWeights`): row slivers for the batch sizes
+/// they suit, or the packed form of a large matrix kept in place. Each is one more copy of the matrix, made once and
+/// kept with it.
 public struct WeightMatrix: Sendable {
     /// Elements up to which W is packed (1 MB of float32).
     public static let packLimit = 1 << 18
