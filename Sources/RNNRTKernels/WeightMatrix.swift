@@ -119,10 +119,7 @@ public struct WeightMatrix: Sendable {
         rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 && layout != .inPlace ? PackedOnUse() : nil
         if KernelSet.avx2 && k > 0 && n > 0 {
             if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
-                // rnnrt_pack_bt writes every element, padding included: no zero-fill first.
-                storage = .packed(AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
-                    w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
-                })
+                storage = .packed(WeightMatrix.pack(w, rows: n, cols: k))
             } else {
                 storage = .rows(w)
                 // Kept in place by size (not forced in place): packed on its first use by a recurrence.
@@ -145,7 +142,7 @@ public struct WeightMatrix: Sendable {
     public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
         switch storage {
         case .packed(let p):
-            return withExtendedLifetime(p) { body(rnnrt_weights(data: p.pointer, ld: k, packed: 1, row_slivers: nil)) }
+            return withExtendedLifetime(p) { body(packedWeights(p)) }
         case .rows(let w):
             return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil)) }
         case .transposed:
@@ -176,12 +173,20 @@ public struct WeightMatrix: Sendable {
             }
         }
         guard packable, let packedOnUse, case .rows(let w) = storage else { return withKernelWeights(body) }
-        let packed = packedOnUse.get {
-            AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
-                w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
-            }
+        let packed = packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) }
+        return withExtendedLifetime(packed) { body(packedWeights(packed)) }
+    }
+
+    /// W packed into 16-column slivers (`rnnrt_pack_bt` writes every element, padding included: no zero-fill first).
+    private static func pack(_ w: FloatStorage, rows n: Int, cols k: Int) -> AlignedFloats {
+        AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
+            w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
         }
-        return withExtendedLifetime(packed) { body(rnnrt_weights(data: packed.pointer, ld: k, packed: 1, row_slivers: nil)) }
+    }
+
+    /// A packed copy of this matrix as the kernels take it (valid while `packed` lives).
+    private func packedWeights(_ packed: AlignedFloats) -> rnnrt_weights {
+        rnnrt_weights(data: packed.pointer, ld: k, packed: 1, row_slivers: nil)
     }
 
     /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · Wᵀ[:, columns]` (all columns when nil; `w` = their count).
