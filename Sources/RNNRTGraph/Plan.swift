@@ -34,6 +34,8 @@ public final class Plan: Sendable {
     /// Values a subgraph reads from its enclosing graph, passed by the enclosing operator at run time.
     let outerSlots: [(name: String, slot: Int)]
     let outputSlots: [(name: String, slot: Int)]
+    /// The fusions applied (`Plan.fuse`), described.
+    let fusions: [String]
 
     /// The operator types `Plan` can run (default ONNX domain).
     public static var supportedOperators: [String] { OpRegistry.standard.keys.sorted() }
@@ -81,7 +83,7 @@ public final class Plan: Sendable {
         let outer = free.map { ($0, slot($0)) }
         let defined = Set(slots.keys)
 
-        var built: [(Node, GraphOperator, [Int?], [Int?])] = []
+        var built: [BuiltStep] = []
         var known = defined
         for node in graph.nodes {
             for name in node.inputs where !name.isEmpty && !known.contains(name) {
@@ -124,18 +126,19 @@ public final class Plan: Sendable {
             }
             outputs.append((info.name, slot(info.name)))
         }
+        (built, fusions) = Plan.fuse(built, keeping: Set(outputs.map(\.1)))
 
         // Last readers: a value is released after the last step that reads it (never graph outputs or
         // constants, which live in the plan).
         var lastUse: [Int: Int] = [:]
         for (index, step) in built.enumerated() {
-            for s in step.2.compactMap({ $0 }) { lastUse[s] = index }
+            for s in step.inputs.compactMap({ $0 }) { lastUse[s] = index }
         }
         let kept = Set(outputs.map(\.1)).union(constants.keys)
         var release = [[Int]](repeating: [], count: built.count)
         for (s, index) in lastUse where !kept.contains(s) { release[index].append(s) }
         steps = built.enumerated().map { index, b in
-            Step(node: b.0, op: b.1, inputs: b.2, outputs: b.3, release: release[index])
+            Step(node: b.node, op: b.op, inputs: b.inputs, outputs: b.outputs, release: release[index])
         }
         slotCount = slots.count
         self.constants = constants

@@ -22,6 +22,9 @@ struct RecurrentOp: GraphOperator {
     let functions: [CellFunctions]?
     let linearBeforeReset: Bool
     let nonlinearity: Nonlinearity
+    /// The axes of the engine's output `[T, N, D, H]` that give `Y`: ONNX's `[T, D, N, H]` (layout 0) or
+    /// `[N, T, D, H]` (layout 1), or composed with a `Transpose` fused into this node (`Plan.fuse`).
+    private(set) var outputPermutation: [Int]
     /// Bound at load when W, R, B and P are constants.
     private(set) var bound: Recurrence?
 
@@ -40,6 +43,7 @@ struct RecurrentOp: GraphOperator {
         let layout = try node.int("layout", default: 0)
         guard layout == 0 || layout == 1 else { throw RNNRTError(.malformed, "\(node.label): layout must be 0 or 1, found \(layout)") }
         batchMajor = layout == 1
+        outputPermutation = batchMajor ? [1, 0, 2, 3] : [0, 2, 1, 3]
         linearBeforeReset = kind == .gru ? try node.int("linear_before_reset", default: 0) != 0 : true
         let inputForget = kind == .lstm ? try node.int("input_forget", default: 0) != 0 : false
         let clip = try node.optionalFloat("clip")
@@ -88,6 +92,14 @@ struct RecurrentOp: GraphOperator {
            !ctx.hasInput(3) || ctx.constantInput(3) != nil, !ctx.hasInput(7) || ctx.constantInput(7) != nil {
             bound = try bind(w: w, r: r, b: ctx.constantInput(3), p: ctx.constantInput(7))
         }
+    }
+
+    /// This operator with its `Y` output permuted by `perm` (Z = Transpose(Y, perm), so Z's axis k is Y's axis
+    /// perm[k], which is the engine's axis outputPermutation[perm[k]]).
+    func permutingOutput(_ perm: [Int]) -> RecurrentOp {
+        var op = self
+        op.outputPermutation = perm.map { outputPermutation[$0] }
+        return op
     }
 
     /// The activation `name` (case-insensitive, as ORT accepts), taking its alpha/beta from the front of
@@ -227,9 +239,8 @@ struct RecurrentOp: GraphOperator {
             recurrence.run(input: Tensor(shape: [steps, batch, config.inputSize], scalars: xs), steps: steps, batch: batch,
                            h: &hState, c: &cState, output: &output, workspace: Workspace(), sequenceLengths: lengths)
         }
-        // Engine: [T, N, D, H] → ONNX Y [T, D, N, H] (layout 0) or [N, T, D, H] (layout 1).
-        let engineY = GraphTensor(shape: [steps, batch, d, h], floats: output)
-        let y = ShapeOps.transpose(engineY, batchMajor ? [1, 0, 2, 3] : [0, 2, 1, 3])
+        // Engine: [T, N, D, H] → Y (one copy at most; none when the axes stay in order).
+        let y = ShapeOps.transpose(GraphTensor(shape: [steps, batch, d, h], floats: output), outputPermutation)
         func finalState(_ t: Tensor) -> GraphTensor {
             let g = GraphTensor(t)
             return batchMajor ? ShapeOps.transpose(g, [1, 0, 2]) : g

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import RNNRTTestSupport
+import RNNRTONNX
+@testable import RNNRTGraph
+import RNNRTCore
+
+/// `Plan.fuse`: a recurrent node's Y read only by a Transpose is written already permuted, with the same values.
+@Suite struct PlanFusionTests {
+    /// Both PyTorch exporters' bidirectional layers (LSTM → Transpose → Reshape) are fused, one per layer;
+    /// ONNXConformanceTests checks their outputs against PyTorch.
+    @Test(arguments: ["onnx/torch/ts14_lstm_2layer_bidirectional", "onnx/torch/ts14_gru_2layer_bidirectional_batch_first",
+                      "onnx/torch/dynamo18_lstm_2layer_bidirectional", "onnx/torch/dynamo19_gru_2layer_bidirectional_batch_first"])
+    func exportedBidirectionalLayersAreFused(_ folder: String) throws {
+        let model = try ONNXModelFile.read(contentsOf: Fixture.url(folder).appendingPathComponent("model.onnx"))
+        let plan = try Plan(model: model)
+        let recurrent = plan.steps.filter { ["LSTM", "GRU", "RNN"].contains($0.node.opType) }.count
+        #expect(recurrent == 2)
+        #expect(plan.fusions.count == recurrent, "\(plan.fusions)")
+    }
+
+    /// A recurrent node → Transpose(perm) graph gives exactly what the same graph gives unfused (Y also a graph
+    /// output, so it keeps its ONNX layout and the Transpose runs), for every layout, direction and perm kind.
+    @Test(arguments: [(0, "forward"), (0, "bidirectional"), (1, "bidirectional"), (1, "reverse")])
+    func fusedEqualsUnfused(layout: Int, direction: String) throws {
+        var rng = SeededGenerator(seed: 7)
+        let d = direction == "bidirectional" ? 2 : 1, hidden = 5, inputs = 3, steps = 4, batch = 2
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -0.5...0.5, using: &rng) })
+        }
+        let w = random([d, 4 * hidden, inputs]), r = random([d, 4 * hidden, hidden]), b = random([d, 8 * hidden])
+        let x = random(layout == 1 ? [batch, steps, inputs] : [steps, batch, inputs])
+        for perm: [Int64]? in [[0, 2, 1, 3], [1, 0, 2, 3], [2, 3, 0, 1], [3, 1, 0, 2], nil] {
+            func run(keepingY: Bool) throws -> (Plan, GraphTensor) {
+                let lstm = Node(opType: "LSTM", inputs: ["X", "W", "R", "B"], outputs: ["Y", "Y_h"],
+                                attributes: ["hidden_size": .int(Int64(hidden)), "direction": .string(direction),
+                                             "layout": .int(Int64(layout))])
+                let transpose = Node(opType: "Transpose", inputs: ["Y"], outputs: ["Z"],
+                                     attributes: perm.map { ["perm": .ints($0)] } ?? [:])
+                let graph = Graph(nodes: [lstm, transpose],
+                                  initializers: [("W", .init(w)), ("R", .init(r)), ("B", .init(b))],
+                                  inputs: [ValueInfo(name: "X")],
+                                  outputs: [ValueInfo(name: "Z")] + (keepingY ? [ValueInfo(name: "Y")] : []))
+                let plan = try Plan(graph: graph, opset: 17)
+                return (plan, try plan.run(["X": GraphTensor(x)])[0].tensor)
+            }
+            let (fusedPlan, fused) = try run(keepingY: false)
+            let (plainPlan, plain) = try run(keepingY: true)
+            #expect(fusedPlan.fusions.count == 1)
+            #expect(plainPlan.fusions.isEmpty)
+            #expect(fused == plain, "perm \(perm.map { "\($0)" } ?? "reversed")")
+        }
+    }
+}
