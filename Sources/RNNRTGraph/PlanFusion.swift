@@ -8,19 +8,21 @@ extension Plan {
     /// A step as `init` builds it, before releases are known.
     typealias BuiltStep = (node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?])
 
-    /// `steps` with every fusion applied, and a description of each (for tests and `inspect`). `kept`: slots
-    /// that must keep their ONNX meaning (graph outputs).
+    /// `steps` with every fusion applied, and a description of each (for tests). `kept`: slots that must keep their
+    /// ONNX meaning (graph outputs).
     static func fuse(_ steps: [BuiltStep], keeping kept: Set<Int>) -> (steps: [BuiltStep], fused: [String]) {
         var steps = steps
         var fused: [String] = []
-        // Every place a slot is read: (step, input position).
-        var readers: [Int: [Int]] = [:]
+        // The steps that read each slot (once per input position), and how many outputs write it: a graph that
+        // names two outputs alike (not valid ONNX, and not refused) is left as it is.
+        var readers: [Int: [Int]] = [:], writes: [Int: Int] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.inputs.compactMap({ $0 }) { readers[slot, default: []].append(index) }
+            for slot in step.outputs.compactMap({ $0 }) { writes[slot, default: 0] += 1 }
         }
         for index in steps.indices {
             guard let recurrent = steps[index].op as? RecurrentOp, let y = steps[index].outputs.first ?? nil,
-                  !kept.contains(y), let only = readers[y], only.count == 1 else { continue }
+                  !kept.contains(y), writes[y] == 1, let only = readers[y], only.count == 1 else { continue }
             let reader = steps[only[0]]
             guard reader.node.opType == "Transpose", reader.node.domain.isEmpty || reader.node.domain == "ai.onnx",
                   reader.inputs.first == y else { continue }

@@ -52,3 +52,21 @@ import RNNRTCore
         }
     }
 }
+
+extension PlanFusionTests {
+    /// A graph that gives Y and Y_h one name (not valid ONNX, and not refused) is not fused, so the Transpose still
+    /// reads what the unfused plan reads.
+    @Test func outputsNamedAlikeAreNotFused() throws {
+        let hidden = 2
+        let w = Tensor(repeating: 0.1, shape: [1, 4 * hidden, 3]), r = Tensor(repeating: 0.2, shape: [1, 4 * hidden, hidden])
+        let lstm = Node(opType: "LSTM", inputs: ["X", "W", "R"], outputs: ["A", "A"],
+                        attributes: ["hidden_size": .int(Int64(hidden))])
+        let transpose = Node(opType: "Transpose", inputs: ["A"], outputs: ["Z"])
+        let graph = Graph(nodes: [lstm, transpose], initializers: [("W", .init(w)), ("R", .init(r))],
+                          inputs: [ValueInfo(name: "X")], outputs: [ValueInfo(name: "Z")])
+        let plan = try Plan(graph: graph, opset: 17)
+        #expect(plan.fusions.isEmpty)
+        let z = try plan.run(["X": GraphTensor(Tensor(repeating: 1, shape: [4, 2, 3]))])[0].tensor
+        #expect(z.shape == [hidden, 2, 1])  // Y_h [1, 2, 2] reversed
+    }
+}
