@@ -14,12 +14,12 @@ package final class Workspace {
 
     package func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while buffers.count <= slot {
-            buffers.append(Workspace.allocate(1))
+            buffers.append(KernelMemory.allocate(floats: 1))
             capacities.append(1)
         }
         if capacities[slot] < count {
             buffers[slot].deallocate()
-            buffers[slot] = Workspace.allocate(count)
+            buffers[slot] = KernelMemory.allocate(floats: count)
             capacities[slot] = count
         }
         return buffers[slot]
@@ -27,10 +27,6 @@ package final class Workspace {
 
     deinit {
         for b in buffers { b.deallocate() }
-    }
-
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        KernelMemory.allocate(floats: count)
     }
 
     /// Slot numbers, so that no two users share one by accident.

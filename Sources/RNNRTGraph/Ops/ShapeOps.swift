@@ -77,7 +77,7 @@ func stridedCopy<T: BitwiseCopyable>(_ source: [T], shape: [Int], strides: [Int]
 /// Operators that reshape, reorder, select or create tensors without arithmetic.
 enum ShapeOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["Identity"] = { _ in ClosureOperator { inputs in [try Check.input(inputs, 0, "input")] } }
+        r["Identity"] = { _ in passThrough("input") }
         r["Dropout"] = { _ in ClosureOperator { inputs in
             // Inference: the input unchanged, and an all-true mask when asked for.
             let x = try Check.input(inputs, 0, "data")
@@ -386,6 +386,11 @@ enum ShapeOps {
             throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
         }
         return shape
+    }
+
+    /// An operator that returns its first input unchanged (`name`: the input as errors name it).
+    static func passThrough(_ name: String) -> ClosureOperator {
+        ClosureOperator { inputs in [try Check.input(inputs, 0, name)] }
     }
 
     static func transpose(_ x: GraphTensor, _ perm: [Int]) -> GraphTensor {
