@@ -48,12 +48,13 @@ public final class Plan: Sendable {
     }
 
     public convenience init(graph: Graph, opset: Int64) throws {
-        try self.init(graph: graph, opset: opset, outerScope: [])
+        try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil })
     }
 
-    /// A plan for `graph`; `outerScope` names the enclosing graph's values a subgraph may read (they are
-    /// passed to `run(_:outer:)`).
-    init(graph: Graph, opset: Int64, outerScope: Set<String>) throws {
+    /// A plan for `graph`; `outerScope` names the enclosing graph's values a subgraph may read: those
+    /// `outerConstant` knows at load are constants of this plan too (folded and bound here), the others are passed
+    /// to `run(_:outer:)`.
+    init(graph: Graph, opset: Int64, outerScope: Set<String>, outerConstant: (String) -> GraphTensor?) throws {
         self.graph = graph
         self.opset = opset
         try Plan.checkSupported(graph)
@@ -78,9 +79,11 @@ public final class Plan: Sendable {
         }
         var inputs: [(ValueInfo, Int)] = []
         for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
-        // Outer values the graph reads (its free variables), in a stable order.
-        let free = Plan.freeVariables(of: graph).filter { outerScope.contains($0) }.sorted()
-        let outer = free.map { ($0, slot($0)) }
+        // Outer values the graph reads (its free variables), in a stable order; those known at load are constants.
+        var outer: [(String, Int)] = []
+        for name in Plan.freeVariables(of: graph).filter({ outerScope.contains($0) }).sorted() {
+            if let value = outerConstant(name) { constants[slot(name)] = value } else { outer.append((name, slot(name))) }
+        }
         let defined = Set(slots.keys)
 
         var built: [BuiltStep] = []
@@ -89,14 +92,15 @@ public final class Plan: Sendable {
             for name in node.inputs where !name.isEmpty && !known.contains(name) {
                 throw RNNRTError(.malformed, "\(node.label) reads '\(name)', which no initializer, graph input or earlier node defines")
             }
-            // Values the node's subgraphs read from this graph: passed to it as extra, implicit inputs.
+            // Values the node's subgraphs read from this graph: passed to it as extra, implicit inputs, except
+            // constants, which the subgraphs' plans take at load.
             let implicit = node.attributes.values.flatMap { attribute -> [String] in
                 switch attribute {
                 case .graph(let g): return Array(Plan.freeVariables(of: g))
                 case .graphs(let gs): return gs.flatMap { Plan.freeVariables(of: $0) }
                 default: return []
                 }
-            }.filter { known.contains($0) }
+            }.filter { known.contains($0) && slots[$0].flatMap { constants[$0] } == nil }
             let implicitInputs = Array(Set(implicit)).sorted()
             let context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
                                           scope: known) { name in slots[name].flatMap { constants[$0] } }

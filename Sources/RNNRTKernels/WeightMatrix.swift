@@ -41,6 +41,11 @@ public struct WeightMatrix: Sendable {
             default: return .bySize
             }
         }()
+
+        /// The form of a graph's constant product operand (`Conv`, `Gemm`, `MatMul` weights): packed whatever its
+        /// size, since each call multiplies many rows by it (the in-place form would pack it again per call), unless
+        /// `RNNRT_WEIGHT_LAYOUT` forces a form.
+        public static var constantOperand: Layout { current == .bySize ? .packed : current }
     }
 
     /// Floats from `KernelMemory` (64-byte aligned at least: the packed slivers are read 32 bytes at a time, and

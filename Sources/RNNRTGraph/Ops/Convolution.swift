@@ -1,0 +1,300 @@
+import RNNRTCore
+import RNNRTKernels
+
+/// ONNX `Conv` (1-D, 2-D and 3-D; groups, strides, dilations, pads, `auto_pad`) as matrix products on the
+/// kernels' `WeightMatrix`: each group's weights `W_g [M/group × C/group·K]` are one weight matrix, bound (packed)
+/// once at load when `W` is a constant, and the output positions are the rows of the product:
+/// `Y_gᵀ [positions × M/group] = patches [positions × C/group·K] · W_gᵀ`.
+///
+/// The positions of every batch item share one product (a front end that sees a few positions per item still
+/// gives the kernels many rows), taken in chunks whose patch rows stay in L2; each chunk's result is written to
+/// `Y`'s `[N, M, positions]` layout with the bias added (and a fused activation applied, `Plan.fuse`).
+struct ConvOp: GraphOperator {
+    /// What a fused activation does to each output value.
+    enum Activation: Sendable, Equatable {
+        case none
+        case relu
+    }
+
+    let label: String
+    let group: Int
+    let strides: [Int]?
+    let dilations: [Int]?
+    let pads: [Int]?
+    let autoPad: String
+    /// Per group, when `W` is a constant.
+    let weights: [WeightMatrix]?
+    /// `W`'s shape, when it is a constant.
+    let weightShape: [Int]?
+    /// `B`, when it is a constant.
+    let bias: [Float]?
+    private(set) var activation: Activation = .none
+
+    /// Patch floats a chunk of rows holds (256 KB).
+    static let chunkFloats = 1 << 16
+
+    init(context ctx: OperatorContext) throws {
+        let node = ctx.node
+        label = node.label
+        group = Int(try node.int("group", default: 1))
+        strides = try node.ints("strides")?.map { Int(clamping: $0) }
+        dilations = try node.ints("dilations")?.map { Int(clamping: $0) }
+        pads = try node.ints("pads")?.map { Int(clamping: $0) }
+        autoPad = try node.string("auto_pad", default: "NOTSET")
+        guard group >= 1 else { throw RNNRTError(.malformed, "\(node.label): group must be ≥ 1, found \(group)") }
+        guard ["NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
+            throw RNNRTError(.malformed, "\(node.label): auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '\(autoPad)'")
+        }
+        if let w = ctx.constantInput(1) {
+            let values = try w.floats("Conv W")
+            guard w.rank >= 3, w.shape[0] % group == 0 else {
+                throw RNNRTError(.shapeMismatch, "\(node.label): W \(w.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+            }
+            weightShape = w.shape
+            weights = ConvOp.groupMatrices(values, shape: w.shape, group: group)
+        } else {
+            weightShape = nil
+            weights = nil
+        }
+        bias = try ctx.constantInput(2).map { try $0.floats("Conv B") }
+    }
+
+    /// This operator with `activation` applied to its output.
+    func applying(_ activation: Activation) -> ConvOp {
+        var op = self
+        op.activation = activation
+        return op
+    }
+
+    /// One weight matrix per group: rows `W[g·M/group ..< (g+1)·M/group]`, each flattened over `[C/group, kernel...]`.
+    static func groupMatrices(_ w: [Float], shape: [Int], group: Int) -> [WeightMatrix] {
+        let rows = shape[0] / group, cols = shape.dropFirst().reduce(1, *)
+        return (0..<group).map { g in
+            WeightMatrix(weights: FloatStorage(Array(w[(g * rows * cols)..<((g + 1) * rows * cols)])), rows: rows, cols: cols,
+                         layout: .constantOperand)
+        }
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let xT = try Check.input(inputs, 0, "X")
+        let x = try xT.floats("Conv X")
+        let wShape: [Int], matrices: [WeightMatrix]
+        if let weights, let weightShape {
+            wShape = weightShape
+            matrices = weights
+        } else {
+            let wT = try Check.input(inputs, 1, "W")
+            guard wT.rank >= 3, wT.shape[0] % group == 0 else {
+                throw RNNRTError(.shapeMismatch, "Conv: W \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+            }
+            wShape = wT.shape
+            matrices = ConvOp.groupMatrices(try wT.floats("Conv W"), shape: wT.shape, group: group)
+        }
+        let geometry = try ConvGeometry(input: xT.shape, weights: wShape, group: group, strides: strides,
+                                        dilations: dilations, pads: pads, autoPad: autoPad)
+        let b = try bias ?? (inputs.count > 2 ? inputs[2] : nil).map { try $0.floats("Conv B") }
+        if let b, b.count != geometry.outChannels {
+            throw RNNRTError(.shapeMismatch, "Conv B has \(b.count) values for \(geometry.outChannels) output channels")
+        }
+        let outCount = geometry.batch * geometry.outChannels * geometry.positions
+        let out = [Float](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+            x.withUnsafeBufferPointer { xp in
+                compute(geometry, x: xp.baseAddress!, matrices: matrices, bias: b, into: buffer.baseAddress!)
+            }
+            initialized = outCount
+        }
+        return [GraphTensor(shape: [geometry.batch, geometry.outChannels] + geometry.outSize, floats: out)]
+    }
+
+    /// Every group's product, chunk by chunk, into `y [N, M, positions]`.
+    private func compute(_ geo: ConvGeometry, x: UnsafePointer<Float>, matrices: [WeightMatrix], bias: [Float]?,
+                         into y: UnsafeMutablePointer<Float>) {
+        let width = geo.patchWidth, perGroup = geo.outChannels / group
+        let total = geo.batch * geo.positions
+        guard total > 0, perGroup > 0 else { return }
+        let chunk = min(total, max(6, ConvOp.chunkFloats / max(width, 1)))
+        let patches = KernelMemory.allocate(floats: chunk * width)
+        let products = KernelMemory.allocate(floats: chunk * perGroup)
+        defer { patches.deallocate(); products.deallocate() }
+        let taps = geo.taps()
+        for g in 0..<group {
+            var start = 0
+            while start < total {
+                let rows = min(chunk, total - start)
+                geo.gatherPatches(x, group: g, rows: start..<(start + rows), taps: taps, into: patches)
+                if width == 0 {
+                    for i in 0..<(rows * perGroup) { products[i] = 0 }
+                } else {
+                    matrices[g].multiply(m: rows, a: patches, lda: width, c: products, ldc: perGroup, accumulate: false)
+                }
+                scatter(products, rows: start..<(start + rows), group: g, perGroup: perGroup, geo: geo, bias: bias, into: y)
+                start += rows
+            }
+        }
+    }
+
+    /// Rows `[positions of (b, o)] × perGroup` of a group's result into `y [N, M, positions]`, bias added and the
+    /// activation applied.
+    private func scatter(_ products: UnsafePointer<Float>, rows: Range<Int>, group g: Int, perGroup: Int, geo: ConvGeometry,
+                         bias: [Float]?, into y: UnsafeMutablePointer<Float>) {
+        let positions = geo.positions
+        var b = rows.lowerBound / positions, o = rows.lowerBound % positions
+        for r in 0..<rows.count {
+            let row = products + r * perGroup
+            let base = y + (b * geo.outChannels + g * perGroup) * positions + o
+            if let bias {
+                for m in 0..<perGroup { base[m * positions] = row[m] + bias[g * perGroup + m] }
+            } else {
+                for m in 0..<perGroup { base[m * positions] = row[m] }
+            }
+            if activation == .relu {
+                for m in 0..<perGroup { base[m * positions] = max(base[m * positions], 0) }
+            }
+            o += 1
+            if o == positions { o = 0; b += 1 }
+        }
+    }
+}
+
+/// The shapes of one convolution: input, kernel and output extents (spatial axes padded to three, leading ones of
+/// extent 1), strides, dilations and the padding at the start of each axis.
+struct ConvGeometry {
+    let batch: Int
+    let inChannels: Int
+    let outChannels: Int
+    let channelsPerGroup: Int
+    /// The real spatial output extents (rank − 2 of them).
+    let outSize: [Int]
+    /// Spatial extents, padded to three axes.
+    let inExtent: [Int]
+    let kernelExtent: [Int]
+    let outExtent: [Int]
+    let stride: [Int]
+    let dilation: [Int]
+    let padBegin: [Int]
+
+    /// Output positions per item and channel.
+    var positions: Int { outExtent[0] * outExtent[1] * outExtent[2] }
+    /// Values in one patch: channels per group × kernel positions.
+    var patchWidth: Int { channelsPerGroup * kernelExtent[0] * kernelExtent[1] * kernelExtent[2] }
+    var inPositions: Int { inExtent[0] * inExtent[1] * inExtent[2] }
+
+    init(input: [Int], weights: [Int], group: Int, strides: [Int]?, dilations: [Int]?, pads: [Int]?, autoPad: String) throws {
+        guard input.count >= 3, input.count <= 5, weights.count == input.count else {
+            throw RNNRTError(.shapeMismatch, "Conv: X \(input.shapeDescription) and W \(weights.shapeDescription) must both be [N, C, spatial...] / [M, C/group, kernel...] with 1 to 3 spatial axes")
+        }
+        let spatial = input.count - 2
+        batch = input[0]
+        inChannels = input[1]
+        outChannels = weights[0]
+        channelsPerGroup = weights[1]
+        guard inChannels == channelsPerGroup * group, outChannels % group == 0 else {
+            throw RNNRTError(.shapeMismatch, "Conv: X has \(inChannels) channels but W \(weights.shapeDescription) expects \(channelsPerGroup) × group \(group)")
+        }
+        let inSize = Array(input[2...]), kSize = Array(weights[2...])
+        let stride = strides ?? [Int](repeating: 1, count: spatial)
+        let dilation = dilations ?? [Int](repeating: 1, count: spatial)
+        guard stride.count == spatial, dilation.count == spatial, stride.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }),
+              dilation.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }) else {
+            throw RNNRTError(.invalidArgument, "Conv strides \(stride) and dilations \(dilation) must have \(spatial) positive entries")
+        }
+        var begin = [Int](repeating: 0, count: spatial), end = begin
+        if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
+            for i in 0..<spatial {
+                let out = (inSize[i] + stride[i] - 1) / stride[i]
+                let total = max(0, (out - 1) * stride[i] + (kSize[i] - 1) * dilation[i] + 1 - inSize[i])
+                begin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                end[i] = total - begin[i]
+            }
+        } else if autoPad != "VALID", let pads {
+            guard pads.count == 2 * spatial, pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 24 }) else {
+                throw RNNRTError(.invalidArgument, "Conv pads \(pads) must have \(2 * spatial) entries from 0 to 2^24")
+            }
+            begin = Array(pads[..<spatial]); end = Array(pads[spatial...])
+        }
+        var outSize: [Int] = []
+        for i in 0..<spatial {
+            let span = inSize[i] + begin[i] + end[i] - (kSize[i] - 1) * dilation[i] - 1
+            outSize.append(span < 0 ? 0 : span / stride[i] + 1)
+        }
+        guard outSize.allSatisfy({ $0 > 0 }) else {
+            throw RNNRTError(.shapeMismatch, "Conv output would be empty: input \(inSize.shapeDescription), kernel \(kSize.shapeDescription), pads \(begin + end), dilations \(dilation)")
+        }
+        guard [batch, outChannels, outSize.reduce(1, *)].checkedElementCount().map({ $0 <= 1 << 32 }) == true,
+              [channelsPerGroup, kSize.reduce(1, *)].checkedElementCount().map({ $0 <= 1 << 28 }) == true else {
+            throw RNNRTError(.invalidArgument, "Conv output [\(batch), \(outChannels)] + \(outSize.shapeDescription) is too large")
+        }
+        self.outSize = outSize
+        let lead = [Int](repeating: 1, count: 3 - spatial), zeros = [Int](repeating: 0, count: 3 - spatial)
+        inExtent = lead + inSize
+        kernelExtent = lead + kSize
+        outExtent = lead + outSize
+        self.stride = lead + stride
+        self.dilation = lead + dilation
+        padBegin = zeros + begin
+    }
+
+    /// For each spatial axis, the input index each (output index, kernel index) pair reads, or −1 in the padding:
+    /// `taps[axis][o · K + k]`.
+    func taps() -> [[Int]] {
+        (0..<3).map { axis in
+            var table = [Int](repeating: -1, count: outExtent[axis] * kernelExtent[axis])
+            for o in 0..<outExtent[axis] {
+                for k in 0..<kernelExtent[axis] {
+                    let position = o * stride[axis] - padBegin[axis] + k * dilation[axis]
+                    if position >= 0 && position < inExtent[axis] { table[o * kernelExtent[axis] + k] = position }
+                }
+            }
+            return table
+        }
+    }
+
+    /// The patches of output rows `rows` (row = item · positions + position) of group `g`, each `patchWidth` values
+    /// ordered as W's `[C/group, kernel...]`, zero in the padding.
+    func gatherPatches(_ x: UnsafePointer<Float>, group g: Int, rows: Range<Int>, taps: [[Int]],
+                       into patches: UnsafeMutablePointer<Float>) {
+        let (k0, k1, k2) = (kernelExtent[0], kernelExtent[1], kernelExtent[2])
+        let (w1, w2) = (inExtent[1], inExtent[2])
+        let channelSize = inPositions
+        var b = rows.lowerBound / positions
+        let o = rows.lowerBound % positions
+        var o2 = o % outExtent[2], o1 = (o / outExtent[2]) % outExtent[1], o0 = o / (outExtent[2] * outExtent[1])
+        taps[0].withUnsafeBufferPointer { t0 in
+            taps[1].withUnsafeBufferPointer { t1 in
+                taps[2].withUnsafeBufferPointer { t2 in
+                    var out = patches
+                    for _ in rows {
+                        let row0 = t0.baseAddress! + o0 * k0, row1 = t1.baseAddress! + o1 * k1, row2 = t2.baseAddress! + o2 * k2
+                        for ci in 0..<channelsPerGroup {
+                            let channel = x + (b * inChannels + g * channelsPerGroup + ci) * channelSize
+                            for a in 0..<k0 {
+                                let p0 = row0[a]
+                                for c in 0..<k1 {
+                                    let p1 = row1[c]
+                                    if p0 < 0 || p1 < 0 {
+                                        for e in 0..<k2 { out[e] = 0 }
+                                    } else {
+                                        let line = channel + (p0 * w1 + p1) * w2
+                                        for e in 0..<k2 {
+                                            let p2 = row2[e]
+                                            out[e] = p2 < 0 ? 0 : line[p2]
+                                        }
+                                    }
+                                    out += k2
+                                }
+                            }
+                        }
+                        o2 += 1
+                        if o2 == outExtent[2] {
+                            o2 = 0; o1 += 1
+                            if o1 == outExtent[1] {
+                                o1 = 0; o0 += 1
+                                if o0 == outExtent[0] { o0 = 0; b += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
