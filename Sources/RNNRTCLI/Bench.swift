@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
             the file and binding the weights, ready to run) is timed once and reported as load_ms, and the \
             first forward pass (warm-up or not) as first_ms: it also pays for what a mapped checkpoint defers \
             to first use (page faults, packing large recurrent matrices). --json prints one object with \
-            median_ms (and ns_per_step with --stream).
+            median_ms (and ns_per_step with --stream). --profile (ONNX) then runs the model --iterations more \
+            times recording each node and prints the time per operator type and the slowest nodes.
             """)
 
     @Argument(help: "The model (checkpoint or ONNX).")
@@ -46,6 +47,12 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "ONNX: also print the time per operator type and the slowest nodes (from separate, recorded runs).")
+    var profile = false
+
+    @Option(help: "With --profile: how many of the slowest nodes to list.")
+    var top: Int = 10
+
     struct Result: Codable {
         let model: String
         let format: String
@@ -60,19 +67,76 @@ struct Bench: ParsableCommand {
         let medianMs: Double
         let maxMs: Double
         let nsPerStep: Double?
+        let profile: Profile?
 
         enum CodingKeys: String, CodingKey {
-            case model, format, mode, threads, iterations
+            case model, format, mode, threads, iterations, profile
             case inputShapes = "input_shapes", loadMs = "load_ms", firstMs = "first_ms", minMs = "min_ms"
             case medianMs = "median_ms"
             case maxMs = "max_ms", nsPerStep = "ns_per_step"
         }
     }
 
-    func validate() throws {
-        guard iterations >= 1, warmup >= 0, steps >= 1, batch >= 1, (threads ?? 1) >= 1 else {
-            throw ValidationError("--iterations, --steps, --batch and --threads must be ≥ 1, --warmup ≥ 0")
+    /// `--profile`: milliseconds per run, by operator type and by node (the slowest first).
+    struct Profile: Codable {
+        struct Line: Codable {
+            let name: String
+            let nodes: Int?
+            let calls: Int?
+            let msPerRun: Double
+            let share: Double
+
+            enum CodingKeys: String, CodingKey {
+                case name, nodes, calls, share
+                case msPerRun = "ms_per_run"
+            }
         }
+        let runs: Int
+        let msPerRun: Double
+        let operatorTypes: [Line]
+        let slowestNodes: [Line]
+
+        enum CodingKeys: String, CodingKey {
+            case runs
+            case msPerRun = "ms_per_run", operatorTypes = "operator_types", slowestNodes = "slowest_nodes"
+        }
+
+        init(_ recorded: PlanProfile, top: Int) {
+            let runs = max(recorded.runs, 1)
+            let total = max(recorded.totalSeconds, 1e-12)
+            func ms(_ seconds: Double) -> Double { seconds * 1e3 / Double(runs) }
+            self.runs = recorded.runs
+            msPerRun = ms(recorded.totalSeconds)
+            operatorTypes = recorded.operatorTotals.map {
+                Line(name: $0.opType, nodes: $0.nodes, calls: nil, msPerRun: ms($0.seconds), share: $0.seconds / total)
+            }
+            slowestNodes = recorded.nodes.sorted { $0.seconds > $1.seconds }.prefix(top).map {
+                Line(name: $0.path, nodes: nil, calls: $0.calls / runs, msPerRun: ms($0.seconds), share: $0.seconds / total)
+            }
+        }
+
+        func printed() -> [String] {
+            var lines = [String(format: "profile: %d recorded runs, %.3f ms per run in nodes", runs, msPerRun),
+                         "  operator type            nodes    ms/run   share"]
+            for t in operatorTypes {
+                lines.append(String(format: "  %@ %5d  %8.3f  %5.1f%%", t.name.padding(toLength: 22, withPad: " ", startingAt: 0),
+                                    t.nodes ?? 0, t.msPerRun, t.share * 100))
+            }
+            lines.append("  slowest nodes                                        ms/run   share")
+            for n in slowestNodes {
+                let name = n.name.count > 50 ? "…" + n.name.suffix(49) : n.name
+                lines.append(String(format: "  %@ %8.3f  %5.1f%%", name.padding(toLength: 50, withPad: " ", startingAt: 0),
+                                    n.msPerRun, n.share * 100))
+            }
+            return lines
+        }
+    }
+
+    func validate() throws {
+        guard iterations >= 1, warmup >= 0, steps >= 1, batch >= 1, (threads ?? 1) >= 1, top >= 0 else {
+            throw ValidationError("--iterations, --steps, --batch and --threads must be ≥ 1, --warmup and --top ≥ 0")
+        }
+        if profile && stream { throw ValidationError("--profile records a graph's nodes; it does not apply to --stream") }
     }
 
     @OptionGroup var moduleOptions: ModuleOptions
@@ -125,6 +189,15 @@ struct Bench: ParsableCommand {
             }
             samples.sort()
         }
+        var recorded: Profile?
+        if profile {
+            guard case .graph = subject else {
+                throw RNNRTError(.invalidArgument, "--profile records the nodes of an ONNX graph; a checkpoint module has none")
+            }
+            let planProfile = PlanProfile()
+            for _ in 0..<iterations { _ = try subject.run(feeds, profile: planProfile) }
+            recorded = Profile(planProfile, top: top)
+        }
         let format: String
         switch subject {
         case .module(_, let sd): format = sd.format
@@ -133,7 +206,7 @@ struct Bench: ParsableCommand {
         let result = Result(model: model, format: format, mode: stream ? "stream" : "forward", threads: threadCount,
                             iterations: iterations, inputShapes: feeds.map(\.shape), loadMs: loadMs, firstMs: firstMs,
                             minMs: samples.first ?? 0, medianMs: samples[samples.count / 2], maxMs: samples.last ?? 0,
-                            nsPerStep: nsPerStep)
+                            nsPerStep: nsPerStep, profile: recorded)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -147,5 +220,6 @@ struct Bench: ParsableCommand {
         say(String(format: "%@ %d iterations after %d warm-up: min %.3f ms, median %.3f ms, max %.3f ms",
                    stream ? "stream:" : "forward:", iterations, warmup, result.minMs, result.medianMs, result.maxMs))
         if let nsPerStep { say(String(format: "        %.0f ns per step", nsPerStep)) }
+        for line in recorded?.printed() ?? [] { say(line) }
     }
 }

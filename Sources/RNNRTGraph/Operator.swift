@@ -8,6 +8,12 @@ import RNNRTCore
 /// and what was found. Operators are immutable and may be run from several threads at once.
 protocol GraphOperator: Sendable {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor]
+    /// `run` as a step of a plan's run: operators with subgraphs run them with the same `profile`.
+    func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor]
+}
+
+extension GraphOperator {
+    func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] { try run(inputs) }
 }
 
 /// What an operator builder may look at: the node, the opset it is interpreted under, and the values

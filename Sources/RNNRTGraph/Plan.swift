@@ -180,11 +180,19 @@ public final class Plan: Sendable {
     /// - Throws: `.invalidArgument` for unknown input names or inputs whose rank or element type
     ///   contradicts the declaration; any operator's error with the node named in its context.
     public func run(_ inputs: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
-        try run(inputs, outer: [:])
+        try run(inputs, outer: [:], profile: nil)
+    }
+
+    /// `run`, recording the time each node takes into `profile`.
+    public func run(_ inputs: [String: GraphTensor], profile: PlanProfile) throws -> [(name: String, tensor: GraphTensor)] {
+        let outputs = try run(inputs, outer: [:], profile: profile)
+        profile.finishRun()
+        return outputs
     }
 
     /// `run` for a subgraph: `outer` holds the enclosing graph's values it reads.
-    func run(_ inputs: [String: GraphTensor], outer: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
+    func run(_ inputs: [String: GraphTensor], outer: [String: GraphTensor],
+             profile: PlanProfile?) throws -> [(name: String, tensor: GraphTensor)] {
         var values = [GraphTensor?](repeating: nil, count: slotCount)
         for (slot, value) in constants { values[slot] = value }
         let declared = Set(inputSlots.map(\.info.name)).union(defaultSlots.map(\.info.name))
@@ -205,7 +213,10 @@ public final class Plan: Sendable {
             for s in step.release { values[s] = nil }  // the op may now own the last reference
             let results: [GraphTensor]
             do {
-                results = try withContext("running \(step.node.label)") { try step.op.run(args) }
+                results = try withContext("running \(step.node.label)") {
+                    guard let profile else { return try step.op.run(args) }
+                    return try profile.measure(step.node) { try step.op.run(args, profile: profile) }
+                }
             } catch let error as RNNRTError {
                 throw explainShapes(error, inputs)
             }

@@ -1,9 +1,13 @@
-/// Rewrites of a plan's built steps that leave every result bit for bit the same and save work.
+/// Rewrites of a plan's built steps that save work and leave every result as it was (bit for bit, except that a
+/// fused activation runs on its node's whole output at once instead of as a separate step).
 ///
-/// A recurrent node's `Y` read only by a `Transpose`: the recurrent operator writes `Y` already permuted and
-/// the `Transpose` passes it on. PyTorch's exporters write `LSTM → Transpose(0, 2, 1, 3) → Reshape` for every
-/// bidirectional layer, which puts ONNX's `Y` `[T, D, N, H]` back into the `[T, N, D, H]` order the engine
-/// computes in: fused, neither copy is made (two copies of the layer's output, 13 MB each in `lstm_bi_b16`).
+/// - A recurrent node's `Y` read only by a `Transpose`: the recurrent operator writes `Y` already permuted and the
+///   `Transpose` passes it on. PyTorch's exporters write `LSTM → Transpose(0, 2, 1, 3) → Reshape` for every
+///   bidirectional layer, which puts ONNX's `Y` `[T, D, N, H]` back into the `[T, N, D, H]` order the engine
+///   computes in: fused, neither copy is made (two copies of the layer's output, 13 MB each in `lstm_bi_b16`).
+/// - `Mul(x, Sigmoid(x))`, the exported form of `nn.SiLU` (and of `x * torch.sigmoid(x)`): one SiLU step.
+/// - A `Conv` whose output only an activation step reads (`Relu`, `Sigmoid`, `Tanh`, a fused SiLU): the `Conv`
+///   applies it to its output, and the activation step is dropped.
 extension Plan {
     /// A step as `init` builds it, before releases are known.
     typealias BuiltStep = (node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?])
@@ -11,19 +15,71 @@ extension Plan {
     /// `steps` with every fusion applied, and a description of each (for tests). `kept`: slots that must keep their
     /// ONNX meaning (graph outputs).
     static func fuse(_ steps: [BuiltStep], keeping kept: Set<Int>) -> (steps: [BuiltStep], fused: [String]) {
-        var steps = steps
-        var fused: [String] = []
-        // The steps that read each slot (once per input position), and how many outputs write it: a graph that
-        // names two outputs alike (not valid ONNX, and not refused) is left as it is.
-        var readers: [Int: [Int]] = [:], writes: [Int: Int] = [:]
+        var fusion = Fusion(steps: steps, kept: kept)
+        fusion.recurrentOutputsIntoTransposes()
+        fusion.gatedSigmoids()
+        fusion.activationsIntoConvolutions()
+        return (fusion.remaining, fusion.fused)
+    }
+}
+
+/// The steps being rewritten, and who reads and writes each slot (kept up to date by every rewrite).
+private struct Fusion {
+    var steps: [Plan.BuiltStep]
+    let kept: Set<Int>
+    var removed: Set<Int> = []
+    var fused: [String] = []
+    /// The steps that read each slot, once per input position.
+    var readers: [Int: [Int]] = [:]
+    /// How many outputs write each slot.
+    var writes: [Int: Int] = [:]
+
+    init(steps: [Plan.BuiltStep], kept: Set<Int>) {
+        self.steps = steps
+        self.kept = kept
         for (index, step) in steps.enumerated() {
             for slot in step.inputs.compactMap({ $0 }) { readers[slot, default: []].append(index) }
             for slot in step.outputs.compactMap({ $0 }) { writes[slot, default: 0] += 1 }
         }
+    }
+
+    var remaining: [Plan.BuiltStep] { steps.indices.filter { !removed.contains($0) }.map { steps[$0] } }
+
+    /// The one step that reads `slot` (at one input position), if exactly one does, `slot` is written exactly once and
+    /// is not a kept slot (a graph that names two outputs alike — not valid ONNX, and not refused — is left as it is).
+    func onlyReader(of slot: Int) -> Int? {
+        guard !kept.contains(slot), writes[slot] == 1, let only = readers[slot], only.count == 1 else { return nil }
+        return only[0]
+    }
+
+    /// Step `index` now reads `inputs`.
+    mutating func setInputs(_ index: Int, _ inputs: [Int?]) {
+        for slot in steps[index].inputs.compactMap({ $0 }) {
+            if let k = readers[slot]?.firstIndex(of: index) { readers[slot]!.remove(at: k) }
+        }
+        for slot in inputs.compactMap({ $0 }) { readers[slot, default: []].append(index) }
+        steps[index].inputs = inputs
+    }
+
+    /// Step `index` is dropped (its outputs are written elsewhere now, or no longer read).
+    mutating func remove(_ index: Int) {
+        setInputs(index, [])
+        for slot in steps[index].outputs.compactMap({ $0 }) { writes[slot, default: 0] -= 1 }
+        removed.insert(index)
+    }
+
+    /// Step `index` now writes `outputs`.
+    mutating func setOutputs(_ index: Int, _ outputs: [Int?]) {
+        for slot in steps[index].outputs.compactMap({ $0 }) { writes[slot, default: 0] -= 1 }
+        for slot in outputs.compactMap({ $0 }) { writes[slot, default: 0] += 1 }
+        steps[index].outputs = outputs
+    }
+
+    mutating func recurrentOutputsIntoTransposes() {
         for index in steps.indices {
             guard let recurrent = steps[index].op as? RecurrentOp, let y = steps[index].outputs.first ?? nil,
-                  !kept.contains(y), writes[y] == 1, let only = readers[y], only.count == 1 else { continue }
-            let reader = steps[only[0]]
+                  let only = onlyReader(of: y) else { continue }
+            let reader = steps[only]
             // (Plan.checkSupported has refused every operator outside the default domain.)
             guard reader.node.opType == "Transpose", reader.inputs.first == y else { continue }
             // Y has rank 4; no perm attribute means the axes reversed.
@@ -31,9 +87,35 @@ extension Plan {
             let perm = attribute.map { Int($0) }
             guard perm.count == 4, Set(perm) == Set(0..<4) else { continue }
             steps[index].op = recurrent.permutingOutput(perm)
-            steps[only[0]].op = ShapeOps.passThrough("data")
+            steps[only].op = ShapeOps.passThrough("data")
             fused.append("\(steps[index].node.label) writes Y as \(reader.node.label) reads it")
         }
-        return (steps, fused)
+    }
+
+    mutating func gatedSigmoids() {
+        for index in steps.indices where !removed.contains(index) {
+            guard let sigmoid = steps[index].op as? ActivationOp, sigmoid.function == .sigmoid,
+                  let x = steps[index].inputs.first ?? nil, let s = steps[index].outputs.first ?? nil,
+                  let only = onlyReader(of: s) else { continue }
+            let mul = steps[only]
+            guard mul.node.opType == "Mul", mul.inputs.count == 2, Set(mul.inputs) == [x, s] else { continue }
+            steps[only].op = ActivationOp(function: .silu, name: "Mul")
+            remove(index)
+            setInputs(only, [x])
+            fused.append("\(mul.node.label) and \(steps[index].node.label) are one SiLU")
+        }
+    }
+
+    mutating func activationsIntoConvolutions() {
+        for index in steps.indices where !removed.contains(index) {
+            guard let conv = steps[index].op as? ConvOp, conv.activation == nil, let y = steps[index].outputs.first ?? nil,
+                  steps[index].outputs.count == 1, let only = onlyReader(of: y),
+                  let activation = steps[only].op as? ActivationOp, steps[only].inputs == [y] else { continue }
+            steps[index].op = conv.applying(activation.function)
+            let outputs = steps[only].outputs
+            remove(only)
+            setOutputs(index, outputs)
+            fused.append("\(steps[index].node.label) applies \(steps[only].node.label)")
+        }
     }
 }

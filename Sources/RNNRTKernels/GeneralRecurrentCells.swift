@@ -1,7 +1,8 @@
 import Foundation
 
 /// A gate activation of the ONNX recurrent operators (`activations` attribute), with its
-/// `activation_alpha`/`activation_beta` parameters.
+/// `activation_alpha`/`activation_beta` parameters; also what the graph executor's activation operators apply to
+/// whole tensors (`apply`).
 public enum ActivationFunction: Sendable, Equatable {
     case relu
     case tanh
@@ -22,6 +23,8 @@ public enum ActivationFunction: Sendable, Equatable {
     case softsign
     /// `log(1 + eˣ)`
     case softplus
+    /// `x·σ(x)` (SiLU): a graph's `x * sigmoid(x)`, fused; not among the recurrent operators' activations
+    case silu
 
     @inline(__always)
     public func callAsFunction(_ x: Float) -> Float {
@@ -37,6 +40,7 @@ public enum ActivationFunction: Sendable, Equatable {
         case .elu(let a): return x >= 0 ? x : a * (Foundation.exp(x) - 1)
         case .softsign: return x / (1 + abs(x))
         case .softplus: return x > 20 ? x : Foundation.log1p(Foundation.exp(x))
+        case .silu: return x * RNNRTKernels.sigmoid(x)
         }
     }
 }

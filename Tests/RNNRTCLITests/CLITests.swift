@@ -224,6 +224,31 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(!text.contains("Stack dump") && !text.contains("Fatal error"))
     }
 
+    /// `bench --profile` records every node of the graph: time per operator type (shares adding up to the whole)
+    /// and the slowest nodes; a checkpoint module, which has no nodes, is refused with one message.
+    @Test func benchProfileListsOperatorTypesAndNodes() throws {
+        let r = rnnrt(["bench", Fixture.url("examples/tagger.onnx").path, Fixture.url("examples/ids.npy").path,
+                       "--iterations", "3", "--warmup", "0", "--threads", "1", "--profile", "--top", "4", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let profile = try #require(json["profile"] as? [String: Any])
+        #expect(profile["runs"] as? Int == 3)
+        let types = try #require(profile["operator_types"] as? [[String: Any]])
+        #expect(types.contains { $0["name"] as? String == "LSTM" || $0["name"] as? String == "GRU" })
+        let share = types.compactMap { $0["share"] as? Double }.reduce(0, +)
+        #expect(abs(share - 1) < 1e-6)
+        #expect((profile["slowest_nodes"] as? [Any])?.count == 4)
+
+        let text = rnnrt(["bench", Fixture.url("examples/tagger.onnx").path, Fixture.url("examples/ids.npy").path,
+                          "--iterations", "1", "--warmup", "0", "--profile"])
+        #expect(text.status == 0)
+        #expect(text.out.contains("operator type") && text.out.contains("slowest nodes"))
+
+        let module = rnnrt(["bench", Fixture.url("examples/lstm.pt").path, "--iterations", "1", "--profile"])
+        #expect(module.status != 0)
+        #expect(module.err.contains("--profile records the nodes of an ONNX graph"))
+    }
+
     static func builtBinary() -> URL? {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {

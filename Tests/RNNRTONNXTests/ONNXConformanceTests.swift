@@ -50,15 +50,17 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
 }
 
 /// The ONNX backend node test cases for LSTM, GRU and RNN (`Fixtures/onnx/node/SUPPORTED.txt`), the
-/// NumPy spec cases for every attribute (`spec/`, cross-checked against onnxruntime), and models exported
-/// from PyTorch with both exporters (`torch/`, PyTorch's outputs) all pass.
+/// NumPy spec cases for every attribute (`spec/`, cross-checked against onnxruntime), models exported
+/// from PyTorch with both exporters (`torch/`, PyTorch's outputs), single operators (`ops/`) and graphs with
+/// constant weights at kernel sizes (`graphs/`, onnxruntime's outputs) all pass.
 @Suite struct ONNXConformanceTests {
     static let node = Fixture.folders(in: "onnx/node").map { "onnx/node/\($0)" }
     static let spec = Fixture.folders(in: "onnx/spec").map { "onnx/spec/\($0)" }
     static let torch = Fixture.folders(in: "onnx/torch").map { "onnx/torch/\($0)" }
     static let ops = Fixture.folders(in: "onnx/ops").map { "onnx/ops/\($0)" }
+    static let graphs = Fixture.folders(in: "onnx/graphs").map { "onnx/graphs/\($0)" }
 
-    @Test(arguments: node + spec + torch + ops)
+    @Test(arguments: node + spec + torch + ops + graphs)
     func matchesReference(_ folder: String) throws {
         let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
         if spec.expect_failure == true {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RNNRTTestSupport
 import RNNRTONNX
+import RNNRTCheckpoints
 @testable import RNNRTGraph
 import RNNRTCore
 
@@ -68,5 +69,68 @@ extension PlanFusionTests {
         #expect(plan.fusions.isEmpty)
         let z = try plan.run(["X": GraphTensor(Tensor(repeating: 1, shape: [4, 2, 3]))])[0].tensor
         #expect(z.shape == [hidden, 2, 1])  // Y_h [1, 2, 2] reversed
+    }
+}
+
+/// Activations fused into the step before them; ONNXConformanceTests checks these graphs' outputs against onnxruntime.
+extension PlanFusionTests {
+    static func plan(_ folder: String) throws -> Plan {
+        try Plan(model: try ONNXModelFile.read(contentsOf: Fixture.url("onnx/graphs/\(folder)").appendingPathComponent("model.onnx")))
+    }
+
+    @Test func convolutionTakesTheActivationAfterIt() throws {
+        let relu = try PlanFusionTests.plan("conv_relu")
+        #expect(relu.steps.map(\.node.opType) == ["Conv"])
+        #expect((relu.steps[0].op as? ConvOp)?.activation == .relu)
+        // Mul(c, Sigmoid(c)) becomes one SiLU step, which the Conv then takes.
+        let silu = try PlanFusionTests.plan("conv_silu")
+        #expect(silu.steps.map(\.node.opType) == ["Conv"], "\(silu.fusions)")
+        #expect((silu.steps[0].op as? ConvOp)?.activation == .silu)
+        #expect(silu.fusions.count == 2)
+    }
+
+    @Test func anOutputWithTwoReadersIsNotFused() throws {
+        let plan = try PlanFusionTests.plan("conv_sigmoid_two_readers")
+        #expect(plan.steps.map(\.node.opType) == ["Conv", "Sigmoid", "Add"])
+        #expect(plan.fusions.isEmpty)
+    }
+
+    @Test func sigmoidTimesItsInputIsOneStep() throws {
+        let plan = try PlanFusionTests.plan("silu_long")
+        #expect(plan.steps.count == 1)
+        #expect((plan.steps[0].op as? ActivationOp)?.function == .silu)
+    }
+
+    /// The branches' recurrent weights are Unsqueezes of the enclosing graph's initializers: folded in the branch
+    /// plans at load, so each branch is one bound recurrent node and a Squeeze, and the If passes them only `X`.
+    @Test func branchesFoldTheEnclosingGraphsConstants() throws {
+        let plan = try PlanFusionTests.plan("if_recurrent_outer_constants_true")
+        let branch = try #require(plan.steps.first?.op as? IfOp)
+        #expect(plan.steps.first?.inputs.count == 2)  // cond, X
+        for body in [branch.thenBranch, branch.elseBranch] {
+            #expect(body.steps.map(\.node.opType).filter { $0 != "Squeeze" }.count == 1)
+            let recurrent = try #require(body.steps.first { $0.op is RecurrentOp }?.op as? RecurrentOp)
+            #expect(recurrent.bound != nil)
+        }
+    }
+}
+
+/// `Plan.run(_:profile:)` records each node once per run, the nodes of an `If` branch under the `If`'s label.
+@Suite struct PlanProfileTests {
+    @Test func branchNodesAreRecordedUnderTheirIf() throws {
+        let folder = Fixture.url("onnx/graphs/if_recurrent_outer_constants_false")
+        let plan = try Plan(model: try ONNXModelFile.read(contentsOf: folder.appendingPathComponent("model.onnx")))
+        let feeds = ["cond": try GraphTensor(try NPY.read(contentsOf: folder.appendingPathComponent("inputs/0.npy"))),
+                     "X": try GraphTensor(try NPY.read(contentsOf: folder.appendingPathComponent("inputs/1.npy")))]
+        let profile = PlanProfile()
+        let profiled = try plan.run(feeds, profile: profile)
+        _ = try plan.run(feeds, profile: profile)
+        let plain = try plan.run(feeds)
+        #expect(profiled.map { $0.tensor } == plain.map { $0.tensor })
+        #expect(profile.runs == 2)
+        #expect(profile.nodes.map(\.opType) == ["If", "GRU", "Squeeze"])
+        #expect(profile.nodes.allSatisfy { $0.calls == 2 && $0.seconds >= 0 })
+        #expect(profile.nodes[1].path.hasPrefix("If node ") && profile.nodes[1].path.contains(" › GRU node "))
+        #expect(Set(profile.operatorTotals.map(\.opType)) == ["If", "GRU", "Squeeze"])
     }
 }

@@ -162,7 +162,14 @@ void rnnrt_gru_pointwise_range_avx2(const float *input_part, const float *hidden
                                     ptrdiff_t gate_row, const float *h_in, float *h_out, ptrdiff_t state_row,
                                     ptrdiff_t count, ptrdiff_t batch);
 
-/// RNN step: h = tanh(pre) or relu(pre) over count values.
+/// RNN step: h = tanh(pre) or relu(pre) over count values (also the graph executor's Tanh and Relu over arrays; h may
+/// be pre).
 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, int relu);
+
+/// y = σ(x) = 1 / (1 + e^−x) over n values (y may be x): ≤ 2.8 ulp wherever σ(x) is a normal float.
+void rnnrt_sigmoid_avx2(const float *x, float *y, ptrdiff_t n);
+
+/// y = x·σ(x) (SiLU, PyTorch's nn.SiLU; an exported `x * sigmoid(x)`) over n values (y may be x).
+void rnnrt_silu_avx2(const float *x, float *y, ptrdiff_t n);
 
 #endif

@@ -32,8 +32,9 @@ public enum VerifiableModel {
         }
     }
 
-    /// Runs on `inputs` given by position.
-    public func run(_ inputs: [GraphTensor]) throws -> [GraphTensor] {
+    /// Runs on `inputs` given by position; a graph records the time each node takes into `profile` when one is
+    /// given (a module records nothing).
+    public func run(_ inputs: [GraphTensor], profile: PlanProfile? = nil) throws -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
@@ -46,7 +47,9 @@ public enum VerifiableModel {
             guard inputs.count <= names.count else {
                 throw RNNRTError(.invalidArgument, "\(inputs.count) inputs for a model with \(names.count)")
             }
-            return try plan.run(Dictionary(uniqueKeysWithValues: zip(names, inputs))).map(\.tensor)
+            let feeds = Dictionary(uniqueKeysWithValues: zip(names, inputs))
+            if let profile { return try plan.run(feeds, profile: profile).map(\.tensor) }
+            return try plan.run(feeds).map(\.tensor)
         }
     }
 

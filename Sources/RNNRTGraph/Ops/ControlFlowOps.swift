@@ -44,7 +44,9 @@ struct LoopOp: GraphOperator {
         }
     }
 
-    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try run(inputs, profile: nil) }
+
+    func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] {
         let own = Array(inputs.prefix(explicitCount))
         var outer: [String: GraphTensor] = [:]
         for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
@@ -68,7 +70,7 @@ struct LoopOp: GraphOperator {
             var feeds: [String: GraphTensor] = [names[0]: GraphTensor(shape: [], ints: [iteration]),
                                                 names[1]: GraphTensor(shape: [], bools: [condition])]
             for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
-            let results = try body.run(feeds, outer: outer).map(\.tensor)
+            let results = try body.run(feeds, outer: outer, profile: profile).map(\.tensor)
             condition = try ElementwiseOps.bools(results[0], "body condition").first ?? false
             carried = Array(results[1..<(1 + carriedCount)])
             scans.append(Array(results.dropFirst(carriedCount + 1)))
@@ -108,10 +110,12 @@ struct IfOp: GraphOperator {
         implicitNames = ctx.implicitInputs
     }
 
-    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try run(inputs, profile: nil) }
+
+    func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] {
         let condition = try ElementwiseOps.bools(try Check.input(inputs, 0, "cond"), "cond").first ?? false
         var outer: [String: GraphTensor] = [:]
         for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
-        return try (condition ? thenBranch : elseBranch).run([:], outer: outer).map(\.tensor)
+        return try (condition ? thenBranch : elseBranch).run([:], outer: outer, profile: profile).map(\.tensor)
     }
 }

@@ -8,14 +8,9 @@ import RNNRTKernels
 ///
 /// The positions of every batch item share one product (a front end that sees a few positions per item still
 /// gives the kernels many rows), taken in chunks whose patch rows stay in L2; each chunk's result is written to
-/// `Y`'s `[N, M, positions]` layout with the bias added (and a fused activation applied, `Plan.fuse`).
+/// `Y`'s `[N, M, positions]` layout with the bias added; an activation fused into the node (`Plan.fuse`) is applied to
+/// the whole output at the end.
 struct ConvOp: GraphOperator {
-    /// What a fused activation does to each output value.
-    enum Activation: Sendable, Equatable {
-        case none
-        case relu
-    }
-
     let label: String
     let group: Int
     let strides: [Int]?
@@ -28,7 +23,7 @@ struct ConvOp: GraphOperator {
     let weightShape: [Int]?
     /// `B`, when it is a constant.
     let bias: [Float]?
-    private(set) var activation: Activation = .none
+    private(set) var activation: ActivationFunction?
 
     /// Patch floats a chunk of rows holds (256 KB).
     static let chunkFloats = 1 << 16
@@ -60,7 +55,7 @@ struct ConvOp: GraphOperator {
     }
 
     /// This operator with `activation` applied to its output.
-    func applying(_ activation: Activation) -> ConvOp {
+    func applying(_ activation: ActivationFunction) -> ConvOp {
         var op = self
         op.activation = activation
         return op
@@ -101,6 +96,7 @@ struct ConvOp: GraphOperator {
             x.withUnsafeBufferPointer { xp in
                 compute(geometry, x: xp.baseAddress!, matrices: matrices, bias: b, into: buffer.baseAddress!)
             }
+            activation?.apply(buffer.baseAddress!, buffer.baseAddress!, count: outCount)
             initialized = outCount
         }
         return [GraphTensor(shape: [geometry.batch, geometry.outChannels] + geometry.outSize, floats: out)]
@@ -133,8 +129,7 @@ struct ConvOp: GraphOperator {
         }
     }
 
-    /// Rows `[positions of (b, o)] × perGroup` of a group's result into `y [N, M, positions]`, bias added and the
-    /// activation applied.
+    /// Rows `[positions of (b, o)] × perGroup` of a group's result into `y [N, M, positions]`, bias added.
     private func scatter(_ products: UnsafePointer<Float>, rows: Range<Int>, group g: Int, perGroup: Int, geo: ConvGeometry,
                          bias: [Float]?, into y: UnsafeMutablePointer<Float>) {
         let positions = geo.positions
@@ -146,9 +141,6 @@ struct ConvOp: GraphOperator {
                 for m in 0..<perGroup { base[m * positions] = row[m] + bias[g * perGroup + m] }
             } else {
                 for m in 0..<perGroup { base[m * positions] = row[m] }
-            }
-            if activation == .relu {
-                for m in 0..<perGroup { base[m * positions] = max(base[m * positions], 0) }
             }
             o += 1
             if o == positions { o = 0; b += 1 }

@@ -68,9 +68,9 @@ enum ElementwiseOps {
                 return [GraphTensor(shape: x.shape, floats: try x.floats("\(name) input").map(f))]
             } }
         }
-        unary("Relu") { relu($0) }
-        unary("Sigmoid") { sigmoid($0) }
-        unary("Tanh") { hyperbolicTangent($0) }
+        for (name, f) in [("Relu", ActivationFunction.relu), ("Sigmoid", .sigmoid), ("Tanh", .tanh)] {
+            r[name] = { _ in ActivationOp(function: f, name: name) }
+        }
         unary("Exp") { Foundation.exp($0) }
         unary("Log") { Foundation.log($0) }
         unary("Sqrt") { $0.squareRoot() }
@@ -324,6 +324,19 @@ enum ElementwiseOps {
 }
 
 /// `f`/`g` over two float or two integer tensors with broadcasting (mixed kinds compute in float).
+/// An operator applying `function` to every element of its float input (`Relu`, `Sigmoid`, `Tanh`, and the fused
+/// `x * sigmoid(x)`; `name` for messages).
+struct ActivationOp: GraphOperator {
+    let function: ActivationFunction
+    let name: String
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let x = try Check.input(inputs, 0, "X")
+        return [GraphTensor(shape: x.shape, floats: function.applied(to: try x.floats("\(name) input")))]
+    }
+}
+
+@inline(__always)
 func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
                       _ f: (Float, Float) -> Float, _ g: (Int64, Int64) throws -> Int64) throws -> GraphTensor {
     switch (a.elements, b.elements) {

@@ -1,0 +1,73 @@
+/// Where a plan's time goes: the time spent in each node over the runs that record into it
+/// (`Plan.run(_:profile:)`), what `rnnrt bench --profile` prints.
+///
+/// A node inside an `If` or `Loop` body is recorded under its own path (the enclosing node's label, then its own);
+/// an enclosing node keeps only its own time, its bodies' nodes excluded, so the times add up to the runs' time.
+/// One profile records one run at a time (it is not for concurrent runs).
+public final class PlanProfile: @unchecked Sendable {
+    /// One node's record.
+    public struct Entry: Sendable {
+        /// The node's label, after those of the nodes whose bodies hold it (`If node 'a' › LSTM node 'b'`).
+        public let path: String
+        public let opType: String
+        /// How many times it ran (a `Loop` body's nodes once per iteration).
+        public fileprivate(set) var calls: Int
+        public fileprivate(set) var seconds: Double
+    }
+
+    /// Time per operator type.
+    public struct OperatorTotal: Sendable {
+        public let opType: String
+        /// Distinct nodes of this type that ran.
+        public let nodes: Int
+        public let seconds: Double
+    }
+
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []
+    private var path: [String] = []
+    /// Time recorded so far, in every entry: what a node's bodies recorded while it ran is this difference.
+    private var recorded: Duration = .zero
+    /// Completed top-level runs.
+    public private(set) var runs = 0
+
+    public init() {}
+
+    /// Every node that ran, in the order each first ran.
+    public var nodes: [Entry] { order.compactMap { entries[$0] } }
+
+    /// Seconds over every node and run.
+    public var totalSeconds: Double { nodes.reduce(0) { $0 + $1.seconds } }
+
+    /// Time per operator type, the largest first.
+    public var operatorTotals: [OperatorTotal] {
+        Dictionary(grouping: nodes, by: \.opType)
+            .map { OperatorTotal(opType: $0.key, nodes: $0.value.count, seconds: $0.value.reduce(0) { $0 + $1.seconds }) }
+            .sorted { $0.seconds > $1.seconds }
+    }
+
+    /// Runs `body` as `node`'s step and records its own time.
+    func measure<T>(_ node: Node, _ body: () throws -> T) rethrows -> T {
+        path.append(node.label)
+        let key = path.joined(separator: " › ")
+        if entries[key] == nil {
+            entries[key] = Entry(path: key, opType: node.opType, calls: 0, seconds: 0)
+            order.append(key)
+        }
+        let before = recorded
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer {
+            let total = clock.now - start
+            let own = total - (recorded - before)
+            recorded = before + total
+            path.removeLast()
+            entries[key]!.calls += 1
+            entries[key]!.seconds += Double(own.components.seconds) + Double(own.components.attoseconds) * 1e-18
+        }
+        return try body()
+    }
+
+    /// Counts one completed top-level run.
+    func finishRun() { runs += 1 }
+}
