@@ -45,8 +45,14 @@ public enum ONNXModelFile {
     public static func read(contentsOf url: URL) throws -> Model {
         let path = url.path
         return try withContext("reading \(path)") {
-            let bytes = try FileAccess.contents(of: path)
-            return try decode(bytes, modelDirectory: url.deletingLastPathComponent())
+            // Decoded where the file lies (protobuf-c copies what it keeps); unmapped when decoding is done.
+            guard try FileAccess.modelFileSize(path) > 0 else {
+                throw RNNRTError(.malformed, "not an ONNX model: found an empty file")
+            }
+            let file = try MappedFile(path: path)
+            return try withExtendedLifetime(file) {
+                try decode(file.bytes.assumingMemoryBound(to: UInt8.self), modelDirectory: url.deletingLastPathComponent())
+            }
         }
     }
 
@@ -57,13 +63,15 @@ public enum ONNXModelFile {
     ///     uses external data fail with `.invalidArgument`.
     /// - Throws: `RNNRTError` (see the type's documentation).
     public static func decode(_ bytes: [UInt8], modelDirectory: URL?) throws -> Model {
+        try bytes.withUnsafeBufferPointer { try decode($0, modelDirectory: modelDirectory) }
+    }
+
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, modelDirectory: URL?) throws -> Model {
         guard !bytes.isEmpty else {
             throw RNNRTError(.malformed, "not an ONNX model: found an empty file")
         }
         try WireScan.check(bytes, maxDepth: maxNestingDepth)
-        let unpacked = bytes.withUnsafeBufferPointer { buffer in
-            onnx__model_proto__unpack(nil, buffer.count, buffer.baseAddress)
-        }
+        let unpacked = onnx__model_proto__unpack(nil, bytes.count, bytes.baseAddress)
         guard let proto = unpacked else {
             throw RNNRTError(.malformed, "not a valid ONNX protobuf: protobuf-c could not unpack a ModelProto from the \(bytes.count) bytes")
         }
@@ -126,7 +134,7 @@ private enum WireScan {
     private static let prefix = "not a valid ONNX protobuf"
 
     /// Checks framing and nesting; throws `.malformed` naming the byte offset of the first problem.
-    static func check(_ bytes: [UInt8], maxDepth: Int) throws {
+    static func check(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws {
         let schema = WireSchema.onnx
         struct Frame {
             var message: Int
@@ -453,6 +461,16 @@ private struct Converter {
             guard t.raw_data.len == needed else {
                 throw RNNRTError(.malformed, "\(what), found \(t.raw_data.len) bytes in raw_data")
             }
+            #if _endian(little)
+            if dtype == .float32, let data = t.raw_data.data {
+                // Straight into floats (one copy), which binding then shares.
+                let floats = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: data, byteCount: needed) }
+                    initialized = count
+                }
+                return try StoredTensor(shape: shape, floats: floats)
+            }
+            #endif
             bytes = ONNXModelFile.hostOrder(elements(t.raw_data.data, t.raw_data.len), elementSize: dtype.byteSize)
         } else {
             let field = Self.typedField(for: dtype)
@@ -556,14 +574,18 @@ private struct Converter {
 
 /// File-system access for the decoder, each failure an `RNNRTError` naming the path.
 private enum FileAccess {
-    static func contents(of path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            throw RNNRTError(.io, !exists ? "no such file: \(path)"
-                : isDirectory.boolValue ? "\(path) is a folder, not a file" : "cannot open \(path)")
+    /// The size of the model file at `path`, which must be a regular file.
+    static func modelFileSize(_ path: String) throws -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            throw RNNRTError(.io, code == ENOENT || code == ENOTDIR ? "no such file: \(path)"
+                : "cannot open \(path): \(String(cString: strerror(code)))")
         }
-        return [UInt8](data)
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw RNNRTError(.io, (info.st_mode & S_IFMT) == S_IFDIR ? "\(path) is a folder, not a file" : "\(path) is not a regular file")
+        }
+        return Int(info.st_size)
     }
 
     /// The canonical absolute path (symlinks, `.` and `..` resolved); the file must exist.

@@ -61,12 +61,14 @@ struct ConvOp: GraphOperator {
         return op
     }
 
-    /// One weight matrix per group: rows `W[g·M/group ..< (g+1)·M/group]`, each flattened over `[C/group, kernel...]`.
+    /// One weight matrix per group: rows `W[g·M/group ..< (g+1)·M/group]`, each flattened over `[C/group, kernel...]`
+    /// (one group shares `w`).
     static func groupMatrices(_ w: [Float], shape: [Int], group: Int) -> [WeightMatrix] {
         let rows = shape[0] / group, cols = shape.dropFirst().reduce(1, *)
+        let storage = FloatStorage(w)
         return (0..<group).map { g in
-            WeightMatrix(weights: FloatStorage(Array(w[(g * rows * cols)..<((g + 1) * rows * cols)])), rows: rows, cols: cols,
-                         layout: .constantOperand)
+            let part = storage.slice((g * rows * cols)..<((g + 1) * rows * cols)) ?? storage
+            return WeightMatrix(weights: part, rows: rows, cols: cols, layout: .constantOperand)
         }
     }
 

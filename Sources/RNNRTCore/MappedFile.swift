@@ -3,11 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import RNNRTCore
 import RNNRTKernels
 
 /// A whole file mapped read-only (`PROT_READ`, `MAP_PRIVATE`), so a checkpoint's float32 storages are used
-/// in place instead of copied (loading the 38 MB `lstm_bi_b16.pt` by reading it into memory took 25–30 ms).
+/// in place instead of copied, and an ONNX file is decoded where it lies instead of being read into memory first.
 ///
 /// Pages are mapped on first touch, as with any file mapping (`torch.load(mmap=True)`, safetensors): `init`
 /// maps the file and returns, and the bytes the loader reads (zip directory, pickle) and later the weights the
@@ -41,13 +40,13 @@ import RNNRTKernels
 /// are gone.
 ///
 /// `@unchecked Sendable`: the mapped bytes are never written, and unmapped only in `deinit`.
-final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     /// The file's bytes.
-    let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
     /// Maps the file at `path` (its pages fault in when first read).
     /// - Throws: `RNNRTError` `.io` when the file cannot be opened or mapped, or is empty (nothing to map).
-    init(path: String) throws {
+    package init(path: String) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw RNNRTError(.io, "cannot open \(path) to map it: \(MappedFile.lastError())")
@@ -76,11 +75,11 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// Number of bytes mapped (the file's size when mapped).
-    var count: Int { bytes.count }
+    package var count: Int { bytes.count }
 
     /// `count` float32 elements at byte `offset`, used in place (no copy; the storage keeps this mapping
     /// alive). Nil when they do not lie within the file or `offset` is not aligned for `Float`.
-    func floats(at offset: Int, count: Int) -> FloatStorage? {
+    package func floats(at offset: Int, count: Int) -> FloatStorage? {
         let size = MemoryLayout<Float>.stride
         guard let base = bytes.baseAddress, offset >= 0, offset <= bytes.count, count >= 0, count <= (bytes.count - offset) / size,
               offset % MemoryLayout<Float>.alignment == 0 else { return nil }
