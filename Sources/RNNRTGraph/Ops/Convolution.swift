@@ -1,15 +1,21 @@
+import CRNNRTKernels
 import RNNRTCore
 import RNNRTKernels
 
-/// ONNX `Conv` (1-D, 2-D and 3-D; groups, strides, dilations, pads, `auto_pad`) as matrix products on the
-/// kernels' `WeightMatrix`: each group's weights `W_g [M/group × C/group·K]` are one weight matrix, bound (packed)
-/// once at load when `W` is a constant, and the output positions are the rows of the product:
-/// `Y_gᵀ [positions × M/group] = patches [positions × C/group·K] · W_gᵀ`.
+/// ONNX `Conv` (1-D, 2-D and 3-D; groups, strides, dilations, pads, `auto_pad`) as matrix products, in one of two
+/// orientations chosen per call by the number of output positions:
 ///
-/// The positions of every batch item share one product (a front end that sees a few positions per item still
-/// gives the kernels many rows), taken in chunks whose patch rows stay in L2; each chunk's result is written to
-/// `Y`'s `[N, M, positions]` layout with the bias added; an activation fused into the node (`Plan.fuse`) is applied to
-/// the whole output at the end.
+/// - **Positions as columns** (with the AVX2 kernels, from `columnsFrom` positions per item): per item and group,
+///   `Y_g [M/group × positions] = W_g [M/group × C/group·K] · patches [C/group·K × positions]`, the patches gathered
+///   straight into the packed product's 16-column slivers (each kernel tap of 16 neighbouring positions is a run of
+///   the input row) and the result written in place in `Y`'s `[N, M, positions]` layout, on a bias prefill.
+/// - **Positions as rows** (few positions per item, or the portable kernels): the output positions of every batch
+///   item are the rows of one product on each group's `WeightMatrix` (packed once at load when `W` is a constant),
+///   `Y_gᵀ [positions × M/group] = patchesᵀ · W_gᵀ`, so a front end that sees a few positions per item still gives
+///   the kernels many rows; each chunk of rows is written to `Y` with the bias added.
+///
+/// Either way the patches are taken in chunks that stay in L2, and an activation fused into the node (`Plan.fuse`) is
+/// applied to the whole output at the end.
 struct ConvOp: GraphOperator {
     let label: String
     let group: Int
@@ -17,8 +23,16 @@ struct ConvOp: GraphOperator {
     let dilations: [Int]?
     let pads: [Int]?
     let autoPad: String
+    /// One group's weights in the two forms the orientations take.
+    struct GroupWeights: Sendable {
+        /// `W_g [M/group × C/group·K]` as stored: the left operand when positions are columns.
+        let stored: FloatStorage
+        /// The same as a weight matrix: the right operand `W_gᵀ` when positions are rows.
+        let matrix: WeightMatrix
+    }
+
     /// Per group, when `W` is a constant.
-    let weights: [WeightMatrix]?
+    let weights: [GroupWeights]?
     /// `W`'s shape, when it is a constant.
     let weightShape: [Int]?
     /// `B`, when it is a constant.
@@ -27,6 +41,8 @@ struct ConvOp: GraphOperator {
 
     /// Patch floats a chunk of rows holds (256 KB).
     static let chunkFloats = 1 << 16
+    /// Output positions per item from which they are the product's columns.
+    static let columnsFrom = 64
 
     init(context ctx: OperatorContext) throws {
         let node = ctx.node
@@ -61,21 +77,21 @@ struct ConvOp: GraphOperator {
         return op
     }
 
-    /// One weight matrix per group: rows `W[g·M/group ..< (g+1)·M/group]`, each flattened over `[C/group, kernel...]`
-    /// (one group shares `w`).
-    static func groupMatrices(_ w: [Float], shape: [Int], group: Int) -> [WeightMatrix] {
+    /// Each group's weights: rows `W[g·M/group ..< (g+1)·M/group]`, each flattened over `[C/group, kernel...]` (one
+    /// group shares `w`).
+    static func groupMatrices(_ w: [Float], shape: [Int], group: Int) -> [GroupWeights] {
         let rows = shape[0] / group, cols = shape.dropFirst().reduce(1, *)
         let storage = FloatStorage(w)
         return (0..<group).map { g in
             let part = storage.slice((g * rows * cols)..<((g + 1) * rows * cols)) ?? storage
-            return WeightMatrix(weights: part, rows: rows, cols: cols, layout: .constantOperand)
+            return GroupWeights(stored: part, matrix: WeightMatrix(weights: part, rows: rows, cols: cols, layout: .constantOperand))
         }
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         let xT = try Check.input(inputs, 0, "X")
         let x = try xT.floats("Conv X")
-        let wShape: [Int], matrices: [WeightMatrix]
+        let wShape: [Int], matrices: [GroupWeights]
         if let weights, let weightShape {
             wShape = weightShape
             matrices = weights
@@ -96,7 +112,11 @@ struct ConvOp: GraphOperator {
         let outCount = geometry.batch * geometry.outChannels * geometry.positions
         let out = [Float](unsafeUninitializedCapacity: outCount) { buffer, initialized in
             x.withUnsafeBufferPointer { xp in
-                compute(geometry, x: xp.baseAddress!, matrices: matrices, bias: b, into: buffer.baseAddress!)
+                if KernelSet.avx2 && geometry.positions >= ConvOp.columnsFrom {
+                    productsByColumns(geometry, x: xp.baseAddress!, weights: matrices, bias: b, into: buffer.baseAddress!)
+                } else {
+                    productsByRows(geometry, x: xp.baseAddress!, weights: matrices, bias: b, into: buffer.baseAddress!)
+                }
             }
             activation?.apply(buffer.baseAddress!, buffer.baseAddress!, count: outCount)
             initialized = outCount
@@ -104,9 +124,46 @@ struct ConvOp: GraphOperator {
         return [GraphTensor(shape: [geometry.batch, geometry.outChannels] + geometry.outSize, floats: out)]
     }
 
-    /// Every group's product, chunk by chunk, into `y [N, M, positions]`.
-    private func compute(_ geo: ConvGeometry, x: UnsafePointer<Float>, matrices: [WeightMatrix], bias: [Float]?,
-                         into y: UnsafeMutablePointer<Float>) {
+    /// Positions as columns: per item and group, chunks of positions gathered into packed slivers and multiplied
+    /// into `y [N, M, positions]` in place.
+    private func productsByColumns(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?,
+                                   into y: UnsafeMutablePointer<Float>) {
+        let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
+        guard perGroup > 0 else { return }
+        let chunk = min((positions + 15) / 16 * 16, max(16, ConvOp.chunkFloats / max(min(width, 256), 1) / 16 * 16))
+        let columns = KernelMemory.allocate(floats: chunk * max(width, 1))
+        let slivers = KernelMemory.allocate(floats: chunk * max(width, 1))
+        defer { columns.deallocate(); slivers.deallocate() }
+        let taps = geo.taps()
+        for b in 0..<geo.batch {
+            for g in 0..<group {
+                var start = 0
+                while start < positions {
+                    let count = min(chunk, positions - start)
+                    if geo.isPointwise {
+                        // The patches are the input's channel planes themselves.
+                        let planes = x + (b * geo.inChannels + g * geo.channelsPerGroup) * positions + start
+                        rnnrt_pack_b(width, count, planes, positions, slivers)
+                    } else {
+                        geo.gatherColumns(x, item: b, group: g, positions: start..<(start + count), taps: taps, into: columns)
+                        rnnrt_pack_b(width, count, columns, count, slivers)
+                    }
+                    let c = y + (b * geo.outChannels + g * perGroup) * positions + start
+                    for m in 0..<perGroup {
+                        (c + m * positions).update(repeating: bias?[g * perGroup + m] ?? 0, count: count)
+                    }
+                    weights[g].stored.withUnsafeBufferPointer { w in
+                        rnnrt_sgemm_packed_avx2(perGroup, count, width, w.baseAddress!, width, slivers, c, positions, 1)
+                    }
+                    start += count
+                }
+            }
+        }
+    }
+
+    /// Positions as rows: every group's product, chunk by chunk of rows, into `y [N, M, positions]`.
+    private func productsByRows(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?,
+                                into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group
         let total = geo.batch * geo.positions
         guard total > 0, perGroup > 0 else { return }
@@ -123,7 +180,7 @@ struct ConvOp: GraphOperator {
                 if width == 0 {
                     for i in 0..<(rows * perGroup) { products[i] = 0 }
                 } else {
-                    matrices[g].multiply(m: rows, a: patches, lda: width, c: products, ldc: perGroup, accumulate: false)
+                    weights[g].matrix.multiply(m: rows, a: patches, lda: width, c: products, ldc: perGroup, accumulate: false)
                 }
                 scatter(products, rows: start..<(start + rows), group: g, perGroup: perGroup, geo: geo, bias: bias, into: y)
                 start += rows
@@ -172,6 +229,8 @@ struct ConvGeometry {
     /// Values in one patch: channels per group × kernel positions.
     var patchWidth: Int { channelsPerGroup * kernelExtent[0] * kernelExtent[1] * kernelExtent[2] }
     var inPositions: Int { inExtent[0] * inExtent[1] * inExtent[2] }
+    /// A 1×1 kernel at stride 1 with no padding: output position p reads input position p of every channel.
+    var isPointwise: Bool { kernelExtent == [1, 1, 1] && stride == [1, 1, 1] && padBegin == [0, 0, 0] && outExtent == inExtent }
 
     init(input: [Int], weights: [Int], group: Int, strides: [Int]?, dilations: [Int]?, pads: [Int]?, autoPad: String) throws {
         guard input.count >= 3, input.count <= 5, weights.count == input.count else {
@@ -240,6 +299,64 @@ struct ConvGeometry {
                 }
             }
             return table
+        }
+    }
+
+    /// The patches of output positions `positions` of item `b` and group `g`, row-major `[patchWidth × count]` (W's
+    /// `[C/group, kernel...]` order down, positions across), zero in the padding: each kernel tap of an output row is
+    /// one run of an input row (a stride apart), copied whole where the stride is 1.
+    func gatherColumns(_ x: UnsafePointer<Float>, item b: Int, group g: Int, positions: Range<Int>, taps: [[Int]],
+                       into columns: UnsafeMutablePointer<Float>) {
+        let (k0, k1, k2) = (kernelExtent[0], kernelExtent[1], kernelExtent[2])
+        let (w1, w2) = (inExtent[1], inExtent[2])
+        let rowLength = outExtent[2], count = positions.count
+        let (s2, d2, pad2) = (stride[2], dilation[2], padBegin[2])
+        let channels = x + (b * inChannels + g * channelsPerGroup) * inPositions
+        taps[0].withUnsafeBufferPointer { t0 in
+            taps[1].withUnsafeBufferPointer { t1 in
+                var row = columns
+                for ci in 0..<channelsPerGroup {
+                    let channel = channels + ci * inPositions
+                    for a in 0..<k0 {
+                        for c in 0..<k1 {
+                            for e in 0..<k2 {
+                                defer { row += count }
+                                // The output rows (o0, o1) the positions span, each a segment of o2.
+                                var q = positions.lowerBound
+                                var line = q / rowLength
+                                var o2 = q - line * rowLength
+                                var out = row
+                                while q < positions.upperBound {
+                                    let n = min(positions.upperBound - q, rowLength - o2)
+                                    let p0 = t0[(line / outExtent[1]) * k0 + a], p1 = t1[(line % outExtent[1]) * k1 + c]
+                                    if p0 < 0 || p1 < 0 {
+                                        out.update(repeating: 0, count: n)
+                                    } else {
+                                        // Input columns o2·s2 − pad2 + e·d2 for the n positions: zero outside [0, w2).
+                                        let source = channel + (p0 * w1 + p1) * w2
+                                        let first = o2 * s2 - pad2 + e * d2
+                                        // The positions whose column lies inside: [lo, hi).
+                                        let lo = first >= 0 ? 0 : min(n, (-first + s2 - 1) / s2)
+                                        let hi = first >= w2 ? 0 : max(lo, min(n, (w2 - 1 - first) / s2 + 1))
+                                        if lo > 0 { out.update(repeating: 0, count: lo) }
+                                        if s2 == 1 {
+                                            (out + lo).update(from: source + first + lo, count: hi - lo)
+                                        } else {
+                                            var p = first + lo * s2
+                                            for j in lo..<hi { out[j] = source[p]; p += s2 }
+                                        }
+                                        if hi < n { (out + hi).update(repeating: 0, count: n - hi) }
+                                    }
+                                    out += n
+                                    q += n
+                                    line += 1
+                                    o2 = 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
