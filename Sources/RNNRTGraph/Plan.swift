@@ -26,7 +26,10 @@ public final class Plan: Sendable {
     public let opset: Int64
     let steps: [Step]
     let slotCount: Int
-    let constants: [Int: GraphTensor]
+    /// The constants a step reads or the graph returns (folded intermediates are not kept).
+    let constants: [(slot: Int, value: GraphTensor)]
+    /// Every input name a caller may give (runtime inputs and overridable initializers).
+    let inputNames: Set<String>
     let inputSlots: [(info: ValueInfo, slot: Int)]
     /// Graph inputs that also have an initializer: the initializer is a default a caller may override
     /// (never constant-folded).
@@ -141,15 +144,27 @@ public final class Plan: Sendable {
         let kept = Set(outputs.map(\.1)).union(constants.keys)
         var release = [[Int]](repeating: [], count: built.count)
         for (s, index) in lastUse where !kept.contains(s) { release[index].append(s) }
-        steps = built.enumerated().map { index, b in
-            Step(node: b.node, op: b.op, inputs: b.inputs, outputs: b.outputs, release: release[index])
+        // Slots renumbered densely over the values a run holds (folded intermediates get none), so a run's table
+        // of values is as small as it can be.
+        let read = Set(built.flatMap { $0.inputs.compactMap { $0 } } + outputs.map(\.1))
+        let liveConstants = constants.filter { read.contains($0.key) }
+        var dense: [Int: Int] = [:]
+        func number(_ s: Int) -> Int {
+            if let d = dense[s] { return d }
+            dense[s] = dense.count
+            return dense.count - 1
         }
-        slotCount = slots.count
-        self.constants = constants
-        inputSlots = inputs
-        defaultSlots = defaults
-        outerSlots = outer
-        outputSlots = outputs
+        self.constants = liveConstants.keys.sorted().map { (number($0), liveConstants[$0]!) }
+        inputSlots = inputs.map { ($0.0, number($0.1)) }
+        defaultSlots = defaults.map { ($0.0, number($0.1), $0.2) }
+        outerSlots = outer.map { ($0.0, number($0.1)) }
+        outputSlots = outputs.map { ($0.0, number($0.1)) }
+        steps = built.enumerated().map { index, b in
+            Step(node: b.node, op: b.op, inputs: b.inputs.map { $0.map(number) }, outputs: b.outputs.map { $0.map(number) },
+                 release: release[index].map(number))
+        }
+        slotCount = dense.count
+        inputNames = Set(inputs.map(\.0.name) + defaults.map(\.0.name))
     }
 
     /// Names a graph reads that it does not define itself (inputs, initializers, node outputs), including
@@ -195,8 +210,8 @@ public final class Plan: Sendable {
              profile: PlanProfile?) throws -> [(name: String, tensor: GraphTensor)] {
         var values = [GraphTensor?](repeating: nil, count: slotCount)
         for (slot, value) in constants { values[slot] = value }
-        let declared = Set(inputSlots.map(\.info.name)).union(defaultSlots.map(\.info.name))
-        if let unknown = inputs.keys.sorted().first(where: { !declared.contains($0) }) {
+        if inputs.keys.contains(where: { !inputNames.contains($0) }),
+           let unknown = inputs.keys.sorted().first(where: { !inputNames.contains($0) }) {
             throw RNNRTError(.invalidArgument, "the model has no input named '\(unknown)'; its inputs are "
                              + (inputSlots.map(\.info) + defaultSlots.map(\.info)).map { "'\($0.name)'" }.joined(separator: ", "))
         }
@@ -208,14 +223,14 @@ public final class Plan: Sendable {
             values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
         }
         for (name, slot) in outerSlots { values[slot] = outer[name] }
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             let args = step.inputs.map { $0.flatMap { values[$0] } }
             for s in step.release { values[s] = nil }  // the op may now own the last reference
             let results: [GraphTensor]
             do {
                 results = try withContext("running \(step.node.label)") {
                     guard let profile else { return try step.op.run(args) }
-                    return try profile.measure(step.node) { try step.op.run(args, profile: profile) }
+                    return try profile.measure(self, step: index, step.node) { try step.op.run(args, profile: profile) }
                 }
             } catch let error as RNNRTError {
                 throw explainShapes(error, inputs)

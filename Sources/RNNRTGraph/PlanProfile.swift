@@ -23,9 +23,18 @@ public final class PlanProfile: @unchecked Sendable {
         public let seconds: Double
     }
 
-    private var entries: [String: Entry] = [:]
-    private var order: [String] = []
-    private var path: [String] = []
+    /// A step of a plan, run inside the node of entry `parent` (−1 at the top).
+    private struct StepKey: Hashable {
+        let parent: Int
+        let plan: ObjectIdentifier
+        let step: Int
+    }
+
+    /// Entries in the order each first ran, and each step's entry.
+    private var entries: [Entry] = []
+    private var index: [StepKey: Int] = [:]
+    /// The entries of the nodes running now, outermost first.
+    private var path: [Int] = []
     /// Time recorded so far, in every entry: what a node's bodies recorded while it ran is this difference.
     private var recorded: Duration = .zero
     /// Completed top-level runs.
@@ -34,7 +43,7 @@ public final class PlanProfile: @unchecked Sendable {
     public init() {}
 
     /// Every node that ran, in the order each first ran.
-    public var nodes: [Entry] { order.compactMap { entries[$0] } }
+    public var nodes: [Entry] { entries }
 
     /// Seconds over every node and run.
     public var totalSeconds: Double { nodes.reduce(0) { $0 + $1.seconds } }
@@ -46,14 +55,20 @@ public final class PlanProfile: @unchecked Sendable {
             .sorted { $0.seconds > $1.seconds }
     }
 
-    /// Runs `body` as `node`'s step and records its own time.
-    func measure<T>(_ node: Node, _ body: () throws -> T) rethrows -> T {
-        path.append(node.label)
-        let key = path.joined(separator: " › ")
-        if entries[key] == nil {
-            entries[key] = Entry(path: key, opType: node.opType, calls: 0, seconds: 0)
-            order.append(key)
+    /// Runs `body` as step `step` of `plan` (node `node`) and records its own time.
+    func measure<T>(_ plan: Plan, step: Int, _ node: Node, _ body: () throws -> T) rethrows -> T {
+        let parent = path.last ?? -1
+        let key = StepKey(parent: parent, plan: ObjectIdentifier(plan), step: step)
+        let index: Int
+        if let known = self.index[key] {
+            index = known
+        } else {
+            index = entries.count
+            let prefix = parent < 0 ? "" : entries[parent].path + " › "
+            entries.append(Entry(path: prefix + node.label, opType: node.opType, calls: 0, seconds: 0))
+            self.index[key] = index
         }
+        path.append(index)
         let before = recorded
         let clock = ContinuousClock()
         let start = clock.now
@@ -62,8 +77,8 @@ public final class PlanProfile: @unchecked Sendable {
             let own = total - (recorded - before)
             recorded = before + total
             path.removeLast()
-            entries[key]!.calls += 1
-            entries[key]!.seconds += Double(own.components.seconds) + Double(own.components.attoseconds) * 1e-18
+            entries[index].calls += 1
+            entries[index].seconds += Double(own.components.seconds) + Double(own.components.attoseconds) * 1e-18
         }
         return try body()
     }
