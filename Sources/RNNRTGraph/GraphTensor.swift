@@ -119,7 +119,7 @@ public struct GraphTensor: Sendable, Equatable {
 
     /// Maps every element, keeping the element kind's storage (generic over the three kinds).
     func mapElements(float: (Float) -> Float) throws -> GraphTensor {
-        GraphTensor(shape: shape, elements: .float(try floats("input").map(float)))
+        GraphTensor(shape: shape, elements: .float(try floats("input").mapOutput(float)))
     }
 }
 

@@ -1,8 +1,9 @@
 import RNNRTCore
 
 /// A graph ready to run: every node's operator resolved and built (attributes checked, constant weights
-/// prepared), values numbered, constants folded, and the last use of every value known so intermediate
-/// buffers are released (and reused in place by copy-on-write) as soon as possible.
+/// prepared), constants folded (inside `If` and `Loop` bodies too), fusions applied (`Plan.fuse`), values numbered,
+/// and the last use of every value known, so that each float buffer goes back to the run's arena (`FloatArena`) as
+/// soon as nothing reads it: a call with the shapes of the calls before it computes into their buffers.
 ///
 /// ```swift
 /// let plan = try Plan(model: model)                       // unsupported ops: one error listing them all
@@ -39,6 +40,10 @@ public final class Plan: Sendable {
     let outputSlots: [(name: String, slot: Int)]
     /// The fusions applied (`Plan.fuse`), described.
     let fusions: [String]
+    /// Per slot, whether the run returns its value.
+    let returnedSlots: [Bool]
+    /// The buffers runs compute into (lent to the runs of the outermost plan).
+    let arenas = ArenaPool()
 
     /// The operator types `Plan` can run (default ONNX domain).
     public static var supportedOperators: [String] { OpRegistry.standard.keys.sorted() }
@@ -164,6 +169,9 @@ public final class Plan: Sendable {
                  release: release[index].map(number))
         }
         slotCount = dense.count
+        var returned = [Bool](repeating: false, count: dense.count)
+        for (_, slot) in outputSlots { returned[slot] = true }
+        returnedSlots = returned
         inputNames = Set(inputs.map(\.0.name) + defaults.map(\.0.name))
     }
 
@@ -195,14 +203,25 @@ public final class Plan: Sendable {
     /// - Throws: `.invalidArgument` for unknown input names or inputs whose rank or element type
     ///   contradicts the declaration; any operator's error with the node named in its context.
     public func run(_ inputs: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
-        try run(inputs, outer: [:], profile: nil)
+        try runOutermost(inputs, profile: nil)
     }
 
     /// `run`, recording the time each node takes into `profile`.
     public func run(_ inputs: [String: GraphTensor], profile: PlanProfile) throws -> [(name: String, tensor: GraphTensor)] {
-        let outputs = try run(inputs, outer: [:], profile: profile)
+        let outputs = try runOutermost(inputs, profile: profile)
         profile.finishRun()
         return outputs
+    }
+
+    /// A caller's run: the operators (and those of the plans of `If` and `Loop` bodies) compute into this plan's arena,
+    /// and the outputs leave it for the caller.
+    private func runOutermost(_ inputs: [String: GraphTensor], profile: PlanProfile?) throws -> [(name: String, tensor: GraphTensor)] {
+        try arenas.withArena { arena in
+            defer { arena.finishRun() }
+            let outputs = try FloatArena.$current.withValue(arena) { try run(inputs, outer: [:], profile: profile) }
+            for (_, tensor) in outputs { if case .float(let v) = tensor.elements { arena.release(v) } }
+            return outputs
+        }
     }
 
     /// `run` for a subgraph: `outer` holds the enclosing graph's values it reads.
@@ -223,9 +242,29 @@ public final class Plan: Sendable {
             values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
         }
         for (name, slot) in outerSlots { values[slot] = outer[name] }
+        // Arena buffers computed in this run, by address: how many slots hold each. One no slot holds goes back.
+        let arena = FloatArena.current
+        var holders: [UInt: Int] = [:]
+        var dropped: [GraphTensor] = []
+        func drop(_ value: GraphTensor) {
+            guard arena != nil, case .float(let v) = value.elements, let address = FloatArena.address(v),
+                  let count = holders[address] else { return }
+            if count > 1 { holders[address] = count - 1; return }
+            holders[address] = nil
+            arena?.recycle(v)
+        }
+        defer {
+            // What is still held and not returned (outputs nothing read, a failed run's values) goes back too.
+            if arena != nil {
+                for (slot, value) in values.enumerated() where !returnedSlots[slot] { if let value { drop(value) } }
+            }
+        }
         for (index, step) in steps.enumerated() {
             let args = step.inputs.map { $0.flatMap { values[$0] } }
-            for s in step.release { values[s] = nil }  // the op may now own the last reference
+            for s in step.release {
+                if let value = values[s] { dropped.append(value) }
+                values[s] = nil
+            }
             let results: [GraphTensor]
             do {
                 results = try withContext("running \(step.node.label)") {
@@ -235,7 +274,30 @@ public final class Plan: Sendable {
             } catch let error as RNNRTError {
                 throw explainShapes(error, inputs)
             }
-            for (slot, value) in zip(step.outputs, results) { if let slot { values[slot] = value } }
+            for (slot, value) in zip(step.outputs, results) {
+                guard let slot else { continue }
+                if let old = values[slot] { drop(old) }
+                values[slot] = value
+                if let arena, case .float(let v) = value.elements, let address = FloatArena.address(v) {
+                    if arena.owns(v) {
+                        holders[address, default: 0] += 1
+                    } else if !(step.op is IfOp || step.op is LoopOp),
+                              !args.contains(where: { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }) {
+                        // (What an If or a Loop returns, its bodies' steps computed, or is a constant of theirs.)
+                        arena.countForeign(step.node.opType)
+                    }
+                }
+            }
+            // Results nothing reads (outputs the node does not name) go back at once.
+            if let arena {
+                for (position, value) in results.enumerated() where position >= step.outputs.count || step.outputs[position] == nil {
+                    guard case .float(let v) = value.elements, arena.owns(v), let address = FloatArena.address(v),
+                          holders[address] == nil else { continue }
+                    arena.recycle(v)
+                }
+            }
+            for value in dropped { drop(value) }
+            dropped.removeAll(keepingCapacity: true)
         }
         return try outputSlots.map { name, slot in
             guard let v = values[slot] else {

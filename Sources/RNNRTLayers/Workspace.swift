@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RNNRTKernels
 
 /// Scratch buffers for running a module, grown on demand and reused: a stream that keeps feeding chunks
@@ -41,5 +46,35 @@ package final class Workspace {
         static let updateGate = 8   // GRU, reset before the product: z, [N × H]
         static let candidate = 9    // GRU, reset before the product: (r ⊙ h)·R_nᵀ + Rb_n, [N × H]
         static let pairState = 10   // two threads splitting the units: two state buffers, [2 × N × (H + 8)]
+    }
+}
+
+/// Workspaces kept for reuse by the callers of a module or operator that may run on several threads at once: each
+/// run borrows one (a new one when all are out) and gives it back, so runs after the first allocate no scratch.
+package final class WorkspacePool: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var idle: [Workspace] = []
+
+    package init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with a workspace no other run is using.
+    package func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        let workspace = idle.popLast() ?? Workspace()
+        pthread_mutex_unlock(mutex)
+        defer {
+            pthread_mutex_lock(mutex)
+            idle.append(workspace)
+            pthread_mutex_unlock(mutex)
+        }
+        return try body(workspace)
     }
 }

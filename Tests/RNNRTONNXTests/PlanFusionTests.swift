@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import RNNRTTestSupport
 import RNNRTONNX
@@ -132,5 +133,54 @@ extension PlanFusionTests {
         #expect(profile.nodes.allSatisfy { $0.calls == 2 && $0.seconds >= 0 })
         #expect(profile.nodes[1].path.hasPrefix("If node ") && profile.nodes[1].path.contains(" › GRU node "))
         #expect(Set(profile.operatorTotals.map(\.opType)) == ["If", "GRU", "Squeeze"])
+    }
+}
+
+/// A steady-state call computes into the buffers of the calls before it (`FloatArena`): after two calls, a call makes
+/// new float buffers for the outputs it returns alone, computes no float value outside the arena, and leaves the
+/// arena holding what it held.
+@Suite struct FloatArenaTests {
+    static let graphs = ["onnx/torch", "onnx/ops", "onnx/graphs", "onnx/spec", "onnx/node"].flatMap { source in
+        Fixture.folders(in: source).map { "\(source)/\($0)" }
+    }
+
+    @Test(arguments: graphs)
+    func steadyStateCallsReuseTheirBuffers(_ folder: String) throws {
+        let dir = Fixture.url(folder)
+        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        guard spec.expect_failure != true else { return }
+        let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
+        var feeds: [String: GraphTensor] = [:]
+        for (k, name) in spec.inputs.enumerated() {
+            feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
+        }
+        let first = try plan.run(feeds)
+        _ = try plan.run(feeds)
+        let made = plan.arenas.buffersMade, foreign = plan.arenas.foreignBuffers, held = plan.arenas.floatsHeld
+        let outputs = try plan.run(feeds)
+        // The same results, bit for bit (NaN included).
+        func bits(_ t: GraphTensor) -> [UInt32] { t.floatsUnchecked.map(\.bitPattern) }
+        #expect(outputs.map { bits($0.tensor) } == first.map { bits($0.tensor) })
+        #expect(outputs.map { $0.tensor.shape } == first.map { $0.tensor.shape })
+        let returned = outputs.filter { if case .float(let v) = $0.tensor.elements { return !v.isEmpty } else { return false } }.count
+        #expect(plan.arenas.buffersMade - made <= returned, "\(folder): \(plan.arenas.buffersMade - made) buffers made")
+        #expect(plan.arenas.foreignBuffers == foreign, "values computed outside the arena by \(plan.arenas.foreignOperators.sorted())")
+        #expect(plan.arenas.floatsHeld == held)
+    }
+
+    /// Threads running one plan at once each compute into an arena of their own: every result equals one thread's.
+    @Test func threadsSharingAPlanGetTheirOwnArenas() throws {
+        let dir = Fixture.url("onnx/graphs/conv_silu")
+        let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
+        let x = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/0.npy")))
+        let expected = try plan.run(["X": x])[0].tensor.floatsUnchecked.map(\.bitPattern)
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<200 {
+                let got = (try? plan.run(["X": x]))?.first?.tensor.floatsUnchecked.map(\.bitPattern)
+                if got != expected { mismatches.withLock { $0 += 1 } }
+            }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
     }
 }

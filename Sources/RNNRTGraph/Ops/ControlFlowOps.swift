@@ -61,6 +61,19 @@ struct LoopOp: GraphOperator {
             carried.append(value)
         }
         let names = body.graph.inputs.map(\.name)
+        // What the body computed, and so this operator may give back once it is replaced or stacked: anything but a
+        // value the loop was given (the enclosing run may still hold those).
+        let given = Set(inputs.compactMap { $0.flatMap { FloatArena.address($0.floatsUnchecked) } })
+        var stackedAddresses: Set<UInt> = []
+        func recycleComputed(_ values: [GraphTensor], keeping kept: [GraphTensor]) {
+            let keptAddresses = Set(kept.compactMap { FloatArena.address($0.floatsUnchecked) })
+            var seen: Set<UInt> = []
+            for value in values {
+                guard let address = FloatArena.address(value.floatsUnchecked), !given.contains(address),
+                      !keptAddresses.contains(address), seen.insert(address).inserted else { continue }
+                recycleIntermediate(value)
+            }
+        }
         var scans: [[GraphTensor]] = []
         var iteration: Int64 = 0
         while condition && (tripCount.map { iteration < $0 } ?? true) {
@@ -72,8 +85,15 @@ struct LoopOp: GraphOperator {
             for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
             let results = try body.run(feeds, outer: outer, profile: profile).map(\.tensor)
             condition = try ElementwiseOps.bools(results[0], "body condition").first ?? false
+            let previous = carried
             carried = Array(results[1..<(1 + carriedCount)])
             scans.append(Array(results.dropFirst(carriedCount + 1)))
+            for value in scans[scans.count - 1] {
+                if let address = FloatArena.address(value.floatsUnchecked) { stackedAddresses.insert(address) }
+            }
+            // A previous carried value a scan output also holds is given back with the stacked parts, at the end.
+            recycleComputed(previous.filter { FloatArena.address($0.floatsUnchecked).map { !stackedAddresses.contains($0) } ?? false },
+                            keeping: results)
             iteration += 1
         }
         let scanCount = body.graph.outputs.count - carriedCount - 1
@@ -90,6 +110,7 @@ struct LoopOp: GraphOperator {
             let joined = try ShapeOps.concat(parts.map { $0.reshaped([1] + $0.shape) }, axis: 0)
             stacked.append(joined)
         }
+        recycleComputed(scans.flatMap { $0 }, keeping: carried)
         return carried + stacked
     }
 }

@@ -110,7 +110,7 @@ struct ConvOp: GraphOperator {
             throw RNNRTError(.shapeMismatch, "Conv B has \(b.count) values for \(geometry.outChannels) output channels")
         }
         let outCount = geometry.batch * geometry.outChannels * geometry.positions
-        let out = [Float](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+        let out = outputFloats(outCount) { buffer in
             x.withUnsafeBufferPointer { xp in
                 if KernelSet.avx2 && geometry.positions >= ConvOp.columnsFrom {
                     productsByColumns(geometry, x: xp.baseAddress!, weights: matrices, bias: b, into: buffer.baseAddress!)
@@ -119,7 +119,6 @@ struct ConvOp: GraphOperator {
                 }
             }
             activation?.apply(buffer.baseAddress!, buffer.baseAddress!, count: outCount)
-            initialized = outCount
         }
         return [GraphTensor(shape: [geometry.batch, geometry.outChannels] + geometry.outSize, floats: out)]
     }
@@ -131,9 +130,16 @@ struct ConvOp: GraphOperator {
         let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
         guard perGroup > 0 else { return }
         let chunk = min((positions + 15) / 16 * 16, max(16, ConvOp.chunkFloats / max(min(width, 256), 1) / 16 * 16))
-        let columns = KernelMemory.allocate(floats: chunk * max(width, 1))
-        let slivers = KernelMemory.allocate(floats: chunk * max(width, 1))
-        defer { columns.deallocate(); slivers.deallocate() }
+        withTemporaryFloats(2 * chunk * max(width, 1)) { scratch in
+            let columns = scratch.baseAddress!, slivers = columns + chunk * max(width, 1)
+            productsByColumns(geo, x: x, weights: weights, bias: bias, chunk: chunk, columns: columns, slivers: slivers, into: y)
+        }
+    }
+
+    private func productsByColumns(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?,
+                                   chunk: Int, columns: UnsafeMutablePointer<Float>, slivers: UnsafeMutablePointer<Float>,
+                                   into y: UnsafeMutablePointer<Float>) {
+        let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
         let taps = geo.taps()
         for b in 0..<geo.batch {
             for g in 0..<group {
@@ -168,9 +174,17 @@ struct ConvOp: GraphOperator {
         let total = geo.batch * geo.positions
         guard total > 0, perGroup > 0 else { return }
         let chunk = min(total, max(6, ConvOp.chunkFloats / max(width, 1)))
-        let patches = KernelMemory.allocate(floats: chunk * width)
-        let products = KernelMemory.allocate(floats: chunk * perGroup)
-        defer { patches.deallocate(); products.deallocate() }
+        withTemporaryFloats(chunk * (width + perGroup)) { scratch in
+            productsByRows(geo, x: x, weights: weights, bias: bias, chunk: chunk, patches: scratch.baseAddress!,
+                           products: scratch.baseAddress! + chunk * width, into: y)
+        }
+    }
+
+    private func productsByRows(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?, chunk: Int,
+                                patches: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>,
+                                into y: UnsafeMutablePointer<Float>) {
+        let width = geo.patchWidth, perGroup = geo.outChannels / group
+        let total = geo.batch * geo.positions
         let taps = geo.taps()
         for g in 0..<group {
             var start = 0

@@ -44,18 +44,17 @@ func broadcastIndices(from source: [Int], to shape: [Int]) -> [Int]? {
     return out
 }
 
-/// Applies `f` elementwise over two arrays broadcast to a common shape.
-func broadcastMap<A, B, R>(_ a: [A], _ aShape: [Int], _ b: [B], _ bShape: [Int], _ f: (A, B) -> R) throws -> ([R], [Int]) {
+/// Applies `f` elementwise over two arrays broadcast to a common shape, into an operator's output.
+func broadcastMap<A, B, R: BitwiseCopyable>(_ a: [A], _ aShape: [Int], _ b: [B], _ bShape: [Int], _ f: (A, B) -> R) throws -> ([R], [Int]) {
     let shape = try broadcastShape(aShape, bShape)
     let n = shape.reduce(1, *)
-    if aShape == bShape { return (zip(a, b).map(f), shape) }
-    if b.count == 1, aShape == shape { let v = b[0]; return (a.map { f($0, v) }, shape) }
-    if a.count == 1, bShape == shape { let v = a[0]; return (b.map { f(v, $0) }, shape) }
+    if aShape == bShape {
+        return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[i], b[i]) } }, shape)
+    }
+    if b.count == 1, aShape == shape { let v = b[0]; return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[i], v) } }, shape) }
+    if a.count == 1, bShape == shape { let v = a[0]; return (outputArray(n) { out in for i in 0..<n { out[i] = f(v, b[i]) } }, shape) }
     let ia = broadcastIndices(from: aShape, to: shape), ib = broadcastIndices(from: bShape, to: shape)
-    var out = [R]()
-    out.reserveCapacity(n)
-    for i in 0..<n { out.append(f(a[ia?[i] ?? i], b[ib?[i] ?? i])) }
-    return (out, shape)
+    return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[ia?[i] ?? i], b[ib?[i] ?? i]) } }, shape)
 }
 
 /// Elementwise operators: unary math and activations, binary arithmetic and comparisons, `Where`,
@@ -65,7 +64,7 @@ enum ElementwiseOps {
         func unary(_ name: String, _ f: @escaping @Sendable (Float) -> Float) {
             r[name] = { _ in ClosureOperator { inputs in
                 let x = try Check.input(inputs, 0, "X")
-                return [GraphTensor(shape: x.shape, floats: try x.floats("\(name) input").map(f))]
+                return [GraphTensor(shape: x.shape, floats: try x.floats("\(name) input").mapOutput(f))]
             } }
         }
         for (name, f) in [("Relu", ActivationFunction.relu), ("Sigmoid", .sigmoid), ("Tanh", .tanh)] {
@@ -91,7 +90,7 @@ enum ElementwiseOps {
             r[name] = { _ in ClosureOperator { inputs in
                 let x = try Check.input(inputs, 0, "X")
                 switch x.elements {
-                case .float(let v): return [GraphTensor(shape: x.shape, floats: v.map(f))]
+                case .float(let v): return [GraphTensor(shape: x.shape, floats: v.mapOutput(f))]
                 case .int(let v): return [GraphTensor(shape: x.shape, ints: v.map(g))]
                 case .bool: throw RNNRTError(.invalidArgument, "\(name) does not take bool tensors")
                 }
@@ -228,8 +227,8 @@ enum ElementwiseOps {
             let n = shape.reduce(1, *)
             let ic = broadcastIndices(from: c.shape, to: shape)
             let ix = broadcastIndices(from: x.shape, to: shape), iy = broadcastIndices(from: y.shape, to: shape)
-            func pick<T>(_ a: [T], _ b: [T]) -> [T] {
-                (0..<n).map { i in cond[ic?[i] ?? i] ? a[ix?[i] ?? i] : b[iy?[i] ?? i] }
+            func pick<T: BitwiseCopyable>(_ a: [T], _ b: [T]) -> [T] {
+                outputArray(n) { out in for i in 0..<n { out[i] = cond[ic?[i] ?? i] ? a[ix?[i] ?? i] : b[iy?[i] ?? i] } }
             }
             switch (x.elements, y.elements) {
             case (.float(let a), .float(let b)): return [GraphTensor(shape: shape, floats: pick(a, b))]
@@ -243,10 +242,17 @@ enum ElementwiseOps {
             r[name] = { _ in ClosureOperator { inputs in
                 let present = inputs.compactMap { $0 }
                 guard var acc = present.first else { throw RNNRTError(.invalidArgument, "\(name) needs at least one input") }
-                for next in present.dropFirst() { acc = try binaryArithmetic(name, acc, next, f, { g($0, $1) }) }
+                // Each partial result after the first is this operator's own, given back when the next replaces it.
+                for (k, next) in present.dropFirst().enumerated() {
+                    let partial = try binaryArithmetic(name, acc, next, f, { g($0, $1) })
+                    if k > 0 { recycleIntermediate(acc) }
+                    acc = partial
+                }
                 if mean, case .float(let v) = acc.elements {
                     let k = Float(present.count)
-                    acc = GraphTensor(shape: acc.shape, floats: v.map { $0 / k })
+                    let averaged = GraphTensor(shape: acc.shape, floats: v.mapOutput { $0 / k })
+                    if present.count > 1 { recycleIntermediate(acc) }
+                    acc = averaged
                 }
                 return [acc]
             } }
@@ -310,8 +316,8 @@ enum ElementwiseOps {
     static func cast(_ x: GraphTensor, to kind: ONNXElementKind) throws -> GraphTensor {
         switch (kind, x.elements) {
         case (.float, .float): return x
-        case (.float, .int(let v)): return GraphTensor(shape: x.shape, floats: v.map { Float($0) })
-        case (.float, .bool(let v)): return GraphTensor(shape: x.shape, floats: v.map { $0 ? 1 : 0 })
+        case (.float, .int(let v)): return GraphTensor(shape: x.shape, floats: v.mapOutput { Float($0) })
+        case (.float, .bool(let v)): return GraphTensor(shape: x.shape, floats: v.mapOutput { $0 ? 1 : 0 })
         case (.int, .int): return x
         case (.int, .float(let v)):
             return GraphTensor(shape: x.shape, ints: v.map { f in
@@ -323,7 +329,6 @@ enum ElementwiseOps {
     }
 }
 
-/// `f`/`g` over two float or two integer tensors with broadcasting (mixed kinds compute in float).
 /// An operator applying `function` to every element of its float input (`Relu`, `Sigmoid`, `Tanh`, and the fused
 /// `x * sigmoid(x)`; `name` for messages).
 struct ActivationOp: GraphOperator {
@@ -332,22 +337,19 @@ struct ActivationOp: GraphOperator {
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         let x = try Check.input(inputs, 0, "X")
-        return [GraphTensor(shape: x.shape, floats: function.applied(to: try x.floats("\(name) input")))]
+        let values = try x.floats("\(name) input")
+        return [GraphTensor(shape: x.shape, floats: outputFloats(values.count) { out in
+            values.withUnsafeBufferPointer { function.apply($0.baseAddress!, out.baseAddress!, count: values.count) }
+        })]
     }
 }
 
+/// `f`/`g` over two float or two integer tensors with broadcasting (mixed kinds compute in float).
 @inline(__always)
 func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
                       _ f: (Float, Float) -> Float, _ g: (Int64, Int64) throws -> Int64) throws -> GraphTensor {
     switch (a.elements, b.elements) {
     case (.float(let x), .float(let y)):
-        if a.shape == b.shape {
-            var out = x
-            out.withUnsafeMutableBufferPointer { o in
-                y.withUnsafeBufferPointer { yy in for i in 0..<o.count { o[i] = f(o[i], yy[i]) } }
-            }
-            return GraphTensor(shape: a.shape, floats: out)
-        }
         let (v, s) = try broadcastMap(x, a.shape, y, b.shape, f)
         return GraphTensor(shape: s, floats: v)
     case (.int(let x), .int(let y)):

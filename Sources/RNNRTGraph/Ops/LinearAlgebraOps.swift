@@ -50,15 +50,14 @@ enum LinearAlgebraOps {
         }
         let rows = weights.k == 0 ? aT.shape.dropLast().reduce(1, *) : a.count / weights.k
         let n = weights.n
-        let out = [Float](unsafeUninitializedCapacity: rows * n) { buffer, initialized in
+        let out = outputFloats(rows * n) { buffer in
             if weights.k == 0 {
-                buffer.initialize(repeating: 0)
+                buffer.update(repeating: 0)
             } else if rows > 0 {
                 a.withUnsafeBufferPointer { pa in
                     weights.multiply(m: rows, a: pa.baseAddress!, lda: weights.k, c: buffer.baseAddress!, ldc: n, accumulate: false)
                 }
             }
-            initialized = rows * n
         }
         return GraphTensor(shape: aT.shape.dropLast() + [n], floats: out)
     }
@@ -85,11 +84,13 @@ enum LinearAlgebraOps {
         let batch = try broadcastShape(batchA, batchB)
         let count = batch.reduce(1, *)
         let ia = broadcastIndices(from: batchA, to: batch), ib = broadcastIndices(from: batchB, to: batch)
-        var out = [Float](repeating: 0, count: count * m * n)
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { pc in
-                    guard let ap = pa.baseAddress, let bp = pb.baseAddress, let cp = pc.baseAddress, m > 0, n > 0, k > 0 else { return }
+        let out = outputFloats(count * m * n) { pc in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    guard let ap = pa.baseAddress, let bp = pb.baseAddress, let cp = pc.baseAddress, m > 0, n > 0, k > 0 else {
+                        pc.update(repeating: 0)
+                        return
+                    }
                     if batchB.reduce(1, *) == 1 && ia == nil {
                         // All batches of A share B: one product of [(batch·m) × k] · [k × n].
                         sgemm(m: count * m, n: n, k: k, a: ap, lda: k, b: bp, ldb: n, c: cp, ldc: n, accumulate: false)
@@ -150,8 +151,16 @@ struct GemmOp: GraphOperator {
             guard b.shape[0] == k else {
                 throw RNNRTError(.shapeMismatch, "Gemm: A is \(m)×\(k) but B is \(b.shape[0])×\(b.shape[1]) (after transA=\(transA), transB=\(transB))")
             }
-            var out = [Float](repeating: 0, count: m * b.shape[1])
-            LinearAlgebraOps.multiply(a.scalars, b.scalars, into: &out, m: m, k: k, n: b.shape[1], accumulate: false)
+            let out = outputFloats(m * b.shape[1]) { c in
+                c.update(repeating: 0)
+                a.scalars.withUnsafeBufferPointer { pa in
+                    b.scalars.withUnsafeBufferPointer { pb in
+                        guard m > 0, k > 0, b.shape[1] > 0 else { return }
+                        sgemm(m: m, n: b.shape[1], k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: b.shape[1],
+                              c: c.baseAddress!, ldc: b.shape[1], accumulate: false)
+                    }
+                }
+            }
             product = GraphTensor(shape: [m, b.shape[1]], floats: out)
         }
         let c = inputs.count > 2 && beta != 0 ? inputs[2] : nil
@@ -164,9 +173,11 @@ struct GemmOp: GraphOperator {
                 // A bias row: the usual C.
                 for i in 0..<m { for j in 0..<n { y[i * n + j] = alpha * y[i * n + j] + beta * values[j] } }
             } else {
-                let (sum, shape) = try broadcastMap(y, [m, n], values, c.shape) { alpha * $0 + beta * $1 }
-                guard shape == [m, n] else { throw RNNRTError(.shapeMismatch, "Gemm C \(c.shape.shapeDescription) does not broadcast to [\(m), \(n)]") }
-                y = sum
+                guard try broadcastShape([m, n], c.shape) == [m, n] else {
+                    throw RNNRTError(.shapeMismatch, "Gemm C \(c.shape.shapeDescription) does not broadcast to [\(m), \(n)]")
+                }
+                let picks = broadcastIndices(from: c.shape, to: [m, n])
+                for i in y.indices { y[i] = alpha * y[i] + beta * values[picks?[i] ?? i] }
             }
         } else {
             for i in y.indices { y[i] *= alpha }

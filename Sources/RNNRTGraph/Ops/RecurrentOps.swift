@@ -27,6 +27,8 @@ struct RecurrentOp: GraphOperator {
     private(set) var outputPermutation: [Int]
     /// Bound at load when W, R, B and P are constants.
     private(set) var bound: Recurrence?
+    /// The engine's scratch, kept between runs.
+    private let workspaces = WorkspacePool()
 
     var directionCount: Int { direction == .bidirectional ? 2 : 1 }
 
@@ -203,51 +205,117 @@ struct RecurrentOp: GraphOperator {
             throw RNNRTError(.shapeMismatch, "\(label): X must be \(expected), got \(x.shape.shapeDescription)")
         }
         let steps = batchMajor ? x.shape[1] : x.shape[0], batch = batchMajor ? x.shape[0] : x.shape[1]
-        var xs = try x.floats("X")
-        if batchMajor { xs = ShapeOps.transpose(GraphTensor(shape: x.shape, floats: xs), [1, 0, 2]).floatsUnchecked }
-
-        func state(_ t: GraphTensor?, _ name: String) throws -> Tensor {
-            let shape = [d, batch, h]
-            guard let t else { return Tensor(repeating: 0, shape: shape) }
-            let declared = batchMajor ? [batch, d, h] : shape
-            guard t.shape == declared else {
-                throw RNNRTError(.shapeMismatch, "\(label): \(name) must be \(declared.shapeDescription) (layout \(batchMajor ? 1 : 0)), got \(t.shape.shapeDescription)")
-            }
-            let values = try t.floats(name)
-            return Tensor(shape: shape, scalars: batchMajor
-                          ? ShapeOps.transpose(GraphTensor(shape: declared, floats: values), [1, 0, 2]).floatsUnchecked : values)
+        let xs = try x.floats("X")
+        let lengths = try sequenceLengths(input(4), steps: steps, batch: batch)
+        let stateShape = batchMajor ? [batch, d, h] : [d, batch, h]
+        let hInitial = try initialState(input(5), "initial_h", shape: stateShape)
+        let cInitial = kind == .lstm ? try initialState(input(6), "initial_c", shape: stateShape) : nil
+        // The engine's layouts: input [T, N, I], states [D, N, H], output [T, N, D, H]. Y is the output permuted, the
+        // final states are the engine's ([D, N, H]) or, with layout 1, [N, D, H].
+        let engine = [steps, batch, d, h]
+        let stateCount = d * batch * h, inputCount = xs.count, outputCount = steps * batch * d * h
+        guard outputCount > 0 else {
+            // No step runs: Y is empty and the final states are the initial ones.
+            var results = [GraphTensor(shape: outputPermutation.map { engine[$0] }, floats: []),
+                           GraphTensor(shape: stateShape, floats: hInitial.mapOutput { $0 })]
+            if let cInitial { results.append(GraphTensor(shape: stateShape, floats: cInitial.mapOutput { $0 })) }
+            return results
         }
-        var hState = try state(input(5), "initial_h")
-        var cState: Tensor? = kind == .lstm ? try state(input(6), "initial_c") : nil
-
-        var lengths: [Int]?
-        if let s = input(4) {
-            let values = try s.ints("sequence_lens")
-            guard s.shape == [batch] else {
-                throw RNNRTError(.shapeMismatch, "\(label): sequence_lens must be [\(batch)], got \(s.shape.shapeDescription)")
-            }
-            lengths = try values.map { v in
-                guard v >= 0, v <= Int64(steps) else {
-                    throw RNNRTError(.invalidArgument, "\(label): sequence_lens value \(v) is outside 0…\(steps)")
+        var y = outputFloats(outputCount) { _ in }
+        var hFinal = outputFloats(stateCount) { _ in }, cFinal = cInitial.map { _ in outputFloats(stateCount) { _ in } }
+        let identity = outputPermutation == [0, 1, 2, 3]
+        // One temporary for what the engine needs in its own order: the input and states with layout 1, Y when
+        // permuted.
+        let temporaryCount = (batchMajor ? inputCount + 2 * stateCount : 0) + (identity ? 0 : outputCount)
+        workspaces.withWorkspace { workspace in
+            withTemporaryFloats(temporaryCount) { temporary in
+                var next = temporary.baseAddress
+                func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+                    defer { next = next.map { $0 + count } }
+                    return next!
                 }
-                return Int(v)
+                xs.withUnsafeBufferPointer { xp in
+                    withMutablePointers(&y, &hFinal, &cFinal) { outputs in
+                        let input = batchMajor ? UnsafePointer(take(inputCount)) : xp.baseAddress!
+                        if batchMajor {
+                            stridedCopy(xp, shape: [steps, batch, config.inputSize], strides: [config.inputSize, steps * config.inputSize, 1],
+                                        offset: 0, into: UnsafeMutablePointer(mutating: input))
+                        }
+                        let hp = batchMajor ? take(stateCount) : outputs[1]
+                        let cp = outputs.count < 3 ? nil : (batchMajor ? take(stateCount) : outputs[2])
+                        // [N, D, H] → [D, N, H] for layout 1; else the initial state as it is.
+                        func load(_ initial: [Float], into state: UnsafeMutablePointer<Float>) {
+                            initial.withUnsafeBufferPointer { src in
+                                if batchMajor {
+                                    stridedCopy(src, shape: [d, batch, h], strides: [h, d * h, 1], offset: 0, into: state)
+                                } else {
+                                    state.update(from: src.baseAddress!, count: stateCount)
+                                }
+                            }
+                        }
+                        load(hInitial, into: hp)
+                        if let cInitial, let cp { load(cInitial, into: cp) }
+                        let out = identity ? outputs[0] : take(outputCount)
+                        recurrence.run(input: input, steps: steps, batch: batch, h: hp, c: cp, output: out,
+                                       workspace: workspace, sequenceLengths: lengths)
+                        let engineStrides = engine.strides
+                        if !identity {
+                            stridedCopy(UnsafeBufferPointer(start: out, count: outputCount), shape: outputPermutation.map { engine[$0] },
+                                        strides: outputPermutation.map { engineStrides[$0] }, offset: 0, into: outputs[0])
+                        }
+                        if batchMajor {
+                            // [D, N, H] → [N, D, H].
+                            stridedCopy(UnsafeBufferPointer(start: hp, count: stateCount), shape: [batch, d, h],
+                                        strides: [h, batch * h, 1], offset: 0, into: outputs[1])
+                            if let cp {
+                                stridedCopy(UnsafeBufferPointer(start: cp, count: stateCount), shape: [batch, d, h],
+                                            strides: [h, batch * h, 1], offset: 0, into: outputs[2])
+                            }
+                        }
+                    }
+                }
             }
-            if lengths?.allSatisfy({ $0 == steps }) == true { lengths = nil }
         }
-        var output = [Float](repeating: 0, count: steps * batch * d * h)
-        if steps > 0 && batch > 0 {
-            recurrence.run(input: Tensor(shape: [steps, batch, config.inputSize], scalars: xs), steps: steps, batch: batch,
-                           h: &hState, c: &cState, output: &output, workspace: Workspace(), sequenceLengths: lengths)
-        }
-        // Engine: [T, N, D, H] → Y (one copy at most; none when the axes stay in order).
-        let y = ShapeOps.transpose(GraphTensor(shape: [steps, batch, d, h], floats: output), outputPermutation)
-        func finalState(_ t: Tensor) -> GraphTensor {
-            let g = GraphTensor(t)
-            return batchMajor ? ShapeOps.transpose(g, [1, 0, 2]) : g
-        }
-        var results = [y, finalState(hState)]
-        if let cState { results.append(finalState(cState)) }
+        var results = [GraphTensor(shape: outputPermutation.map { engine[$0] }, floats: y),
+                       GraphTensor(shape: stateShape, floats: hFinal)]
+        if let cFinal { results.append(GraphTensor(shape: stateShape, floats: cFinal)) }
         return results
+    }
+
+    /// `sequence_lens` checked, as the engine takes it (nil when every row runs all the steps).
+    private func sequenceLengths(_ s: GraphTensor?, steps: Int, batch: Int) throws -> [Int]? {
+        guard let s else { return nil }
+        let values = try s.ints("sequence_lens")
+        guard s.shape == [batch] else {
+            throw RNNRTError(.shapeMismatch, "\(label): sequence_lens must be [\(batch)], got \(s.shape.shapeDescription)")
+        }
+        let lengths = try values.map { v in
+            guard v >= 0, v <= Int64(steps) else {
+                throw RNNRTError(.invalidArgument, "\(label): sequence_lens value \(v) is outside 0…\(steps)")
+            }
+            return Int(v)
+        }
+        return lengths.allSatisfy({ $0 == steps }) ? nil : lengths
+    }
+
+    /// An initial state in ONNX's layout (`shape`), checked, or zeros.
+    private func initialState(_ t: GraphTensor?, _ name: String, shape: [Int]) throws -> [Float] {
+        guard let t else { return [Float](repeating: 0, count: shape.reduce(1, *)) }
+        guard t.shape == shape else {
+            throw RNNRTError(.shapeMismatch, "\(label): \(name) must be \(shape.shapeDescription) (layout \(batchMajor ? 1 : 0)), got \(t.shape.shapeDescription)")
+        }
+        return try t.floats(name)
+    }
+}
+
+/// `body` with the elements of `a`, `b` and, when there is one, `c` (each uniquely referenced, so written in place).
+private func withMutablePointers(_ a: inout [Float], _ b: inout [Float], _ c: inout [Float]?,
+                                 _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+    a.withUnsafeMutableBufferPointer { pa in
+        b.withUnsafeMutableBufferPointer { pb in
+            guard c != nil else { return body([pa.baseAddress!, pb.baseAddress!]) }
+            c!.withUnsafeMutableBufferPointer { pc in body([pa.baseAddress!, pb.baseAddress!, pc.baseAddress!]) }
+        }
     }
 }
 

@@ -5,7 +5,7 @@ import RNNRTCore
 /// `LayerNormalization`, `BatchNormalization` (inference), `CumSum`.
 enum ReductionOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        func reduce(_ name: String, axesInputFrom opset: Int64, _ combine: @escaping @Sendable ([Float]) -> Float) {
+        func reduce(_ name: String, axesInputFrom opset: Int64, _ combine: @escaping @Sendable (UnsafeBufferPointer<Float>) -> Float) {
             r[name] = { ctx in
                 let keepDims = try ctx.node.int("keepdims", default: 1) != 0
                 let noopWithEmpty = try ctx.node.int("noop_with_empty_axes", default: 0) != 0
@@ -22,9 +22,14 @@ enum ReductionOps {
                     default: values = try x.ints("data").map { Float($0) }
                     }
                     let normalized = try Set((axes ?? []).isEmpty ? Array(0..<x.rank) : (axes ?? []).map { try Check.axis(Int64($0), rank: x.rank) })
-                    let (out, shape) = reduceAxes(values, x.shape, normalized, keepDims: keepDims, combine)
-                    if case .int = x.elements { return [GraphTensor(shape: shape, ints: out.map(\.saturatingInt64))] }
-                    return [GraphTensor(shape: shape, floats: out)]
+                    let (shape, count) = reducedShape(x.shape, normalized, keepDims: keepDims)
+                    if case .int = x.elements {
+                        return [GraphTensor(shape: shape, ints: withTemporaryFloats(count) { out in
+                            reduceAxes(values, x.shape, normalized, combine, into: out)
+                            return out.map(\.saturatingInt64)
+                        })]
+                    }
+                    return [GraphTensor(shape: shape, floats: outputFloats(count) { reduceAxes(values, x.shape, normalized, combine, into: $0) })]
                 }
             }
         }
@@ -78,7 +83,7 @@ enum ReductionOps {
                 let axisAttr = try ctx.node.int("axis", default: legacy ? 1 : -1)
                 return ClosureOperator { inputs in
                     let x = try Check.input(inputs, 0, "input")
-                    var v = try x.floats("\(name) input")
+                    var v = try x.floats("\(name) input").mapOutput { $0 }
                     let axis = try Check.axis(axisAttr, rank: x.rank)
                     // Opset < 13 flattens to 2-D at `axis`; ≥ 13 normalizes along that one axis.
                     let outer = x.shape[..<axis].reduce(1, *)
@@ -110,19 +115,22 @@ enum ReductionOps {
             let epsilon = try ctx.node.float("epsilon", default: 1e-5)
             return ClosureOperator { inputs in
                 let x = try Check.input(inputs, 0, "X")
-                var v = try x.floats("LayerNormalization X")
+                var v = try x.floats("LayerNormalization X").mapOutput { $0 }
                 let axis = try Check.axis(axisAttr, rank: x.rank)
                 let inner = x.shape[axis...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
                 let normShape = Array(x.shape[axis...])
                 func expand(_ t: GraphTensor?, _ name: String) throws -> [Float]? {
                     guard let t else { return nil }
-                    let (values, shape) = try broadcastMap([Float](repeating: 0, count: inner), normShape, try t.floats(name), t.shape) { $1 }
-                    guard shape == normShape else { throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)") }
-                    return values
+                    let values = try t.floats(name)
+                    guard try broadcastShape(normShape, t.shape) == normShape else {
+                        throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)")
+                    }
+                    guard let picks = broadcastIndices(from: t.shape, to: normShape) else { return values }
+                    return picks.map { values[$0] }
                 }
                 let scale = try expand(Check.input(inputs, 1, "Scale"), "Scale")
                 let bias = try expand(inputs.count > 2 ? inputs[2] : nil, "B")
-                var means = [Float](repeating: 0, count: outer), invStd = means
+                var means = outputFloats(outer) { _ in }, invStd = outputFloats(outer) { _ in }
                 for o in 0..<outer {
                     let base = o * inner
                     var mean: Double = 0
@@ -149,7 +157,7 @@ enum ReductionOps {
             let epsilon = try ctx.node.float("epsilon", default: 1e-5)
             return ClosureOperator { inputs in
                 let x = try Check.input(inputs, 0, "X")
-                var v = try x.floats("BatchNormalization X")
+                var v = try x.floats("BatchNormalization X").mapOutput { $0 }
                 let scale = try Check.input(inputs, 1, "scale").floats("scale"), bias = try Check.input(inputs, 2, "B").floats("B")
                 let mean = try Check.input(inputs, 3, "input_mean").floats("mean"), variance = try Check.input(inputs, 4, "input_var").floats("var")
                 guard x.rank >= 2 else { throw RNNRTError(.shapeMismatch, "BatchNormalization X must be [N, C, ...], got \(x.shape.shapeDescription)") }
@@ -173,8 +181,8 @@ enum ReductionOps {
                 let x = try Check.input(inputs, 0, "x")
                 let axis = try Check.axis(try Check.input(inputs, 1, "axis").ints("axis").first ?? 0, rank: x.rank)
                 let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
-                func scan<T: AdditiveArithmetic>(_ v: [T]) -> [T] {
-                    var out = v
+                func scan<T: AdditiveArithmetic & BitwiseCopyable>(_ v: [T]) -> [T] {
+                    var out = v.mapOutput { $0 }
                     for o in 0..<outer {
                         for i in 0..<inner {
                             var acc = T.zero
@@ -195,29 +203,27 @@ enum ReductionOps {
         }
     }
 
-    /// Reduces `values` of `shape` over `axes` with `combine` (applied to each group's values).
-    static func reduceAxes(_ values: [Float], _ shape: [Int], _ axes: Set<Int>, keepDims: Bool,
-                           _ combine: ([Float]) -> Float) -> ([Float], [Int]) {
-        let outShapeKeep = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
-        let outCount = outShapeKeep.reduce(1, *)
-        var groups = [[Float]](repeating: [], count: outCount)
-        let outStrides = outShapeKeep.strides
-        let n = shape.reduce(1, *)
-        var index = [Int](repeating: 0, count: shape.count)
-        for i in 0..<n {
-            var o = 0
-            for axis in 0..<shape.count where !axes.contains(axis) { o += index[axis] * outStrides[axis] }
-            groups[o].append(values[i])
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
+    /// The shape of a reduction over `axes` of `shape`, and its element count.
+    static func reducedShape(_ shape: [Int], _ axes: Set<Int>, keepDims: Bool) -> (shape: [Int], count: Int) {
+        let kept = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+        return (keepDims ? kept : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element), kept.reduce(1, *))
+    }
+
+    /// Reduces `values` of `shape` over `axes` into `out` (C order of the kept axes) with `combine`, applied to each
+    /// group's values, gathered contiguously in a temporary buffer (the reduced axes moved innermost).
+    static func reduceAxes(_ values: [Float], _ shape: [Int], _ axes: Set<Int>, _ combine: (UnsafeBufferPointer<Float>) -> Float,
+                           into out: UnsafeMutableBufferPointer<Float>) {
+        let group = shape.enumerated().filter { axes.contains($0.offset) }.map(\.element).reduce(1, *)
+        let order = (0..<shape.count).filter { !axes.contains($0) } + (0..<shape.count).filter { axes.contains($0) }
+        let strides = shape.strides
+        withTemporaryFloats(out.count * group) { grouped in
+            if group > 0 && !out.isEmpty {
+                values.withUnsafeBufferPointer {
+                    stridedCopy($0, shape: order.map { shape[$0] }, strides: order.map { strides[$0] }, offset: 0,
+                                into: grouped.baseAddress!)
+                }
             }
+            for o in 0..<out.count { out[o] = combine(UnsafeBufferPointer(rebasing: grouped[(o * group)..<((o + 1) * group)])) }
         }
-        let out = groups.map(combine)
-        let outShape = keepDims ? outShapeKeep : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
-        return (out, outShape)
     }
 }

@@ -4,9 +4,9 @@ extension GraphTensor.Elements {
     /// The elements at `indices` (each a valid index), keeping the element kind.
     func picking(_ indices: [Int]) -> GraphTensor.Elements {
         switch self {
-        case .float(let v): return .float(indices.map { v[$0] })
-        case .int(let v): return .int(indices.map { v[$0] })
-        case .bool(let v): return .bool(indices.map { v[$0] })
+        case .float(let v): return .float(indices.mapOutput { v[$0] })
+        case .int(let v): return .int(indices.mapOutput { v[$0] })
+        case .bool(let v): return .bool(indices.mapOutput { v[$0] })
         }
     }
 
@@ -32,50 +32,56 @@ extension GraphTensor.Elements {
     }
 }
 
-/// The elements of a strided view of `source` in C order. Axes that lie contiguously in `source` are merged first, so
-/// a slice or a concatenation-like view copies whole runs; the view's reachable range is checked once (a view
-/// outside `source` is a programmer error).
+/// The elements of a strided view of `source` in C order, in an operator's output (floats from the running plan's
+/// arena).
 func stridedCopy<T: BitwiseCopyable>(_ source: [T], shape: [Int], strides: [Int], offset: Int) -> [T] {
     let n = shape.reduce(1, *)
-    guard n > 0 else { return [] }
+    return outputArray(n) { out in
+        if n > 0 { source.withUnsafeBufferPointer { stridedCopy($0, shape: shape, strides: strides, offset: offset, into: out.baseAddress!) } }
+    }
+}
+
+/// The elements of a strided view of `source` (view elements, at least one) written in C order to `out`. Axes that lie
+/// contiguously in `source` are merged first, so a slice or a concatenation-like view copies whole runs; the view's
+/// reachable range is checked once (a view outside `source` is a programmer error).
+func stridedCopy<T: BitwiseCopyable>(_ source: UnsafeBufferPointer<T>, shape: [Int], strides: [Int], offset: Int,
+                                      into out: UnsafeMutablePointer<T>) {
+    let n = shape.reduce(1, *)
     var (shape, strides) = (shape, strides)
     while shape.count >= 2, strides[shape.count - 2] == shape[shape.count - 1] * strides[shape.count - 1] {
         let last = shape.removeLast()
         shape[shape.count - 1] *= last
         strides.remove(at: strides.count - 2)  // the merged axis steps as the inner one did
     }
-    guard let inner = shape.last, let innerStride = strides.last else { return [source[offset]] }
+    guard let inner = shape.last, let innerStride = strides.last else { out.initialize(to: source[offset]); return }
     var lowest = offset, highest = offset
     for (extent, stride) in zip(shape, strides) {
         if stride < 0 { lowest += (extent - 1) * stride } else { highest += (extent - 1) * stride }
     }
     precondition(lowest >= 0 && highest < source.count, "strided view outside its source")
     let outerRank = shape.count - 1
-    return source.withUnsafeBufferPointer { src in
-        [T](unsafeUninitializedCapacity: n) { out, initialized in
-            let base = src.baseAddress!, dst = out.baseAddress!
-            var index = [Int](repeating: 0, count: outerRank)
-            var position = offset
-            var o = 0
-            while o < n {
-                if innerStride == 1 {
-                    (dst + o).initialize(from: base + position, count: inner)
-                } else {
-                    var p = position
-                    for j in 0..<inner { (dst + o + j).initialize(to: base[p]); p += innerStride }
-                }
-                o += inner
-                var axis = outerRank - 1
-                while axis >= 0 {
-                    index[axis] += 1
-                    position += strides[axis]
-                    if index[axis] < shape[axis] { break }
-                    position -= strides[axis] * shape[axis]
-                    index[axis] = 0
-                    axis -= 1
-                }
+    do {
+        let base = source.baseAddress!
+        var index = [Int](repeating: 0, count: outerRank)
+        var position = offset
+        var o = 0
+        while o < n {
+            if innerStride == 1 {
+                (out + o).update(from: base + position, count: inner)
+            } else {
+                var p = position
+                for j in 0..<inner { out[o + j] = base[p]; p += innerStride }
             }
-            initialized = n
+            o += inner
+            var axis = outerRank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                position += strides[axis]
+                if index[axis] < shape[axis] { break }
+                position -= strides[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
         }
     }
 }
@@ -124,7 +130,7 @@ enum ShapeOps {
                 let shape = try Check.intList(try Check.input(inputs, 0, "input"), "ConstantOfShape shape")
                 let n = try Check.elementCount(shape, "ConstantOfShape shape")
                 switch fill.elements {
-                case .float(let v): return [GraphTensor(shape: shape, floats: [Float](repeating: v.first ?? 0, count: n))]
+                case .float(let v): return [GraphTensor(shape: shape, floats: outputFloats(n) { $0.update(repeating: v.first ?? 0) })]
                 case .int(let v): return [GraphTensor(shape: shape, ints: [Int64](repeating: v.first ?? 0, count: n))]
                 case .bool(let v): return [GraphTensor(shape: shape, bools: [Bool](repeating: v.first ?? false, count: n))]
                 }
@@ -140,7 +146,7 @@ enum ShapeOps {
                 guard steps.isFinite, steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range from \(s0) to \(l0) by \(d0) is not a finite, reasonable length") }
                 let n = max(0, Int(steps))
                 guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
-                return [GraphTensor(shape: [n], floats: (0..<n).map { s0 + Float($0) * d0 })]
+                return [GraphTensor(shape: [n], floats: outputFloats(n) { out in for i in 0..<n { out[i] = s0 + Float(i) * d0 } })]
             default:
                 let s = try start.ints("start"), l = try limit.ints("limit"), d = try delta.ints("delta")
                 guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
@@ -274,13 +280,20 @@ enum ShapeOps {
                       steps.map({ $0.count == starts.count }) ?? true else {
                     throw RNNRTError(.invalidArgument, "Slice starts, ends, axes and steps must have the same length (\(starts.count), \(ends.count), \(axes?.count ?? starts.count), \(steps?.count ?? starts.count))")
                 }
+                // Every axis's range in one view of x, copied once.
+                var shape = x.shape, strides = x.shape.strides, offset = 0
                 for i in 0..<starts.count {
                     let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
                     let step = steps?[i] ?? 1
                     guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
                     let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
-                    x = slice(x, axis: axis, start: s, count: count, step: Int(step))
+                    offset += s * strides[axis]
+                    shape[axis] = count
+                    strides[axis] *= Int(step)
                 }
+                if shape == x.shape && strides == x.shape.strides { return [x] }
+                x = GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
+                                : x.elements.view(shape: shape, strides: strides, offset: offset))
                 return [x]
             }
         }
@@ -445,7 +458,7 @@ enum ShapeOps {
         let blocks = parts.map { $0.shape[axis...].reduce(1, *) }
         func join<T: BitwiseCopyable>(_ arrays: [[T]]) -> [T] {
             let total = outer * blocks.reduce(0, +)
-            return [T](unsafeUninitializedCapacity: total) { out, initialized in
+            return outputArray(total) { out in
                 var o = 0
                 for index in 0..<outer {
                     for (array, block) in zip(arrays, blocks) where block > 0 {
@@ -455,7 +468,6 @@ enum ShapeOps {
                         o += block
                     }
                 }
-                initialized = total
             }
         }
         let mixed = RNNRTError(.invalidArgument, "Concat inputs have different element types")
@@ -479,33 +491,55 @@ enum ShapeOps {
             throw RNNRTError(.invalidArgument, "Pad mode '\(mode)' cannot pad an empty axis of \(x.shape.shapeDescription)")
         }
         let n = try Check.elementCount(shape, "Pad output")
-        let src = x.shape.strides, dst = shape.strides
-        func source(_ flat: Int) -> Int? {
-            var rest = flat, offset = 0
-            for axis in 0..<rank {
-                var i = rest / dst[axis] - pads[axis]
-                rest %= dst[axis]
-                let n = x.shape[axis]
-                if i < 0 || i >= n {
-                    guard n > 0, mode != "constant" else { return nil }
-                    if mode == "edge" {
-                        i = min(max(i, 0), n - 1)
-                    } else if n == 1 {
-                        i = 0
-                    } else {
-                        let period = 2 * (n - 1)
-                        i = ((i % period) + period) % period
-                        if i >= n { i = period - i }
+        if n == 0 { return GraphTensor(shape: shape, elements: x.elements.picking([])) }
+        // For each axis, the input index each output index reads (−1: the constant).
+        let maps: [[Int]] = (0..<rank).map { axis in
+            let extent = x.shape[axis]
+            return (0..<shape[axis]).map { o in
+                var i = o - pads[axis]
+                if i >= 0 && i < extent { return i }
+                guard extent > 0, mode != "constant" else { return -1 }
+                if mode == "edge" { return min(max(i, 0), extent - 1) }
+                if extent == 1 { return 0 }
+                let period = 2 * (extent - 1)
+                i = ((i % period) + period) % period
+                return i >= extent ? period - i : i
+            }
+        }
+        let sourceStrides = x.shape.strides
+        func fill<T: BitwiseCopyable>(_ v: [T], _ constant: T) -> [T] {
+            outputArray(n) { out in
+                guard n > 0 else { return }
+                guard rank > 0 else { out[0] = v[0]; return }
+                let inner = shape[rank - 1], innerMap = maps[rank - 1]
+                var index = [Int](repeating: 0, count: rank - 1)
+                var o = 0
+                while o < n {
+                    var base = 0, inside = true
+                    for axis in 0..<(rank - 1) {
+                        let i = maps[axis][index[axis]]
+                        if i < 0 { inside = false; break }
+                        base += i * sourceStrides[axis]
+                    }
+                    for j in 0..<inner {
+                        let i = innerMap[j]
+                        out[o + j] = inside && i >= 0 ? v[base + i] : constant
+                    }
+                    o += inner
+                    var axis = rank - 2
+                    while axis >= 0 {
+                        index[axis] += 1
+                        if index[axis] < shape[axis] { break }
+                        index[axis] = 0
+                        axis -= 1
                     }
                 }
-                offset += i * src[axis]
             }
-            return offset
         }
         switch x.elements {
-        case .float(let v): return GraphTensor(shape: shape, floats: (0..<n).map { source($0).map { v[$0] } ?? value })
-        case .int(let v): return GraphTensor(shape: shape, ints: (0..<n).map { source($0).map { v[$0] } ?? value.saturatingInt64 })
-        case .bool(let v): return GraphTensor(shape: shape, bools: (0..<n).map { source($0).map { v[$0] } ?? (value != 0) })
+        case .float(let v): return GraphTensor(shape: shape, floats: fill(v, value))
+        case .int(let v): return GraphTensor(shape: shape, ints: fill(v, value.saturatingInt64))
+        case .bool(let v): return GraphTensor(shape: shape, bools: fill(v, value != 0))
         }
     }
 }

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The float buffers a run of a plan computes into. An operator takes its output's elements from here
+/// (`outputFloats`); the executor gives back every buffer that no value of the run holds any more, so a call with
+/// the shapes of the calls before it reuses their buffers instead of allocating. The outputs a run returns leave the
+/// arena (they are the caller's), so each call makes new buffers for those alone.
+///
+/// Buffers are pooled by element count. A call with new shapes makes what it lacks; when the pool holds more than
+/// twice the floats the last call took, it is emptied, so calls whose shapes keep changing do not make it grow
+/// without bound.
+///
+/// An arena serves one run at a time (a plan lends one to each run, `ArenaPool`), so it needs no lock. The operators
+/// of a run find it through a task-local value that the outermost `Plan.run` binds, so the plans of `If` and `Loop`
+/// bodies use their enclosing run's arena; outside a run, `outputFloats` allocates.
+final class FloatArena: @unchecked Sendable {
+    @TaskLocal static var current: FloatArena?
+
+    private var pool: [Int: [[Float]]] = [:]
+    private var pooledFloats = 0
+    /// Base addresses of the buffers this arena made that have not left it.
+    private var made: Set<UInt> = []
+    private var takenFloats = 0
+    /// Buffers made since the arena was created.
+    private(set) var buffersMade = 0
+    /// Floats in buffers made and not yet back in the pool.
+    private var floatsOut = 0
+    /// Float values steps computed outside the arena (an operator that allocates its output itself), counted by
+    /// `Plan.run`: an input or constant passed on as it is does not count.
+    private(set) var foreignBuffers = 0
+    /// The operator types that computed them.
+    private(set) var foreignOperators: Set<String> = []
+
+    /// Floats held in the pool and in buffers out on loan: what the arena's buffers add up to.
+    var floatsHeld: Int { pooledFloats + floatsOut }
+
+    func countForeign(_ opType: String) {
+        foreignBuffers += 1
+        foreignOperators.insert(opType)
+    }
+
+    /// An array of `count` floats, its contents unspecified: a pooled buffer of that size, or a new one.
+    func take(_ count: Int) -> [Float] {
+        guard count > 0 else { return [] }
+        takenFloats += count
+        floatsOut += count
+        if let array = pool[count]?.popLast() {
+            pooledFloats -= count
+            return array
+        }
+        let array = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        buffersMade += 1
+        if let address = FloatArena.address(array) { made.insert(address) }
+        return array
+    }
+
+    /// Whether `array`'s buffer is one this arena made (and has not left it).
+    func owns(_ array: [Float]) -> Bool {
+        guard !made.isEmpty, let address = FloatArena.address(array) else { return false }
+        return made.contains(address)
+    }
+
+    /// Takes back a buffer of this arena that nothing in the run holds any more.
+    func recycle(_ array: [Float]) {
+        pool[array.count, default: []].append(array)
+        pooledFloats += array.count
+        floatsOut -= array.count
+    }
+
+    /// A buffer of this arena returned to the caller: it is theirs from now on.
+    func release(_ array: [Float]) {
+        guard let address = FloatArena.address(array), made.remove(address) != nil else { return }
+        floatsOut -= array.count
+    }
+
+    /// The end of a run: the pool is emptied when it holds more than twice what the run took.
+    func finishRun() {
+        if pooledFloats > 2 * takenFloats {
+            for arrays in pool.values {
+                for array in arrays { if let address = FloatArena.address(array) { made.remove(address) } }
+            }
+            pool = [:]
+            pooledFloats = 0
+        }
+        takenFloats = 0
+    }
+
+    /// The first element's address, which identifies an array's buffer (nil when empty).
+    static func address(_ array: [Float]) -> UInt? {
+        array.withUnsafeBufferPointer { $0.baseAddress.map { UInt(bitPattern: $0) } }
+    }
+}
+
+/// The arenas of a plan: each run borrows one (a new one when all are out, as when threads run the plan at once) and
+/// gives it back.
+final class ArenaPool: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var idle: [FloatArena] = []
+    private var all: [FloatArena] = []
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func locked<R>(_ body: () -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    /// Runs `body` with an arena no other run is using.
+    func withArena<R>(_ body: (FloatArena) throws -> R) rethrows -> R {
+        let arena = locked {
+            if let arena = idle.popLast() { return arena }
+            let arena = FloatArena()
+            all.append(arena)
+            return arena
+        }
+        defer { locked { idle.append(arena) } }
+        return try body(arena)
+    }
+
+    /// Totals over the arenas, for tests: buffers made, values computed outside them, floats held.
+    var buffersMade: Int { locked { all.reduce(0) { $0 + $1.buffersMade } } }
+    var foreignBuffers: Int { locked { all.reduce(0) { $0 + $1.foreignBuffers } } }
+    var foreignOperators: Set<String> { locked { all.reduce(into: []) { $0.formUnion($1.foreignOperators) } } }
+    var floatsHeld: Int { locked { all.reduce(0) { $0 + $1.floatsHeld } } }
+}
+
+/// `count` floats for an operator's output, each written by `fill`: from the running plan's arena (`FloatArena`), or
+/// new outside a run.
+func outputFloats(_ count: Int, _ fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> [Float] {
+    var array = FloatArena.current?.take(count) ?? [Float](unsafeUninitializedCapacity: count) { $1 = count }
+    try array.withUnsafeMutableBufferPointer { try fill($0) }
+    return array
+}
+
+/// `outputFloats` for any element type: floats come from the arena, other elements are allocated.
+func outputArray<T: BitwiseCopyable>(_ count: Int, _ fill: (UnsafeMutableBufferPointer<T>) throws -> Void) rethrows -> [T] {
+    if T.self == Float.self {
+        return unsafeBitCast(try outputFloats(count) { try fill(unsafeBitCast($0, to: UnsafeMutableBufferPointer<T>.self)) },
+                             to: [T].self)
+    }
+    return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        try fill(buffer)
+        initialized = count
+    }
+}
+
+/// `count` floats an operator works in and gives back before it returns (valid inside `body`): from the running
+/// plan's arena, or new outside a run.
+func withTemporaryFloats<R>(_ count: Int, _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    guard let arena = FloatArena.current else {
+        var array = [Float](unsafeUninitializedCapacity: count) { $1 = count }
+        return try array.withUnsafeMutableBufferPointer { try body($0) }
+    }
+    var array = arena.take(count)
+    defer { arena.recycle(array) }
+    return try array.withUnsafeMutableBufferPointer { try body($0) }
+}
+
+extension Array where Element: BitwiseCopyable {
+    /// `map(f)` into an operator's output (floats from the running plan's arena).
+    func mapOutput<R: BitwiseCopyable>(_ f: (Element) throws -> R) rethrows -> [R] {
+        try withUnsafeBufferPointer { source in
+            try outputArray(source.count) { out in
+                for i in 0..<source.count { out[i] = try f(source[i]) }
+            }
+        }
+    }
+}
+
+/// Gives an operator's own intermediate result (one it computed and returns to no one) back to the running plan's
+/// arena. Never for a value the operator was given: the run may still hold it.
+func recycleIntermediate(_ t: GraphTensor) {
+    guard let arena = FloatArena.current, case .float(let v) = t.elements, arena.owns(v) else { return }
+    arena.recycle(v)
+}
