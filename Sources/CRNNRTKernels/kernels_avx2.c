@@ -231,6 +231,26 @@ AVX2 __attribute__((always_inline)) static inline void tile6x16(ptrdiff_t k, con
     acc[6] = c30; acc[7] = c31; acc[8] = c40; acc[9] = c41; acc[10] = c50; acc[11] = c51;
 }
 
+// Rows r < n of the packed-A tile, for the last sliver of a product whose row count is not a multiple of 6: the same
+// sums as tile6x16 gives those rows (each row's FMAs in the same order), without the FMAs of the padding rows. n < 6 is a
+// constant where this is inlined, so the row loops unroll and the accumulators stay in registers.
+AVX2 __attribute__((always_inline)) static inline void tileFewx16(int n, ptrdiff_t k, const float *pa, const float *pb,
+                                                               __m256 acc[12]) {
+    __m256 c[10];
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) c[r] = _mm256_setzero_ps();
+    for (ptrdiff_t p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < n; r++) {
+            __m256 x = _mm256_broadcast_ss(pa + r);
+            c[2 * r] = _mm256_fmadd_ps(x, b0, c[2 * r]);
+            c[2 * r + 1] = _mm256_fmadd_ps(x, b1, c[2 * r + 1]);
+        }
+        pa += 6;
+        pb += 16;
+    }
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) acc[r] = c[r];
+}
+
 // 6 rows × 16 columns: A packed [k][6], B packed [k][16].
 AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
                                   ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
@@ -242,7 +262,14 @@ AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb,
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
     }
-    tile6x16(k, pa, 1, 6, 6, pb, acc);
+    switch (rows) {
+    case 1: tileFewx16(1, k, pa, pb, acc); break;
+    case 2: tileFewx16(2, k, pa, pb, acc); break;
+    case 3: tileFewx16(3, k, pa, pb, acc); break;
+    case 4: tileFewx16(4, k, pa, pb, acc); break;
+    case 5: tileFewx16(5, k, pa, pb, acc); break;
+    default: tile6x16(k, pa, 1, 6, 6, pb, acc);
+    }
     if (rows == 6 && cols == 16) {
         for (int r = 0; r < 6; r++) {
             float *cr = c + r * ldc;
@@ -253,8 +280,21 @@ AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb,
         }
         return;
     }
+    if (cols == 16) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *cr = c + r * ldc;
+            __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+            if (accumulate) { v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr)); v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8)); }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+        }
+        return;
+    }
     float tile[6 * 16];
-    for (int r = 0; r < 6; r++) { _mm256_storeu_ps(tile + 16 * r, acc[2 * r]); _mm256_storeu_ps(tile + 16 * r + 8, acc[2 * r + 1]); }
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        _mm256_storeu_ps(tile + 16 * r, acc[2 * r]);
+        _mm256_storeu_ps(tile + 16 * r + 8, acc[2 * r + 1]);
+    }
     for (ptrdiff_t r = 0; r < rows; r++)
         for (ptrdiff_t j = 0; j < cols; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + tile[16 * r + j] : tile[16 * r + j];
 }
