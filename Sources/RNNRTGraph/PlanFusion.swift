@@ -6,6 +6,9 @@
 ///   bidirectional layer, which puts ONNX's `Y` `[T, D, N, H]` back into the `[T, N, D, H]` order the engine
 ///   computes in: fused, neither copy is made (two copies of the layer's output, 13 MB each in `lstm_bi_b16`).
 /// - `Mul(x, Sigmoid(x))`, the exported form of `nn.SiLU` (and of `x * torch.sigmoid(x)`): one SiLU step.
+/// - A `Conv` (without an activation yet) whose output only an `Add` reads: the `Conv` takes the other addend as an
+///   input and starts its sums from it (a residual connection; the sums round in another order than the `Add`
+///   after them did), and the `Add` is dropped.
 /// - A `Conv` whose output only an activation step reads (`Relu`, `Sigmoid`, `Tanh`, a fused SiLU): the `Conv`
 ///   applies it to its output, and the activation step is dropped.
 extension Plan {
@@ -18,6 +21,7 @@ extension Plan {
         var fusion = Fusion(steps: steps, kept: kept)
         fusion.recurrentOutputsIntoTransposes()
         fusion.gatedSigmoids()
+        fusion.addsIntoConvolutions()
         fusion.activationsIntoConvolutions()
         return (fusion.remaining, fusion.fused)
     }
@@ -50,6 +54,11 @@ private struct Fusion {
     func onlyReader(of slot: Int) -> Int? {
         guard !kept.contains(slot), writes[slot] == 1, let only = readers[slot], only.count == 1 else { return nil }
         return only[0]
+    }
+
+    /// The step that writes `slot`, if a step does (nil: an input, initializer or constant).
+    func producer(of slot: Int) -> Int? {
+        steps.indices.first { !removed.contains($0) && steps[$0].outputs.contains(slot) }
     }
 
     /// Step `index` now reads `inputs`.
@@ -103,6 +112,24 @@ private struct Fusion {
             remove(index)
             setInputs(only, [x])
             fused.append("\(mul.node.label) and \(steps[index].node.label) are one SiLU")
+        }
+    }
+
+    mutating func addsIntoConvolutions() {
+        for index in steps.indices where !removed.contains(index) {
+            guard let conv = steps[index].op as? ConvOp, conv.activation == nil, !conv.addsInput,
+                  steps[index].outputs.count == 1, let y = steps[index].outputs[0], let only = onlyReader(of: y),
+                  steps[only].node.opType == "Add", steps[only].inputs.count == 2,
+                  let other = steps[only].inputs.first(where: { $0 != y }) ?? nil,
+                  producer(of: other).map({ $0 < index }) ?? true else { continue }
+            var inputs = steps[index].inputs
+            while inputs.count < 3 { inputs.append(nil) }
+            steps[index].op = conv.addingInput()
+            setInputs(index, inputs + [other])
+            let outputs = steps[only].outputs
+            remove(only)
+            setOutputs(index, outputs)
+            fused.append("\(steps[index].node.label) adds \(steps[only].node.label)'s other input")
         }
     }
 

@@ -90,6 +90,19 @@ extension PlanFusionTests {
         #expect(silu.fusions.count == 2)
     }
 
+    /// A residual Add after a Conv is fused into it, and the activation after the Add too (in that order); an addend
+    /// computed after the Conv is not.
+    @Test func convolutionTakesAResidualAdd() throws {
+        let residual = try PlanFusionTests.plan("conv_add_residual_relu")
+        #expect(residual.steps.map(\.node.opType) == ["Conv"], "\(residual.fusions)")
+        let conv = try #require(residual.steps[0].op as? ConvOp)
+        #expect(conv.addsInput && conv.activation == .relu)
+        let later = try PlanFusionTests.plan("conv_add_computed_later")
+        #expect(later.steps.map(\.node.opType) == ["Conv", "Sigmoid", "Add"])
+        let broadcast = try PlanFusionTests.plan("conv_add_broadcast")
+        #expect(broadcast.steps.map(\.node.opType) == ["Conv"])
+    }
+
     @Test func anOutputWithTwoReadersIsNotFused() throws {
         let plan = try PlanFusionTests.plan("conv_sigmoid_two_readers")
         #expect(plan.steps.map(\.node.opType) == ["Conv", "Sigmoid", "Add"])

@@ -38,6 +38,9 @@ struct ConvOp: GraphOperator {
     /// `B`, when it is a constant.
     let bias: [Float]?
     private(set) var activation: ActivationFunction?
+    /// Whether input 3 is an addend of the output (an `Add` fused into the node, `Plan.fuse`), added before the
+    /// activation.
+    private(set) var addsInput = false
 
     /// Patch floats a chunk of rows holds (256 KB).
     static let chunkFloats = 1 << 16
@@ -68,6 +71,13 @@ struct ConvOp: GraphOperator {
             weights = nil
         }
         bias = try ctx.constantInput(2).map { try $0.floats("Conv B") }
+    }
+
+    /// This operator with its output added to input 3 (before any activation).
+    func addingInput() -> ConvOp {
+        var op = self
+        op.addsInput = true
+        return op
     }
 
     /// This operator with `activation` applied to its output.
@@ -109,36 +119,66 @@ struct ConvOp: GraphOperator {
         if let b, b.count != geometry.outChannels {
             throw RNNRTError(.shapeMismatch, "Conv B has \(b.count) values for \(geometry.outChannels) output channels")
         }
+        let outShape = [geometry.batch, geometry.outChannels] + geometry.outSize
         let outCount = geometry.batch * geometry.outChannels * geometry.positions
+        // A fused addend of another shape broadcasts: added as the Add node would, after the product.
+        let addend = addsInput ? try Check.input(inputs, 3, "addend") : nil
+        let sameShape = addend.map { $0.shape == outShape } ?? false
+        let residual = sameShape ? try addend?.floats("Conv addend") : nil
         let out = outputFloats(outCount) { buffer in
             x.withUnsafeBufferPointer { xp in
                 if KernelSet.avx2 && geometry.positions >= ConvOp.columnsFrom {
-                    productsByColumns(geometry, x: xp.baseAddress!, weights: matrices, bias: b, into: buffer.baseAddress!)
+                    productsByColumns(geometry, x: xp.baseAddress!, weights: matrices, bias: b, residual: residual,
+                                      into: buffer.baseAddress!)
                 } else {
                     productsByRows(geometry, x: xp.baseAddress!, weights: matrices, bias: b, into: buffer.baseAddress!)
+                    residual?.withUnsafeBufferPointer { r in for i in 0..<outCount { buffer[i] += r[i] } }
                 }
             }
-            activation?.apply(buffer.baseAddress!, buffer.baseAddress!, count: outCount)
+            if addend == nil || sameShape { activation?.apply(buffer.baseAddress!, buffer.baseAddress!, count: outCount) }
         }
-        return [GraphTensor(shape: [geometry.batch, geometry.outChannels] + geometry.outSize, floats: out)]
+        guard let addend, !sameShape else { return [GraphTensor(shape: outShape, floats: out)] }
+        // Broadcast: the sum (and the activation) as separate passes; the intermediate results go back to the arena
+        // once nothing more is taken from it.
+        let product = GraphTensor(shape: outShape, floats: out)
+        let sum = try binaryArithmetic("Add", product, addend, +, { $0 &+ $1 })
+        guard let f = activation else {
+            recycleIntermediate(product)
+            return [sum]
+        }
+        let values = sum.floatsUnchecked
+        let activated = GraphTensor(shape: sum.shape, floats: outputFloats(values.count) { result in
+            values.withUnsafeBufferPointer { f.apply($0.baseAddress!, result.baseAddress!, count: values.count) }
+        })
+        recycleIntermediate(product)
+        recycleIntermediate(sum)
+        return [activated]
     }
 
     /// Positions as columns: per item and group, chunks of positions gathered into packed slivers and multiplied
     /// into `y [N, M, positions]` in place.
     private func productsByColumns(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?,
-                                   into y: UnsafeMutablePointer<Float>) {
+                                   residual: [Float]?, into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
         guard perGroup > 0 else { return }
         let chunk = min((positions + 15) / 16 * 16, max(16, ConvOp.chunkFloats / max(min(width, 256), 1) / 16 * 16))
         withTemporaryFloats(2 * chunk * max(width, 1)) { scratch in
             let columns = scratch.baseAddress!, slivers = columns + chunk * max(width, 1)
-            productsByColumns(geo, x: x, weights: weights, bias: bias, chunk: chunk, columns: columns, slivers: slivers, into: y)
+            if let residual {
+                residual.withUnsafeBufferPointer {
+                    productsByColumns(geo, x: x, weights: weights, bias: bias, residual: $0.baseAddress, chunk: chunk,
+                                      columns: columns, slivers: slivers, into: y)
+                }
+            } else {
+                productsByColumns(geo, x: x, weights: weights, bias: bias, residual: nil, chunk: chunk, columns: columns,
+                                  slivers: slivers, into: y)
+            }
         }
     }
 
     private func productsByColumns(_ geo: ConvGeometry, x: UnsafePointer<Float>, weights: [GroupWeights], bias: [Float]?,
-                                   chunk: Int, columns: UnsafeMutablePointer<Float>, slivers: UnsafeMutablePointer<Float>,
-                                   into y: UnsafeMutablePointer<Float>) {
+                                   residual: UnsafePointer<Float>?, chunk: Int, columns: UnsafeMutablePointer<Float>,
+                                   slivers: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
         let taps = geo.taps()
         for b in 0..<geo.batch {
@@ -154,9 +194,17 @@ struct ConvOp: GraphOperator {
                         geo.gatherColumns(x, item: b, group: g, positions: start..<(start + count), taps: taps, into: columns)
                         rnnrt_pack_b(width, count, columns, count, slivers)
                     }
-                    let c = y + (b * geo.outChannels + g * perGroup) * positions + start
+                    // The product accumulates onto the bias (and the fused addend).
+                    let offset = (b * geo.outChannels + g * perGroup) * positions + start
+                    let c = y + offset
                     for m in 0..<perGroup {
-                        (c + m * positions).update(repeating: bias?[g * perGroup + m] ?? 0, count: count)
+                        let row = c + m * positions, start = bias?[g * perGroup + m] ?? 0
+                        if let residual {
+                            let addend = residual + offset + m * positions
+                            for j in 0..<count { row[j] = start + addend[j] }
+                        } else {
+                            row.update(repeating: start, count: count)
+                        }
                     }
                     weights[g].stored.withUnsafeBufferPointer { w in
                         rnnrt_sgemm_packed_avx2(perGroup, count, width, w.baseAddress!, width, slivers, c, positions, 1)
