@@ -61,7 +61,7 @@ struct Run: ParsableCommand {
             throw RNNRTError(.invalidArgument, "\(flags.joined(separator: ", ")) apply to checkpoints; an ONNX model's inputs are given positionally or with --input NAME=PATH")
         }
         let plan = try Plan(model: onnx)
-        let declared = plan.graph.runtimeInputs
+        let declared = plan.runtimeInputs
         guard inputs.count <= declared.count else {
             throw RNNRTError(.invalidArgument, "\(inputs.count) inputs given, the model has \(declared.count): " + declared.map { "'\($0.name)'" }.joined(separator: ", "))
         }

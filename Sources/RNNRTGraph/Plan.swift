@@ -12,7 +12,8 @@ import RNNRTCore
 ///
 /// A plan is immutable and `Sendable`; each `run` has its own values, so one plan serves many threads.
 public final class Plan: Sendable {
-    struct Step: Sendable {
+    /// A class, so a run walks its steps without copying each node.
+    final class Step: Sendable {
         let node: Node
         let op: GraphOperator
         /// Value slot of each input (nil: omitted).
@@ -21,6 +22,14 @@ public final class Plan: Sendable {
         let outputs: [Int?]
         /// Slots whose last reader is this step.
         let release: [Int]
+
+        init(node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?], release: [Int]) {
+            self.node = node
+            self.op = op
+            self.inputs = inputs
+            self.outputs = outputs
+            self.release = release
+        }
     }
 
     public let graph: Graph
@@ -31,6 +40,8 @@ public final class Plan: Sendable {
     let constants: [(slot: Int, value: GraphTensor)]
     /// Every input name a caller may give (runtime inputs and overridable initializers).
     let inputNames: Set<String>
+    /// The inputs a caller feeds (the graph's inputs that are not initializers), in order.
+    public let runtimeInputs: [ValueInfo]
     let inputSlots: [(info: ValueInfo, slot: Int)]
     /// Graph inputs that also have an initializer: the initializer is a default a caller may override
     /// (never constant-folded).
@@ -173,6 +184,7 @@ public final class Plan: Sendable {
         for (_, slot) in outputSlots { returned[slot] = true }
         returnedSlots = returned
         inputNames = Set(inputs.map(\.0.name) + defaults.map(\.0.name))
+        runtimeInputs = inputs.map(\.0)
     }
 
     /// Names a graph reads that it does not define itself (inputs, initializers, node outputs), including
@@ -259,8 +271,10 @@ public final class Plan: Sendable {
                 for (slot, value) in values.enumerated() where !returnedSlots[slot] { if let value { drop(value) } }
             }
         }
+        var args: [GraphTensor?] = []
         for (index, step) in steps.enumerated() {
-            let args = step.inputs.map { $0.flatMap { values[$0] } }
+            args.removeAll(keepingCapacity: true)
+            for input in step.inputs { args.append(input.flatMap { values[$0] }) }
             for s in step.release {
                 if let value = values[s] { dropped.append(value) }
                 values[s] = nil

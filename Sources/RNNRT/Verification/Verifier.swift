@@ -43,7 +43,7 @@ public enum VerifiableModel {
             let r = try m.forward(try x.tensor("input"), h0: h0, c0: c0)
             return [GraphTensor(r.output), GraphTensor(r.hN)] + (r.cN.map { [GraphTensor($0)] } ?? [])
         case .graph(let plan, _):
-            let names = plan.graph.runtimeInputs.map(\.name)
+            let names = plan.runtimeInputs.map(\.name)
             guard inputs.count <= names.count else {
                 throw RNNRTError(.invalidArgument, "\(inputs.count) inputs for a model with \(names.count)")
             }
@@ -65,7 +65,7 @@ public enum VerifiableModel {
             return [GraphTensor(shape: shape, floats: generator.floats(shape.reduce(1, *)))]
         case .graph(let plan, let model):
             var out: [GraphTensor] = []
-            for info in plan.graph.runtimeInputs {
+            for info in plan.runtimeInputs {
                 let dims = info.shape ?? []
                 var shape: [Int] = []
                 for (axis, dim) in dims.enumerated() {
