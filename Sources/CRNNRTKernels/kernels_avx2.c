@@ -270,16 +270,6 @@ AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb,
     case 5: tileFewx16(5, k, pa, pb, acc); break;
     default: tile6x16(k, pa, 1, 6, 6, pb, acc);
     }
-    if (rows == 6 && cols == 16) {
-        for (int r = 0; r < 6; r++) {
-            float *cr = c + r * ldc;
-            __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
-            if (accumulate) { v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr)); v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8)); }
-            _mm256_storeu_ps(cr, v0);
-            _mm256_storeu_ps(cr + 8, v1);
-        }
-        return;
-    }
     if (cols == 16) {
         for (ptrdiff_t r = 0; r < rows; r++) {
             float *cr = c + r * ldc;

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNRTKernels
 
 /// The float buffers a run of a plan computes into. An operator takes its output's elements from here
 /// (`outputFloats`); the executor gives back every buffer that no value of the run holds any more, so a call with
@@ -96,44 +92,17 @@ final class FloatArena: @unchecked Sendable {
 
 /// The arenas of a plan: each run borrows one (a new one when all are out, as when threads run the plan at once) and
 /// gives it back.
-final class ArenaPool: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var idle: [FloatArena] = []
-    private var all: [FloatArena] = []
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    private func locked<R>(_ body: () -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
-    }
+final class ArenaPool: Sendable {
+    private let pool = Pool { FloatArena() }
 
     /// Runs `body` with an arena no other run is using.
-    func withArena<R>(_ body: (FloatArena) throws -> R) rethrows -> R {
-        let arena = locked {
-            if let arena = idle.popLast() { return arena }
-            let arena = FloatArena()
-            all.append(arena)
-            return arena
-        }
-        defer { locked { idle.append(arena) } }
-        return try body(arena)
-    }
+    func withArena<R>(_ body: (FloatArena) throws -> R) rethrows -> R { try pool.withItem(body) }
 
     /// Totals over the arenas, for tests: buffers made, values computed outside them, floats held.
-    var buffersMade: Int { locked { all.reduce(0) { $0 + $1.buffersMade } } }
-    var foreignBuffers: Int { locked { all.reduce(0) { $0 + $1.foreignBuffers } } }
-    var foreignOperators: Set<String> { locked { all.reduce(into: []) { $0.formUnion($1.foreignOperators) } } }
-    var floatsHeld: Int { locked { all.reduce(0) { $0 + $1.floatsHeld } } }
+    var buffersMade: Int { pool.items.reduce(0) { $0 + $1.buffersMade } }
+    var foreignBuffers: Int { pool.items.reduce(0) { $0 + $1.foreignBuffers } }
+    var foreignOperators: Set<String> { pool.items.reduce(into: []) { $0.formUnion($1.foreignOperators) } }
+    var floatsHeld: Int { pool.items.reduce(0) { $0 + $1.floatsHeld } }
 }
 
 /// `count` floats for an operator's output, each written by `fill`: from the running plan's arena (`FloatArena`), or

@@ -66,26 +66,16 @@ public struct WeightMatrix: Sendable {
     /// A packed copy of an in-place matrix, made on first use by a recurrence (once, under a lock: a bound
     /// module serves many threads) and shared by later uses.
     final class PackedOnUse: @unchecked Sendable {
-        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+        private let lock = Lock()
         private var value: AlignedFloats?
 
-        init() {
-            mutex = .allocate(capacity: 1)
-            pthread_mutex_init(mutex, nil)
-        }
-
-        deinit {
-            pthread_mutex_destroy(mutex)
-            mutex.deallocate()
-        }
-
         func get(_ make: () -> AlignedFloats) -> AlignedFloats {
-            pthread_mutex_lock(mutex)
-            defer { pthread_mutex_unlock(mutex) }
-            if let value { return value }
-            let made = make()
-            value = made
-            return made
+            lock.withLock {
+                if let value { return value }
+                let made = make()
+                value = made
+                return made
+            }
         }
     }
 

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import RNNRTKernels
 
 /// Scratch buffers for running a module, grown on demand and reused: a stream that keeps feeding chunks
@@ -49,32 +44,12 @@ package final class Workspace {
     }
 }
 
-/// Workspaces kept for reuse by the callers of a module or operator that may run on several threads at once: each
-/// run borrows one (a new one when all are out) and gives it back, so runs after the first allocate no scratch.
-package final class WorkspacePool: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var idle: [Workspace] = []
+/// Workspaces kept for reuse by a module or operator that may run on several threads at once.
+package typealias WorkspacePool = Pool<Workspace>
 
-    package init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+extension Pool where Item == Workspace {
+    package convenience init() { self.init { Workspace() } }
 
     /// Runs `body` with a workspace no other run is using.
-    package func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        let workspace = idle.popLast() ?? Workspace()
-        pthread_mutex_unlock(mutex)
-        defer {
-            pthread_mutex_lock(mutex)
-            idle.append(workspace)
-            pthread_mutex_unlock(mutex)
-        }
-        return try body(workspace)
-    }
+    package func withWorkspace<R>(_ body: (Workspace) throws -> R) rethrows -> R { try withItem(body) }
 }

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mutual-exclusion lock (a pthread mutex) for state that threads share.
+package final class Lock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    package init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` holding the lock.
+    package func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
+
+/// Objects kept for reuse by runs that may happen on several threads at once: each run borrows an idle one (a new
+/// one when all are out) and gives it back, so the runs after the first make none.
+package final class Pool<Item: AnyObject>: @unchecked Sendable {
+    private let lock = Lock()
+    private let make: () -> Item
+    private var idle: [Item] = []
+    private var made: [Item] = []
+
+    package init(_ make: @escaping () -> Item) {
+        self.make = make
+    }
+
+    /// Runs `body` with an item no other run is using.
+    package func withItem<R>(_ body: (Item) throws -> R) rethrows -> R {
+        let item = lock.withLock {
+            if let item = idle.popLast() { return item }
+            let item = make()
+            made.append(item)
+            return item
+        }
+        defer { lock.withLock { idle.append(item) } }
+        return try body(item)
+    }
+
+    /// Every item made so far (for statistics: the items may be in use).
+    package var items: [Item] { lock.withLock { made } }
+}
