@@ -21,20 +21,6 @@ enum LinearAlgebraOps {
         r["Conv"] = { try ConvOp(context: $0) }
     }
 
-    /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major.
-    static func multiply(_ a: [Float], _ b: [Float], into c: inout [Float], m: Int, k: Int, n: Int, accumulate: Bool) {
-        guard m > 0, n > 0 else { return }
-        if k == 0 { if !accumulate { for i in 0..<c.count { c[i] = 0 } }; return }
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    guard let ap = pa.baseAddress, let bp = pb.baseAddress, let cp = pc.baseAddress else { return }
-                    sgemm(m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: n, c: cp, ldc: n, accumulate: accumulate)
-                }
-            }
-        }
-    }
-
     /// The constant right operand `B [k×n]` of a product as the weight matrix `W = Bᵀ [n×k]`.
     static func constantOperand(transposing b: Tensor) -> WeightMatrix {
         let w = transpose2D(b)
