@@ -301,8 +301,8 @@ AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *
                 for (ptrdiff_t i = 0; i < m; i++) for (ptrdiff_t j = 0; j < width; j++) c[i * ldc + starts[r] + j] = 0;
         return;
     }
-    if (m < 6 || k < 8) {
-        // Few rows: stream the packed slivers once per row instead of padding rows to tiles of 6.
+    if (m == 1 || k < 8) {
+        // One row (or a short k): stream the packed slivers once per row instead of padding the row to a tile.
         for (ptrdiff_t r = 0; r < ranges; r++)
             for (ptrdiff_t i = 0; i < m; i++)
                 packedRow(width, k, a + i * lda, packed_b + (size_t)(starts[r] / 16) * (size_t)k * 16,

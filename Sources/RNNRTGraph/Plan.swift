@@ -53,6 +53,8 @@ public final class Plan: Sendable {
     let fusions: [String]
     /// Per slot, whether the run returns its value.
     let returnedSlots: [Bool]
+    /// The slots steps write (the values a run computes, as against its constants and inputs).
+    let computedSlots: [Int]
     /// The buffers runs compute into (lent to the runs of the outermost plan).
     let arenas = ArenaPool()
 
@@ -183,6 +185,7 @@ public final class Plan: Sendable {
         var returned = [Bool](repeating: false, count: dense.count)
         for (_, slot) in outputSlots { returned[slot] = true }
         returnedSlots = returned
+        computedSlots = Array(Set(steps.flatMap { $0.outputs.compactMap { $0 } })).sorted()
         inputNames = Set(inputs.map(\.0.name) + defaults.map(\.0.name))
         runtimeInputs = inputs.map(\.0)
     }
@@ -268,7 +271,7 @@ public final class Plan: Sendable {
         defer {
             // What is still held and not returned (outputs nothing read, a failed run's values) goes back too.
             if arena != nil {
-                for (slot, value) in values.enumerated() where !returnedSlots[slot] { if let value { drop(value) } }
+                for slot in computedSlots where !returnedSlots[slot] { if let value = values[slot] { drop(value) } }
             }
         }
         var args: [GraphTensor?] = []

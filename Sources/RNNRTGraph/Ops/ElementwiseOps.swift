@@ -165,6 +165,18 @@ enum ElementwiseOps {
             for _ in 0..<min(b, 64) { result = result &* a }
             return result
         })
+        // A float raised to the scalar 2 (how PyTorch exports x ** 2): x · x, which is powf(x, 2) correctly rounded.
+        let power = r["Pow"]!
+        r["Pow"] = { ctx in
+            let general = try power(ctx)
+            return ClosureOperator { inputs in
+                if inputs.count > 1, let e = inputs[1], case .float(let exponent) = e.elements, exponent == [2],
+                   let x = inputs[0], case .float(let v) = x.elements, e.rank <= x.rank {
+                    return [GraphTensor(shape: x.shape, floats: v.mapOutput { $0 * $0 })]
+                }
+                return try general.run(inputs)
+            }
+        }
         r["Mod"] = { ctx in
             let fmod = try ctx.node.int("fmod", default: 0) != 0
             return ClosureOperator { inputs in
