@@ -61,6 +61,7 @@ final class FloatArena: @unchecked Sendable {
 
     /// Takes back a buffer of this arena that nothing in the run holds any more.
     func recycle(_ array: [Float]) {
+        guard !array.isEmpty else { return }
         pool[array.count, default: []].append(array)
         pooledFloats += array.count
         floatsOut -= array.count
@@ -72,15 +73,16 @@ final class FloatArena: @unchecked Sendable {
         floatsOut -= array.count
     }
 
-    /// The end of a run: the pool is emptied when it holds more than twice what the run took.
+    /// The end of a run, its outputs released: every buffer the run did not give back is gone (a run that failed
+    /// leaves some), so the arena's own are the pooled ones; the pool is emptied when it holds more than twice what
+    /// the run took.
     func finishRun() {
         if pooledFloats > 2 * takenFloats {
-            for arrays in pool.values {
-                for array in arrays { if let address = FloatArena.address(array) { made.remove(address) } }
-            }
             pool = [:]
             pooledFloats = 0
         }
+        made = Set(pool.values.joined().compactMap { FloatArena.address($0) })
+        floatsOut = 0
         takenFloats = 0
     }
 

@@ -296,10 +296,12 @@ public final class Plan: Sendable {
                 if let old = values[slot] { drop(old) }
                 values[slot] = value
                 if let arena, case .float(let v) = value.elements, let address = FloatArena.address(v) {
-                    if arena.owns(v) {
+                    let passedOn = args.contains { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }
+                    if holders[address] != nil || (!passedOn && arena.owns(v)) {
+                        // Computed in this run (or passed on from a value that was): held by one more slot. A value
+                        // passed on from an input, a constant or the enclosing run's values is not this run's.
                         holders[address, default: 0] += 1
-                    } else if !(step.op is IfOp || step.op is LoopOp),
-                              !args.contains(where: { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }) {
+                    } else if !passedOn && !(step.op is IfOp || step.op is LoopOp) {
                         // (What an If or a Loop returns, its bodies' steps computed, or is a constant of theirs.)
                         arena.countForeign(step.node.opType)
                     }
@@ -309,7 +311,8 @@ public final class Plan: Sendable {
             if let arena {
                 for (position, value) in results.enumerated() where position >= step.outputs.count || step.outputs[position] == nil {
                     guard case .float(let v) = value.elements, arena.owns(v), let address = FloatArena.address(v),
-                          holders[address] == nil else { continue }
+                          holders[address] == nil,
+                          !args.contains(where: { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }) else { continue }
                     arena.recycle(v)
                 }
             }

@@ -1,5 +1,7 @@
-/// Rewrites of a plan's built steps that save work and leave every result as it was (bit for bit, except that a
-/// fused activation runs on its node's whole output at once instead of as a separate step).
+/// Rewrites of a plan's built steps that save work and compute what the steps computed: bit for bit for the
+/// recurrent output written in a Transpose's order and for an activation fused into a Conv; to float32 rounding where
+/// the arithmetic is regrouped (SiLU as x / (1 + e^−x) instead of x · (1 / (1 + e^−x)); a Conv's sums started from a
+/// fused addend).
 ///
 /// - A recurrent node's `Y` read only by a `Transpose`: the recurrent operator writes `Y` already permuted and the
 ///   `Transpose` passes it on. PyTorch's exporters write `LSTM → Transpose(0, 2, 1, 3) → Reshape` for every

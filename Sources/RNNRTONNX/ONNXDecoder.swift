@@ -45,7 +45,9 @@ public enum ONNXModelFile {
     public static func read(contentsOf url: URL) throws -> Model {
         let path = url.path
         return try withContext("reading \(path)") {
-            // Decoded where the file lies (protobuf-c copies what it keeps); unmapped when decoding is done.
+            // Decoded where the file lies, mapped (protobuf-c copies what it keeps; the mapping is gone when decoding
+            // is). As with a mapped checkpoint, the file must not change while it is read: a file truncated meanwhile
+            // faults (SIGBUS), and bytes rewritten between the pre-scan and the unpacker escape the pre-scan.
             guard try FileAccess.modelFileSize(path) > 0 else {
                 throw RNNRTError(.malformed, "not an ONNX model: found an empty file")
             }

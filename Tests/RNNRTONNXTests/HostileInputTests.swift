@@ -77,3 +77,50 @@ import RNNRTCore
         }
     }
 }
+
+/// Inputs a fuzzer or a malformed model can give that once trapped or tried to allocate without bound: each is
+/// refused with `RNNRTError` or computed.
+extension HostileInputTests {
+    static func single(_ node: Node, inputs: [String], initializers: [(String, StoredTensor)] = [], opset: Int64 = 17) throws -> Plan {
+        try Plan(graph: Graph(nodes: [node], initializers: initializers, inputs: inputs.map { ValueInfo(name: $0) },
+                              outputs: node.outputs.map { ValueInfo(name: $0) }), opset: opset)
+    }
+
+    @Test func sliceNamingAnAxisTwiceIsRefused() throws {
+        let plan = try HostileInputTests.single(Node(opType: "Slice", inputs: ["x", "s", "e", "a"], outputs: ["y"]),
+                                                inputs: ["x", "s", "e", "a"])
+        let feeds = ["x": GraphTensor(shape: [10], floats: (0..<10).map(Float.init)),
+                     "s": GraphTensor(shape: [2], ints: [5, 5]), "e": GraphTensor(shape: [2], ints: [10, 10]),
+                     "a": GraphTensor(shape: [2], ints: [0, -1])]
+        #expect(throws: RNNRTError.self) { try plan.run(feeds) }
+        // A step far longer than the axis on an outer axis: one position, no overflowing stride.
+        let huge = ["x": GraphTensor(shape: [3, 2], floats: (0..<6).map(Float.init)),
+                    "s": GraphTensor(shape: [1], ints: [2]), "e": GraphTensor(shape: [1], ints: [-10]),
+                    "a": GraphTensor(shape: [1], ints: [0])]
+        let plan2 = try HostileInputTests.single(Node(opType: "Slice", inputs: ["x", "s", "e", "a", "p"], outputs: ["y"]),
+                                                 inputs: ["x", "s", "e", "a", "p"])
+        var feeds2 = huge
+        feeds2["p"] = GraphTensor(shape: [1], ints: [-(1 << 62)])
+        #expect(try plan2.run(feeds2)[0].tensor == GraphTensor(shape: [1, 2], floats: [4, 5]))
+    }
+
+    @Test func convolutionShapesFromAHostileModelAreRefused() throws {
+        let conv = Node(opType: "Conv", inputs: ["x", "w"], outputs: ["y"])
+        let plan = try HostileInputTests.single(conv, inputs: ["x", "w"])
+        // An empty batch with a huge spatial extent: an empty output, nothing sized by the extent.
+        let empty = try plan.run(["x": GraphTensor(shape: [0, 1, 1 << 40], floats: []),
+                                  "w": GraphTensor(shape: [1, 1, 3], floats: [1, 2, 3])])
+        #expect(empty[0].tensor.shape == [0, 1, (1 << 40) - 2])
+        // Spatial extents whose product overflows.
+        #expect(throws: RNNRTError.self) {
+            try plan.run(["x": GraphTensor(shape: [0, 1, 1 << 32, 1 << 32], floats: []),
+                          "w": GraphTensor(shape: [1, 1, 1, 1], floats: [1])])
+        }
+        // An empty W with a huge group, at load.
+        let grouped = Node(opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(1 << 40)])
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.single(grouped, inputs: ["x"],
+                                         initializers: [("w", try StoredTensor(shape: [0, 1, 1], floats: []))])
+        }
+    }
+}

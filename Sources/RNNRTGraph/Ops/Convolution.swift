@@ -42,7 +42,8 @@ struct ConvOp: GraphOperator {
     /// activation.
     private(set) var addsInput = false
 
-    /// Patch floats a chunk of rows holds (256 KB).
+    /// Patch floats a chunk holds (256 KB; with positions as columns, chunks of 256 columns hold up to 16 times that
+    /// for patches up to 4,096 values wide, and one sliver of 16 columns the widest).
     static let chunkFloats = 1 << 16
     /// Output positions per item from which they are the product's columns.
     static let columnsFrom = 64
@@ -61,8 +62,8 @@ struct ConvOp: GraphOperator {
         }
         if let w = ctx.constantInput(1) {
             let values = try w.floats("Conv W")
-            guard w.rank >= 3, w.shape[0] % group == 0 else {
-                throw RNNRTError(.shapeMismatch, "\(node.label): W \(w.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+            guard w.rank >= 3, w.count > 0, w.shape[0] >= group, w.shape[0] % group == 0 else {
+                throw RNNRTError(.shapeMismatch, "\(node.label): W \(w.shape.shapeDescription) must be a non-empty [M, C/group, kernel...] with M a multiple of group \(group)")
             }
             weightShape = w.shape
             weights = ConvOp.groupMatrices(values, shape: w.shape, group: group)
@@ -107,8 +108,8 @@ struct ConvOp: GraphOperator {
             matrices = weights
         } else {
             let wT = try Check.input(inputs, 1, "W")
-            guard wT.rank >= 3, wT.shape[0] % group == 0 else {
-                throw RNNRTError(.shapeMismatch, "Conv: W \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+            guard wT.rank >= 3, wT.count > 0, wT.shape[0] >= group, wT.shape[0] % group == 0 else {
+                throw RNNRTError(.shapeMismatch, "Conv: W \(wT.shape.shapeDescription) must be a non-empty [M, C/group, kernel...] with M a multiple of group \(group)")
             }
             wShape = wT.shape
             matrices = ConvOp.groupMatrices(try wT.floats("Conv W"), shape: wT.shape, group: group)
@@ -121,6 +122,7 @@ struct ConvOp: GraphOperator {
         }
         let outShape = [geometry.batch, geometry.outChannels] + geometry.outSize
         let outCount = geometry.batch * geometry.outChannels * geometry.positions
+        guard outCount > 0 else { return [GraphTensor(shape: outShape, floats: [])] }
         // A fused addend of another shape broadcasts: added as the Add node would, after the product.
         let addend = addsInput ? try Check.input(inputs, 3, "addend") : nil
         let sameShape = addend.map { $0.shape == outShape } ?? false
@@ -161,7 +163,9 @@ struct ConvOp: GraphOperator {
                                    residual: [Float]?, into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
         guard perGroup > 0 else { return }
-        let chunk = min((positions + 15) / 16 * 16, max(16, ConvOp.chunkFloats / max(min(width, 256), 1) / 16 * 16))
+        // 256 columns up to a patch width of 256 values, then fewer (at least one sliver of 16) as patches widen.
+        let columns = width <= 256 ? ConvOp.chunkFloats / max(width, 1) : ConvOp.chunkFloats * 16 / width
+        let chunk = min((positions + 15) / 16 * 16, max(16, min(columns, 256 * 16) / 16 * 16))
         withTemporaryFloats(2 * chunk * max(width, 1)) { scratch in
             let columns = scratch.baseAddress!, slivers = columns + chunk * max(width, 1)
             if let residual {
@@ -180,7 +184,6 @@ struct ConvOp: GraphOperator {
                                    residual: UnsafePointer<Float>?, chunk: Int, columns: UnsafeMutablePointer<Float>,
                                    slivers: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group, positions = geo.positions
-        let taps = geo.taps()
         for b in 0..<geo.batch {
             for g in 0..<group {
                 var start = 0
@@ -191,19 +194,19 @@ struct ConvOp: GraphOperator {
                         let planes = x + (b * geo.inChannels + g * geo.channelsPerGroup) * positions + start
                         rnnrt_pack_b(width, count, planes, positions, slivers)
                     } else {
-                        geo.gatherColumns(x, item: b, group: g, positions: start..<(start + count), taps: taps, into: columns)
+                        geo.gatherColumns(x, item: b, group: g, positions: start..<(start + count), into: columns)
                         rnnrt_pack_b(width, count, columns, count, slivers)
                     }
                     // The product accumulates onto the bias (and the fused addend).
                     let offset = (b * geo.outChannels + g * perGroup) * positions + start
                     let c = y + offset
                     for m in 0..<perGroup {
-                        let row = c + m * positions, start = bias?[g * perGroup + m] ?? 0
+                        let row = c + m * positions, initial = bias?[g * perGroup + m] ?? 0
                         if let residual {
                             let addend = residual + offset + m * positions
-                            for j in 0..<count { row[j] = start + addend[j] }
+                            for j in 0..<count { row[j] = initial + addend[j] }
                         } else {
-                            row.update(repeating: start, count: count)
+                            row.update(repeating: initial, count: count)
                         }
                     }
                     weights[g].stored.withUnsafeBufferPointer { w in
@@ -233,12 +236,11 @@ struct ConvOp: GraphOperator {
                                 into y: UnsafeMutablePointer<Float>) {
         let width = geo.patchWidth, perGroup = geo.outChannels / group
         let total = geo.batch * geo.positions
-        let taps = geo.taps()
         for g in 0..<group {
             var start = 0
             while start < total {
                 let rows = min(chunk, total - start)
-                geo.gatherPatches(x, group: g, rows: start..<(start + rows), taps: taps, into: patches)
+                geo.gatherPatches(x, group: g, rows: start..<(start + rows), into: patches)
                 if width == 0 {
                     for i in 0..<(rows * perGroup) { products[i] = 0 }
                 } else {
@@ -303,7 +305,12 @@ struct ConvGeometry {
         inChannels = input[1]
         outChannels = weights[0]
         channelsPerGroup = weights[1]
-        guard inChannels == channelsPerGroup * group, outChannels % group == 0 else {
+        guard input.checkedElementCount() != nil, Array(input[1...]).checkedElementCount() != nil,
+              weights.checkedElementCount().map({ $0 > 0 }) == true else {
+            throw RNNRTError(.shapeMismatch, "Conv: X \(input.shapeDescription) and W \(weights.shapeDescription) must have sizes that fit, and W at least one element")
+        }
+        guard group <= outChannels, channelsPerGroup.multipliedReportingOverflow(by: group) == (inChannels, false),
+              outChannels % group == 0 else {
             throw RNNRTError(.shapeMismatch, "Conv: X has \(inChannels) channels but W \(weights.shapeDescription) expects \(channelsPerGroup) × group \(group)")
         }
         let inSize = Array(input[2...]), kSize = Array(weights[2...])
@@ -335,8 +342,8 @@ struct ConvGeometry {
         guard outSize.allSatisfy({ $0 > 0 }) else {
             throw RNNRTError(.shapeMismatch, "Conv output would be empty: input \(inSize.shapeDescription), kernel \(kSize.shapeDescription), pads \(begin + end), dilations \(dilation)")
         }
-        guard [batch, outChannels, outSize.reduce(1, *)].checkedElementCount().map({ $0 <= 1 << 32 }) == true,
-              [channelsPerGroup, kSize.reduce(1, *)].checkedElementCount().map({ $0 <= 1 << 28 }) == true else {
+        guard ([batch, outChannels] + outSize).checkedElementCount().map({ $0 <= 1 << 32 }) == true,
+              ([channelsPerGroup] + kSize).checkedElementCount().map({ $0 <= 1 << 28 }) == true else {
             throw RNNRTError(.invalidArgument, "Conv output [\(batch), \(outChannels)] + \(outSize.shapeDescription) is too large")
         }
         self.outSize = outSize
@@ -349,33 +356,25 @@ struct ConvGeometry {
         padBegin = zeros + begin
     }
 
-    /// For each spatial axis, the input index each (output index, kernel index) pair reads, or −1 in the padding:
-    /// `taps[axis][o · K + k]`.
-    func taps() -> [[Int]] {
-        (0..<3).map { axis in
-            var table = [Int](repeating: -1, count: outExtent[axis] * kernelExtent[axis])
-            for o in 0..<outExtent[axis] {
-                for k in 0..<kernelExtent[axis] {
-                    let position = o * stride[axis] - padBegin[axis] + k * dilation[axis]
-                    if position >= 0 && position < inExtent[axis] { table[o * kernelExtent[axis] + k] = position }
-                }
-            }
-            return table
-        }
+    /// The input index that output index `o` reads at kernel index `k` along `axis`, or −1 in the padding.
+    @inline(__always)
+    func tap(_ axis: Int, _ o: Int, _ k: Int) -> Int {
+        let position = o * stride[axis] - padBegin[axis] + k * dilation[axis]
+        return position >= 0 && position < inExtent[axis] ? position : -1
     }
 
     /// The patches of output positions `positions` of item `b` and group `g`, row-major `[patchWidth × count]` (W's
     /// `[C/group, kernel...]` order down, positions across), zero in the padding: each kernel tap of an output row is
     /// one run of an input row (a stride apart), copied whole where the stride is 1.
-    func gatherColumns(_ x: UnsafePointer<Float>, item b: Int, group g: Int, positions: Range<Int>, taps: [[Int]],
+    func gatherColumns(_ x: UnsafePointer<Float>, item b: Int, group g: Int, positions: Range<Int>,
                        into columns: UnsafeMutablePointer<Float>) {
         let (k0, k1, k2) = (kernelExtent[0], kernelExtent[1], kernelExtent[2])
         let (w1, w2) = (inExtent[1], inExtent[2])
         let rowLength = outExtent[2], count = positions.count
         let (s2, d2, pad2) = (stride[2], dilation[2], padBegin[2])
         let channels = x + (b * inChannels + g * channelsPerGroup) * inPositions
-        taps[0].withUnsafeBufferPointer { t0 in
-            taps[1].withUnsafeBufferPointer { t1 in
+        do {
+            do {
                 var row = columns
                 for ci in 0..<channelsPerGroup {
                     let channel = channels + ci * inPositions
@@ -390,7 +389,7 @@ struct ConvGeometry {
                                 var out = row
                                 while q < positions.upperBound {
                                     let n = min(positions.upperBound - q, rowLength - o2)
-                                    let p0 = t0[(line / outExtent[1]) * k0 + a], p1 = t1[(line % outExtent[1]) * k1 + c]
+                                    let p0 = tap(0, line / outExtent[1], a), p1 = tap(1, line % outExtent[1], c)
                                     if p0 < 0 || p1 < 0 {
                                         out.update(repeating: 0, count: n)
                                     } else {
@@ -424,48 +423,42 @@ struct ConvGeometry {
 
     /// The patches of output rows `rows` (row = item · positions + position) of group `g`, each `patchWidth` values
     /// ordered as W's `[C/group, kernel...]`, zero in the padding.
-    func gatherPatches(_ x: UnsafePointer<Float>, group g: Int, rows: Range<Int>, taps: [[Int]],
-                       into patches: UnsafeMutablePointer<Float>) {
+    func gatherPatches(_ x: UnsafePointer<Float>, group g: Int, rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
         let (k0, k1, k2) = (kernelExtent[0], kernelExtent[1], kernelExtent[2])
         let (w1, w2) = (inExtent[1], inExtent[2])
+        let (s2, d2, pad2) = (stride[2], dilation[2], padBegin[2])
         let channelSize = inPositions
         var b = rows.lowerBound / positions
         let o = rows.lowerBound % positions
         var o2 = o % outExtent[2], o1 = (o / outExtent[2]) % outExtent[1], o0 = o / (outExtent[2] * outExtent[1])
-        taps[0].withUnsafeBufferPointer { t0 in
-            taps[1].withUnsafeBufferPointer { t1 in
-                taps[2].withUnsafeBufferPointer { t2 in
-                    var out = patches
-                    for _ in rows {
-                        let row0 = t0.baseAddress! + o0 * k0, row1 = t1.baseAddress! + o1 * k1, row2 = t2.baseAddress! + o2 * k2
-                        for ci in 0..<channelsPerGroup {
-                            let channel = x + (b * inChannels + g * channelsPerGroup + ci) * channelSize
-                            for a in 0..<k0 {
-                                let p0 = row0[a]
-                                for c in 0..<k1 {
-                                    let p1 = row1[c]
-                                    if p0 < 0 || p1 < 0 {
-                                        for e in 0..<k2 { out[e] = 0 }
-                                    } else {
-                                        let line = channel + (p0 * w1 + p1) * w2
-                                        for e in 0..<k2 {
-                                            let p2 = row2[e]
-                                            out[e] = p2 < 0 ? 0 : line[p2]
-                                        }
-                                    }
-                                    out += k2
-                                }
+        var out = patches
+        for _ in rows {
+            let first2 = o2 * s2 - pad2
+            for ci in 0..<channelsPerGroup {
+                let channel = x + (b * inChannels + g * channelsPerGroup + ci) * channelSize
+                for a in 0..<k0 {
+                    let p0 = tap(0, o0, a)
+                    for c in 0..<k1 {
+                        let p1 = tap(1, o1, c)
+                        if p0 < 0 || p1 < 0 {
+                            out.update(repeating: 0, count: k2)
+                        } else {
+                            let line = channel + (p0 * w1 + p1) * w2
+                            for e in 0..<k2 {
+                                let p2 = first2 + e * d2
+                                out[e] = p2 >= 0 && p2 < w2 ? line[p2] : 0
                             }
                         }
-                        o2 += 1
-                        if o2 == outExtent[2] {
-                            o2 = 0; o1 += 1
-                            if o1 == outExtent[1] {
-                                o1 = 0; o0 += 1
-                                if o0 == outExtent[0] { o0 = 0; b += 1 }
-                            }
-                        }
+                        out += k2
                     }
+                }
+            }
+            o2 += 1
+            if o2 == outExtent[2] {
+                o2 = 0; o1 += 1
+                if o1 == outExtent[1] {
+                    o1 = 0; o0 += 1
+                    if o0 == outExtent[0] { o0 = 0; b += 1 }
                 }
             }
         }

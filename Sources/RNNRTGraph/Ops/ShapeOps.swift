@@ -282,14 +282,19 @@ enum ShapeOps {
                 }
                 // Every axis's range in one view of x, copied once.
                 var shape = x.shape, strides = x.shape.strides, offset = 0
+                var sliced = Set<Int>()
                 for i in 0..<starts.count {
                     let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
+                    guard sliced.insert(axis).inserted else {
+                        throw RNNRTError(.invalidArgument, "Slice names axis \(axis) more than once")
+                    }
                     let step = steps?[i] ?? 1
                     guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
                     let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
                     offset += s * strides[axis]
                     shape[axis] = count
-                    strides[axis] *= Int(step)
+                    // One position or none: the step is never taken (and a huge one must not overflow the stride).
+                    if count > 1 { strides[axis] *= Int(step) }
                 }
                 if shape == x.shape && strides == x.shape.strides { return [x] }
                 x = GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
