@@ -80,8 +80,11 @@ final class FloatArena: @unchecked Sendable {
         if pooledFloats > 2 * takenFloats {
             pool = [:]
             pooledFloats = 0
+            made = []
+        } else if floatsOut != 0 {
+            // Some buffer neither came back nor left as an output.
+            made = Set(pool.values.joined().compactMap { FloatArena.address($0) })
         }
-        made = Set(pool.values.joined().compactMap { FloatArena.address($0) })
         floatsOut = 0
         takenFloats = 0
     }
