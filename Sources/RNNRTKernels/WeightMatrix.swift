@@ -23,6 +23,8 @@ import Darwin
 public struct WeightMatrix: Sendable {
     /// Elements up to which W is packed (1 MB of float32).
     public static let packLimit = 1 << 18
+    /// Rows of A from which a product with a matrix kept in place by size uses its packed copy (made on first use).
+    public static let packedFromRows = 8
 
     /// Which AVX2 form a matrix takes.
     public enum Layout: Sendable {
@@ -189,7 +191,13 @@ public struct WeightMatrix: Sendable {
                          accumulate: Bool, columns: Range<Int>? = nil) {
         let cols = columns ?? 0..<n
         guard m > 0, !cols.isEmpty else { return }
-        switch storage {
+        // A matrix kept in place by size, multiplied by many rows at once (a whole sequence's input projection): its
+        // packed copy, made on first use as for a recurrence, instead of reading W as stored.
+        var form = storage
+        if m >= WeightMatrix.packedFromRows, let packedOnUse, case .rows(let w) = storage {
+            form = .packed(packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) })
+        }
+        switch form {
         case .transposed(let t):
             t.withUnsafeBufferPointer { b in
                 portableSgemm(m: m, n: cols.count, k: k, a: a, lda: lda, b: b.baseAddress! + cols.lowerBound, ldb: n,

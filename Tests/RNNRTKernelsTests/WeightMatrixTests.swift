@@ -125,4 +125,41 @@ import Testing
         #expect(first.0 == second)
         #expect(Tolerance.pytorch.compare(Tensor(shape: [m, n], scalars: first.1), Tensor(shape: [m, n], scalars: inPlace)).passed)
     }
+
+    /// A product of many rows with a matrix kept in place by size (a sequence's input projection) runs on the same
+    /// packed copy a recurrence makes, and agrees with the product of a few rows (which reads W as stored).
+    @Test func manyRowsUseThePackedCopy() throws {
+        guard KernelSet.avx2 else { return }
+        let (n, k, m) = (1200, 240, WeightMatrix.packedFromRows + 5)
+        var generator = SeededGenerator(seed: 12)
+        let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+        let matrix = WeightMatrix(weights: w, rows: n, cols: k, layout: .bySize)
+        func product(rows: Int) -> [Float] {
+            var c = [Float](repeating: 0, count: rows * n)
+            a.withUnsafeBufferPointer { ap in
+                c.withUnsafeMutableBufferPointer { cp in
+                    matrix.multiply(m: rows, a: ap.baseAddress!, lda: k, c: cp.baseAddress!, ldc: n, accumulate: false)
+                }
+            }
+            return c
+        }
+        let many = product(rows: m)
+        var few: [Float] = []
+        for start in stride(from: 0, to: m, by: 2) {
+            let rows = min(2, m - start)
+            var c = [Float](repeating: 0, count: rows * n)
+            a.withUnsafeBufferPointer { ap in
+                c.withUnsafeMutableBufferPointer { cp in
+                    matrix.multiply(m: rows, a: ap.baseAddress! + start * k, lda: k, c: cp.baseAddress!, ldc: n, accumulate: false)
+                }
+            }
+            few += c
+        }
+        #expect(Tolerance.pytorch.compare(Tensor(shape: [m, n], scalars: many), Tensor(shape: [m, n], scalars: few)).passed)
+        // The copy is the recurrence's: made once.
+        let first = try #require(matrix.withRecurrentKernelWeights { $0.data })
+        _ = product(rows: m)
+        #expect(try #require(matrix.withRecurrentKernelWeights { $0.data }) == first)
+    }
 }
