@@ -231,14 +231,32 @@ AVX2 __attribute__((always_inline)) static inline void tile6x16(ptrdiff_t k, con
     acc[6] = c30; acc[7] = c31; acc[8] = c40; acc[9] = c41; acc[10] = c50; acc[11] = c51;
 }
 
-// Rows r < n of the packed-A tile, for the last sliver of a product whose row count is not a multiple of 6: the same
-// sums as tile6x16 gives those rows (each row's FMAs in the same order), without the FMAs of the padding rows. n < 6 is a
-// constant where this is inlined, so the row loops unroll and the accumulators stay in registers.
+// Rows r < n of the packed-A tile, for the last sliver of a product whose row count is not a multiple of 6, without the
+// FMAs of the padding rows. n < 6 is a constant where this is inlined, so the row loops unroll and the accumulators
+// stay in registers. With 3 rows or fewer, the FMA latency, not their number, would bound the loop: even and odd k
+// then go to two sets of accumulators, added at the end.
 AVX2 __attribute__((always_inline)) static inline void tileFewx16(int n, ptrdiff_t k, const float *pa, const float *pb,
                                                                __m256 acc[12]) {
-    __m256 c[10];
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) c[r] = _mm256_setzero_ps();
-    for (ptrdiff_t p = 0; p < k; p++) {
+    __m256 c[10], d[10];
+    const int split = n <= 3;
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) c[r] = d[r] = _mm256_setzero_ps();
+    ptrdiff_t p = 0;
+    if (split) {
+        for (; p + 2 <= k; p += 2) {
+            __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+            __m256 e0 = _mm256_loadu_ps(pb + 16), e1 = _mm256_loadu_ps(pb + 24);
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < n; r++) {
+                __m256 x = _mm256_broadcast_ss(pa + r), y = _mm256_broadcast_ss(pa + 6 + r);
+                c[2 * r] = _mm256_fmadd_ps(x, b0, c[2 * r]);
+                c[2 * r + 1] = _mm256_fmadd_ps(x, b1, c[2 * r + 1]);
+                d[2 * r] = _mm256_fmadd_ps(y, e0, d[2 * r]);
+                d[2 * r + 1] = _mm256_fmadd_ps(y, e1, d[2 * r + 1]);
+            }
+            pa += 12;
+            pb += 32;
+        }
+    }
+    for (; p < k; p++) {
         __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
         _Pragma("clang loop unroll(full)") for (int r = 0; r < n; r++) {
             __m256 x = _mm256_broadcast_ss(pa + r);
@@ -248,7 +266,7 @@ AVX2 __attribute__((always_inline)) static inline void tileFewx16(int n, ptrdiff
         pa += 6;
         pb += 16;
     }
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) acc[r] = c[r];
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < 2 * n; r++) acc[r] = split ? _mm256_add_ps(c[r], d[r]) : c[r];
 }
 
 // 6 rows × 16 columns: A packed [k][6], B packed [k][16].
