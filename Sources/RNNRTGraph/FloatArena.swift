@@ -15,7 +15,10 @@ import RNNRTKernels
 final class FloatArena: @unchecked Sendable {
     @TaskLocal static var current: FloatArena?
 
-    private var pool: [Int: [[Float]]] = [:]
+    /// Pooled buffers by element count: `sizes[i]` and its buffers `stacks[i]` (a handful of sizes, searched without
+    /// hashing).
+    private var sizes: [Int] = []
+    private var stacks: [[[Float]]] = []
     private var pooledFloats = 0
     /// Base addresses of the buffers this arena made that have not left it.
     private var made: Set<UInt> = []
@@ -43,7 +46,7 @@ final class FloatArena: @unchecked Sendable {
         guard count > 0 else { return [] }
         takenFloats += count
         floatsOut += count
-        if let array = pool[count]?.popLast() {
+        if let i = sizes.firstIndex(of: count), let array = stacks[i].popLast() {
             pooledFloats -= count
             return array
         }
@@ -62,7 +65,12 @@ final class FloatArena: @unchecked Sendable {
     /// Takes back a buffer of this arena that nothing in the run holds any more.
     func recycle(_ array: [Float]) {
         guard !array.isEmpty else { return }
-        pool[array.count, default: []].append(array)
+        if let i = sizes.firstIndex(of: array.count) {
+            stacks[i].append(array)
+        } else {
+            sizes.append(array.count)
+            stacks.append([array])
+        }
         pooledFloats += array.count
         floatsOut -= array.count
     }
@@ -78,12 +86,13 @@ final class FloatArena: @unchecked Sendable {
     /// the run took.
     func finishRun() {
         if pooledFloats > 2 * takenFloats {
-            pool = [:]
+            sizes = []
+            stacks = []
             pooledFloats = 0
             made = []
         } else if floatsOut != 0 {
             // Some buffer neither came back nor left as an output.
-            made = Set(pool.values.joined().compactMap { FloatArena.address($0) })
+            made = Set(stacks.joined().compactMap { FloatArena.address($0) })
         }
         floatsOut = 0
         takenFloats = 0

@@ -259,13 +259,11 @@ public final class Plan: Sendable {
         for (name, slot) in outerSlots { values[slot] = outer[name] }
         // Arena buffers computed in this run, by address: how many slots hold each. One no slot holds goes back.
         let arena = FloatArena.current
-        var holders: [UInt: Int] = [:]
+        var holders = AddressCounts()
         var dropped: [GraphTensor] = []
         func drop(_ value: GraphTensor) {
             guard arena != nil, case .float(let v) = value.elements, let address = FloatArena.address(v),
-                  let count = holders[address] else { return }
-            if count > 1 { holders[address] = count - 1; return }
-            holders[address] = nil
+                  holders.release(address) else { return }
             arena?.recycle(v)
         }
         defer {
@@ -297,10 +295,10 @@ public final class Plan: Sendable {
                 values[slot] = value
                 if let arena, case .float(let v) = value.elements, let address = FloatArena.address(v) {
                     let passedOn = args.contains { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }
-                    if holders[address] != nil || (!passedOn && arena.owns(v)) {
+                    if holders.contains(address) || (!passedOn && arena.owns(v)) {
                         // Computed in this run (or passed on from a value that was): held by one more slot. A value
                         // passed on from an input, a constant or the enclosing run's values is not this run's.
-                        holders[address, default: 0] += 1
+                        holders.hold(address)
                     } else if !passedOn && !(step.op is IfOp || step.op is LoopOp) {
                         // (What an If or a Loop returns, its bodies' steps computed, or is a constant of theirs.)
                         arena.countForeign(step.node.opType)
@@ -311,7 +309,7 @@ public final class Plan: Sendable {
             if let arena {
                 for (position, value) in results.enumerated() where position >= step.outputs.count || step.outputs[position] == nil {
                     guard case .float(let v) = value.elements, arena.owns(v), let address = FloatArena.address(v),
-                          holders[address] == nil,
+                          !holders.contains(address),
                           !args.contains(where: { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }) else { continue }
                     arena.recycle(v)
                 }
@@ -402,5 +400,32 @@ enum ONNXElementKind {
         case .int: return "integer"
         case .bool: return "bool"
         }
+    }
+}
+
+/// How many slots of a run hold each arena buffer, by address: a few dozen at a time, so kept in two arrays searched
+/// from the end (the latest buffers are the likeliest), with no hashing.
+struct AddressCounts {
+    private var addresses: [UInt] = []
+    private var counts: [Int] = []
+
+    func contains(_ address: UInt) -> Bool { addresses.lastIndex(of: address) != nil }
+
+    /// One more slot holds `address`.
+    mutating func hold(_ address: UInt) {
+        if let i = addresses.lastIndex(of: address) { counts[i] += 1; return }
+        addresses.append(address)
+        counts.append(1)
+    }
+
+    /// One slot fewer holds `address`: true when it was the last (and the buffer may go back).
+    mutating func release(_ address: UInt) -> Bool {
+        guard let i = addresses.lastIndex(of: address) else { return false }
+        if counts[i] > 1 { counts[i] -= 1; return false }
+        addresses.swapAt(i, addresses.count - 1)
+        counts.swapAt(i, counts.count - 1)
+        addresses.removeLast()
+        counts.removeLast()
+        return true
     }
 }
