@@ -282,12 +282,13 @@ enum ShapeOps {
                 }
                 // Every axis's range in one view of x, copied once.
                 var shape = x.shape, strides = x.shape.strides, offset = 0
-                var sliced = Set<Int>()
+                var sliced = [Bool](repeating: false, count: x.rank)
                 for i in 0..<starts.count {
                     let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
-                    guard sliced.insert(axis).inserted else {
+                    guard !sliced[axis] else {
                         throw RNNRTError(.invalidArgument, "Slice names axis \(axis) more than once")
                     }
+                    sliced[axis] = true
                     let step = steps?[i] ?? 1
                     guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
                     let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
