@@ -153,13 +153,7 @@ public enum NPY {
             var f = 0
             for axis in 0..<rank { f += index[axis] * fStrides[axis] }
             for b in 0..<elementSize { out[c * elementSize + b] = data[f * elementSize + b] }
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            index.advance(within: shape)
         }
         return out
     }

@@ -58,4 +58,16 @@ public struct Tensor: Sendable, Equatable {
 extension Array where Element == Int {
     /// `[2, 3]` → `"[2, 3]"`; used in every message that names a shape.
     public var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+
+    /// Steps this multi-index to the next position in C order over the first `count` axes of `extents` (the last
+    /// axis fastest); past the end it wraps to all zeros.
+    package mutating func advance(within extents: [Int]) {
+        var axis = count - 1
+        while axis >= 0 {
+            self[axis] += 1
+            if self[axis] < extents[axis] { return }
+            self[axis] = 0
+            axis -= 1
+        }
+    }
 }

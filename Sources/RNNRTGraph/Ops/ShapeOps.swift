@@ -532,13 +532,7 @@ enum ShapeOps {
                         out[o + j] = inside && i >= 0 ? v[base + i] : constant
                     }
                     o += inner
-                    var axis = rank - 2
-                    while axis >= 0 {
-                        index[axis] += 1
-                        if index[axis] < shape[axis] { break }
-                        index[axis] = 0
-                        axis -= 1
-                    }
+                    index.advance(within: shape)
                 }
             }
         }
