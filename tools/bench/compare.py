@@ -20,7 +20,7 @@ Tables:
   1. whole-sequence forward, 1 thread: PyTorch module(x) under inference_mode, onnxruntime
      session.run, `rnnrt bench` on the .pt and on the .onnx; ratio = faster peer / rnnrt (> 1: rnnrt faster).
   2. streaming, batch 1, one step per call: `rnnrt bench --stream --steps 2048` ns/step vs targets,
-     RTNeural's numbers (quoted from the issue, not measured) and PyTorch calling the module per step.
+     RTNeural's published numbers (quoted, not measured here) and PyTorch calling the module per step.
   3. rnnrt --threads 2 vs --threads 1 on lstm_bi_b16, two batched unidirectional models (lstm_uni_b16,
      gru_speech_b8) and gru_speech_b1 (.pt).
   4. loading lstm_bi_b16.pt: torch.load + load_state_dict vs rnnrt's load_ms (open + map + bind; pages fault in on first use, paid by the first forward pass, which `rnnrt bench` reports as first_ms).
@@ -55,7 +55,7 @@ FORWARD_MODELS = [
 ]
 HEAVY = {"lstm_bi_b16"}  # fewer iterations: ~1 s per forward pass on one core
 
-# name, constructor, target ns/step, RTNeural ns/step (quoted from the issue, not measured here)
+# name, constructor, target ns/step, RTNeural ns/step (its published numbers, not measured here)
 STREAM_MODELS = [
     ("stream_lstm1x32", ("LSTM", (1, 32), {}), 160, 240),
     ("stream_lstm1x64", ("LSTM", (1, 64), {}), 700, 1110),
@@ -64,7 +64,7 @@ STREAM_MODELS = [
 STREAM_STEPS = 2048
 
 # name, target speedup (None: for information), and the model's constructor and input shape when it is not a forward
-# model: the target applies to bidirectional and batched models (the issue's ≥ 1.7×).
+# model: the target (≥ 1.7×) applies to bidirectional and batched models.
 THREAD_MODELS = [
     ("lstm_bi_b16", 1.7, None, None),
     ("lstm_uni_b16", 1.7, ("LSTM", (256, 512), {"num_layers": 2}), (200, 16, 256)),
@@ -459,7 +459,7 @@ def main():
                      "PyTorch per-step call", "PyTorch / rnnrt"], rows))
         print()
         print(f"rnnrt: `bench --stream --steps {STREAM_STEPS}`, median over {args.rounds} round(s) of the median of {stream_iterations} runs. "
-              "RTNeural numbers are quoted from the issue, not measured here. PyTorch: module(x[t:t+1], state) "
+              "RTNeural numbers are its published ones, quoted, not measured here. PyTorch: module(x[t:t+1], state) "
               f"per step under inference_mode, median of {torch_stream_iterations} runs.")
         results["other_cores_stream"], text = load.note()
         print(text)
