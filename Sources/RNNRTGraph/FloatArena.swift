@@ -119,6 +119,74 @@ final class ArenaPool: Sendable {
     var floatsHeld: Int { pool.items.reduce(0) { $0 + $1.floatsHeld } }
 }
 
+/// One run of a plan (or of a body inside it) and the arena's buffers: how many of the run's slots hold each buffer
+/// the run computed, and each given back when the last slot lets go. A value passed on from an input, a constant or
+/// the enclosing run's values is not the run's to give back.
+struct RunBuffers {
+    let arena: FloatArena?
+    private var holders = AddressCounts()
+
+    init(arena: FloatArena?) { self.arena = arena }
+
+    /// Whether `address` is the buffer of one of a step's arguments.
+    private static func passesOn(_ address: UInt, _ args: [GraphTensor?]) -> Bool {
+        args.contains { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }
+    }
+
+    /// `value`, a result of `step` reading `args`, now held by a slot.
+    mutating func hold(_ value: GraphTensor, from step: Plan.Step, readingFrom args: [GraphTensor?]) {
+        guard let arena, case .float(let v) = value.elements, let address = FloatArena.address(v) else { return }
+        let passedOn = RunBuffers.passesOn(address, args)
+        if holders.contains(address) || (!passedOn && arena.owns(v)) {
+            holders.hold(address)
+        } else if !passedOn && !(step.op is IfOp || step.op is LoopOp) {
+            // (What an If or a Loop returns, its bodies' steps computed, or is a constant of theirs.)
+            arena.countForeign(step.node.opType)
+        }
+    }
+
+    /// A slot lets go of `value`.
+    mutating func drop(_ value: GraphTensor) {
+        guard let arena, case .float(let v) = value.elements, let address = FloatArena.address(v),
+              holders.release(address) else { return }
+        arena.recycle(v)
+    }
+
+    /// A result no slot takes: given back at once if the step computed it.
+    func discard(_ value: GraphTensor, readingFrom args: [GraphTensor?]) {
+        guard let arena, case .float(let v) = value.elements, arena.owns(v), let address = FloatArena.address(v),
+              !holders.contains(address), !RunBuffers.passesOn(address, args) else { return }
+        arena.recycle(v)
+    }
+}
+
+/// How many slots of a run hold each arena buffer, by address: a few dozen at a time, so kept in two arrays searched
+/// from the end (the latest buffers are the likeliest), with no hashing.
+struct AddressCounts {
+    private var addresses: [UInt] = []
+    private var counts: [Int] = []
+
+    func contains(_ address: UInt) -> Bool { addresses.lastIndex(of: address) != nil }
+
+    /// One more slot holds `address`.
+    mutating func hold(_ address: UInt) {
+        if let i = addresses.lastIndex(of: address) { counts[i] += 1; return }
+        addresses.append(address)
+        counts.append(1)
+    }
+
+    /// One slot fewer holds `address`: true when it was the last (and the buffer may go back).
+    mutating func release(_ address: UInt) -> Bool {
+        guard let i = addresses.lastIndex(of: address) else { return false }
+        if counts[i] > 1 { counts[i] -= 1; return false }
+        addresses.swapAt(i, addresses.count - 1)
+        counts.swapAt(i, counts.count - 1)
+        addresses.removeLast()
+        counts.removeLast()
+        return true
+    }
+}
+
 /// `count` floats for an operator's output, each written by `fill`: from the running plan's arena (`FloatArena`), or
 /// new outside a run.
 func outputFloats(_ count: Int, _ fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> [Float] {

@@ -257,20 +257,11 @@ public final class Plan: Sendable {
             values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
         }
         for (name, slot) in outerSlots { values[slot] = outer[name] }
-        // Arena buffers computed in this run, by address: how many slots hold each. One no slot holds goes back.
-        let arena = FloatArena.current
-        var holders = AddressCounts()
+        var buffers = RunBuffers(arena: FloatArena.current)
         var dropped: [GraphTensor] = []
-        func drop(_ value: GraphTensor) {
-            guard arena != nil, case .float(let v) = value.elements, let address = FloatArena.address(v),
-                  holders.release(address) else { return }
-            arena?.recycle(v)
-        }
         defer {
             // What is still held and not returned (outputs nothing read, a failed run's values) goes back too.
-            if arena != nil {
-                for slot in computedSlots where !returnedSlots[slot] { if let value = values[slot] { drop(value) } }
-            }
+            for slot in computedSlots where !returnedSlots[slot] { if let value = values[slot] { buffers.drop(value) } }
         }
         var args: [GraphTensor?] = []
         for (index, step) in steps.enumerated() {
@@ -291,30 +282,15 @@ public final class Plan: Sendable {
             }
             for (slot, value) in zip(step.outputs, results) {
                 guard let slot else { continue }
-                if let old = values[slot] { drop(old) }
+                if let old = values[slot] { buffers.drop(old) }
                 values[slot] = value
-                if let arena, case .float(let v) = value.elements, let address = FloatArena.address(v) {
-                    let passedOn = args.contains { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }
-                    if holders.contains(address) || (!passedOn && arena.owns(v)) {
-                        // Computed in this run (or passed on from a value that was): held by one more slot. A value
-                        // passed on from an input, a constant or the enclosing run's values is not this run's.
-                        holders.hold(address)
-                    } else if !passedOn && !(step.op is IfOp || step.op is LoopOp) {
-                        // (What an If or a Loop returns, its bodies' steps computed, or is a constant of theirs.)
-                        arena.countForeign(step.node.opType)
-                    }
-                }
+                buffers.hold(value, from: step, readingFrom: args)
             }
-            // Results nothing reads (outputs the node does not name) go back at once.
-            if let arena {
-                for (position, value) in results.enumerated() where position >= step.outputs.count || step.outputs[position] == nil {
-                    guard case .float(let v) = value.elements, arena.owns(v), let address = FloatArena.address(v),
-                          !holders.contains(address),
-                          !args.contains(where: { $0.flatMap { FloatArena.address($0.floatsUnchecked) } == address }) else { continue }
-                    arena.recycle(v)
-                }
+            // Outputs the node does not name, after the named ones are held (two outputs may share a buffer).
+            for (position, value) in results.enumerated() where position >= step.outputs.count || step.outputs[position] == nil {
+                buffers.discard(value, readingFrom: args)
             }
-            for value in dropped { drop(value) }
+            for value in dropped { buffers.drop(value) }
             dropped.removeAll(keepingCapacity: true)
         }
         return try outputSlots.map { name, slot in
@@ -400,32 +376,5 @@ enum ONNXElementKind {
         case .int: return "integer"
         case .bool: return "bool"
         }
-    }
-}
-
-/// How many slots of a run hold each arena buffer, by address: a few dozen at a time, so kept in two arrays searched
-/// from the end (the latest buffers are the likeliest), with no hashing.
-struct AddressCounts {
-    private var addresses: [UInt] = []
-    private var counts: [Int] = []
-
-    func contains(_ address: UInt) -> Bool { addresses.lastIndex(of: address) != nil }
-
-    /// One more slot holds `address`.
-    mutating func hold(_ address: UInt) {
-        if let i = addresses.lastIndex(of: address) { counts[i] += 1; return }
-        addresses.append(address)
-        counts.append(1)
-    }
-
-    /// One slot fewer holds `address`: true when it was the last (and the buffer may go back).
-    mutating func release(_ address: UInt) -> Bool {
-        guard let i = addresses.lastIndex(of: address) else { return false }
-        if counts[i] > 1 { counts[i] -= 1; return false }
-        addresses.swapAt(i, addresses.count - 1)
-        counts.swapAt(i, counts.count - 1)
-        addresses.removeLast()
-        counts.removeLast()
-        return true
     }
 }
