@@ -41,17 +41,24 @@ public struct Tensor: Sendable, Equatable {
         var out = [Float](repeating: 0, count: count)
         scalars.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<a {
-                    for j in 0..<b {
-                        let s = (i * b + j) * inner, d = (j * a + i) * inner
-                        for k in 0..<inner { dst[d + k] = src[s + k] }
-                    }
-                }
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                swapFirstTwoAxes(s, a, b, inner, into: d)
             }
         }
         var newShape = shape
         newShape.swapAt(0, 1)
         return Tensor(shape: newShape, scalars: out)
+    }
+}
+
+/// `[a, b, inner]` C-order values at `source` written as `[b, a, inner]` to `destination` (time-major ↔ batch-major):
+/// one run of `inner` values per (i, j).
+package func swapFirstTwoAxes(_ source: UnsafePointer<Float>, _ a: Int, _ b: Int, _ inner: Int,
+                              into destination: UnsafeMutablePointer<Float>) {
+    for i in 0..<a {
+        for j in 0..<b {
+            (destination + (j * a + i) * inner).update(from: source + (i * b + j) * inner, count: inner)
+        }
     }
 }
 

@@ -236,10 +236,11 @@ struct RecurrentOp: GraphOperator {
                 }
                 xs.withUnsafeBufferPointer { xp in
                     withMutablePointers(&y, &hFinal, &cFinal) { outputs in
-                        let input = batchMajor ? UnsafePointer(take(inputCount)) : xp.baseAddress!
+                        var input = xp.baseAddress!
                         if batchMajor {
-                            stridedCopy(xp, shape: [steps, batch, config.inputSize], strides: [config.inputSize, steps * config.inputSize, 1],
-                                        offset: 0, into: UnsafeMutablePointer(mutating: input))
+                            let timeMajor = take(inputCount)
+                            swapFirstTwoAxes(xp.baseAddress!, batch, steps, config.inputSize, into: timeMajor)
+                            input = UnsafePointer(timeMajor)
                         }
                         let hp = batchMajor ? take(stateCount) : outputs[1]
                         let cp = outputs.count < 3 ? nil : (batchMajor ? take(stateCount) : outputs[2])
@@ -247,7 +248,7 @@ struct RecurrentOp: GraphOperator {
                         func load(_ initial: [Float], into state: UnsafeMutablePointer<Float>) {
                             initial.withUnsafeBufferPointer { src in
                                 if batchMajor {
-                                    stridedCopy(src, shape: [d, batch, h], strides: [h, d * h, 1], offset: 0, into: state)
+                                    swapFirstTwoAxes(src.baseAddress!, batch, d, h, into: state)
                                 } else {
                                     state.update(from: src.baseAddress!, count: stateCount)
                                 }
@@ -265,12 +266,8 @@ struct RecurrentOp: GraphOperator {
                         }
                         if batchMajor {
                             // [D, N, H] → [N, D, H].
-                            stridedCopy(UnsafeBufferPointer(start: hp, count: stateCount), shape: [batch, d, h],
-                                        strides: [h, batch * h, 1], offset: 0, into: outputs[1])
-                            if let cp {
-                                stridedCopy(UnsafeBufferPointer(start: cp, count: stateCount), shape: [batch, d, h],
-                                            strides: [h, batch * h, 1], offset: 0, into: outputs[2])
-                            }
+                            swapFirstTwoAxes(hp, d, batch, h, into: outputs[1])
+                            if let cp { swapFirstTwoAxes(cp, d, batch, h, into: outputs[2]) }
                         }
                     }
                 }
