@@ -97,9 +97,11 @@ public struct WeightMatrix: Sendable {
     let storage: Storage
     /// For a matrix kept in place by size: its packed copy for recurrences, made on first use.
     private let packedOnUse: PackedOnUse?
-    /// With the AVX2 kernels (unless forced in place): the matrix in row slivers, made on first use by a recurrence
-    /// whose batch they suit.
+    /// With the AVX2 kernels: the matrix in row slivers, made on first use (by a recurrence whose batch they suit,
+    /// unless forced in place, or by `withRowSlivers`).
     private let rowSliversOnUse: PackedOnUse?
+    /// Whether recurrences use the row slivers (not when the in-place form is forced).
+    private let recurrentRowSlivers: Bool
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs.
     public init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
@@ -113,7 +115,8 @@ public struct WeightMatrix: Sendable {
         self.k = k
         self.n = n
         var packedOnUse: PackedOnUse? = nil
-        rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 && layout != .inPlace ? PackedOnUse() : nil
+        rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 ? PackedOnUse() : nil
+        recurrentRowSlivers = layout != .inPlace
         if KernelSet.avx2 && k > 0 && n > 0 {
             if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
                 storage = .packed(WeightMatrix.pack(w, rows: n, cols: k))
@@ -157,21 +160,31 @@ public struct WeightMatrix: Sendable {
     ///   (LSTM(256, 512) batch 16: 12% on one thread, and two threads splitting the units scale 1.8× instead of
     ///   1.1–1.3×). `packable`: false to keep the in-place form (row slivers are still added).
     public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true, _ body: (rnnrt_weights) -> R) -> R? {
-        if let rowSliversOnUse, let batch, rnnrt_row_slivers_suit(batch) == 1 {
-            return withKernelWeights { weights in
-                let slivers = rowSliversOnUse.get {
-                    AlignedFloats(count: Int(rnnrt_row_slivers_count(k, n))) { rnnrt_pack_row_slivers(n, k, weights, $0) }
-                }
-                return withExtendedLifetime(slivers) {
-                    var weights = weights
-                    weights.row_slivers = UnsafePointer(slivers.pointer)
-                    return body(weights)
-                }
-            }
+        if recurrentRowSlivers, let batch, rnnrt_row_slivers_suit(batch) == 1,
+           let result = withRowSlivers({ slivers in
+               withKernelWeights { weights in
+                   var weights = weights
+                   weights.row_slivers = slivers
+                   return body(weights)
+               }
+           }) {
+            return result
         }
         guard packable, let packedOnUse, case .rows(let w) = storage else { return withKernelWeights(body) }
         let packed = packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) }
         return withExtendedLifetime(packed) { body(packedWeights(packed)) }
+    }
+
+    /// W in slivers of 6 rows, each `[k][6]` (`rnnrt_pack_row_slivers`: the packed left operand of a product
+    /// `W · B`), valid inside `body`; made on first use and kept. Nil for the portable form.
+    public func withRowSlivers<R>(_ body: (UnsafePointer<Float>) -> R) -> R? {
+        guard let rowSliversOnUse else { return nil }
+        let slivers = rowSliversOnUse.get {
+            withKernelWeights { weights in
+                AlignedFloats(count: Int(rnnrt_row_slivers_count(k, n))) { rnnrt_pack_row_slivers(n, k, weights, $0) }
+            }!
+        }
+        return withExtendedLifetime(slivers) { body(UnsafePointer(slivers.pointer)) }
     }
 
     /// W packed into 16-column slivers (`rnnrt_pack_bt` writes every element, padding included: no zero-fill first).

@@ -1,0 +1,124 @@
+// The convolution product (see include/rnnrt_kernels.h): 6×16 register tiles whose B rows are read straight from an
+// input image at a per-row offset, so a convolution needs no patch matrix and no packing of its input.
+#include "rnnrt_kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#include "tiles_avx2.h"
+
+// Inner values per block: a block's 16-column panel (at most 20 KB) stays in L1 while every sliver of A passes it.
+enum { CONV_KC = 320 };
+
+// Lanes j with j < left (left may exceed 8 or be negative).
+AVX2 static inline __m256i laneMask(ptrdiff_t left) {
+    ptrdiff_t n = left < 0 ? 0 : left > 8 ? 8 : left;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Stores (or adds) tile rows r < rows, columns j < count, to c + r·ldc + j.
+AVX2 static inline void storeRun(const __m256 acc[12], ptrdiff_t rows, ptrdiff_t first, ptrdiff_t count, float *c,
+                                 ptrdiff_t ldc, int accumulate) {
+    if (first == 0 && count == 16) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *cr = c + r * ldc;
+            __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+            if (accumulate) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8));
+            }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+        }
+        return;
+    }
+    float tile[12 * 8];
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        _mm256_storeu_ps(tile + 16 * r, acc[2 * r]);
+        _mm256_storeu_ps(tile + 16 * r + 8, acc[2 * r + 1]);
+    }
+    for (ptrdiff_t r = 0; r < rows; r++)
+        for (ptrdiff_t j = 0; j < count; j++) {
+            float v = tile[16 * r + first + j];
+            c[r * ldc + j] = accumulate ? c[r * ldc + j] + v : v;
+        }
+}
+
+// The tile of virtual columns [v0, v0 + 16) to the output: each virtual row of `stride` columns holds `width` real
+// ones, written as rows of `width` in c.
+AVX2 static void storeTile(const __m256 acc[12], ptrdiff_t rows, ptrdiff_t v0, ptrdiff_t count, ptrdiff_t stride,
+                           ptrdiff_t width, float *c, ptrdiff_t ldc, int accumulate) {
+    if (stride == width) {
+        storeRun(acc, rows, 0, count, c + v0, ldc, accumulate);
+        return;
+    }
+    ptrdiff_t line = v0 / stride, x = v0 - line * stride;
+    for (ptrdiff_t j = 0; j < count;) {
+        ptrdiff_t run = stride - x < count - j ? stride - x : count - j;
+        ptrdiff_t real = x < width ? (width - x < run ? width - x : run) : 0;
+        if (real > 0) storeRun(acc, rows, j, real, c + line * width + x, ldc, accumulate);
+        j += run;
+        line += 1;
+        x = 0;
+    }
+}
+
+// Rows p < kc of the virtual columns [v0, v0 + 16) (only the first `count` read; the rest zero) into panel [kc][16].
+AVX2 static void packPanel(ptrdiff_t kc, const float *b, const ptrdiff_t *offsets, ptrdiff_t count, float *panel) {
+    if (count == 16) {
+        for (ptrdiff_t p = 0; p < kc; p++) {
+            const float *row = b + offsets[p];
+            _mm256_storeu_ps(panel + 16 * p, _mm256_loadu_ps(row));
+            _mm256_storeu_ps(panel + 16 * p + 8, _mm256_loadu_ps(row + 8));
+        }
+        return;
+    }
+    __m256i m0 = laneMask(count), m1 = laneMask(count - 8);
+    for (ptrdiff_t p = 0; p < kc; p++) {
+        const float *row = b + offsets[p];
+        _mm256_storeu_ps(panel + 16 * p, _mm256_maskload_ps(row, m0));
+        _mm256_storeu_ps(panel + 16 * p + 8, _mm256_maskload_ps(row + 8, m1));
+    }
+}
+
+// packedTile in a frame of its own: inlined into the loops below, it would share the registers with them and spill an
+// accumulator.
+AVX2 __attribute__((noinline)) static void panelTile(ptrdiff_t rows, ptrdiff_t kc, const float *pa, const float *panel,
+                                                  __m256 acc[12]) {
+    packedTile(rows, kc, pa, panel, acc);
+}
+
+AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
+                                  ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
+                                  ptrdiff_t ldc, int accumulate) {
+    if (m <= 0 || lines <= 0 || width <= 0 || k <= 0) return;
+    ptrdiff_t n = (lines - 1) * stride + width, slivers = (m + 5) / 6;
+    ptrdiff_t blocks = (k + CONV_KC - 1) / CONV_KC, kc0 = (k + blocks - 1) / blocks;
+    float panel[CONV_KC * 16];
+    __m256 acc[12];
+    for (ptrdiff_t v0 = 0; v0 < n; v0 += 16) {
+        ptrdiff_t count = n - v0 < 16 ? n - v0 : 16;
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += kc0) {
+            ptrdiff_t kc = k - p0 < kc0 ? k - p0 : kc0;
+            packPanel(kc, b + v0, offsets + p0, count, panel);
+            for (ptrdiff_t s = 0; s < slivers; s++) {
+                ptrdiff_t rows = m - 6 * s < 6 ? m - 6 * s : 6;
+                panelTile(rows, kc, a6 + (s * k + p0) * 6, panel, acc);
+                if (p0 == 0 && bias)
+                    for (ptrdiff_t r = 0; r < rows; r++) {
+                        __m256 v = _mm256_broadcast_ss(bias + 6 * s + r);
+                        acc[2 * r] = _mm256_add_ps(acc[2 * r], v);
+                        acc[2 * r + 1] = _mm256_add_ps(acc[2 * r + 1], v);
+                    }
+                storeTile(acc, rows, v0, count, stride, width, c + 6 * s * ldc, ldc, accumulate || p0 > 0);
+            }
+        }
+    }
+}
+
+#else
+void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
+                             ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
+                             ptrdiff_t ldc, int accumulate) {}
+#endif
