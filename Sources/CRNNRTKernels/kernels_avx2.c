@@ -252,6 +252,39 @@ static void packSlivers(ptrdiff_t rows, ptrdiff_t kc, const float *a, ptrdiff_t 
     }
 }
 
+// The product of at most MC rows with more than KC inner values: A packed whole, and each 16-column sliver of B read
+// from start to end (KC rows at a time, by every tile of rows) before the next, the next one fetched into L2 meanwhile,
+// so that B, streamed from memory when large, is read in order instead of a KC block of every sliver per pass (the
+// logits of a 25-step sequence, 25×1024 · 1024×8210: 1.1–1.2× faster). 0 when the packed A could not be allocated.
+AVX2 static int fewRowsProduct(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
+                               ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c, ptrdiff_t ldc,
+                               int accumulate) {
+    ptrdiff_t slivers = (m + 5) / 6, nb = (width + 15) / 16;
+    float *packA = (float *)malloc((size_t)slivers * (size_t)k * 6 * sizeof(float));
+    if (!packA) return 0;
+    packSlivers(m, k, a, lda, packA);
+    ptrdiff_t tiles = ((k + KC - 1) / KC) * slivers, per = (k + tiles - 1) / tiles;
+    for (ptrdiff_t r = 0; r < ranges; r++) {
+        for (ptrdiff_t jb = 0; jb < nb; jb++) {
+            const float *pb = packed_b + (size_t)(starts[r] / 16 + jb) * (size_t)k * 16;
+            const char *next = jb + 1 < nb ? (const char *)(pb + (size_t)k * 16) : 0;
+            ptrdiff_t cols = width - jb * 16 < 16 ? width - jb * 16 : 16, line = 0;
+            for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
+                ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
+                for (ptrdiff_t s = 0; s < slivers; s++) {
+                    // The next sliver's k lines, a part before each tile.
+                    for (ptrdiff_t l = 0; next && l < per && line < k; l++, line++) _mm_prefetch(next + line * 64, _MM_HINT_T1);
+                    ptrdiff_t rows = m - s * 6 < 6 ? m - s * 6 : 6;
+                    micro6x16(kc, packA + (s * k + p0) * 6, pb + p0 * 16, c + s * 6 * ldc + starts[r] + jb * 16, ldc,
+                              rows, cols, accumulate || p0 > 0);
+                }
+            }
+        }
+    }
+    free(packA);
+    return 1;
+}
+
 AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
                                          ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
                                          ptrdiff_t ldc, int accumulate) {
@@ -270,6 +303,7 @@ AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *
                           c + i * ldc + starts[r], accumulate);
         return;
     }
+    if (m <= MC && k > KC && fewRowsProduct(m, k, a, lda, packed_b, ranges, starts, width, c, ldc, accumulate)) return;
     float packA[MC * KC];
     ptrdiff_t nb = (width + 15) / 16;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {

@@ -4,12 +4,13 @@ import RNNRTKernels
 import Testing
 
 /// Every weight form and product path against a float64 reference: one-row products, the few-row tiles
-/// (6×16 and 12×8, with partial tiles), the many-row path and GRU-style column ranges, with k tails.
+/// (6×16 and 12×8, with partial tiles), the many-row path (in blocks of inner values, and for up to 96 rows with A
+/// packed whole) and GRU-style column ranges, with k tails.
 @Suite struct WeightMatrixTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 8, 8), (1, 13, 5), (1, 128, 32), (1, 77, 33), (2, 40, 17), (5, 96, 64), (6, 50, 9), (7, 12, 40),
         (8, 31, 24), (9, 100, 16), (12, 7, 3), (16, 64, 48), (17, 45, 30), (24, 66, 1), (40, 96, 70),
-        (49, 70, 20), (100, 48, 64), (130, 35, 19),
+        (49, 70, 20), (100, 48, 64), (130, 35, 19), (25, 70, 300), (3, 33, 520), (96, 20, 257), (100, 20, 300),
     ]
 
     /// The largest error of `c` (`[m × columns.count]`) against the float64 `(accumulate ? start : 0) + A · W[columns]ᵀ`
