@@ -8,8 +8,8 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #include "tiles_avx2.h"
 
-// Inner values per block: a block's 16-column panel (at most 20 KB) stays in L1 while every sliver of A passes it.
-enum { CONV_KC = 320 };
+// Inner values per block: a block's 16-column panel (at most 28 KB) stays in L1 while every sliver of A passes it.
+enum { CONV_KC = 448 };
 
 // Lanes j with j < left (left may exceed 8 or be negative).
 AVX2 static inline __m256i laneMask(ptrdiff_t left) {
