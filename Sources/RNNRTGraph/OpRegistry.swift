@@ -10,6 +10,7 @@ enum OpRegistry {
         LinearAlgebraOps.register(&r)
         ReductionOps.register(&r)
         ControlFlowOps.register(&r)
+        r["Einsum"] = { try EinsumOp(context: $0) }
         r["LSTM"] = { try RecurrentOp(kind: .lstm, context: $0) }
         r["GRU"] = { try RecurrentOp(kind: .gru, context: $0) }
         r["RNN"] = { try RecurrentOp(kind: .rnn, context: $0) }

@@ -124,3 +124,43 @@ extension HostileInputTests {
         }
     }
 }
+
+/// Einsum equations and operands a malformed model can give: refused with `RNNRTError`, at load when the equation
+/// alone shows it.
+extension HostileInputTests {
+    static func einsum(_ equation: String, operands: Int) throws -> Plan {
+        let names = (0..<operands).map { "x\($0)" }
+        return try single(Node(opType: "Einsum", inputs: names, outputs: ["y"], attributes: ["equation": .string(equation)]),
+                          inputs: names)
+    }
+
+    @Test func badEinsumEquationsAreRefusedAtLoad() throws {
+        for (equation, operands) in [("ij,jk->ii", 2), ("ij->k", 1), ("i1->i", 1), ("...i...->i", 1), ("ij,jk", 1),
+                                     ("a->b->c", 1), ("", 1), ("i.j->i", 1), ("ij,jk->ik", 3), ("...->......", 1)] {
+            #expect(throws: RNNRTError.self, "\(equation)") { try HostileInputTests.einsum(equation, operands: operands) }
+        }
+    }
+
+    @Test func einsumOperandsThatDoNotFitAreRefused() throws {
+        let matrix = GraphTensor(shape: [3, 4], floats: (0..<12).map(Float.init))
+        let square = GraphTensor(shape: [3, 3], floats: (0..<9).map(Float.init))
+        let refused: [(String, [GraphTensor])] = [
+            ("ij,jk->ik", [matrix, matrix]),  // inner sizes 4 and 3
+            ("ii->i", [matrix]),  // a diagonal of unequal axes
+            ("ijk->i", [matrix]),  // rank 2 for three letters
+            ("...ij->ij", [GraphTensor(shape: [2, 3, 3], floats: [Float](repeating: 1, count: 18))]),  // '...' dropped
+            ("ij->i", [GraphTensor(shape: [3, 4], ints: [Int64](repeating: 1, count: 12))]),  // not float
+        ]
+        for (equation, operands) in refused {
+            let plan = try HostileInputTests.einsum(equation, operands: operands.count)
+            let feeds = Dictionary(uniqueKeysWithValues: operands.enumerated().map { ("x\($0.offset)", $0.element) })
+            #expect(throws: RNNRTError.self, "\(equation)") { try plan.run(feeds) }
+        }
+        #expect(try HostileInputTests.einsum("ii", operands: 1).run(["x0": square])[0].tensor
+                == GraphTensor(shape: [], floats: [12]))
+        // Empty operands with huge extents: an empty output, nothing sized by the extents.
+        let empty = try HostileInputTests.einsum("ij,kl->ijkl", operands: 2)
+            .run(["x0": GraphTensor(shape: [1 << 40, 0], floats: []), "x1": GraphTensor(shape: [0, 1 << 40], floats: [])])
+        #expect(empty[0].tensor.shape == [1 << 40, 0, 0, 1 << 40])
+    }
+}
