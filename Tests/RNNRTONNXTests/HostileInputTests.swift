@@ -164,3 +164,41 @@ extension HostileInputTests {
         #expect(empty[0].tensor.shape == [1 << 40, 0, 0, 1 << 40])
     }
 }
+
+/// Pooling attributes and inputs a malformed model can give: refused with `RNNRTError`.
+extension HostileInputTests {
+    static func pool(_ op: String, _ attributes: [String: Attribute], outputs: [String] = ["y"]) throws -> Plan {
+        try single(Node(opType: op, inputs: ["x"], outputs: outputs, attributes: attributes), inputs: ["x"])
+    }
+
+    @Test func badPoolingAttributesAreRefusedAtLoad() throws {
+        let refused: [(String, [String: Attribute])] = [
+            ("MaxPool", [:]),  // no kernel_shape
+            ("MaxPool", ["kernel_shape": .ints([0])]),
+            ("MaxPool", ["kernel_shape": .ints([2, 2, 2, 2])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "strides": .ints([0])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "pads": .ints([1])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "pads": .ints([-1, 0])]),
+            ("MaxPool", ["kernel_shape": .ints([2]), "dilations": .ints([1 << 40])]),
+            ("MaxPool", ["kernel_shape": .ints([2]), "auto_pad": .string("SAME")]),
+        ]
+        for (op, attributes) in refused {
+            #expect(throws: RNNRTError.self, "\(op) \(attributes)") { try HostileInputTests.pool(op, attributes) }
+        }
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.pool("MaxPool", ["kernel_shape": .ints([2])], outputs: ["y", "indices"])
+        }
+    }
+
+    @Test func poolingInputsThatDoNotFitAreRefused() throws {
+        let plan = try HostileInputTests.pool("MaxPool", ["kernel_shape": .ints([3])])
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 1, 2], floats: [1, 2])]) }
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 4], floats: [1, 2, 3, 4])]) }
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 1, 4], ints: [1, 2, 3, 4])]) }
+        // No planes and a huge extent: an empty output, nothing sized by the extent.
+        let empty = try plan.run(["x": GraphTensor(shape: [0, 1, 1 << 40], floats: [])])
+        #expect(empty[0].tensor.shape == [0, 1, (1 << 40) - 2])
+        let global = try HostileInputTests.pool("GlobalAveragePool", [:])
+        #expect(throws: RNNRTError.self) { try global.run(["x": GraphTensor(shape: [3], floats: [1, 2, 3])]) }
+    }
+}
