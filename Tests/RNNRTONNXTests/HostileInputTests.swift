@@ -202,3 +202,32 @@ extension HostileInputTests {
         #expect(throws: RNNRTError.self) { try global.run(["x": GraphTensor(shape: [3], floats: [1, 2, 3])]) }
     }
 }
+
+/// Normalization inputs that do not fit: refused with `RNNRTError`.
+extension HostileInputTests {
+    @Test func normalizationInputsThatDoNotFitAreRefused() throws {
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+                                              attributes: ["num_groups": .int(0)]), inputs: ["x", "s", "b"], opset: 21)
+        }
+        let group = try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+                                                      attributes: ["num_groups": .int(2)]), inputs: ["x", "s", "b"], opset: 21)
+        let instance = try HostileInputTests.single(Node(opType: "InstanceNormalization", inputs: ["x", "s", "b"], outputs: ["y"]),
+                                                    inputs: ["x", "s", "b"])
+        func feeds(_ x: [Int], _ s: Int) -> [String: GraphTensor] {
+            let n = x.checkedElementCount() ?? 0
+            return ["x": GraphTensor(shape: x, floats: [Float](repeating: 1, count: n)),
+                    "s": GraphTensor(shape: [s], floats: [Float](repeating: 1, count: s)),
+                    "b": GraphTensor(shape: [s], floats: [Float](repeating: 0, count: s))]
+        }
+        #expect(throws: RNNRTError.self) { try group.run(feeds([1, 3, 4], 3)) }  // 3 channels in 2 groups
+        #expect(throws: RNNRTError.self) { try group.run(feeds([1, 4, 4], 2)) }  // opset 21: one per channel
+        #expect(throws: RNNRTError.self) { try group.run(feeds([4], 4)) }
+        #expect(throws: RNNRTError.self) { try instance.run(feeds([1, 3, 4], 2)) }
+        #expect(throws: RNNRTError.self) { try instance.run(feeds([], 1)) }
+        var ints = feeds([1, 2, 2], 2)
+        ints["x"] = GraphTensor(shape: [1, 2, 2], ints: [1, 2, 3, 4])
+        #expect(throws: RNNRTError.self) { try instance.run(ints) }
+        #expect(try instance.run(feeds([0, 2, 1 << 40], 2))[0].tensor.shape == [0, 2, 1 << 40])
+    }
+}
