@@ -13,6 +13,7 @@ enum OpRegistry {
         r["Einsum"] = { try EinsumOp(context: $0) }
         PoolingOps.register(&r)
         NormalizationOps.register(&r)
+        IndexingOps.register(&r)
         r["LSTM"] = { try RecurrentOp(kind: .lstm, context: $0) }
         r["GRU"] = { try RecurrentOp(kind: .gru, context: $0) }
         r["RNN"] = { try RecurrentOp(kind: .rnn, context: $0) }

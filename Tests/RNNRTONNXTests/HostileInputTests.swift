@@ -231,3 +231,54 @@ extension HostileInputTests {
         #expect(try instance.run(feeds([0, 2, 1 << 40], 2))[0].tensor.shape == [0, 2, 1 << 40])
     }
 }
+
+/// Indices out of range, shapes that do not fit and sizes a hostile model asks for, for the indexing operators:
+/// refused with `RNNRTError`.
+extension HostileInputTests {
+    static func run(_ op: String, _ feeds: [(String, GraphTensor)], attributes: [String: Attribute] = [:],
+                    outputs: [String] = ["y"], opset: Int64 = 18) throws -> [GraphTensor] {
+        let names = feeds.map(\.0)
+        let plan = try single(Node(opType: op, inputs: names, outputs: outputs, attributes: attributes), inputs: names, opset: opset)
+        return try plan.run(Dictionary(uniqueKeysWithValues: feeds)).map(\.tensor)
+    }
+
+    @Test func indexingOperatorsRefuseWhatDoesNotFit() throws {
+        let m = GraphTensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        let i = { (shape: [Int], v: [Int64]) in GraphTensor(shape: shape, ints: v) }
+        let refused: [(String, [(String, GraphTensor)], [String: Attribute])] = [
+            ("GatherElements", [("d", m), ("i", i([2, 1], [0, 2]))], [:]),  // 2 is past axis 0
+            ("GatherElements", [("d", m), ("i", i([3, 1], [0, 0, 0]))], ["axis": .int(1)]),  // 3 rows of 2
+            ("GatherElements", [("d", m), ("i", i([2], [0, 0]))], [:]),  // rank 1 for rank 2
+            ("ScatterND", [("d", m), ("i", i([1, 1], [2])), ("u", GraphTensor(shape: [1, 3], floats: [0, 0, 0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 3], [0, 0, 0])), ("u", GraphTensor(shape: [1], floats: [0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 1], [0])), ("u", GraphTensor(shape: [1, 2], floats: [0, 0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 1], [0])), ("u", GraphTensor(shape: [1, 3], ints: [0, 0, 0]))], [:]),
+            ("Trilu", [("x", GraphTensor(shape: [3], floats: [1, 2, 3]))], [:]),
+            ("Trilu", [("x", m), ("k", i([2], [1, 2]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [0])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [1 << 40])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [3])), ("v", GraphTensor(shape: [3], floats: [0, 1, 2]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [3])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], ["axis": .int(2)]),
+            ("TopK", [("x", m), ("k", i([1], [4]))], [:]),
+            ("TopK", [("x", m), ("k", i([1], [-1]))], [:]),
+            ("TopK", [("x", m), ("k", i([1], [1]))], ["axis": .int(2)]),
+            ("TopK", [("x", GraphTensor(shape: [2], bools: [true, false])), ("k", i([1], [1]))], [:]),
+            // Extents whose product overflows, with no elements.
+            ("GatherElements", [("d", GraphTensor(shape: [1 << 40, 1 << 40, 0], floats: [])), ("i", i([0, 0, 0], []))], [:]),
+        ]
+        for (op, feeds, attributes) in refused {
+            let outputs = op == "TopK" ? ["v", "j"] : ["y"]
+            #expect(throws: RNNRTError.self, "\(op) \(feeds.map { $0.1.shape })") {
+                try HostileInputTests.run(op, feeds, attributes: attributes, outputs: outputs)
+            }
+        }
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.single(Node(opType: "ScatterND", inputs: ["d", "i", "u"], outputs: ["y"],
+                                              attributes: ["reduction": .string("sub")]), inputs: ["d", "i", "u"])
+        }
+        // TopK on NaN: a total order (NaN above every number), no trap.
+        let nan = try HostileInputTests.run("TopK", [("x", GraphTensor(shape: [4], floats: [1, .nan, 3, .nan])), ("k", i([1], [3]))],
+                                            outputs: ["v", "j"])
+        #expect(nan[1] == GraphTensor(shape: [3], ints: [1, 3, 2]))
+    }
+}
