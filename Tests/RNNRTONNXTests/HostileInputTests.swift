@@ -282,3 +282,40 @@ extension HostileInputTests {
         #expect(nan[1] == GraphTensor(shape: [3], ints: [1, 3, 2]))
     }
 }
+
+/// Resize attributes rnnrt does not implement, and scales or sizes that do not fit: refused with `RNNRTError`.
+extension HostileInputTests {
+    @Test func resizeRefusesWhatItCannotDo() throws {
+        let node = { (attributes: [String: Attribute]) in
+            Node(opType: "Resize", inputs: ["x", "", "s", "z"], outputs: ["y"], attributes: attributes)
+        }
+        for attributes: [String: Attribute] in [["mode": .string("cubic")], ["antialias": .int(1)],
+                                                ["coordinate_transformation_mode": .string("tf_crop_and_resize")],
+                                                ["nearest_mode": .string("nearest")],
+                                                ["keep_aspect_ratio_policy": .string("fill")]] {
+            #expect(throws: RNNRTError.self, "\(attributes)") {
+                try HostileInputTests.single(node(attributes), inputs: ["x", "s", "z"], opset: 19)
+            }
+        }
+        let plan = try HostileInputTests.single(node(["mode": .string("linear")]), inputs: ["x", "s", "z"], opset: 19)
+        let x = GraphTensor(shape: [1, 1, 2, 2], floats: [1, 2, 3, 4])
+        let none = GraphTensor(shape: [0], floats: [])
+        let noSizes = GraphTensor(shape: [0], ints: [])
+        let refused: [(GraphTensor, GraphTensor, GraphTensor)] = [
+            (x, none, noSizes),  // neither scales nor sizes
+            (x, GraphTensor(shape: [2], floats: [2, 2]), noSizes),  // 2 scales for rank 4
+            (x, GraphTensor(shape: [4], floats: [1, 1, 0, 2]), noSizes),
+            (x, GraphTensor(shape: [4], floats: [1, 1, .infinity, 2]), noSizes),
+            (x, GraphTensor(shape: [4], floats: [1, 1, 1e20, 2]), noSizes),
+            (x, none, GraphTensor(shape: [4], ints: [1, 1, -1, 2])),
+            (x, none, GraphTensor(shape: [4], ints: [1 << 20, 1 << 20, 1 << 20, 2])),
+            (GraphTensor(shape: [1, 1, 0, 2], floats: []), none, GraphTensor(shape: [4], ints: [1, 1, 3, 2])),
+            (GraphTensor(shape: [1, 1, 2, 2], ints: [1, 2, 3, 4]), GraphTensor(shape: [4], floats: [1, 1, 2, 2]), noSizes),
+        ]
+        for (input, scales, sizes) in refused {
+            #expect(throws: RNNRTError.self, "\(input.shape) \(scales) \(sizes)") {
+                try plan.run(["x": input, "s": scales, "z": sizes])
+            }
+        }
+    }
+}
