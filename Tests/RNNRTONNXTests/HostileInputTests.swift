@@ -150,6 +150,7 @@ extension HostileInputTests {
             ("ijk->i", [matrix]),  // rank 2 for three letters
             ("...ij->ij", [GraphTensor(shape: [2, 3, 3], floats: [Float](repeating: 1, count: 18))]),  // '...' dropped
             ("ij->i", [GraphTensor(shape: [3, 4], ints: [Int64](repeating: 1, count: 12))]),  // not float
+            ("ijk->k", [GraphTensor(shape: [1 << 40, 1 << 40, 0], floats: [])]),  // extents whose product overflows
         ]
         for (equation, operands) in refused {
             let plan = try HostileInputTests.einsum(equation, operands: operands.count)

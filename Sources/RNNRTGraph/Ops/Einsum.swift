@@ -23,7 +23,11 @@ struct EinsumOp: GraphOperator {
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
-        let operands = try equation.terms.indices.map { i in try Check.input(inputs, i, "Inputs[\(i)]") }
+        let operands = try equation.terms.indices.map { i in
+            let t = try Check.input(inputs, i, "Inputs[\(i)]")
+            _ = try Check.elementCount(t.shape, "\(label): operand \(i)")
+            return t
+        }
         let bound = try equation.bind(operands.map(\.shape), label)
         var pieces = try operands.indices.map { i in
             try EinsumPiece.reduced(operands[i], labels: bound.operandLabels[i], keeping: bound.neededBesides(i),
@@ -122,23 +126,27 @@ struct EinsumEquation: Sendable {
                 return [l]
             })
         }
-        let ellipsisLabels = (0..<ellipsisRank).map { EinsumEquation.ellipsisBase + $0 }
-        let outputLabels: [Int]
-        if let output {
-            guard output.contains(.ellipsis) || ellipsisRank == 0 else {
-                throw RNNRTError(.shapeMismatch, "\(label): equation '\(text)': '...' stands for \(ellipsisRank) axes but the output has no '...'")
-            }
-            outputLabels = output.flatMap { s -> [Int] in
-                guard case .letter(let l) = s else { return ellipsisLabels }
-                return [l]
-            }
-        } else {
-            let letters = terms.joined().compactMap { s -> Int? in if case .letter(let l) = s { return l } else { return nil } }
-            outputLabels = ellipsisLabels + Set(letters).filter { l in letters.filter { $0 == l }.count == 1 }.sorted()
-        }
+        let outputLabels = try self.outputLabels(ellipsisRank: ellipsisRank, label)
         let sizes = try EinsumEquation.sizes(operandLabels, shapes, "\(label): equation '\(text)'")
         _ = try Check.elementCount(outputLabels.map { sizes[$0] ?? 1 }, "\(label): output")
         return EinsumBinding(operandLabels: operandLabels, outputLabels: outputLabels, sizes: sizes)
+    }
+
+    /// The output's labels: as written (`...` standing for the `ellipsisRank` ellipsis axes), or when implicit the
+    /// ellipsis axes, then the letters that appear once, in ASCII order.
+    private func outputLabels(ellipsisRank: Int, _ label: String) throws -> [Int] {
+        let ellipsisLabels = (0..<ellipsisRank).map { EinsumEquation.ellipsisBase + $0 }
+        guard let output else {
+            let letters = terms.joined().compactMap { s -> Int? in if case .letter(let l) = s { return l } else { return nil } }
+            return ellipsisLabels + Set(letters).filter { l in letters.filter { $0 == l }.count == 1 }.sorted()
+        }
+        guard output.contains(.ellipsis) || ellipsisRank == 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): equation '\(text)': '...' stands for \(ellipsisRank) axes but the output has no '...'")
+        }
+        return output.flatMap { s -> [Int] in
+            guard case .letter(let l) = s else { return ellipsisLabels }
+            return [l]
+        }
     }
 
     /// Each label's size: equal wherever it appears within one operand (a diagonal), broadcast (1 against n) across
