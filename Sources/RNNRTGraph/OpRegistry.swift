@@ -10,6 +10,12 @@ enum OpRegistry {
         LinearAlgebraOps.register(&r)
         ReductionOps.register(&r)
         ControlFlowOps.register(&r)
+        r["Einsum"] = { try EinsumOp(context: $0) }
+        PoolingOps.register(&r)
+        NormalizationOps.register(&r)
+        IndexingOps.register(&r)
+        r["Resize"] = { try ResizeOp(context: $0, upsample: false) }
+        r["Upsample"] = { try ResizeOp(context: $0, upsample: true) }
         r["LSTM"] = { try RecurrentOp(kind: .lstm, context: $0) }
         r["GRU"] = { try RecurrentOp(kind: .gru, context: $0) }
         r["RNN"] = { try RecurrentOp(kind: .rnn, context: $0) }

@@ -124,3 +124,199 @@ extension HostileInputTests {
         }
     }
 }
+
+/// Einsum equations and operands a malformed model can give: refused with `RNNRTError`, at load when the equation
+/// alone shows it.
+extension HostileInputTests {
+    static func einsum(_ equation: String, operands: Int) throws -> Plan {
+        let names = (0..<operands).map { "x\($0)" }
+        return try single(Node(opType: "Einsum", inputs: names, outputs: ["y"], attributes: ["equation": .string(equation)]),
+                          inputs: names)
+    }
+
+    @Test func badEinsumEquationsAreRefusedAtLoad() throws {
+        for (equation, operands) in [("ij,jk->ii", 2), ("ij->k", 1), ("i1->i", 1), ("...i...->i", 1), ("ij,jk", 1),
+                                     ("a->b->c", 1), ("", 1), ("i.j->i", 1), ("ij,jk->ik", 3), ("...->......", 1)] {
+            #expect(throws: RNNRTError.self, "\(equation)") { try HostileInputTests.einsum(equation, operands: operands) }
+        }
+    }
+
+    @Test func einsumOperandsThatDoNotFitAreRefused() throws {
+        let matrix = GraphTensor(shape: [3, 4], floats: (0..<12).map(Float.init))
+        let square = GraphTensor(shape: [3, 3], floats: (0..<9).map(Float.init))
+        let refused: [(String, [GraphTensor])] = [
+            ("ij,jk->ik", [matrix, matrix]),  // inner sizes 4 and 3
+            ("ii->i", [matrix]),  // a diagonal of unequal axes
+            ("ijk->i", [matrix]),  // rank 2 for three letters
+            ("...ij->ij", [GraphTensor(shape: [2, 3, 3], floats: [Float](repeating: 1, count: 18))]),  // '...' dropped
+            ("ij->i", [GraphTensor(shape: [3, 4], ints: [Int64](repeating: 1, count: 12))]),  // not float
+            ("ijk->k", [GraphTensor(shape: [1 << 40, 1 << 40, 0], floats: [])]),  // extents whose product overflows
+        ]
+        for (equation, operands) in refused {
+            let plan = try HostileInputTests.einsum(equation, operands: operands.count)
+            let feeds = Dictionary(uniqueKeysWithValues: operands.enumerated().map { ("x\($0.offset)", $0.element) })
+            #expect(throws: RNNRTError.self, "\(equation)") { try plan.run(feeds) }
+        }
+        #expect(try HostileInputTests.einsum("ii", operands: 1).run(["x0": square])[0].tensor
+                == GraphTensor(shape: [], floats: [12]))
+        // Empty operands with huge extents: an empty output, nothing sized by the extents.
+        let empty = try HostileInputTests.einsum("ij,kl->ijkl", operands: 2)
+            .run(["x0": GraphTensor(shape: [1 << 40, 0], floats: []), "x1": GraphTensor(shape: [0, 1 << 40], floats: [])])
+        #expect(empty[0].tensor.shape == [1 << 40, 0, 0, 1 << 40])
+    }
+}
+
+/// Pooling attributes and inputs a malformed model can give: refused with `RNNRTError`.
+extension HostileInputTests {
+    static func pool(_ op: String, _ attributes: [String: Attribute], outputs: [String] = ["y"]) throws -> Plan {
+        try single(Node(opType: op, inputs: ["x"], outputs: outputs, attributes: attributes), inputs: ["x"])
+    }
+
+    @Test func badPoolingAttributesAreRefusedAtLoad() throws {
+        let refused: [(String, [String: Attribute])] = [
+            ("MaxPool", [:]),  // no kernel_shape
+            ("MaxPool", ["kernel_shape": .ints([0])]),
+            ("MaxPool", ["kernel_shape": .ints([2, 2, 2, 2])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "strides": .ints([0])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "pads": .ints([1])]),
+            ("AveragePool", ["kernel_shape": .ints([2]), "pads": .ints([-1, 0])]),
+            ("MaxPool", ["kernel_shape": .ints([2]), "dilations": .ints([1 << 40])]),
+            ("MaxPool", ["kernel_shape": .ints([2]), "auto_pad": .string("SAME")]),
+        ]
+        for (op, attributes) in refused {
+            #expect(throws: RNNRTError.self, "\(op) \(attributes)") { try HostileInputTests.pool(op, attributes) }
+        }
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.pool("MaxPool", ["kernel_shape": .ints([2])], outputs: ["y", "indices"])
+        }
+    }
+
+    @Test func poolingInputsThatDoNotFitAreRefused() throws {
+        let plan = try HostileInputTests.pool("MaxPool", ["kernel_shape": .ints([3])])
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 1, 2], floats: [1, 2])]) }
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 4], floats: [1, 2, 3, 4])]) }
+        #expect(throws: RNNRTError.self) { try plan.run(["x": GraphTensor(shape: [1, 1, 4], ints: [1, 2, 3, 4])]) }
+        // No planes and a huge extent: an empty output, nothing sized by the extent.
+        let empty = try plan.run(["x": GraphTensor(shape: [0, 1, 1 << 40], floats: [])])
+        #expect(empty[0].tensor.shape == [0, 1, (1 << 40) - 2])
+        let global = try HostileInputTests.pool("GlobalAveragePool", [:])
+        #expect(throws: RNNRTError.self) { try global.run(["x": GraphTensor(shape: [3], floats: [1, 2, 3])]) }
+    }
+}
+
+/// Normalization inputs that do not fit: refused with `RNNRTError`.
+extension HostileInputTests {
+    @Test func normalizationInputsThatDoNotFitAreRefused() throws {
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+                                              attributes: ["num_groups": .int(0)]), inputs: ["x", "s", "b"], opset: 21)
+        }
+        let group = try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+                                                      attributes: ["num_groups": .int(2)]), inputs: ["x", "s", "b"], opset: 21)
+        let instance = try HostileInputTests.single(Node(opType: "InstanceNormalization", inputs: ["x", "s", "b"], outputs: ["y"]),
+                                                    inputs: ["x", "s", "b"])
+        func feeds(_ x: [Int], _ s: Int) -> [String: GraphTensor] {
+            let n = x.checkedElementCount() ?? 0
+            return ["x": GraphTensor(shape: x, floats: [Float](repeating: 1, count: n)),
+                    "s": GraphTensor(shape: [s], floats: [Float](repeating: 1, count: s)),
+                    "b": GraphTensor(shape: [s], floats: [Float](repeating: 0, count: s))]
+        }
+        #expect(throws: RNNRTError.self) { try group.run(feeds([1, 3, 4], 3)) }  // 3 channels in 2 groups
+        #expect(throws: RNNRTError.self) { try group.run(feeds([1, 4, 4], 2)) }  // opset 21: one per channel
+        #expect(throws: RNNRTError.self) { try group.run(feeds([4], 4)) }
+        #expect(throws: RNNRTError.self) { try instance.run(feeds([1, 3, 4], 2)) }
+        #expect(throws: RNNRTError.self) { try instance.run(feeds([], 1)) }
+        var ints = feeds([1, 2, 2], 2)
+        ints["x"] = GraphTensor(shape: [1, 2, 2], ints: [1, 2, 3, 4])
+        #expect(throws: RNNRTError.self) { try instance.run(ints) }
+        #expect(try instance.run(feeds([0, 2, 1 << 40], 2))[0].tensor.shape == [0, 2, 1 << 40])
+    }
+}
+
+/// Indices out of range, shapes that do not fit and sizes a hostile model asks for, for the indexing operators:
+/// refused with `RNNRTError`.
+extension HostileInputTests {
+    static func run(_ op: String, _ feeds: [(String, GraphTensor)], attributes: [String: Attribute] = [:],
+                    outputs: [String] = ["y"], opset: Int64 = 18) throws -> [GraphTensor] {
+        let names = feeds.map(\.0)
+        let plan = try single(Node(opType: op, inputs: names, outputs: outputs, attributes: attributes), inputs: names, opset: opset)
+        return try plan.run(Dictionary(uniqueKeysWithValues: feeds)).map(\.tensor)
+    }
+
+    @Test func indexingOperatorsRefuseWhatDoesNotFit() throws {
+        let m = GraphTensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        let i = { (shape: [Int], v: [Int64]) in GraphTensor(shape: shape, ints: v) }
+        let refused: [(String, [(String, GraphTensor)], [String: Attribute])] = [
+            ("GatherElements", [("d", m), ("i", i([2, 1], [0, 2]))], [:]),  // 2 is past axis 0
+            ("GatherElements", [("d", m), ("i", i([3, 1], [0, 0, 0]))], ["axis": .int(1)]),  // 3 rows of 2
+            ("GatherElements", [("d", m), ("i", i([2], [0, 0]))], [:]),  // rank 1 for rank 2
+            ("ScatterND", [("d", m), ("i", i([1, 1], [2])), ("u", GraphTensor(shape: [1, 3], floats: [0, 0, 0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 3], [0, 0, 0])), ("u", GraphTensor(shape: [1], floats: [0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 1], [0])), ("u", GraphTensor(shape: [1, 2], floats: [0, 0]))], [:]),
+            ("ScatterND", [("d", m), ("i", i([1, 1], [0])), ("u", GraphTensor(shape: [1, 3], ints: [0, 0, 0]))], [:]),
+            ("Trilu", [("x", GraphTensor(shape: [3], floats: [1, 2, 3]))], [:]),
+            ("Trilu", [("x", m), ("k", i([2], [1, 2]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [0])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [1 << 40])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [3])), ("v", GraphTensor(shape: [3], floats: [0, 1, 2]))], [:]),
+            ("OneHot", [("i", i([2], [0, 1])), ("d", i([], [3])), ("v", GraphTensor(shape: [2], floats: [0, 1]))], ["axis": .int(2)]),
+            ("TopK", [("x", m), ("k", i([1], [4]))], [:]),
+            ("TopK", [("x", m), ("k", i([1], [-1]))], [:]),
+            ("TopK", [("x", m), ("k", i([1], [1]))], ["axis": .int(2)]),
+            ("TopK", [("x", GraphTensor(shape: [2], bools: [true, false])), ("k", i([1], [1]))], [:]),
+            // Extents whose product overflows, with no elements.
+            ("GatherElements", [("d", GraphTensor(shape: [1 << 40, 1 << 40, 0], floats: [])), ("i", i([0, 0, 0], []))], [:]),
+        ]
+        for (op, feeds, attributes) in refused {
+            let outputs = op == "TopK" ? ["v", "j"] : ["y"]
+            #expect(throws: RNNRTError.self, "\(op) \(feeds.map { $0.1.shape })") {
+                try HostileInputTests.run(op, feeds, attributes: attributes, outputs: outputs)
+            }
+        }
+        #expect(throws: RNNRTError.self) {
+            try HostileInputTests.single(Node(opType: "ScatterND", inputs: ["d", "i", "u"], outputs: ["y"],
+                                              attributes: ["reduction": .string("sub")]), inputs: ["d", "i", "u"])
+        }
+        // TopK on NaN: a total order (NaN above every number), no trap.
+        let nan = try HostileInputTests.run("TopK", [("x", GraphTensor(shape: [4], floats: [1, .nan, 3, .nan])), ("k", i([1], [3]))],
+                                            outputs: ["v", "j"])
+        #expect(nan[1] == GraphTensor(shape: [3], ints: [1, 3, 2]))
+    }
+}
+
+/// Resize attributes rnnrt does not implement, and scales or sizes that do not fit: refused with `RNNRTError`.
+extension HostileInputTests {
+    @Test func resizeRefusesWhatItCannotDo() throws {
+        let node = { (attributes: [String: Attribute]) in
+            Node(opType: "Resize", inputs: ["x", "", "s", "z"], outputs: ["y"], attributes: attributes)
+        }
+        for attributes: [String: Attribute] in [["mode": .string("cubic")], ["antialias": .int(1)],
+                                                ["coordinate_transformation_mode": .string("tf_crop_and_resize")],
+                                                ["nearest_mode": .string("nearest")],
+                                                ["keep_aspect_ratio_policy": .string("fill")]] {
+            #expect(throws: RNNRTError.self, "\(attributes)") {
+                try HostileInputTests.single(node(attributes), inputs: ["x", "s", "z"], opset: 19)
+            }
+        }
+        let plan = try HostileInputTests.single(node(["mode": .string("linear")]), inputs: ["x", "s", "z"], opset: 19)
+        let x = GraphTensor(shape: [1, 1, 2, 2], floats: [1, 2, 3, 4])
+        let none = GraphTensor(shape: [0], floats: [])
+        let noSizes = GraphTensor(shape: [0], ints: [])
+        let refused: [(GraphTensor, GraphTensor, GraphTensor)] = [
+            (x, none, noSizes),  // neither scales nor sizes
+            (x, GraphTensor(shape: [2], floats: [2, 2]), noSizes),  // 2 scales for rank 4
+            (x, GraphTensor(shape: [4], floats: [1, 1, 0, 2]), noSizes),
+            (x, GraphTensor(shape: [4], floats: [1, 1, .infinity, 2]), noSizes),
+            (x, GraphTensor(shape: [4], floats: [1, 1, 1e20, 2]), noSizes),
+            (x, none, GraphTensor(shape: [4], ints: [1, 1, -1, 2])),
+            (x, none, GraphTensor(shape: [4], ints: [1 << 20, 1 << 20, 1 << 20, 2])),
+            (GraphTensor(shape: [1, 1, 0, 2], floats: []), none, GraphTensor(shape: [4], ints: [1, 1, 3, 2])),
+            (GraphTensor(shape: [1, 1, 2, 2], ints: [1, 2, 3, 4]), GraphTensor(shape: [4], floats: [1, 1, 2, 2]), noSizes),
+        ]
+        for (input, scales, sizes) in refused {
+            #expect(throws: RNNRTError.self, "\(input.shape) \(scales) \(sizes)") {
+                try plan.run(["x": input, "s": scales, "z": sizes])
+            }
+        }
+    }
+}

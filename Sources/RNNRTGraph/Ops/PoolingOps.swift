@@ -1,0 +1,222 @@
+import RNNRTCore
+
+/// ONNX pooling on float `[N, C, spatial...]` tensors (1 to 3 spatial axes): `MaxPool` and `AveragePool` (kernel_shape,
+/// strides, pads, dilations, ceil_mode, auto_pad; count_include_pad), `GlobalMaxPool` and `GlobalAveragePool`.
+enum PoolingOps {
+    static func register(_ r: inout [String: OperatorBuilder]) {
+        r["MaxPool"] = { ctx in
+            if ctx.node.outputs.count > 1, !ctx.node.outputs[1].isEmpty {
+                throw RNNRTError(.unsupported, "\(ctx.node.label): the Indices output of MaxPool is not supported")
+            }
+            return PoolOp(kind: .max, window: try PoolWindow(ctx.node), label: ctx.node.label)
+        }
+        r["AveragePool"] = { ctx in
+            let include = try ctx.node.int("count_include_pad", default: 0) != 0
+            return PoolOp(kind: .average(countingPads: include), window: try PoolWindow(ctx.node), label: ctx.node.label)
+        }
+        r["GlobalMaxPool"] = { ctx in PoolOp(kind: .max, window: nil, label: ctx.node.label) }
+        r["GlobalAveragePool"] = { ctx in PoolOp(kind: .average(countingPads: false), window: nil, label: ctx.node.label) }
+    }
+}
+
+/// A pooling node's window attributes, checked at load.
+struct PoolWindow: Sendable {
+    let kernel: [Int]
+    let strides: [Int]?
+    let dilations: [Int]?
+    let pads: [Int]?
+    let autoPad: String
+    let ceilMode: Bool
+
+    init(_ node: Node) throws {
+        guard let k = try node.ints("kernel_shape"), (1...3).contains(k.count), k.allSatisfy({ $0 >= 1 && $0 <= 1 << 24 }) else {
+            throw RNNRTError(.malformed, "\(node.label): kernel_shape must list 1 to 3 sizes from 1 to 2^24")
+        }
+        kernel = k.map { Int($0) }
+        strides = try PoolWindow.list(node, "strides", count: k.count, from: 1)
+        dilations = try PoolWindow.list(node, "dilations", count: k.count, from: 1)
+        pads = try PoolWindow.list(node, "pads", count: 2 * k.count, from: 0)
+        autoPad = try node.string("auto_pad", default: "NOTSET")
+        ceilMode = try node.int("ceil_mode", default: 0) != 0
+        guard ["NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
+            throw RNNRTError(.malformed, "\(node.label): auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '\(autoPad)'")
+        }
+    }
+
+    /// Attribute `name`, if present: `count` entries from `low` to 2^24.
+    private static func list(_ node: Node, _ name: String, count: Int, from low: Int64) throws -> [Int]? {
+        guard let v = try node.ints(name) else { return nil }
+        guard v.count == count, v.allSatisfy({ $0 >= low && $0 <= 1 << 24 }) else {
+            throw RNNRTError(.malformed, "\(node.label): \(name) \(v) must have \(count) entries from \(low) to 2^24")
+        }
+        return v.map { Int($0) }
+    }
+}
+
+/// Where each output position's window lies along each spatial axis, for one input shape: spatial axes padded to
+/// three (leading axes of extent 1).
+struct PoolGeometry {
+    /// `N · C`: the planes pooled independently.
+    let planes: Int
+    let outSize: [Int]
+    let inExtent: [Int]
+    let outExtent: [Int]
+    let kernel: [Int]
+    let stride: [Int]
+    let dilation: [Int]
+    let padBegin: [Int]
+    let padEnd: [Int]
+
+    init(input: [Int], window w: PoolWindow, _ label: String) throws {
+        let spatial = w.kernel.count
+        guard input.count == spatial + 2 else {
+            throw RNNRTError(.shapeMismatch, "\(label): X \(input.shapeDescription) must be [N, C] and \(spatial) spatial axes (kernel_shape \(w.kernel))")
+        }
+        guard let planes = Array(input[..<2]).checkedElementCount(), input.checkedElementCount() != nil else {
+            throw RNNRTError(.shapeMismatch, "\(label): X \(input.shapeDescription) is too large")
+        }
+        self.planes = planes
+        let inSize = Array(input[2...])
+        let stride = w.strides ?? [Int](repeating: 1, count: spatial)
+        let dilation = w.dilations ?? [Int](repeating: 1, count: spatial)
+        var outSize: [Int] = [], begin: [Int] = [], end: [Int] = []
+        for i in 0..<spatial {
+            let span = (w.kernel[i] - 1) * dilation[i] + 1
+            let (out, b, e) = try PoolGeometry.extent(inSize[i], span: span, stride: stride[i], axis: i, w, label)
+            outSize.append(out)
+            begin.append(b)
+            end.append(e)
+        }
+        _ = try Check.elementCount(Array(input[..<2]) + outSize, "\(label): output")
+        self.outSize = outSize
+        let lead = [Int](repeating: 1, count: 3 - spatial), zeros = [Int](repeating: 0, count: 3 - spatial)
+        inExtent = lead + inSize
+        outExtent = lead + outSize
+        kernel = lead + w.kernel
+        self.stride = lead + stride
+        self.dilation = lead + dilation
+        padBegin = zeros + begin
+        padEnd = zeros + end
+    }
+
+    typealias Window = (first: Int, taps: Range<Int>, padded: Int)
+
+    /// The window of output index `o` along `axis` (of the three): its first tap's input index, the taps `lo..<hi`
+    /// that read the input (at `first + t · dilation`), and how many taps lie within the padded extent.
+    @inline(__always)
+    func window(_ axis: Int, _ o: Int) -> Window {
+        let first = o * stride[axis] - padBegin[axis], d = dilation[axis], k = kernel[axis]
+        func taps(before limit: Int) -> Int { limit <= first ? 0 : Swift.min(k, (limit - first + d - 1) / d) }
+        let lo = first >= 0 ? 0 : Swift.min(k, (-first + d - 1) / d)
+        let hi = taps(before: inExtent[axis])
+        return (first, lo..<Swift.max(lo, hi), taps(before: inExtent[axis] + padEnd[axis]))
+    }
+
+    /// The output extent along one axis and its pads (begin, end), from explicit pads or `auto_pad`.
+    private static func extent(_ n: Int, span: Int, stride: Int, axis: Int, _ w: PoolWindow, _ label: String) throws
+        -> (Int, Int, Int) {
+        let spatial = w.kernel.count
+        if w.autoPad == "SAME_UPPER" || w.autoPad == "SAME_LOWER" {
+            let out = (n + stride - 1) / stride
+            let total = max(0, (out - 1) * stride + span - n)
+            let begin = w.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+            return (out, begin, total - begin)
+        }
+        let explicit = w.autoPad == "VALID" ? nil : w.pads
+        let begin = explicit?[axis] ?? 0, end = explicit?[axis + spatial] ?? 0
+        let room = n + begin + end - span
+        guard room >= 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): a window of \(span) does not fit axis \(axis + 2) of \(n) with pads \(begin), \(end)")
+        }
+        var out = (w.ceilMode ? (room + stride - 1) / stride : room / stride) + 1
+        // With ceil_mode, a last window that would start in the end padding is dropped.
+        if w.ceilMode, (out - 1) * stride >= n + begin { out -= 1 }
+        return (out, begin, end)
+    }
+}
+
+/// One pooling node: over a window (`MaxPool`, `AveragePool`) or over all spatial axes (the global forms).
+struct PoolOp: GraphOperator {
+    enum Kind: Sendable {
+        case max
+        case average(countingPads: Bool)
+    }
+
+    let kind: Kind
+    /// Nil for the global forms.
+    let window: PoolWindow?
+    let label: String
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let xT = try Check.input(inputs, 0, "X")
+        let x = try xT.floats("\(label) X")
+        guard let window else { return [try global(xT, x)] }
+        let geo = try PoolGeometry(input: xT.shape, window: window, label)
+        let perPlane = geo.outExtent.reduce(1, *), inPlane = geo.inExtent.reduce(1, *)
+        let out = outputFloats(geo.planes * perPlane) { y in
+            x.withUnsafeBufferPointer { xp in
+                for p in 0..<geo.planes {
+                    pool(plane: xp.baseAddress! + p * inPlane, geo, into: y.baseAddress! + p * perPlane)
+                }
+            }
+        }
+        return [GraphTensor(shape: Array(xT.shape[..<2]) + geo.outSize, floats: out)]
+    }
+
+    /// One plane's windows, each output the max or mean of its taps.
+    private func pool(plane x: UnsafePointer<Float>, _ geo: PoolGeometry, into y: UnsafeMutablePointer<Float>) {
+        let rowStride = geo.inExtent[2], sliceStride = geo.inExtent[1] * geo.inExtent[2]
+        let (d0, d1, d2) = (geo.dilation[0], geo.dilation[1], geo.dilation[2])
+        var o = 0
+        for o0 in 0..<geo.outExtent[0] {
+            let w0 = geo.window(0, o0)
+            for o1 in 0..<geo.outExtent[1] {
+                let w1 = geo.window(1, o1)
+                for o2 in 0..<geo.outExtent[2] {
+                    let w2 = geo.window(2, o2)
+                    var best = -Float.infinity, sum: Float = 0
+                    for t0 in w0.taps {
+                        for t1 in w1.taps {
+                            let row = x + (w0.first + t0 * d0) * sliceStride + (w1.first + t1 * d1) * rowStride + w2.first
+                            for t2 in w2.taps {
+                                best = Swift.max(best, row[t2 * d2])
+                                sum += row[t2 * d2]
+                            }
+                        }
+                    }
+                    y[o] = value(best: best, sum: sum, w0, w1, w2)
+                    o += 1
+                }
+            }
+        }
+    }
+
+    private func value(best: Float, sum: Float, _ w0: PoolGeometry.Window, _ w1: PoolGeometry.Window,
+                       _ w2: PoolGeometry.Window) -> Float {
+        switch kind {
+        case .max:
+            return best
+        case .average(let countingPads):
+            let count = countingPads ? w0.padded * w1.padded * w2.padded : w0.taps.count * w1.taps.count * w2.taps.count
+            return count > 0 ? sum / Float(count) : 0
+        }
+    }
+
+    /// `GlobalMaxPool` / `GlobalAveragePool`: one value per plane, shape `[N, C, 1, ...]`.
+    private func global(_ xT: GraphTensor, _ x: [Float]) throws -> GraphTensor {
+        guard xT.rank >= 2, let planes = Array(xT.shape[..<2]).checkedElementCount(), xT.shape.checkedElementCount() != nil else {
+            throw RNNRTError(.shapeMismatch, "\(label): X must be [N, C, spatial...], got \(xT.shape.shapeDescription)")
+        }
+        let inPlane = planes == 0 ? 0 : x.count / planes
+        let out = outputFloats(planes) { y in
+            for p in 0..<planes {
+                let values = x[(p * inPlane)..<((p + 1) * inPlane)]
+                switch kind {
+                case .max: y[p] = values.reduce(-Float.infinity) { Swift.max($0, $1) }
+                case .average: y[p] = inPlane == 0 ? .nan : values.reduce(0, +) / Float(inPlane)
+                }
+            }
+        }
+        return GraphTensor(shape: Array(xT.shape[..<2]) + [Int](repeating: 1, count: xT.rank - 2), floats: out)
+    }
+}
