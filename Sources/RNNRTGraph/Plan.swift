@@ -265,8 +265,12 @@ public final class Plan: Sendable {
         }
         var args: [GraphTensor?] = []
         for (index, step) in steps.enumerated() {
-            args.removeAll(keepingCapacity: true)
-            for input in step.inputs { args.append(input.flatMap { values[$0] }) }
+            // The argument list is reused: its elements are replaced in place (no generic range replacement per step).
+            if args.count > step.inputs.count { args.removeLast(args.count - step.inputs.count) }
+            for (position, input) in step.inputs.enumerated() {
+                let value = input.flatMap { values[$0] }
+                if position < args.count { args[position] = value } else { args.append(value) }
+            }
             for s in step.release {
                 if let value = values[s] { dropped.append(value) }
                 values[s] = nil

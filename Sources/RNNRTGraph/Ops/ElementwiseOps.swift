@@ -44,6 +44,12 @@ func broadcastIndices(from source: [Int], to shape: [Int]) -> [Int]? {
     return out
 }
 
+/// Whether `part`, without its leading 1s, is the trailing axes of `shape`.
+func isTrailing(_ part: [Int], of shape: [Int]) -> Bool {
+    let inner = part.drop { $0 == 1 }
+    return inner.count <= shape.count && shape.suffix(inner.count).elementsEqual(inner)
+}
+
 /// Applies `f` elementwise over two arrays broadcast to a common shape, into an operator's output.
 func broadcastMap<A, B, R: BitwiseCopyable>(_ a: [A], _ aShape: [Int], _ b: [B], _ bShape: [Int], _ f: (A, B) -> R) throws -> ([R], [Int]) {
     let shape = try broadcastShape(aShape, bShape)
@@ -53,6 +59,19 @@ func broadcastMap<A, B, R: BitwiseCopyable>(_ a: [A], _ aShape: [Int], _ b: [B],
     }
     if b.count == 1, aShape == shape { let v = b[0]; return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[i], v) } }, shape) }
     if a.count == 1, bShape == shape { let v = a[0]; return (outputArray(n) { out in for i in 0..<n { out[i] = f(v, b[i]) } }, shape) }
+    // One operand repeats along leading axes (a bias over the last axes): its index is the output's modulo its size.
+    if aShape == shape, b.count > 0, isTrailing(bShape, of: shape) {
+        let m = b.count
+        return (outputArray(n) { out in
+            for start in stride(from: 0, to: n, by: m) { for j in 0..<m { out[start + j] = f(a[start + j], b[j]) } }
+        }, shape)
+    }
+    if bShape == shape, a.count > 0, isTrailing(aShape, of: shape) {
+        let m = a.count
+        return (outputArray(n) { out in
+            for start in stride(from: 0, to: n, by: m) { for j in 0..<m { out[start + j] = f(a[j], b[start + j]) } }
+        }, shape)
+    }
     let ia = broadcastIndices(from: aShape, to: shape), ib = broadcastIndices(from: bShape, to: shape)
     return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[ia?[i] ?? i], b[ib?[i] ?? i]) } }, shape)
 }

@@ -5,7 +5,11 @@ import RNNRTCore
 /// `LayerNormalization`, `BatchNormalization` (inference), `CumSum`.
 enum ReductionOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        func reduce(_ name: String, axesInputFrom opset: Int64, _ combine: @escaping @Sendable (UnsafeBufferPointer<Float>) -> Float) {
+        /// `fold`, for the reductions that are a running sum from 0 (`combine` of a group is then its values added in
+        /// order, then `finish` with the group's size): axes that form one run are summed row by row, without
+        /// gathering each group first.
+        func reduce(_ name: String, axesInputFrom opset: Int64, fold: (@Sendable (Float, Int) -> Float)? = nil,
+                    _ combine: @escaping @Sendable (UnsafeBufferPointer<Float>) -> Float) {
             r[name] = { ctx in
                 let keepDims = try ctx.node.int("keepdims", default: 1) != 0
                 let noopWithEmpty = try ctx.node.int("noop_with_empty_axes", default: 0) != 0
@@ -29,12 +33,21 @@ enum ReductionOps {
                             return out.map(\.saturatingInt64)
                         })]
                     }
-                    return [GraphTensor(shape: shape, floats: outputFloats(count) { reduceAxes(values, x.shape, normalized, combine, into: $0) })]
+                    return [GraphTensor(shape: shape, floats: outputFloats(count) { out in
+                        if let fold, let run = axisRun(x.shape, normalized) {
+                            sumRows(values, run, into: out)
+                            for i in 0..<out.count { out[i] = fold(out[i], run.group) }
+                        } else {
+                            reduceAxes(values, x.shape, normalized, combine, into: out)
+                        }
+                    })]
                 }
             }
         }
-        reduce("ReduceSum", axesInputFrom: 13) { $0.reduce(0, +) }
-        reduce("ReduceMean", axesInputFrom: 18) { $0.isEmpty ? .nan : $0.reduce(0, +) / Float($0.count) }
+        reduce("ReduceSum", axesInputFrom: 13, fold: { sum, _ in sum }) { $0.reduce(0, +) }
+        reduce("ReduceMean", axesInputFrom: 18, fold: { sum, n in n == 0 ? .nan : sum / Float(n) }) {
+            $0.isEmpty ? .nan : $0.reduce(0, +) / Float($0.count)
+        }
         reduce("ReduceMax", axesInputFrom: 18) { $0.max() ?? -.infinity }
         reduce("ReduceMin", axesInputFrom: 18) { $0.min() ?? .infinity }
         reduce("ReduceProd", axesInputFrom: 18) { $0.reduce(1, *) }
@@ -113,15 +126,17 @@ enum ReductionOps {
         r["LayerNormalization"] = { ctx in
             let axisAttr = try ctx.node.int("axis", default: -1)
             let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+            let statistics = ctx.node.outputs.count > 1
             return ClosureOperator { inputs in
                 let x = try Check.input(inputs, 0, "X")
-                var v = try x.floats("LayerNormalization X").mapOutput { $0 }
+                let values = try x.floats("LayerNormalization X")
                 let axis = try Check.axis(axisAttr, rank: x.rank)
                 let inner = x.shape[axis...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
                 let normShape = Array(x.shape[axis...])
                 func expand(_ t: GraphTensor?, _ name: String) throws -> [Float]? {
                     guard let t else { return nil }
                     let values = try t.floats(name)
+                    if t.shape == normShape { return values }
                     guard try broadcastShape(normShape, t.shape) == normShape else {
                         throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)")
                     }
@@ -130,26 +145,19 @@ enum ReductionOps {
                 }
                 let scale = try expand(Check.input(inputs, 1, "Scale"), "Scale")
                 let bias = try expand(inputs.count > 2 ? inputs[2] : nil, "B")
-                var means = outputFloats(outer) { _ in }, invStd = outputFloats(outer) { _ in }
-                for o in 0..<outer {
-                    let base = o * inner
-                    var mean: Double = 0
-                    for k in 0..<inner { mean += Double(v[base + k]) }
-                    mean /= Double(max(inner, 1))
-                    var variance: Double = 0
-                    for k in 0..<inner { let d = Double(v[base + k]) - mean; variance += d * d }
-                    variance /= Double(max(inner, 1))
-                    let inv = 1 / (variance + Double(epsilon)).squareRoot()
-                    means[o] = Float(mean); invStd[o] = Float(inv)
-                    for k in 0..<inner {
-                        var y = Float((Double(v[base + k]) - mean) * inv)
-                        if let scale { y *= scale[k] }
-                        if let bias { y += bias[k] }
-                        v[base + k] = y
+                var means = statistics ? outputFloats(outer) { _ in } : [], invStd = statistics ? outputFloats(outer) { _ in } : []
+                let y = outputFloats(values.count) { out in
+                    values.withUnsafeBufferPointer { v in
+                        for o in 0..<outer {
+                            let (mean, inv) = normalizeRow(v.baseAddress! + o * inner, count: inner, epsilon: epsilon,
+                                                           scale: scale, bias: bias, into: out.baseAddress! + o * inner)
+                            if statistics { means[o] = mean; invStd[o] = inv }
+                        }
                     }
                 }
+                guard statistics else { return [GraphTensor(shape: x.shape, floats: y)] }
                 let statShape = Array(x.shape[..<axis]) + [Int](repeating: 1, count: x.rank - axis)
-                return [GraphTensor(shape: x.shape, floats: v), GraphTensor(shape: statShape, floats: means),
+                return [GraphTensor(shape: x.shape, floats: y), GraphTensor(shape: statShape, floats: means),
                         GraphTensor(shape: statShape, floats: invStd)]
             }
         }
@@ -207,6 +215,48 @@ enum ReductionOps {
     static func reducedShape(_ shape: [Int], _ axes: Set<Int>, keepDims: Bool) -> (shape: [Int], count: Int) {
         let kept = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         return (keepDims ? kept : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element), kept.reduce(1, *))
+    }
+
+    /// One row of LayerNormalization: `(x − mean) / √(variance + ε)`, times `scale` and plus `bias` (each `count` values)
+    /// when given, the statistics in double; returns the mean and the inverse standard deviation.
+    static func normalizeRow(_ x: UnsafePointer<Float>, count: Int, epsilon: Float, scale: [Float]?, bias: [Float]?,
+                             into y: UnsafeMutablePointer<Float>) -> (mean: Float, invStd: Float) {
+        var mean: Double = 0
+        for k in 0..<count { mean += Double(x[k]) }
+        mean /= Double(max(count, 1))
+        var variance: Double = 0
+        for k in 0..<count { let d = Double(x[k]) - mean; variance += d * d }
+        variance /= Double(max(count, 1))
+        let inv = 1 / (variance + Double(epsilon)).squareRoot()
+        for k in 0..<count {
+            var value = Float((Double(x[k]) - mean) * inv)
+            if let scale { value *= scale[k] }
+            if let bias { value += bias[k] }
+            y[k] = value
+        }
+        return (Float(mean), Float(inv))
+    }
+
+    /// `shape` as `[outer, group, inner]` when `axes` are one run of consecutive axes (nil otherwise).
+    static func axisRun(_ shape: [Int], _ axes: Set<Int>) -> (outer: Int, group: Int, inner: Int)? {
+        guard let first = axes.min(), let last = axes.max(), last - first + 1 == axes.count else { return nil }
+        return (shape[..<first].reduce(1, *), shape[first...last].reduce(1, *), shape[(last + 1)...].reduce(1, *))
+    }
+
+    /// `out[o·inner + i] = Σ_g values[(o·group + g)·inner + i]`, each sum from 0 in order of g.
+    static func sumRows(_ values: [Float], _ run: (outer: Int, group: Int, inner: Int),
+                        into out: UnsafeMutableBufferPointer<Float>) {
+        let (outer, group, inner) = run
+        values.withUnsafeBufferPointer { x in
+            for o in 0..<outer {
+                let row = out.baseAddress! + o * inner
+                row.update(repeating: 0, count: inner)
+                for g in 0..<group {
+                    let source = x.baseAddress! + (o * group + g) * inner
+                    for i in 0..<inner { row[i] += source[i] }
+                }
+            }
+        }
     }
 
     /// Reduces `values` of `shape` over `axes` into `out` (C order of the kept axes) with `combine`, applied to each
