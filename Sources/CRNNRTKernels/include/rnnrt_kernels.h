@@ -183,4 +183,22 @@ void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const fl
                              ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                              ptrdiff_t ldc, int accumulate);
 
+/// Floats rnnrt_winograd_pack_weights writes for m output and c input channels: 16 sets of ceil(m/6) slivers of c×6.
+size_t rnnrt_winograd_weights_count(ptrdiff_t m, ptrdiff_t c);
+
+/// A 3×3 convolution's weights W [m][c][3][3] transformed for Winograd's F(2×2, 3×3), U = G·g·Gᵀ for each kernel g,
+/// as the 16 left operands of its products, each in slivers of 6 output channels (rnnrt_pack_row_slivers' layout).
+void rnnrt_winograd_pack_weights(ptrdiff_t m, ptrdiff_t c, const float *w, float *u);
+
+/// Floats of scratch rnnrt_winograd_conv_avx2 needs for m output and c input channels.
+size_t rnnrt_winograd_scratch(ptrdiff_t m, ptrdiff_t c);
+
+/// Y [m][oh][ow] = (accumulate ? Y : 0) + (bias ? bias[o] : 0) + the 3×3 convolution at stride 1 of the image x
+/// [c][rows][cols] (padding included: output (r, q) reads image positions r..r+2, q..q+2; rows ≥ oh + 2, cols ≥ ow + 2)
+/// with the weights packed by rnnrt_winograd_pack_weights, by Winograd's F(2×2, 3×3). Reads up to cols + 32 floats
+/// past the image's last channel (their values only reach outputs that are not kept).
+void rnnrt_winograd_conv_avx2(ptrdiff_t m, ptrdiff_t c, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t oh, ptrdiff_t ow,
+                              const float *x, const float *u, const float *bias, float *y, int accumulate,
+                              float *scratch);
+
 #endif

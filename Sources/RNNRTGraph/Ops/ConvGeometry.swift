@@ -23,6 +23,11 @@ struct ConvGeometry {
     var patchWidth: Int { channelsPerGroup * kernelExtent[0] * kernelExtent[1] * kernelExtent[2] }
     var inPositions: Int { inExtent[0] * inExtent[1] * inExtent[2] }
 
+    /// A 2-D 3×3 kernel at stride 1, undilated: what Winograd's F(2×2, 3×3) computes.
+    var suitsWinograd: Bool {
+        kernelExtent == [1, 3, 3] && stride == [1, 1, 1] && dilation == [1, 1, 1] && outExtent[0] == 1
+    }
+
     init(input: [Int], weights: [Int], group: Int, strides: [Int]?, dilations: [Int]?, pads: [Int]?, autoPad: String) throws {
         guard input.count >= 3, input.count <= 5, weights.count == input.count else {
             throw RNNRTError(.shapeMismatch, "Conv: X \(input.shapeDescription) and W \(weights.shapeDescription) must both be [N, C, spatial...] / [M, C/group, kernel...] with 1 to 3 spatial axes")

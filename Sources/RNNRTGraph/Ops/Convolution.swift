@@ -29,6 +29,9 @@ struct ConvOp: GraphOperator {
     let weights: [WeightMatrix]?
     /// `W`'s shape, when it is a constant.
     let weightShape: [Int]?
+    /// A constant 2-D 3×3 `W` of one group, transformed for Winograd's F(2×2, 3×3), when its channels are enough for
+    /// that to pay (`winogradFrom`).
+    let winograd: WinogradWeights?
     /// `B`, when it is a constant.
     let bias: [Float]?
     private(set) var activation: ActivationFunction?
@@ -40,6 +43,9 @@ struct ConvOp: GraphOperator {
     static let chunkFloats = 1 << 16
     /// Output positions per item from which they are the product's columns.
     static let columnsFrom = 64
+    /// Input and output channels from which a 3×3 convolution at stride 1 takes Winograd's F(2×2, 3×3) (fewer spend
+    /// more time on the transforms than the products save).
+    static let winogradFrom = 16
 
     init(context ctx: OperatorContext) throws {
         let node = ctx.node
@@ -60,9 +66,13 @@ struct ConvOp: GraphOperator {
             }
             weightShape = w.shape
             weights = ConvOp.groupMatrices(values, shape: w.shape, group: group)
+            let square3 = w.shape.count == 4 && w.shape[2] == 3 && w.shape[3] == 3
+            winograd = group == 1 && square3 && min(w.shape[0], w.shape[1]) >= ConvOp.winogradFrom
+                ? WinogradWeights(weights: values, outputs: w.shape[0], inputs: w.shape[1]) : nil
         } else {
             weightShape = nil
             weights = nil
+            winograd = nil
         }
         bias = try ctx.constantInput(2).map { try $0.floats("Conv B") }
     }
@@ -122,7 +132,11 @@ struct ConvOp: GraphOperator {
         let residual = sameShape ? try addend?.floats("Conv addend") : nil
         let out = outputFloats(outCount) { buffer in
             x.withUnsafeBufferPointer { xp in
-                if KernelSet.avx2 && geometry.positions >= ConvOp.columnsFrom, let image = geometry.shiftedImage() {
+                if let winograd, geometry.suitsWinograd, geometry.positions >= ConvOp.columnsFrom,
+                   let image = geometry.shiftedImage() {
+                    productsByWinograd(geometry, image: image, x: xp.baseAddress!, weights: winograd, bias: b,
+                                       residual: residual, into: buffer.baseAddress!)
+                } else if KernelSet.avx2 && geometry.positions >= ConvOp.columnsFrom, let image = geometry.shiftedImage() {
                     productsByColumns(geometry, image: image, x: xp.baseAddress!, weights: matrices, bias: b,
                                       residual: residual, into: buffer.baseAddress!)
                 } else {
@@ -175,6 +189,29 @@ struct ConvOp: GraphOperator {
                             accumulate: residual != nil, into: c)
                 }
             }
+        }
+    }
+
+    /// A 3×3 convolution at stride 1 by Winograd's F(2×2, 3×3), item by item, on the item's padded image (copied with
+    /// the slack the kernel reads past it), onto the fused addend.
+    private func productsByWinograd(_ geo: ConvGeometry, image: ShiftedImage, x: UnsafePointer<Float>,
+                                    weights: WinogradWeights, bias: [Float]?, residual: [Float]?,
+                                    into y: UnsafeMutablePointer<Float>) {
+        let itemFloats = geo.inChannels * image.channelFloats, outFloats = geo.outChannels * geo.positions
+        residual?.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: geo.batch * outFloats) }
+        let slack = image.extent[2] + 32
+        withTemporaryFloats(itemFloats + slack + weights.scratchFloats) { scratch in
+            let copy = scratch.baseAddress!, work = copy + itemFloats + slack
+            (copy + itemFloats).update(repeating: 0, count: slack)
+            let run = { (bias: UnsafePointer<Float>?) in
+                for b in 0..<geo.batch {
+                    geo.fillImage(image, from: x, item: b, into: copy)
+                    weights.convolve(image: copy, rows: image.extent[1], cols: image.extent[2], oh: geo.outExtent[1],
+                                     ow: geo.outExtent[2], bias: bias, into: y + b * outFloats,
+                                     accumulate: residual != nil, scratch: work)
+                }
+            }
+            if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
         }
     }
 
