@@ -11,6 +11,7 @@ import RNNRTCore
 /// test process.
 @Suite struct HostileInputTests {
     static let cases = Fixture.folders(in: "onnx/ops").map { "onnx/ops/\($0)" }
+        + Fixture.folders(in: "onnx/quant_ops").map { "onnx/quant_ops/\($0)" }
         + ["onnx/node/test_lstm_with_peepholes", "onnx/node/test_gru_seq_length", "onnx/node/test_simple_rnn_batchwise"]
 
     @Test(arguments: cases)
