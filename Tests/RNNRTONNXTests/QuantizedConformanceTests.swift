@@ -33,3 +33,54 @@ import RNNRTCore
         #expect(covered == expected)
     }
 }
+
+/// Whole models quantized with onnxruntime's `quantize_dynamic` and `quantize_static` (QDQ)
+/// (`quant_models/`, tools/fixtures/onnx/make_quantized_models.py): every output within one 8-bit step of its range
+/// of onnxruntime's, and the class decisions (argmax over the last axis) of the outputs the case names identical.
+@Suite struct QuantizedModelTests {
+    static let models = Fixture.folders(in: "onnx/quant_models").map { "onnx/quant_models/\($0)" }
+
+    struct Spec: Decodable {
+        let source: String
+        let inputs: [String]
+        let outputs: [String]
+        let atol: Float
+        let argmax: [String]
+    }
+
+    @Test(arguments: models)
+    func modelMatchesOnnxruntime(_ folder: String) throws {
+        let dir = Fixture.url(folder)
+        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
+        var feeds: [String: GraphTensor] = [:]
+        for (k, name) in spec.inputs.enumerated() {
+            feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
+        }
+        let outputs = Dictionary(try plan.run(feeds).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        for (k, name) in spec.outputs.enumerated() {
+            let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy"))).tensor(name)
+            let actual = try #require(outputs[name]).tensor(name)
+            let c = Tolerance(atol: spec.atol, rtol: 0).compare(actual, expected)
+            #expect(c.passed, "\(folder) \(name): \(c)")
+            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
+            if spec.argmax.contains(name) {
+                #expect(Self.argmax(actual) == Self.argmax(expected), "\(folder) \(name): class decisions differ")
+            }
+        }
+    }
+
+    @Test func fixturesCoverDynamicAndStaticQuantization() {
+        #expect(Self.models.filter { $0.hasSuffix("_dynamic") }.count >= 5)
+        #expect(Self.models.filter { $0.hasSuffix("_qdq") }.count >= 5)
+        #expect(Self.models.contains("onnx/quant_models/crnn_dynamic") && Self.models.contains("onnx/quant_models/crnn_qdq"))
+    }
+
+    /// The index of the largest value of every row of the last axis.
+    static func argmax(_ t: Tensor) -> [Int] {
+        guard let n = t.shape.last, n > 0 else { return [] }
+        return stride(from: 0, to: t.count, by: n).map { start in
+            (0..<n).max { t.scalars[start + $0] < t.scalars[start + $1] }!
+        }
+    }
+}
