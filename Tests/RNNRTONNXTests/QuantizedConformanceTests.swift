@@ -84,3 +84,21 @@ import RNNRTCore
         }
     }
 }
+
+/// The decoder reads uint8, int8 and int32 initializers (weights, zero points, biases of quantized models), and the
+/// executor keeps their type.
+@Suite struct QuantizedInitializerTests {
+    @Test func integerInitializersKeepTheirType() throws {
+        var seen: Set<DType> = []
+        for folder in ["onnx/quant_models/crnn_qdq", "onnx/quant_models/crnn_dynamic", "onnx/quant_models/ts17_lstm_attention_pool_qdq"] {
+            let model = try ONNXModelFile.read(contentsOf: Fixture.url(folder).appendingPathComponent("model.onnx"))
+            for stored in model.graph.initializers.values where [.uint8, .int8, .int32].contains(stored.dtype) {
+                let t = try GraphTensor(stored)
+                #expect(t.integerType == stored.dtype)
+                #expect(t.stored.dtype == stored.dtype && t.stored.bytes == stored.bytes)
+                seen.insert(stored.dtype)
+            }
+        }
+        #expect(seen == [.uint8, .int8, .int32])
+    }
+}
