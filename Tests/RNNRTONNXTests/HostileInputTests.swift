@@ -35,6 +35,8 @@ import RNNRTCore
     @Test(arguments: ["onnx/ops/slice_negative", "onnx/ops/conv1d_groups2_bias", "onnx/ops/loop_trip_count_scan",
                       "onnx/ops/gather_axis1", "onnx/ops/reducemean_axes_keepdims", "onnx/ops/split_opset18_input",
                       "onnx/node/test_lstm_with_peepholes", "onnx/node/test_gru_seq_length", "onnx/spec/gru_seq_lens_bidirectional",
+                      "onnx/quant_ops/qlinearconv_uint8_bias", "onnx/quant_ops/dynamicquantizelstm_bidirectional_per_channel",
+                      "onnx/quant_ops/quantizelinear_per_axis_int8", "onnx/quant_ops/matmulintegertofloat_per_column",
                       "examples/tagger.onnx"])
     func mutatedModelsNeverTrap(_ folder: String) throws {
         var feeds: [String: GraphTensor] = [:]
