@@ -3,6 +3,12 @@ import RNNRTCore
 /// A tensor flowing through a graph at run time: float (float32 compute for every float type), integer
 /// (int64 for every integer type) or bool elements, C order.
 ///
+/// Integer tensors also carry `integerType`, the ONNX integer type their values belong to: uint8, int8 and
+/// int32 for quantized data, int64 otherwise. The values are held as Int64 whatever the type; the quantization
+/// operators read the type to choose their output type and saturation range, and check it against their
+/// inputs'. Operators that build new integer tensors from others (shape and indexing operators) give them
+/// int64.
+///
 /// Element arrays are copy-on-write Swift arrays, so an operator that receives the last reference to an
 /// input can update it in place (the executor drops each value after its last use).
 public struct GraphTensor: Sendable, Equatable {
@@ -14,10 +20,19 @@ public struct GraphTensor: Sendable, Equatable {
 
     public var shape: [Int]
     public var elements: Elements
+    /// The ONNX type of an integer tensor's values (`.int64` unless the tensor was read as, or computed to be,
+    /// another integer type); unused for float and bool tensors.
+    public var integerType: DType = .int64
 
     public init(shape: [Int], elements: Elements) {
         self.shape = shape
         self.elements = elements
+    }
+
+    /// An integer tensor of ONNX type `type` (uint8, int8, int32, ...), its values already in that type's range.
+    public init(shape: [Int], ints: [Int64], type: DType) {
+        self.init(shape: shape, elements: .int(ints))
+        integerType = type
     }
 
     public init(_ tensor: Tensor) {
@@ -56,6 +71,7 @@ public struct GraphTensor: Sendable, Equatable {
                 }
             }
             elements = .int(out)
+            integerType = stored.dtype
         case .complex64, .complex128:
             throw RNNRTError(.unsupported, "complex tensors are not supported by the graph executor")
         }
@@ -65,11 +81,11 @@ public struct GraphTensor: Sendable, Equatable {
     public var count: Int { shape.reduce(1, *) }
     public var rank: Int { shape.count }
 
-    /// `float`, `int64` or `bool`, for messages.
+    /// `float`, the integer type (`int64`, `uint8`, ...) or `bool`, for messages.
     public var typeName: String {
         switch elements {
         case .float: return "float"
-        case .int: return "int64"
+        case .int: return integerType.rawValue
         case .bool: return "bool"
         }
     }
@@ -103,11 +119,26 @@ public struct GraphTensor: Sendable, Equatable {
             return StoredTensor(Tensor(shape: shape, scalars: v))
         case .int(let v):
             // Sizes agree by construction, so this cannot fail.
-            return (try? StoredTensor(dtype: .int64, shape: shape, bytes: v.withUnsafeBytes { Array($0) }))
+            return (try? StoredTensor(dtype: integerType, shape: shape, bytes: GraphTensor.bytes(v, as: integerType)))
                 ?? StoredTensor(Tensor(repeating: 0, shape: [0]))
         case .bool(let v):
             return (try? StoredTensor(dtype: .bool, shape: shape, bytes: v.map { $0 ? 1 : 0 }))
                 ?? StoredTensor(Tensor(repeating: 0, shape: [0]))
+        }
+    }
+
+    /// Integer values as the bytes of `type` (little-endian host order; values outside the type wrap).
+    static func bytes(_ v: [Int64], as type: DType) -> [UInt8] {
+        func raw<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        switch type {
+        case .uint8: return v.map { UInt8(truncatingIfNeeded: $0) }
+        case .int8: return raw(v.map { Int8(truncatingIfNeeded: $0) })
+        case .uint16: return raw(v.map { UInt16(truncatingIfNeeded: $0) })
+        case .int16: return raw(v.map { Int16(truncatingIfNeeded: $0) })
+        case .uint32: return raw(v.map { UInt32(truncatingIfNeeded: $0) })
+        case .int32: return raw(v.map { Int32(truncatingIfNeeded: $0) })
+        case .uint64: return raw(v.map { UInt64(bitPattern: $0) })
+        default: return raw(v)
         }
     }
 

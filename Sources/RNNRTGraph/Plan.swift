@@ -58,8 +58,10 @@ public final class Plan: Sendable {
     /// The buffers runs compute into (lent to the runs of the outermost plan).
     let arenas = ArenaPool()
 
-    /// The operator types `Plan` can run (default ONNX domain).
-    public static var supportedOperators: [String] { OpRegistry.standard.keys.sorted() }
+    /// The operator types `Plan` can run: default ONNX domain by name, then `com.microsoft.<name>`.
+    public static var supportedOperators: [String] {
+        OpRegistry.standard.keys.sorted() + OpRegistry.microsoft.keys.sorted().map { "com.microsoft.\($0)" }
+    }
 
     /// Resolves and builds every node of `model`'s graph.
     /// - Throws: `.unsupported` listing every operator type rnnrt does not implement (all at once, by name
@@ -126,7 +128,7 @@ public final class Plan: Sendable {
             let context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
                                           scope: known) { name in slots[name].flatMap { constants[$0] } }
             let op = try withContext("loading \(node.label)") {
-                guard let builder = OpRegistry.standard[node.opType] else {
+                guard let builder = OpRegistry.builder(for: node) else {
                     throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
                 }
                 return try builder(context)
@@ -345,7 +347,7 @@ public final class Plan: Sendable {
         while let g = pending.popLast() {
             for node in g.nodes {
                 let key = node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)"
-                if OpRegistry.standard[node.opType] == nil || !(node.domain.isEmpty || node.domain == "ai.onnx") {
+                if OpRegistry.builder(for: node) == nil {
                     missing[key, default: 0] += 1
                 }
                 for attribute in node.attributes.values {

@@ -11,6 +11,7 @@ import RNNRTCore
 /// test process.
 @Suite struct HostileInputTests {
     static let cases = Fixture.folders(in: "onnx/ops").map { "onnx/ops/\($0)" }
+        + Fixture.folders(in: "onnx/quant_ops").map { "onnx/quant_ops/\($0)" }
         + ["onnx/node/test_lstm_with_peepholes", "onnx/node/test_gru_seq_length", "onnx/node/test_simple_rnn_batchwise"]
 
     @Test(arguments: cases)
@@ -34,6 +35,8 @@ import RNNRTCore
     @Test(arguments: ["onnx/ops/slice_negative", "onnx/ops/conv1d_groups2_bias", "onnx/ops/loop_trip_count_scan",
                       "onnx/ops/gather_axis1", "onnx/ops/reducemean_axes_keepdims", "onnx/ops/split_opset18_input",
                       "onnx/node/test_lstm_with_peepholes", "onnx/node/test_gru_seq_length", "onnx/spec/gru_seq_lens_bidirectional",
+                      "onnx/quant_ops/qlinearconv_uint8_bias", "onnx/quant_ops/dynamicquantizelstm_bidirectional_per_channel",
+                      "onnx/quant_ops/quantizelinear_per_axis_int8", "onnx/quant_ops/matmulintegertofloat_per_column",
                       "examples/tagger.onnx"])
     func mutatedModelsNeverTrap(_ folder: String) throws {
         var feeds: [String: GraphTensor] = [:]
@@ -318,5 +321,111 @@ extension HostileInputTests {
                 try plan.run(["x": input, "s": scales, "z": sizes])
             }
         }
+    }
+}
+
+/// Quantized operators given wrong element types, zero, negative or NaN scales, zero points of the wrong shape or
+/// type, and sizes that overflow: each throws `RNNRTError` naming the node, at load or at run time.
+@Suite struct HostileQuantizedInputTests {
+    static func u8(_ shape: [Int], _ v: [Int64]) -> GraphTensor { GraphTensor(shape: shape, ints: v, type: .uint8) }
+    static func i8(_ shape: [Int], _ v: [Int64]) -> GraphTensor { GraphTensor(shape: shape, ints: v, type: .int8) }
+    static func f(_ shape: [Int], _ v: [Float]) -> GraphTensor { GraphTensor(shape: shape, floats: v) }
+
+    /// Runs one node named `bad` over `inputs` (all graph inputs) and returns the error it throws.
+    static func error(_ op: String, domain: String = "", opset: Int64 = 13, attributes: [String: Attribute] = [:],
+                      _ inputs: [(String, GraphTensor?)], outputs: Int = 1) -> RNNRTError? {
+        let given = inputs.compactMap { name, t in t.map { (name, $0) } }
+        let node = Node(name: "bad", opType: op, domain: domain, inputs: inputs.map { $0.1 == nil ? "" : $0.0 },
+                        outputs: (0..<outputs).map { "y\($0)" }, attributes: attributes)
+        let graph = Graph(nodes: [node], inputs: given.map { ValueInfo(name: $0.0) }, outputs: [ValueInfo(name: "y0")])
+        do {
+            let plan = try Plan(graph: graph, opset: opset)
+            _ = try plan.run(Dictionary(given, uniquingKeysWith: { a, _ in a }))
+            return nil
+        } catch let e as RNNRTError {
+            return e
+        } catch {
+            return RNNRTError(.io, "unexpected \(error)")
+        }
+    }
+
+    static func expectNamed(_ e: RNNRTError?, _ kind: RNNRTError.Kind, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let e else { Issue.record("no error", sourceLocation: sourceLocation); return }
+        #expect(e.kind == kind, "\(e)", sourceLocation: sourceLocation)
+        #expect(e.description.contains("'bad'"), "\(e)", sourceLocation: sourceLocation)
+        #expect(e.description.contains(words), "\(e)", sourceLocation: sourceLocation)
+    }
+
+    @Test func badScales() {
+        let x = Self.f([2, 2], [1, 2, 3, 4])
+        for scale: Float in [0, -0.5, .nan, .infinity] {
+            Self.expectNamed(Self.error("QuantizeLinear", [("x", x), ("s", Self.f([], [scale])), ("z", Self.u8([], [3]))]),
+                             .invalidArgument, "finite positive")
+            Self.expectNamed(Self.error("DequantizeLinear", [("x", Self.u8([2], [1, 2])), ("s", Self.f([], [scale]))]),
+                             .invalidArgument, "finite positive")
+            Self.expectNamed(Self.error("QLinearMatMul", [("a", Self.u8([1, 1], [1])), ("as", Self.f([], [0.1])), ("az", Self.u8([], [0])),
+                                                          ("b", Self.u8([1, 1], [1])), ("bs", Self.f([], [0.1])), ("bz", Self.u8([], [0])),
+                                                          ("ys", Self.f([], [scale])), ("yz", Self.u8([], [0]))]),
+                             .invalidArgument, "finite positive")
+        }
+    }
+
+    @Test func wrongElementTypes() {
+        Self.expectNamed(Self.error("DequantizeLinear", [("x", Self.f([2], [1, 2])), ("s", Self.f([], [0.1]))]), .invalidArgument, "uint8, int8 or int32")
+        Self.expectNamed(Self.error("QuantizeLinear", [("x", Self.u8([2], [1, 2])), ("s", Self.f([], [0.1]))]), .invalidArgument, "float")
+        Self.expectNamed(Self.error("QuantizeLinear", [("x", Self.f([1], [1])), ("s", Self.f([], [0.1])), ("z", GraphTensor(shape: [], ints: [0]))]),
+                         .invalidArgument, "uint8 or int8")
+        Self.expectNamed(Self.error("MatMulInteger", [("a", Self.f([1, 1], [1])), ("b", Self.u8([1, 1], [1]))]), .invalidArgument, "A must be")
+        Self.expectNamed(Self.error("MatMulInteger", [("a", Self.u8([1, 1], [1])), ("b", Self.u8([1, 1], [1])), ("az", Self.i8([], [0]))]),
+                         .invalidArgument, "zero point")
+        Self.expectNamed(Self.error("MatMulInteger", [("a", Self.u8([1, 1], [1])), ("b", Self.u8([1, 1], [1])), ("az", Self.u8([], [0])), ("bz", Self.i8([], [0]))]),
+                         .invalidArgument, "zero point")
+        Self.expectNamed(Self.error("DequantizeLinear", [("x", Self.u8([2], [1, 2])), ("s", Self.f([], [0.1])), ("z", Self.i8([], [0]))]),
+                         .invalidArgument, "zero point")
+        Self.expectNamed(Self.error("DequantizeLinear", [("x", GraphTensor(shape: [1], ints: [5], type: .int32)), ("s", Self.f([], [0.1])),
+                                                         ("z", GraphTensor(shape: [], ints: [1], type: .int32))]), .invalidArgument, "int32")
+        Self.expectNamed(Self.error("DynamicQuantizeMatMul", domain: "com.microsoft", [("a", Self.u8([1, 1], [1])), ("b", Self.i8([1, 1], [1])), ("s", Self.f([], [1]))]),
+                         .invalidArgument, "float")
+        Self.expectNamed(Self.error("QuantizeLinear", opset: 21, attributes: ["output_dtype": .int(4)], [("x", Self.f([1], [1])), ("s", Self.f([], [1]))]),
+                         .unsupported, "output_dtype")
+    }
+
+    @Test func mismatchedZeroPointsAndScales() {
+        let x = Self.f([2, 3], [1, 2, 3, 4, 5, 6])
+        Self.expectNamed(Self.error("QuantizeLinear", [("x", x), ("s", Self.f([3], [1, 1, 1])), ("z", Self.u8([2], [0, 0]))]),
+                         .shapeMismatch, "zero point")
+        Self.expectNamed(Self.error("QuantizeLinear", [("x", x), ("s", Self.f([2], [1, 1])), ("z", Self.u8([2], [0, 0]))]),
+                         .shapeMismatch, "2 scales for axis 1")
+        Self.expectNamed(Self.error("QuantizeLinear", opset: 10, [("x", x), ("s", Self.f([3], [1, 1, 1]))]), .invalidArgument, "before opset 13")
+        Self.expectNamed(Self.error("MatMulInteger", [("a", Self.u8([1, 2], [1, 2])), ("b", Self.u8([2, 3], [1, 2, 3, 4, 5, 6])), ("az", Self.u8([], [0])),
+                                                      ("bz", Self.u8([2], [0, 0]))]), .invalidArgument, "one per column")
+        Self.expectNamed(Self.error("MatMulInteger", [("a", Self.u8([1, 2], [1, 2])), ("b", Self.u8([3, 1], [1, 2, 3]))]), .shapeMismatch, "inner sizes")
+        Self.expectNamed(Self.error("MatMulIntegerToFloat", domain: "com.microsoft",
+                                    [("a", Self.u8([1, 2], [1, 2])), ("b", Self.u8([2, 2], [1, 2, 3, 4])), ("as", Self.f([2], [1, 1])), ("bs", Self.f([], [1]))]),
+                         .invalidArgument, "scalar")
+        let lstm: [(String, GraphTensor?)] = [
+            ("x", Self.f([1, 1, 1], [0.5])), ("w", Self.i8([1, 1, 4], [1, 2, 3, 4])), ("r", Self.i8([1, 1, 4], [1, 2, 3, 4])),
+            ("b", nil), ("l", nil), ("h", nil), ("c", nil), ("p", nil),
+            ("ws", Self.f([1, 3], [1, 1, 1])), ("wz", Self.i8([1, 3], [0, 0, 0])), ("rs", Self.f([1], [1])), ("rz", Self.i8([1], [0]))]
+        Self.expectNamed(Self.error("DynamicQuantizeLSTM", domain: "com.microsoft", attributes: ["hidden_size": .int(1)], lstm, outputs: 3),
+                         .shapeMismatch, "W_scale")
+    }
+
+    @Test func overflowingSizes() {
+        let x = Self.u8([1, 1, 2, 2], [1, 2, 3, 4])
+        let w = Self.u8([1, 1, 1, 1], [1])
+        Self.expectNamed(Self.error("ConvInteger", attributes: ["pads": .ints([1 << 24, 1 << 24, 1 << 24, 1 << 24])], [("x", x), ("w", w)]),
+                         .invalidArgument, "too large")
+        Self.expectNamed(Self.error("ConvInteger", attributes: ["group": .int(Int64.max)], [("x", x), ("w", w)]), .malformed, "group")
+        Self.expectNamed(Self.error("ConvInteger", attributes: ["group": .int(2)], [("x", x), ("w", w)]), .shapeMismatch, "group")
+        Self.expectNamed(Self.error("DynamicQuantizeLSTM", domain: "com.microsoft", attributes: ["direction": .string("sideways")], [("x", Self.f([1], [1]))], outputs: 3),
+                         .malformed, "direction")
+    }
+
+    @Test func unknownOperatorsOfTheMicrosoftDomainAreRefused() {
+        // Refused at load with every unsupported operator type listed (by type, not by node).
+        let e = Self.error("QuantizeLinear", domain: "com.microsoft", [("x", Self.f([1], [1]))])
+        #expect(e?.kind == .unsupported)
+        #expect(e?.message.contains("com.microsoft.QuantizeLinear (1 node)") == true)
     }
 }

@@ -1,0 +1,128 @@
+import RNNRTCore
+
+/// `ConvInteger` and `QLinearConv` (1-D to 3-D, groups, strides, dilations, pads, `auto_pad`), on the shapes of
+/// `ConvGeometry`: per item and group, `acc [M/group × positions] = (W − wZero) · patches`, where each patch value is
+/// `x − xZero` (0 in the padding, which holds the zero point), accumulated exactly in int32. `ConvInteger` returns the
+/// accumulators; `QLinearConv` adds its int32 bias and requantizes with `x_scale · w_scale[m] / y_scale`.
+struct IntegerConvOp: GraphOperator {
+    let label: String
+    let quantizedOutput: Bool
+    let group: Int
+    let strides: [Int]?
+    let dilations: [Int]?
+    let pads: [Int]?
+    let autoPad: String
+
+    init(context ctx: OperatorContext, quantizedOutput: Bool) throws {
+        let node = ctx.node
+        label = node.label
+        self.quantizedOutput = quantizedOutput
+        let g = try node.int("group", default: 1)
+        guard g >= 1, g <= 1 << 24 else { throw RNNRTError(.malformed, "\(node.label): group must be from 1 to 2^24, found \(g)") }
+        group = Int(g)
+        strides = try node.ints("strides")?.map { Int(clamping: $0) }
+        dilations = try node.ints("dilations")?.map { Int(clamping: $0) }
+        pads = try node.ints("pads")?.map { Int(clamping: $0) }
+        autoPad = try node.string("auto_pad", default: "NOTSET")
+        guard ["NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
+            throw RNNRTError(.malformed, "\(node.label): auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '\(autoPad)'")
+        }
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let q = quantizedOutput
+        let xT = try Check.input(inputs, 0, "x"), wT = try Check.input(inputs, q ? 3 : 1, "w")
+        let xZeroT = q ? try Check.input(inputs, 2, "x_zero_point") : (inputs.count > 2 ? inputs[2] : nil)
+        let wZeroT = q ? try Check.input(inputs, 5, "w_zero_point") : (inputs.count > 3 ? inputs[3] : nil)
+        let (x, xZero) = try IntegerMatMul.operandA(xT, zeroPoint: xZeroT, label)
+        let w = try IntegerMatMul.operandB(wT, zeroPoint: wZeroT, label)
+        guard wT.rank >= 3, wT.shape[0] >= group, wT.shape[0] % group == 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): w \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+        }
+        let geometry = try ConvGeometry(input: xT.shape, weights: wT.shape, group: group, strides: strides,
+                                        dilations: dilations, pads: pads, autoPad: autoPad)
+        let m = geometry.outChannels
+        let patchCount = geometry.patchWidth.multipliedReportingOverflow(by: geometry.positions)
+        guard !patchCount.overflow, patchCount.partialValue <= 1 << 28 else {
+            throw RNNRTError(.invalidArgument, "\(label): \(geometry.patchWidth) patch values at \(geometry.positions) positions is too large")
+        }
+        let wZeros = try wZeroT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
+            ?? [Int32](repeating: 0, count: m)
+        let acc = accumulate(x: x, xZero: xZero, w: w, wZeros: wZeros, geometry)
+        let shape = [geometry.batch, m] + geometry.outSize
+        guard q else { return [GraphTensor(shape: shape, ints: acc.map(Int64.init), type: .int32)] }
+        return [try requantize(acc, inputs, geometry, shape)]
+    }
+
+    /// The int32 accumulators `[N, M, positions]`.
+    private func accumulate(x: [Int32], xZero: Int32, w: [Int32], wZeros: [Int32], _ geo: ConvGeometry) -> [Int32] {
+        let m = geo.outChannels, perGroup = m / group, width = geo.patchWidth, positions = geo.positions
+        let shiftedW = w.enumerated().map { $1 &- wZeros[$0 / width] }
+        var acc = [Int32](repeating: 0, count: geo.batch * m * positions)
+        var patches = [Int32](repeating: 0, count: width * positions)
+        for b in 0..<geo.batch {
+            for g in 0..<group {
+                gather(x, xZero: xZero, item: b, group: g, geo, into: &patches)
+                shiftedW.withUnsafeBufferPointer { wp in
+                    patches.withUnsafeBufferPointer { pp in
+                        acc.withUnsafeMutableBufferPointer { cp in
+                            IntegerMatMul.gemm(m: perGroup, n: positions, k: width, a: wp.baseAddress! + g * perGroup * width,
+                                               b: pp.baseAddress!, c: cp.baseAddress! + (b * m + g * perGroup) * positions)
+                        }
+                    }
+                }
+            }
+        }
+        return acc
+    }
+
+    /// The patch matrix `[C/group · kernel × positions]` of one item and group: `x − xZero`, 0 in the padding.
+    private func gather(_ x: [Int32], xZero: Int32, item b: Int, group g: Int, _ geo: ConvGeometry, into patches: inout [Int32]) {
+        let k = geo.kernelExtent, o = geo.outExtent, positions = geo.positions
+        var row = 0
+        for ci in 0..<geo.channelsPerGroup {
+            let channel = (b * geo.inChannels + g * geo.channelsPerGroup + ci) * geo.inPositions
+            for k0 in 0..<k[0] { for k1 in 0..<k[1] { for k2 in 0..<k[2] {
+                var column = row * positions
+                for o0 in 0..<o[0] {
+                    let p0 = geo.tap(0, o0, k0)
+                    for o1 in 0..<o[1] {
+                        let p1 = geo.tap(1, o1, k1)
+                        for o2 in 0..<o[2] {
+                            let p2 = geo.tap(2, o2, k2)
+                            patches[column] = p0 < 0 || p1 < 0 || p2 < 0
+                                ? 0 : x[channel + (p0 * geo.inExtent[1] + p1) * geo.inExtent[2] + p2] &- xZero
+                            column += 1
+                        }
+                    }
+                }
+                row += 1
+            } } }
+        }
+    }
+
+    /// QLinearConv's output: `acc + bias[m]` scaled by `x_scale · w_scale[m] / y_scale`, rounded, plus y's zero point.
+    private func requantize(_ acc: [Int32], _ inputs: [GraphTensor?], _ geo: ConvGeometry, _ shape: [Int]) throws -> GraphTensor {
+        let m = geo.outChannels, positions = geo.positions
+        let xScaleT = try Check.input(inputs, 1, "x_scale"), wScaleT = try Check.input(inputs, 4, "w_scale")
+        let yScaleT = try Check.input(inputs, 6, "y_scale"), yZeroT = try Check.input(inputs, 7, "y_zero_point")
+        let xScale = try Quantization.scalar(try Quantization.scales(xScaleT, "x_scale", label), xScaleT, "x_scale", label)
+        let wScales = try Quantization.perColumn(try Quantization.scales(wScaleT, "w_scale", label), wScaleT, n: m, "w_scale", label)
+        let yScale = try Quantization.scalar(try Quantization.scales(yScaleT, "y_scale", label), yScaleT, "y_scale", label)
+        let yZero = try Quantization.zeroPoints(yZeroT, "y_zero_point", label)
+        let zero = try Quantization.scalar(yZero.values, yZeroT, "y_zero_point", label)
+        let bias = try (inputs.count > 8 ? inputs[8] : nil).map { t -> [Int32] in
+            let v = try Quantization.integers(t, "B", label, allowing: [.int32])
+            guard t.rank == 1, v.count == m else { throw RNNRTError(.shapeMismatch, "\(label): B must be 1-D of \(m), got \(t.shape.shapeDescription)") }
+            return v
+        } ?? [Int32](repeating: 0, count: m)
+        let multipliers = wScales.map { xScale * $0 / yScale }
+        let range = Quantization.range(of: yZero.type)!
+        var out = [Int64](repeating: 0, count: acc.count)
+        for i in acc.indices {
+            let channel = (i / positions) % m
+            out[i] = Int64(Quantization.requantize(acc[i] &+ bias[channel], multiplier: multipliers[channel], zeroPoint: zero, range: range))
+        }
+        return GraphTensor(shape: shape, ints: out, type: yZero.type)
+    }
+}

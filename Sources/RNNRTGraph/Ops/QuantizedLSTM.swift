@@ -1,0 +1,229 @@
+import Foundation
+import RNNRTCore
+
+/// `com.microsoft.DynamicQuantizeLSTM`: the ONNX LSTM (gates `i, o, f, c`) whose W `[D, input, 4H]` and R
+/// `[D, H, 4H]` are 8-bit with scales and zero points per direction (`[D]`) or per gate row (`[D, 4H]`), computed as
+/// onnxruntime's CPU kernel does. Per direction, the whole input `X` is quantized to uint8 once over its own range
+/// (`Quantization.dynamicParameters`) and multiplied by W in int32, scaled by `x_scale · w_scale`; at every step the
+/// hidden state of the whole batch is quantized the same way over its own range, multiplied by R in int32 and added
+/// scaled by `h_scale · r_scale`; then peepholes, the bias `Wb + Rb`, `clip`, and the gate functions in float.
+///
+/// onnxruntime splits the batch into one chunk per thread, each quantizing its own rows' hidden state, when the batch
+/// has at least 2 rows and H ≤ 256 (or more than 4 rows); this operator quantizes the whole batch together, as
+/// onnxruntime does with one intra-op thread. Gate functions other than the defaults, `input_forget` and
+/// `sequence_lens` shorter than the sequence are refused.
+struct QuantizedLSTMOp: GraphOperator {
+    let label: String
+    let hiddenSize: Int?
+    let directions: Int
+    let reverseOnly: Bool
+    let clip: Float?
+
+    init(context ctx: OperatorContext) throws {
+        let node = ctx.node
+        label = node.label
+        let hidden = try node.int("hidden_size", default: 0)
+        hiddenSize = hidden > 0 && hidden <= 1 << 24 ? Int(hidden) : nil
+        let direction = try node.string("direction", default: "forward")
+        guard ["forward", "reverse", "bidirectional"].contains(direction) else {
+            throw RNNRTError(.malformed, "\(label): direction must be forward, reverse or bidirectional, found '\(direction)'")
+        }
+        directions = direction == "bidirectional" ? 2 : 1
+        reverseOnly = direction == "reverse"
+        clip = try node.optionalFloat("clip")
+        if let clip, !(clip > 0) { throw RNNRTError(.malformed, "\(label): clip must be positive, found \(clip)") }
+        let names = try node.strings("activations")?.map { $0.lowercased() } ?? []
+        guard names.isEmpty || names == Array([[String]](repeating: ["sigmoid", "tanh", "tanh"], count: names.count / 3).joined()) else {
+            throw RNNRTError(.unsupported, "\(label): activations \(names) are not supported (Sigmoid, Tanh, Tanh are)")
+        }
+        guard try node.int("input_forget", default: 0) == 0 else { throw RNNRTError(.unsupported, "\(label): input_forget is not supported") }
+    }
+
+    /// One direction's quantized weights `[K × 4H]` (zero points subtracted) and per-column scales.
+    struct QuantizedWeights {
+        let values: [Int32]
+        let scales: [Float]
+    }
+
+    /// Direction `d`'s slice of W or R `[D, K, 4H]` with its scale and zero point `[D]` or `[D, 4H]`.
+    func weights(_ t: GraphTensor, scale sT: GraphTensor, zeroPoint zT: GraphTensor, k: Int, h: Int, d: Int, _ what: String) throws -> QuantizedWeights {
+        let n = 4 * h
+        guard t.shape == [directions, k, n] else {
+            throw RNNRTError(.shapeMismatch, "\(label): \(what) must be [\(directions), \(k), \(n)], got \(t.shape.shapeDescription)")
+        }
+        let all = try IntegerMatMul.operandB(t, zeroPoint: zT, label)
+        let scales = try Quantization.scales(sT, "\(what)_scale", label)
+        let zeros = try Quantization.integers(zT, "\(what)_zero_point", label)
+        let perDirection = sT.shape == [directions], perRow = sT.shape == [directions, n]
+        guard perDirection || perRow, zT.shape == sT.shape else {
+            throw RNNRTError(.shapeMismatch, "\(label): \(what)_scale \(sT.shape.shapeDescription) and \(what)_zero_point \(zT.shape.shapeDescription) must both be [\(directions)] or [\(directions), \(n)]")
+        }
+        let columnScales = perDirection ? [Float](repeating: scales[d], count: n) : Array(scales[(d * n)..<((d + 1) * n)])
+        let columnZeros = perDirection ? [Int32](repeating: zeros[d], count: n) : Array(zeros[(d * n)..<((d + 1) * n)])
+        let slice = all[(d * k * n)..<((d + 1) * k * n)]
+        return QuantizedWeights(values: slice.enumerated().map { $1 &- columnZeros[$0 % n] }, scales: columnScales)
+    }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        func input(_ i: Int) -> GraphTensor? { i < inputs.count ? inputs[i] : nil }
+        let xT = try Check.input(inputs, 0, "X"), wT = try Check.input(inputs, 1, "W"), rT = try Check.input(inputs, 2, "R")
+        guard xT.rank == 3, rT.rank == 3, rT.shape[1] > 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): X must be [seq_length, batch, input_size] and R [D, hidden, 4·hidden], got \(xT.shape.shapeDescription) and \(rT.shape.shapeDescription)")
+        }
+        let (steps, batch, inputSize) = (xT.shape[0], xT.shape[1], xT.shape[2]), h = rT.shape[1]
+        if let hiddenSize, hiddenSize != h { throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)") }
+        let x = try xT.floats("X")
+        guard steps > 0, batch > 0 else {
+            return [GraphTensor(shape: [steps, directions, batch, h], floats: []),
+                    GraphTensor(shape: [directions, batch, h], floats: []), GraphTensor(shape: [directions, batch, h], floats: [])]
+        }
+        try checkLengths(input(4), steps: steps, batch: batch)
+        let stateShape = [directions, batch, h]
+        let h0 = try state(input(5), "initial_h", stateShape), c0 = try state(input(6), "initial_c", stateShape)
+        let bias = try vector(input(3), "B", count: 8 * h), peepholes = try vector(input(7), "P", count: 3 * h)
+        let sW = try Check.input(inputs, 8, "W_scale"), zW = try Check.input(inputs, 9, "W_zero_point")
+        let sR = try Check.input(inputs, 10, "R_scale"), zR = try Check.input(inputs, 11, "R_zero_point")
+        var y = [Float](repeating: 0, count: steps * directions * batch * h)
+        var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
+        let quantizedX = quantizeInput(x)
+        for d in 0..<directions {
+            let w = try weights(wT, scale: sW, zeroPoint: zW, k: inputSize, h: h, d: d, "W")
+            let r = try weights(rT, scale: sR, zeroPoint: zR, k: h, h: h, d: d, "R")
+            let gates = projectInput(quantizedX, w, rows: steps * batch, k: inputSize, n: 4 * h)
+            var cell = Cell(h: h, batch: batch, bias: bias.map { directionBias($0, d: d, h: h) },
+                            peepholes: peepholes.map { Array($0[(d * 3 * h)..<((d + 1) * 3 * h)]) }, clip: clip)
+            cell.hidden = Array(h0[(d * batch * h)..<((d + 1) * batch * h)])
+            cell.memory = Array(c0[(d * batch * h)..<((d + 1) * batch * h)])
+            let backward = reverseOnly || d == 1
+            for s in 0..<steps {
+                let t = backward ? steps - 1 - s : s
+                cell.step(inputGates: gates, at: t * batch * 4 * h, recurrent: r)
+                let base = (t * directions + d) * batch * h
+                for i in 0..<(batch * h) { y[base + i] = cell.hidden[i] }
+            }
+            for i in 0..<(batch * h) {
+                hFinal[d * batch * h + i] = cell.hidden[i]
+                cFinal[d * batch * h + i] = cell.memory[i]
+            }
+        }
+        return [GraphTensor(shape: [steps, directions, batch, h], floats: y),
+                GraphTensor(shape: stateShape, floats: hFinal), GraphTensor(shape: stateShape, floats: cFinal)]
+    }
+
+    /// X quantized to uint8 over its range: values minus the zero point, and the scale.
+    private func quantizeInput(_ x: [Float]) -> (values: [Int32], scale: Float) {
+        var q = [Int32](repeating: 0, count: x.count)
+        let (scale, zero) = x.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(xp, into: $0) } }
+        return (q.map { $0 - zero }, scale)
+    }
+
+    /// `X · W` for every step and row, scaled: `[steps·batch × 4H]`.
+    private func projectInput(_ x: (values: [Int32], scale: Float), _ w: QuantizedWeights, rows: Int, k: Int, n: Int) -> [Float] {
+        var acc = [Int32](repeating: 0, count: rows * n)
+        x.values.withUnsafeBufferPointer { a in
+            w.values.withUnsafeBufferPointer { b in
+                acc.withUnsafeMutableBufferPointer { c in
+                    guard rows > 0, k > 0 else { return }
+                    IntegerMatMul.gemm(m: rows, n: n, k: k, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                }
+            }
+        }
+        let multipliers = w.scales.map { x.scale * $0 }
+        return acc.indices.map { Float(acc[$0]) * multipliers[$0 % n] }
+    }
+
+    /// `Wb + Rb` of direction `d`, `[4H]`.
+    private func directionBias(_ b: [Float], d: Int, h: Int) -> [Float] {
+        (0..<(4 * h)).map { b[d * 8 * h + $0] + b[d * 8 * h + 4 * h + $0] }
+    }
+
+    private func checkLengths(_ s: GraphTensor?, steps: Int, batch: Int) throws {
+        guard let s else { return }
+        let values = try s.ints("sequence_lens")
+        guard s.shape == [batch] else { throw RNNRTError(.shapeMismatch, "\(label): sequence_lens must be [\(batch)], got \(s.shape.shapeDescription)") }
+        guard values.allSatisfy({ $0 == Int64(steps) }) else {
+            throw RNNRTError(.unsupported, "\(label): sequence_lens shorter than the sequence (\(steps)) are not supported")
+        }
+    }
+
+    private func state(_ t: GraphTensor?, _ name: String, _ shape: [Int]) throws -> [Float] {
+        guard let t else { return [Float](repeating: 0, count: shape.reduce(1, *)) }
+        guard t.shape == shape else { throw RNNRTError(.shapeMismatch, "\(label): \(name) must be \(shape.shapeDescription), got \(t.shape.shapeDescription)") }
+        return try t.floats(name)
+    }
+
+    private func vector(_ t: GraphTensor?, _ name: String, count: Int) throws -> [Float]? {
+        guard let t else { return nil }
+        guard t.shape == [directions, count] else { throw RNNRTError(.shapeMismatch, "\(label): \(name) must be [\(directions), \(count)], got \(t.shape.shapeDescription)") }
+        return try t.floats(name)
+    }
+}
+
+/// One direction's LSTM state over the batch, stepped with a quantized recurrent product.
+private struct Cell {
+    let h: Int
+    let batch: Int
+    /// `Wb + Rb` in gate order `i, o, f, c`.
+    let bias: [Float]?
+    /// `P` in order `i, o, f`.
+    let peepholes: [Float]?
+    let clip: Float?
+    var hidden: [Float] = []
+    var memory: [Float] = []
+
+    init(h: Int, batch: Int, bias: [Float]?, peepholes: [Float]?, clip: Float?) {
+        self.h = h
+        self.batch = batch
+        self.bias = bias
+        self.peepholes = peepholes
+        self.clip = clip
+    }
+
+    /// One step: the hidden state quantized over its range, times R, added to the input gates of step `offset`.
+    mutating func step(inputGates: [Float], at offset: Int, recurrent r: QuantizedLSTMOp.QuantizedWeights) {
+        let n = 4 * h
+        var q = [Int32](repeating: 0, count: batch * h)
+        let (scale, zero) = hidden.withUnsafeBufferPointer { hp in q.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(hp, into: $0) } }
+        for i in q.indices { q[i] -= zero }
+        var acc = [Int32](repeating: 0, count: batch * n)
+        q.withUnsafeBufferPointer { a in
+            r.values.withUnsafeBufferPointer { b in
+                acc.withUnsafeMutableBufferPointer { c in
+                    IntegerMatMul.gemm(m: batch, n: n, k: h, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+                }
+            }
+        }
+        let multipliers = r.scales.map { scale * $0 }
+        for row in 0..<batch {
+            var gates = (0..<n).map { inputGates[offset + row * n + $0] + Float(acc[row * n + $0]) * multipliers[$0] }
+            update(row: row, gates: &gates)
+        }
+    }
+
+    /// The gate functions of one row: `i, o, f` sigmoid, `c` tanh, with peepholes, bias and clip.
+    private mutating func update(row: Int, gates g: inout [Float]) {
+        let base = row * h
+        func pre(_ gate: Int, _ j: Int, peephole state: Float?) -> Float {
+            var v = g[gate * h + j]
+            if let peepholes, let state {
+                let index = gate == 0 ? j : (gate == 1 ? h + j : 2 * h + j)
+                v += peepholes[index] * state
+            }
+            if let bias { v += bias[gate * h + j] }
+            if let clip { v = Swift.max(-clip, Swift.min(clip, v)) }
+            return v
+        }
+        for j in 0..<h {
+            let previous = memory[base + j]
+            let i = sigmoid(pre(0, j, peephole: previous))
+            let f = sigmoid(pre(2, j, peephole: previous))
+            let c = tanhf(pre(3, j, peephole: nil))
+            let cell = previous * f + i * c
+            let o = sigmoid(pre(1, j, peephole: cell))
+            memory[base + j] = cell
+            hidden[base + j] = o * tanhf(cell)
+        }
+    }
+
+    private func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+}
