@@ -140,6 +140,23 @@ import RNNRTTestSupport
         #expect(r.status == 0 && r.out.contains("result: PASS"), "\(r.out) \(r.err)")
     }
 
+    /// A copy of an LSTM cell with its gate blocks stored in ONNX's order (i, o, f, c) is caught, and the
+    /// mistake named, by replaying it on the cell.
+    @Test func verifyNamesAPermutedCellsMistake() throws {
+        let source = Fixture.url("cells/lstm_basic/model.pt")
+        let original = try StateDict(contentsOf: source)
+        let tensors: [(String, StoredTensor)] = try original.names.filter { $0.hasPrefix("lstm_cell.") }.map { name in
+            let t = try original[name]!.floatTensor()
+            let block = t.count / 4
+            let perm = [0, 3, 1, 2].flatMap { t.scalars[($0 * block)..<(($0 + 1) * block)] }
+            return (String(name.dropFirst("lstm_cell.".count)), StoredTensor(Tensor(shape: t.shape, scalars: perm)))
+        }
+        let broken = try Fixture.temporaryDirectory().appendingPathComponent("permuted.safetensors")
+        try StateDict(tensors).writeSafeTensors(to: broken)
+        let r = rnnrt(["verify", source.path, broken.path])
+        #expect(r.status == 1 && r.out.contains("gate blocks permuted"), "\(r.out) \(r.err)")
+    }
+
     /// `--input h0=…`/`c0=…` for the exported graph, the states given as `[1, N, H]` (the graph's form).
     static func onnxStateInputs(_ dir: URL) throws -> [String] {
         try ["h0", "c0"].flatMap { s -> [String] in
