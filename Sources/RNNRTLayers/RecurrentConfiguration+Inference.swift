@@ -35,43 +35,62 @@ extension RecurrentConfiguration {
     /// - Throws: `RNNRTError` `.binding` when the parameters do not describe a recurrent module or cell.
     public static func infer(from stateDict: StateDict, prefix: String = "",
                              nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws -> RecurrentConfiguration {
-        let cell = holdsCell(stateDict, prefix: prefix)
-        func tensor(_ role: TorchParameterNames.Role, _ layer: Int = 0, reverse: Bool = false) -> StoredTensor? {
-            stateDict[prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse, cell: cell)]
-        }
-        func label(_ role: TorchParameterNames.Role) -> String {
-            "'\(prefix + TorchParameterNames.name(role, layer: 0, reverse: false, cell: cell))'"
-        }
-        guard let wih = tensor(.weightIH), let whh = tensor(.weightHH) else {
-            throw cell ? incompleteCell(stateDict, prefix: prefix) : noModule(stateDict, prefix: prefix)
+        let p = Parameters(stateDict: stateDict, prefix: prefix, cell: holdsCell(stateDict, prefix: prefix))
+        guard let wih = p.tensor(.weightIH), let whh = p.tensor(.weightHH) else {
+            throw p.cell ? incompleteCell(stateDict, prefix: prefix) : noModule(stateDict, prefix: prefix)
         }
         guard wih.shape.count == 2, whh.shape.count == 2 else {
-            throw RNNRTError(.binding, "\(label(.weightIH)) and \(label(.weightHH)) must be matrices, got shapes \(wih.shape.shapeDescription) and \(whh.shape.shapeDescription)")
+            throw RNNRTError(.binding, "\(p.label(.weightIH)) and \(p.label(.weightHH)) must be matrices, got shapes \(wih.shape.shapeDescription) and \(whh.shape.shapeDescription)")
         }
-        var hidden = whh.shape[1]
-        var proj = 0
-        if !cell, let whr = tensor(.weightHR) {
-            guard whr.shape.count == 2 else {
-                throw RNNRTError(.binding, "\(label(.weightHR)) must be a matrix [proj_size, hidden_size], got \(whr.shape.shapeDescription)")
-            }
-            proj = whr.shape[0]
-            hidden = whr.shape[1]
-        }
-        let rows = wih.shape[0]
-        guard hidden > 0, rows % hidden == 0, let kind = RecurrentKind(gateCount: rows / hidden) else {
-            throw RNNRTError(.binding, "cannot tell the \(cell ? "cell" : "module") kind\(under(prefix)): \(label(.weightIH)) has \(rows) rows for hidden size \(hidden) (from \(label(.weightHH)) \(whh.shape.shapeDescription)); expected 1×, 3× (GRU) or 4× (LSTM) the hidden size")
-        }
+        let (hidden, proj, source) = try p.hiddenAndProjection(whh)
+        let kind = try p.kind(rows: wih.shape[0], hidden: hidden, source: source)
         var layers = 1
-        while !cell && tensor(.weightIH, layers) != nil { layers += 1 }
+        while !p.cell && p.tensor(.weightIH, layers) != nil { layers += 1 }
         if let nonlinearity, kind != .rnn && nonlinearity != .tanh {
-            throw RNNRTError(.invalidArgument, "nonlinearity '\(nonlinearity.rawValue)' applies only to RNN modules and cells; '\(prefix)' is an \(kind.rawValue)\(cell ? " cell" : "")")
+            throw RNNRTError(.invalidArgument, "nonlinearity '\(nonlinearity.rawValue)' applies only to RNN modules and cells; '\(prefix)' is an \(kind.rawValue)\(p.cell ? " cell" : "")")
         }
         let stored = storedHyperparameters(in: stateDict, prefix: prefix)
         return RecurrentConfiguration(
             kind: kind, inputSize: wih.shape[1], hiddenSize: hidden, numLayers: layers,
-            bidirectional: !cell && tensor(.weightIH, reverse: true) != nil, bias: tensor(.biasIH) != nil,
+            bidirectional: !p.cell && p.tensor(.weightIH, reverse: true) != nil, bias: p.tensor(.biasIH) != nil,
             projSize: proj, nonlinearity: kind == .rnn ? nonlinearity ?? stored.nonlinearity ?? .tanh : .tanh,
-            batchFirst: batchFirst ?? stored.batchFirst ?? false, isCell: cell)
+            batchFirst: batchFirst ?? stored.batchFirst ?? false, isCell: p.cell)
+    }
+
+    /// The parameters under one prefix, named as a module's (`weight_ih_l0`, ...) or a cell's (`weight_ih`, ...).
+    private struct Parameters {
+        let stateDict: StateDict
+        let prefix: String
+        let cell: Bool
+
+        func tensor(_ role: TorchParameterNames.Role, _ layer: Int = 0, reverse: Bool = false) -> StoredTensor? {
+            stateDict[prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse, cell: cell)]
+        }
+
+        /// The quoted full name of `role` in layer 0, for messages.
+        func label(_ role: TorchParameterNames.Role) -> String {
+            "'\(prefix + TorchParameterNames.name(role, layer: 0, reverse: false, cell: cell))'"
+        }
+
+        /// The hidden and projection sizes: from a module's `weight_hr` `[proj_size, hidden_size]` when it has
+        /// one, else `weight_hh`'s columns; with what they were read from.
+        func hiddenAndProjection(_ whh: StoredTensor) throws -> (hidden: Int, proj: Int, source: String) {
+            guard !cell, let whr = tensor(.weightHR) else {
+                return (whh.shape[1], 0, "\(label(.weightHH)) \(whh.shape.shapeDescription)")
+            }
+            guard whr.shape.count == 2 else {
+                throw RNNRTError(.binding, "\(label(.weightHR)) must be a matrix [proj_size, hidden_size], got \(whr.shape.shapeDescription)")
+            }
+            return (whr.shape[1], whr.shape[0], "\(label(.weightHR)) \(whr.shape.shapeDescription)")
+        }
+
+        /// The kind whose gate count is `weight_ih`'s rows over the hidden size.
+        func kind(rows: Int, hidden: Int, source: String) throws -> RecurrentKind {
+            guard hidden > 0, rows % hidden == 0, let kind = RecurrentKind(gateCount: rows / hidden) else {
+                throw RNNRTError(.binding, "cannot tell the \(cell ? "cell" : "module") kind\(under(prefix)): \(label(.weightIH)) has \(rows) rows for hidden size \(hidden) (from \(source)); expected 1×, 3× (GRU) or 4× (LSTM) the hidden size")
+            }
+            return kind
+        }
     }
 
     private static func under(_ prefix: String) -> String { prefix.isEmpty ? "" : " under prefix '\(prefix)'" }
