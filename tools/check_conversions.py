@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Proves with PyTorch and onnxruntime that files `rnnrt convert` writes load and agree (developers; not CI).
 
-For random nn.RNN/LSTM/GRU modules (every option, proj_size included):
+For random nn.RNN/LSTM/GRU modules (every option, proj_size included), and nn.LSTMCell/GRUCell/RNNCell (tanh,
+relu; with and without bias) stepped over a sequence:
   .pt → rnnrt convert → .onnx: onnx.checker passes; onnxruntime's outputs (with and without h0/c0) match
       PyTorch's to 1e-5 + 1e-4·|torch|;
   .onnx → rnnrt convert → .pt: torch.load(weights_only=True) reads it, load_state_dict(strict=True) accepts
@@ -100,6 +101,9 @@ def main():
                 if not torch.equal(t, sd[name]):
                     print(f"FAIL {name} differs after the round trip ({m})")
                     failures += 1
+        cell_failures, cell_worst = check_cells(args.binary, rng, tmp)
+        failures += cell_failures
+        worst = max(worst, cell_worst)
         # A real broken export: PyTorch 2.15's dynamo exporter and proj_size.
         proj = torch.nn.LSTM(4, 6, proj_size=3).eval()
         torch.save(proj.state_dict(), tmp / "proj.pt")
@@ -110,6 +114,56 @@ def main():
         failures += 0 if caught else 1
     print(f"{args.count} modules: onnxruntime vs PyTorch largest error {worst:.2e}; {failures} failures")
     sys.exit(1 if failures else 0)
+
+
+def step_cell(cell, x, h0, c0):
+    """PyTorch calling `cell` once per time step of x ([T, N, I]): (each step's h, last h, last c)."""
+    h, c, ys = h0, c0, []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            if isinstance(cell, torch.nn.LSTMCell):
+                h, c = cell(x[t], (h, c))
+            else:
+                h = cell(x[t], h)
+            ys.append(h)
+    return [torch.stack(ys), h.unsqueeze(0)] + ([c.unsqueeze(0)] if c is not None else [])
+
+
+def check_cells(binary, rng, tmp):
+    """Each cell kind, with and without bias: .pt → .onnx (one recurrent node) against PyTorch stepping the cell
+    in onnxruntime, with zero and given state; .onnx → .pt loads strictly into the cell, bit-identical."""
+    failures, worst = 0, 0.0
+    kinds = [(torch.nn.LSTMCell, {}), (torch.nn.GRUCell, {}), (torch.nn.RNNCell, {}), (torch.nn.RNNCell, {"nonlinearity": "relu"})]
+    for i, ((ctor, extra), bias) in enumerate((k, b) for k in kinds for b in (True, False)):
+        cell = ctor(rng.randint(1, 6), rng.randint(1, 8), bias=bias, **extra).eval()
+        pt, onnx_path, back = tmp / f"cell{i}.pt", tmp / f"cell{i}.onnx", tmp / f"cell{i}_back.pt"
+        torch.save(cell.state_dict(), pt)
+        nl = ["--nonlinearity", "relu"] if extra else []
+        for cmd in ([str(pt), "-o", str(onnx_path)] + nl, [str(onnx_path), "-o", str(back)]):
+            r = subprocess.run([binary, "convert"] + cmd, capture_output=True, text=True)
+            failures += 1 if r.returncode else 0
+        model = onnx.load(onnx_path)
+        onnx.checker.check_model(model, full_check=True)
+        recurrent = [n.op_type for n in model.graph.node if n.op_type in ("LSTM", "GRU", "RNN")]
+        failures += 0 if len(recurrent) == 1 else 1
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        T, N, H = rng.randint(1, 12), rng.randint(1, 3), cell.hidden_size
+        x = torch.randn(T, N, cell.input_size)
+        lstm = isinstance(cell, torch.nn.LSTMCell)
+        for h0, c0 in ((torch.zeros(N, H), torch.zeros(N, H)), (torch.randn(N, H), torch.randn(N, H))):
+            feeds = {"input": x.numpy(), "h0": h0.unsqueeze(0).numpy()} | ({"c0": c0.unsqueeze(0).numpy()} if lstm else {})
+            for e, g in zip(step_cell(cell, x, h0, c0 if lstm else None), session.run(None, feeds)):
+                ok = close(g, e.numpy())
+                failures += 0 if ok else 1
+                worst = max(worst, float(np.abs(g - e.numpy()).max())) if ok else worst
+                if not ok:
+                    print(f"FAIL onnxruntime vs torch stepping {cell}")
+        twin = type(cell)(cell.input_size, H, bias=bias, **extra)
+        twin.load_state_dict(torch.load(back, weights_only=True), strict=True)
+        for name, t in twin.state_dict().items():
+            failures += 0 if torch.equal(t, cell.state_dict()[name]) else 1
+    print(f"{len(kinds) * 2} cells: onnxruntime vs PyTorch stepping the cell largest error {worst:.2e}; {failures} failures")
+    return failures, worst
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ struct Convert: ParsableCommand {
         abstract: "Convert a recurrent module between checkpoint formats and ONNX.",
         discussion: """
             OUT's extension chooses the format. Checkpoint → .onnx: one ONNX LSTM/GRU/RNN node per layer \
+            (a cell, nn.LSTMCell and the like, is one node: the one-layer module it runs as) \
             (an LSTM with proj_size becomes a Loop), dynamic sequence and batch axes, optional h0/c0 inputs, \
             outputs output, h_n, c_n with PyTorch's shapes. .onnx → .pt / .safetensors: every recurrent \
             node's weights under PyTorch's names and gate order, loadable with \
@@ -50,13 +51,12 @@ struct Convert: ParsableCommand {
                 say("inputs: input\(config.batchFirst ? " [batch, seq, \(config.inputSize)]" : " [seq, batch, \(config.inputSize)]"), optional h0\(config.kind == .lstm ? ", c0" : ""); outputs: output, h_n\(config.kind == .lstm ? ", c_n" : "")")
                 return
             }
-            // The module's own tensors, named as the bare module names them.
-            var tensors: [(String, StoredTensor)] = []
-            for name in checkpoint.names where name.hasPrefix(module.prefix) {
+            // The module's own tensors, named as the bare module (or cell) names them, in file order.
+            let names = Set(TorchParameterNames.expected(for: config).map(\.name))
+            let tensors: [(String, StoredTensor)] = checkpoint.names.compactMap { name in
+                guard name.hasPrefix(module.prefix), let t = checkpoint[name] else { return nil }
                 let local = String(name.dropFirst(module.prefix.count))
-                if !local.contains("."), TorchParameterNames.isRecurrentParameter(local), let t = checkpoint[name] {
-                    tensors.append((local, t))
-                }
+                return names.contains(local) ? (local, t) : nil
             }
             stateDict = try StateDict(tensors, format: checkpoint.format)
         }

@@ -5,14 +5,14 @@ import RNNRT
 /// The options that pick and configure a checkpoint's recurrent module, shared by run, verify, convert
 /// and bench (ONNX models ignore them).
 struct ModuleOptions: ParsableArguments {
-    @Option(help: "Dotted name prefix of the module's parameters, e.g. 'model_state_dict.encoder.rnn.'.")
+    @Option(help: "Dotted name prefix of the module's or cell's parameters, e.g. 'model_state_dict.encoder.rnn.'.")
     var prefix: String = ""
 
     @Flag(inversion: .prefixedNo,
-          help: "Input and output are [N, L, features] (PyTorch's batch_first=True). Default: what the file stores (whole pickled modules, TorchScript), else --no-batch-first.")
+          help: "Input and output are [N, L, features] (PyTorch's batch_first=True; for a cell, how the stepped sequence is laid out). Default: what the file stores (whole pickled modules, TorchScript), else --no-batch-first.")
     var batchFirst: Bool?
 
-    @Option(help: "nn.RNN's nonlinearity: tanh or relu. Default: what the file stores (whole pickled modules, TorchScript), else tanh.")
+    @Option(help: "nn.RNN's and nn.RNNCell's nonlinearity: tanh or relu. Default: what the file stores (whole pickled modules, TorchScript), else tanh.")
     var nonlinearity: Nonlinearity?
 
     /// The module these options select in `stateDict`.

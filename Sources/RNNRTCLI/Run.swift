@@ -10,7 +10,9 @@ struct Run: ParsableCommand {
         discussion: """
             Checkpoint: one input, [L, N, input_size] ([N, L, input_size] with --batch-first) or unbatched \
             [L, input_size]; writes DIR/output.npy, DIR/h_n.npy and, for an LSTM, DIR/c_n.npy, with \
-            PyTorch's shapes. ONNX: positional inputs bind in order to the graph's inputs (initializers \
+            PyTorch's shapes. A cell (nn.LSTMCell, nn.GRUCell, nn.RNNCell) is stepped over the sequence \
+            with its state carried, as the one-layer module with its weights: output holds each step's h, \
+            h_n and c_n are [1, N, H]. ONNX: positional inputs bind in order to the graph's inputs (initializers \
             excluded; trailing optional inputs may be omitted), --input NAME=PATH by name; writes each \
             graph output to DIR/NAME.npy (characters other than letters, digits, '.', '_' and '-' \
             become '_'). Inputs are .npy files, .npz archives holding one array, or FILE.npz:NAME, in any \
@@ -26,10 +28,10 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("input"), help: "ONNX: an input by name, NAME=PATH (repeatable).")
     var namedInputs: [String] = []
 
-    @Option(name: .customLong("h0"), help: "Initial hidden state .npy, [num_layers*directions, N, H_out].")
+    @Option(name: .customLong("h0"), help: "Initial hidden state .npy, [num_layers*directions, N, H_out] (a cell's: [1, N, H] or [N, H]).")
     var h0: String?
 
-    @Option(name: .customLong("c0"), help: "Initial cell state .npy (LSTM), [num_layers*directions, N, H].")
+    @Option(name: .customLong("c0"), help: "Initial cell state .npy (LSTM), [num_layers*directions, N, H] (an LSTM cell's: [1, N, H] or [N, H]).")
     var c0: String?
 
 
@@ -119,7 +121,8 @@ struct Run: ParsableCommand {
         if moduleOptions.nonlinearity == nil, config.kind == .rnn, let n = stored.nonlinearity { fromFile.append("nonlinearity='\(n.rawValue)'") }
         say("model:  \(model) (\(stateDict.format), \(stateDict.count) tensors)")
         say("module: \(config.torchDescription)\(module.prefix.isEmpty ? "" : " at prefix '\(module.prefix)'")"
-            + (fromFile.isEmpty ? "" : " (\(fromFile.joined(separator: ", ")) as stored in the file)"))
+            + (fromFile.isEmpty ? "" : " (\(fromFile.joined(separator: ", ")) as stored in the file)")
+            + (config.isCell ? ", stepped over the sequence as \(config.asModule.torchDescription)" : ""))
         say("input:  \(input) \(x.shape.shapeDescription)")
         for (name, tensor) in written {
             let url = dir.appendingPathComponent("\(name).npy")

@@ -1,19 +1,30 @@
 import RNNRTCore
 
 extension RecurrentConfiguration {
-    /// The dotted-name prefixes of every recurrent module in `stateDict`, in file order: each name ending
-    /// in `weight_ih_l0` marks one (`encoder.rnn.weight_ih_l0` → `encoder.rnn.`).
+    /// The dotted-name prefixes of every recurrent module and cell in `stateDict`, in file order: each name
+    /// ending in `weight_ih_l0` marks a module (`encoder.rnn.weight_ih_l0` → `encoder.rnn.`), each ending in
+    /// `weight_ih` a cell (`decoder.lstm_cell.weight_ih` → `decoder.lstm_cell.`).
     public static func modulePrefixes(in stateDict: StateDict) -> [String] {
-        let marker = TorchParameterNames.name(.weightIH, layer: 0, reverse: false)
+        let markers = [TorchParameterNames.name(.weightIH, layer: 0, reverse: false), TorchParameterNames.Role.weightIH.rawValue]
+        var seen = Set<String>()
         return stateDict.names.compactMap { name in
-            guard name == marker || name.hasSuffix("." + marker) else { return nil }
-            return String(name.dropLast(marker.count))
+            guard let marker = markers.first(where: { name == $0 || name.hasSuffix("." + $0) }) else { return nil }
+            let prefix = String(name.dropLast(marker.count))
+            return seen.insert(prefix).inserted ? prefix : nil
         }
     }
 
-    /// Infers a module's configuration from the names and shapes of its parameters under `prefix`:
-    /// gate count → kind, `_reverse` → bidirectional, `weight_hr` → projection, `l{k}` → layers,
-    /// `bias_ih` → bias.
+    /// Whether the parameters under `prefix` are a cell's (`weight_ih`, `weight_hh`) rather than a module's
+    /// (`weight_ih_l0`, ...): true when the module's first-layer names are absent and a cell's are there.
+    public static func holdsCell(_ stateDict: StateDict, prefix: String) -> Bool {
+        let module = [TorchParameterNames.Role.weightIH, .weightHH].map { prefix + TorchParameterNames.name($0, layer: 0, reverse: false) }
+        let cell = [TorchParameterNames.Role.weightIH, .weightHH].map { prefix + $0.rawValue }
+        return !module.contains { stateDict[$0] != nil } && cell.contains { stateDict[$0] != nil }
+    }
+
+    /// Infers a module's or a cell's configuration from the names and shapes of its parameters under
+    /// `prefix`: gate count → kind, `_reverse` → bidirectional, `weight_hr` → projection, `l{k}` → layers,
+    /// `bias_ih` → bias; names without a layer suffix (`weight_ih`) → a cell.
     ///
     /// `nonlinearity` and `batchFirst` are not in a state dict: when the caller passes nil they come from
     /// the module's stored hyperparameters where the file has them (a whole pickled module or a
@@ -21,46 +32,86 @@ extension RecurrentConfiguration {
     /// else PyTorch's defaults (tanh, batch_first=False).
     ///
     /// Only what inference needs is checked here; `RecurrentModule` binds strictly afterwards.
-    /// - Throws: `RNNRTError` `.binding` when the parameters do not describe a recurrent module.
+    /// - Throws: `RNNRTError` `.binding` when the parameters do not describe a recurrent module or cell.
     public static func infer(from stateDict: StateDict, prefix: String = "",
                              nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws -> RecurrentConfiguration {
-        func tensor(_ role: TorchParameterNames.Role, _ layer: Int = 0, reverse: Bool = false) -> StoredTensor? {
-            stateDict[prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse)]
-        }
-        let where_ = prefix.isEmpty ? "" : " under prefix '\(prefix)'"
-        guard let wih = tensor(.weightIH), let whh = tensor(.weightHH) else {
-            let found = RecurrentConfiguration.modulePrefixes(in: stateDict)
-            let hint = found.isEmpty ? "the file has no recurrent module"
-                : "recurrent modules in the file: " + found.map { "'\($0)'" }.joined(separator: ", ")
-            throw RNNRTError(.binding, "no recurrent module\(where_): expected '\(prefix)weight_ih_l0' and '\(prefix)weight_hh_l0' (\(hint))")
+        let p = Parameters(stateDict: stateDict, prefix: prefix, cell: holdsCell(stateDict, prefix: prefix))
+        guard let wih = p.tensor(.weightIH), let whh = p.tensor(.weightHH) else {
+            throw p.cell ? incompleteCell(stateDict, prefix: prefix) : noModule(stateDict, prefix: prefix)
         }
         guard wih.shape.count == 2, whh.shape.count == 2 else {
-            throw RNNRTError(.binding, "'\(prefix)weight_ih_l0' and '\(prefix)weight_hh_l0' must be matrices, got shapes \(wih.shape.shapeDescription) and \(whh.shape.shapeDescription)")
+            throw RNNRTError(.binding, "\(p.label(.weightIH)) and \(p.label(.weightHH)) must be matrices, got shapes \(wih.shape.shapeDescription) and \(whh.shape.shapeDescription)")
         }
-        var hidden = whh.shape[1]
-        var proj = 0
-        if let whr = tensor(.weightHR) {
-            guard whr.shape.count == 2 else {
-                throw RNNRTError(.binding, "'\(prefix)weight_hr_l0' must be a matrix [proj_size, hidden_size], got \(whr.shape.shapeDescription)")
-            }
-            proj = whr.shape[0]
-            hidden = whr.shape[1]
-        }
-        let rows = wih.shape[0]
-        guard hidden > 0, rows % hidden == 0, let kind = RecurrentKind(gateCount: rows / hidden) else {
-            throw RNNRTError(.binding, "cannot tell the module kind\(where_): '\(prefix)weight_ih_l0' has \(rows) rows for hidden size \(hidden); expected 1×, 3× (GRU) or 4× (LSTM) the hidden size")
-        }
+        let (hidden, proj, source) = try p.hiddenAndProjection(whh)
+        let kind = try p.kind(rows: wih.shape[0], hidden: hidden, source: source)
         var layers = 1
-        while tensor(.weightIH, layers) != nil { layers += 1 }
+        while !p.cell && p.tensor(.weightIH, layers) != nil { layers += 1 }
         if let nonlinearity, kind != .rnn && nonlinearity != .tanh {
-            throw RNNRTError(.invalidArgument, "nonlinearity '\(nonlinearity.rawValue)' applies only to RNN modules; '\(prefix)' is an \(kind.rawValue)")
+            throw RNNRTError(.invalidArgument, "nonlinearity '\(nonlinearity.rawValue)' applies only to RNN modules and cells; '\(prefix)' is an \(kind.rawValue)\(p.cell ? " cell" : "")")
         }
         let stored = storedHyperparameters(in: stateDict, prefix: prefix)
         return RecurrentConfiguration(
             kind: kind, inputSize: wih.shape[1], hiddenSize: hidden, numLayers: layers,
-            bidirectional: tensor(.weightIH, reverse: true) != nil, bias: tensor(.biasIH) != nil,
+            bidirectional: !p.cell && p.tensor(.weightIH, reverse: true) != nil, bias: p.tensor(.biasIH) != nil,
             projSize: proj, nonlinearity: kind == .rnn ? nonlinearity ?? stored.nonlinearity ?? .tanh : .tanh,
-            batchFirst: batchFirst ?? stored.batchFirst ?? false)
+            batchFirst: batchFirst ?? stored.batchFirst ?? false, isCell: p.cell)
+    }
+
+    /// The parameters under one prefix, named as a module's (`weight_ih_l0`, ...) or a cell's (`weight_ih`, ...).
+    private struct Parameters {
+        let stateDict: StateDict
+        let prefix: String
+        let cell: Bool
+
+        func tensor(_ role: TorchParameterNames.Role, _ layer: Int = 0, reverse: Bool = false) -> StoredTensor? {
+            stateDict[prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse, cell: cell)]
+        }
+
+        /// The quoted full name of `role` in layer 0, for messages.
+        func label(_ role: TorchParameterNames.Role) -> String {
+            "'\(prefix + TorchParameterNames.name(role, layer: 0, reverse: false, cell: cell))'"
+        }
+
+        /// The hidden and projection sizes: from a module's `weight_hr` `[proj_size, hidden_size]` when it has
+        /// one, else `weight_hh`'s columns; with what they were read from.
+        func hiddenAndProjection(_ whh: StoredTensor) throws -> (hidden: Int, proj: Int, source: String) {
+            guard !cell, let whr = tensor(.weightHR) else {
+                return (whh.shape[1], 0, "\(label(.weightHH)) \(whh.shape.shapeDescription)")
+            }
+            guard whr.shape.count == 2 else {
+                throw RNNRTError(.binding, "\(label(.weightHR)) must be a matrix [proj_size, hidden_size], got \(whr.shape.shapeDescription)")
+            }
+            return (whr.shape[1], whr.shape[0], "\(label(.weightHR)) \(whr.shape.shapeDescription)")
+        }
+
+        /// The kind whose gate count is `weight_ih`'s rows over the hidden size.
+        func kind(rows: Int, hidden: Int, source: String) throws -> RecurrentKind {
+            guard hidden > 0, rows % hidden == 0, let kind = RecurrentKind(gateCount: rows / hidden) else {
+                throw RNNRTError(.binding, "cannot tell the \(cell ? "cell" : "module") kind\(under(prefix)): \(label(.weightIH)) has \(rows) rows for hidden size \(hidden) (from \(source)); expected 1×, 3× (GRU) or 4× (LSTM) the hidden size")
+            }
+            return kind
+        }
+    }
+
+    private static func under(_ prefix: String) -> String { prefix.isEmpty ? "" : " under prefix '\(prefix)'" }
+
+    /// The error for a prefix with neither a module's nor a cell's weights, listing what the file holds.
+    private static func noModule(_ stateDict: StateDict, prefix: String) -> RNNRTError {
+        let found = RecurrentConfiguration.modulePrefixes(in: stateDict)
+        let hint = found.isEmpty ? "the file has no recurrent module"
+            : "recurrent modules in the file: " + found.map { "'\($0)'" }.joined(separator: ", ")
+        return RNNRTError(.binding, "no recurrent module\(under(prefix)): expected '\(prefix)weight_ih_l0' and '\(prefix)weight_hh_l0' (a module) or '\(prefix)weight_ih' and '\(prefix)weight_hh' (a cell) (\(hint))")
+    }
+
+    /// The error for a cell with one of its two weight matrices: which one is there and which is missing.
+    private static func incompleteCell(_ stateDict: StateDict, prefix: String) -> RNNRTError {
+        let roles = [TorchParameterNames.Role.weightIH, .weightHH]
+        let present = roles.filter { stateDict[prefix + $0.rawValue] != nil }
+        let missing = roles.filter { stateDict[prefix + $0.rawValue] == nil }
+        let found = present.map { "'\(prefix + $0.rawValue)' \(stateDict[prefix + $0.rawValue]?.shape.shapeDescription ?? "")" }
+        return RNNRTError(.binding, "incomplete cell\(under(prefix)): found \(found.joined(separator: ", ")) but no "
+                          + missing.map { "'\(prefix + $0.rawValue)'" }.joined(separator: ", ")
+                          + " (a cell needs weight_ih [gates·hidden_size, input_size] and weight_hh [gates·hidden_size, hidden_size])")
     }
 
     /// The hyperparameters a file stores beside a module's weights, where it has them: `batch_first` and

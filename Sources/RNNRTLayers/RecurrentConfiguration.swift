@@ -31,6 +31,11 @@ public enum Nonlinearity: String, Sendable, Codable, CaseIterable {
 
 /// Everything `nn.RNN`/`nn.LSTM`/`nn.GRU`'s constructor takes that matters at inference, with PyTorch's
 /// names and meanings. `dropout` is absent: it does nothing in evaluation mode.
+///
+/// `isCell` marks `nn.RNNCell`/`nn.LSTMCell`/`nn.GRUCell`: one step of a one-layer unidirectional module, whose
+/// gate order and equations equal the module's layer 0 and whose parameters are named without the `_l0`
+/// suffix (`weight_ih`, `bias_hh`). rnnrt runs a cell as that module stepped over the sequence, the state
+/// carried from step to step; `batchFirst` then only says how that sequence is laid out.
 public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     public var kind: RecurrentKind
     /// Only meaningful for `.rnn`; LSTM and GRU have fixed nonlinearities.
@@ -44,10 +49,12 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     public var projSize: Int
     /// When true, inputs and outputs are `[N, L, ·]` instead of `[L, N, ·]` (states keep their layout).
     public var batchFirst: Bool
+    /// A cell (`nn.LSTMCell`, ...): one layer, one direction, no projection, parameters named `weight_ih`, ...
+    public var isCell: Bool
 
     public init(kind: RecurrentKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
                 bidirectional: Bool = false, bias: Bool = true, projSize: Int = 0,
-                nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false) {
+                nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false, isCell: Bool = false) {
         self.kind = kind
         self.nonlinearity = nonlinearity
         self.inputSize = inputSize
@@ -57,6 +64,23 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
         self.bias = bias
         self.projSize = projSize
         self.batchFirst = batchFirst
+        self.isCell = isCell
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, nonlinearity, inputSize, hiddenSize, numLayers, bidirectional, bias, projSize, batchFirst, isCell
+    }
+
+    /// Decodes every field; `isCell` may be absent (JSON written before cells were read), meaning false.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(RecurrentKind.self, forKey: .kind), inputSize: try c.decode(Int.self, forKey: .inputSize),
+                  hiddenSize: try c.decode(Int.self, forKey: .hiddenSize), numLayers: try c.decode(Int.self, forKey: .numLayers),
+                  bidirectional: try c.decode(Bool.self, forKey: .bidirectional), bias: try c.decode(Bool.self, forKey: .bias),
+                  projSize: try c.decode(Int.self, forKey: .projSize),
+                  nonlinearity: try c.decode(Nonlinearity.self, forKey: .nonlinearity),
+                  batchFirst: try c.decode(Bool.self, forKey: .batchFirst),
+                  isCell: try c.decodeIfPresent(Bool.self, forKey: .isCell) ?? false)
     }
 
     /// 2 when bidirectional, else 1.
@@ -64,8 +88,10 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     /// Size of `h` (and of each direction's output features): `projSize` if set, else `hiddenSize`.
     public var outputSize: Int { projSize > 0 ? projSize : hiddenSize }
 
-    /// The module as PyTorch would construct it, e.g. `nn.LSTM(3, 5, num_layers=2, proj_size=2)`.
+    /// The module as PyTorch would construct it, e.g. `nn.LSTM(3, 5, num_layers=2, proj_size=2)` or
+    /// `nn.RNNCell(3, 5, bias=False, nonlinearity='relu')` (a cell's constructor has no `batch_first`).
     public var torchDescription: String {
+        if isCell { return cellDescription }
         var args = ["\(inputSize)", "\(hiddenSize)"]
         if numLayers != 1 { args.append("num_layers=\(numLayers)") }
         if kind == .rnn && nonlinearity != .tanh { args.append("nonlinearity='\(nonlinearity.rawValue)'") }
@@ -76,9 +102,26 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
         return "nn.\(kind.rawValue)(\(args.joined(separator: ", ")))"
     }
 
+    private var cellDescription: String {
+        var args = ["\(inputSize)", "\(hiddenSize)"]
+        if !bias { args.append("bias=False") }
+        if kind == .rnn && nonlinearity != .tanh { args.append("nonlinearity='\(nonlinearity.rawValue)'") }
+        return "nn.\(kind.rawValue)Cell(\(args.joined(separator: ", ")))"
+    }
+
+    /// The one-layer unidirectional module a cell is run as (the configuration itself when not a cell).
+    public var asModule: RecurrentConfiguration {
+        var module = self
+        module.isCell = false
+        return module
+    }
+
     /// Checks the values PyTorch's constructor would reject.
     func validate() throws {
         var problems: [String] = []
+        if isCell && (numLayers != 1 || bidirectional || projSize != 0) {
+            problems.append("a cell has one layer, one direction and no projection, got num_layers=\(numLayers), bidirectional=\(bidirectional), proj_size=\(projSize)")
+        }
         if inputSize < 1 { problems.append("input_size must be ≥ 1, got \(inputSize)") }
         if hiddenSize < 1 { problems.append("hidden_size must be ≥ 1, got \(hiddenSize)") }
         if numLayers < 1 { problems.append("num_layers must be ≥ 1, got \(numLayers)") }

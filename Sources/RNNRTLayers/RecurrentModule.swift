@@ -4,6 +4,11 @@ import RNNRTKernels
 
 /// A PyTorch `nn.RNN`, `nn.LSTM` or `nn.GRU` bound to its weights, ready to run with PyTorch's semantics.
 ///
+/// An `nn.RNNCell`, `nn.LSTMCell` or `nn.GRUCell` binds too (`configuration.isCell`): it runs as the
+/// one-layer unidirectional module with the same weights, stepped over the sequence with the state carried,
+/// so `forward` returns each step's `h` as `output` and the last state as `hN`/`cN` (`[1, N, H]`). For one
+/// step per call, as the cell is called in PyTorch, use `RecurrentStream`.
+///
 /// ```swift
 /// let weights = try StateDict(contentsOf: URL(fileURLWithPath: "lstm.pt"))
 /// let lstm = try RecurrentModule(stateDict: weights, prefix: "encoder.rnn.")
@@ -40,8 +45,8 @@ public struct RecurrentModule: Sendable {
         try self.init(configuration: config, stateDict: stateDict, prefix: prefix)
     }
 
-    /// Binds the parameters named `prefix + weight_ih_l0`, ... in `stateDict` to a module of the given
-    /// configuration. Binding is strict: every expected parameter must be there with its exact shape,
+    /// Binds the parameters named `prefix + weight_ih_l0`, ... (a cell's: `prefix + weight_ih`, ...) in
+    /// `stateDict` to a module of the given configuration. Binding is strict: every expected parameter must be there with its exact shape,
     /// and no other parameter-like name may sit directly under the prefix.
     /// - Throws: `RNNRTError` `.binding` listing all problems at once; `.invalidArgument` for an
     ///   impossible configuration.
@@ -69,7 +74,7 @@ public struct RecurrentModule: Sendable {
         }
         for name in stateDict.names where name.hasPrefix(prefix) {
             let local = String(name.dropFirst(prefix.count))
-            if local.firstIndex(of: ".") == nil, TorchParameterNames.parse(local) != nil, !expectedNames.contains(local) {
+            if local.firstIndex(of: ".") == nil, TorchParameterNames.isParameterLike(local), !expectedNames.contains(local) {
                 problems.append("unexpected '\(name)' \(stateDict[name]?.shape.shapeDescription ?? "")")
             }
         }
@@ -84,7 +89,7 @@ public struct RecurrentModule: Sendable {
             var directions: [DirectionWeights] = []
             for direction in 0..<config.directionCount {
                 func t(_ role: TorchParameterNames.Role) -> FloatStorage? {
-                    tensors[TorchParameterNames.name(role, layer: layer, reverse: direction == 1)]
+                    tensors[TorchParameterNames.name(role, layer: layer, reverse: direction == 1, cell: config.isCell)]
                 }
                 guard let wih = t(.weightIH), let whh = t(.weightHH) else {
                     throw RNNRTError(.binding, "internal: weights of layer \(layer) missing after checks")
@@ -134,8 +139,9 @@ public struct RecurrentModule: Sendable {
     ///
     /// - Parameters:
     ///   - x: `[L, N, inputSize]`, or `[N, L, inputSize]` when `batchFirst`, or unbatched `[L, inputSize]`.
-    ///   - h0: `[layers·D, N, outputSize]` (`[layers·D, outputSize]` unbatched); zeros when nil.
-    ///   - c0: LSTM only, `[layers·D, N, hiddenSize]`; zeros when nil.
+    ///   - h0: `[layers·D, N, outputSize]` (`[layers·D, outputSize]` unbatched); zeros when nil. A cell also
+    ///     takes PyTorch's cell form, without the leading 1 (`[N, H]`, `[H]` unbatched).
+    ///   - c0: LSTM only, `[layers·D, N, hiddenSize]` (a cell's also `[N, H]`); zeros when nil.
     /// - Returns: `output` `[L, N, D·outputSize]` (batch-first or unbatched like `x`), `hN` shaped like
     ///   `h0`, and `cN` (LSTM) shaped like `c0`.
     /// - Throws: `RNNRTError` `.shapeMismatch` naming the argument, the axis and both sizes.
@@ -144,11 +150,12 @@ public struct RecurrentModule: Sendable {
         let layout = try SequenceLayout(of: x, config: config)
         let stack = config.numLayers * config.directionCount
         var h = try RecurrentModule.initialState(
-            h0, named: "h0", shape: layout.stateShape(layersTimesDirections: stack, size: config.outputSize))
+            h0, named: "h0", shape: layout.stateShape(layersTimesDirections: stack, size: config.outputSize), cell: config.isCell)
         var c: Tensor? = nil
         if config.kind == .lstm {
             c = try RecurrentModule.initialState(
-                c0, named: "c0", shape: layout.stateShape(layersTimesDirections: stack, size: config.hiddenSize))
+                c0, named: "c0", shape: layout.stateShape(layersTimesDirections: stack, size: config.hiddenSize),
+                cell: config.isCell)
         } else if c0 != nil {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }
@@ -224,10 +231,17 @@ public struct RecurrentModule: Sendable {
         }
     }
 
-    static func initialState(_ given: Tensor?, named name: String, shape: [Int]) throws -> Tensor {
+    /// `given` checked against `shape`, or zeros when nil. With `cell`, PyTorch's cell state form (the shape
+    /// without its leading 1s: `[N, H]`, or `[H]` for one sequence) is accepted too and given them back.
+    static func initialState(_ given: Tensor?, named name: String, shape: [Int], cell: Bool = false) throws -> Tensor {
         guard let given else { return Tensor(repeating: 0, shape: shape) }
+        let lead = shape.count - given.shape.count
+        if cell, lead > 0, shape.prefix(lead).allSatisfy({ $0 == 1 }), Array(shape.suffix(given.shape.count)) == given.shape {
+            return Tensor(shape: shape, scalars: given.scalars)
+        }
         guard given.shape == shape else {
-            throw RNNRTError(.shapeMismatch, "\(name) has shape \(given.shape.shapeDescription), expected \(shape.shapeDescription) ([num_layers·directions, batch, size])")
+            let cellForm = cell ? " or \(Array(shape.dropFirst()).shapeDescription) as a cell takes it" : ""
+            throw RNNRTError(.shapeMismatch, "\(name) has shape \(given.shape.shapeDescription), expected \(shape.shapeDescription) ([num_layers·directions, batch, size])\(cellForm)")
         }
         return given
     }

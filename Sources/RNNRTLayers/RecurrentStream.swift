@@ -16,6 +16,10 @@ import RNNRTCore
 ///
 /// The buffer-based `step(input:output:)` allocates nothing once the stream exists. A stream is a
 /// reference type with mutable state; use one per sequence and thread.
+///
+/// A cell module (`nn.LSTMCell`, ...: `configuration.isCell`) streams as PyTorch calls it: each `step`
+/// is one call of the cell, returning the new `h` (`[N, H]`); `hN`/`cN` hold the state (`[1, N, H]`), and
+/// `h0`/`c0` may be given in the cell's own form (`[N, H]`).
 public final class RecurrentStream {
     /// The module this stream runs.
     public let module: RecurrentModule
@@ -35,7 +39,7 @@ public final class RecurrentStream {
     /// Whether the stepper's state is newer than `h`/`c`.
     private var stepperAhead = false
 
-    /// A stream with zero state, or `h0`/`c0` shaped `[numLayers, batchSize, size]`.
+    /// A stream with zero state, or `h0`/`c0` shaped `[numLayers, batchSize, size]` (a cell's also `[batchSize, size]`).
     /// - Throws: `.invalidArgument` for a bidirectional module (its reverse direction needs the whole
     ///   sequence) or a batch size below 1; `.shapeMismatch` for a mis-shaped state.
     public init(module: RecurrentModule, batchSize: Int = 1, h0: Tensor? = nil, c0: Tensor? = nil) throws {
@@ -89,9 +93,9 @@ public final class RecurrentStream {
     /// Sets the state to `h0`/`c0` (zeros when nil).
     public func reset(h0: Tensor? = nil, c0: Tensor? = nil) throws {
         let config = module.configuration
-        let newH = try RecurrentModule.initialState(h0, named: "h0", shape: h.shape)
+        let newH = try RecurrentModule.initialState(h0, named: "h0", shape: h.shape, cell: config.isCell)
         if hasCell {
-            c = try RecurrentModule.initialState(c0, named: "c0", shape: c.shape)
+            c = try RecurrentModule.initialState(c0, named: "c0", shape: c.shape, cell: config.isCell)
         } else if c0 != nil {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }

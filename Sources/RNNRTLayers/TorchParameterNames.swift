@@ -1,5 +1,5 @@
-/// PyTorch's parameter names for recurrent modules (`weight_ih_l0`, `bias_hh_l1_reverse`, ...): the one
-/// place rnnrt spells them.
+/// PyTorch's parameter names for recurrent modules (`weight_ih_l0`, `bias_hh_l1_reverse`, ...) and cells
+/// (`weight_ih`, `bias_hh`: no layer or direction suffix): the one place rnnrt spells them.
 package enum TorchParameterNames {
     /// The five parameter roles of one layer and direction.
     package enum Role: String, CaseIterable {
@@ -14,6 +14,27 @@ package enum TorchParameterNames {
     package static func name(_ role: Role, layer: Int, reverse: Bool) -> String {
         "\(role.rawValue)_l\(layer)\(reverse ? "_reverse" : "")"
     }
+
+    /// A module's (`weight_ih_l0`) or, when `cell`, a cell's (`weight_ih`) name of `role` for one layer and
+    /// direction (a cell has only layer 0 forward).
+    package static func name(_ role: Role, layer: Int, reverse: Bool, cell: Bool) -> String {
+        cell ? role.rawValue : name(role, layer: layer, reverse: reverse)
+    }
+
+    /// The role a cell's parameter name stands for (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`), or nil.
+    package static func cellRole(_ name: String) -> Role? {
+        Role(rawValue: name).flatMap { $0 == .weightHR ? nil : $0 }
+    }
+
+    /// Parses a module's parameter name, or when `cell` also a cell's (as layer 0, forward).
+    package static func parse(_ name: String, cell: Bool) -> (role: Role, layer: Int, reverse: Bool)? {
+        if cell, let role = cellRole(name) { return (role, 0, false) }
+        return parse(name)
+    }
+
+    /// Whether `name` is a recurrent module's parameter name or a role's bare name (`weight_ih`, ...,
+    /// `weight_hr`): what may not sit unbound under a module's or cell's prefix.
+    package static func isParameterLike(_ name: String) -> Bool { parse(name) != nil || Role(rawValue: name) != nil }
 
     /// Whether `name` is a recurrent module's parameter name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
     package static func isRecurrentParameter(_ name: String) -> Bool { parse(name) != nil }
@@ -37,12 +58,15 @@ package enum TorchParameterNames {
     }
 
     /// Every parameter a module with this configuration has, with its shape, in `state_dict` order.
-    static func expected(for config: RecurrentConfiguration) -> [(name: String, shape: [Int])] {
+    package static func expected(for config: RecurrentConfiguration) -> [(name: String, shape: [Int])] {
         let g = config.kind.gateCount * config.hiddenSize
         var out: [(String, [Int])] = []
         for layer in 0..<config.numLayers {
             let inputWidth = layer == 0 ? config.inputSize : config.directionCount * config.outputSize
             for direction in 0..<config.directionCount {
+                func name(_ role: Role, layer: Int, reverse: Bool) -> String {
+                    TorchParameterNames.name(role, layer: layer, reverse: reverse, cell: config.isCell)
+                }
                 let reverse = direction == 1
                 out.append((name(.weightIH, layer: layer, reverse: reverse), [g, inputWidth]))
                 out.append((name(.weightHH, layer: layer, reverse: reverse), [g, config.outputSize]))

@@ -9,6 +9,8 @@ import RNNRTGraph
 /// → i,o,f,c; GRU r,z,n → z,r,h; GRU `linear_before_reset=1`). An LSTM with `proj_size`, which no ONNX
 /// operator expresses, is written per layer and direction as a `Loop` over time whose body computes the
 /// PyTorch cell with its projection; its initializers keep PyTorch's names, so it converts back exactly.
+/// A cell (`nn.LSTMCell`, ...) is written as the one-layer module it runs as: one recurrent node; the
+/// metadata names the cell, so `ONNXImport` gives back the cell's parameter names.
 public enum ONNXExport {
     public static let opset: Int64 = 17
     /// Metadata keys rnnrt writes (and reads back in `ONNXImport`).
@@ -22,7 +24,7 @@ public enum ONNXExport {
         let d = config.directionCount, layers = config.numLayers, stack = layers * d
         let hOut = config.outputSize, hid = config.hiddenSize
         func param(_ role: TorchParameterNames.Role, _ layer: Int, _ reverse: Bool) throws -> StoredTensor? {
-            let name = module.prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse)
+            let name = module.prefix + TorchParameterNames.name(role, layer: layer, reverse: reverse, cell: config.isCell)
             guard let t = stateDict[name] else { return nil }
             return StoredTensor(try t.floatTensor())
         }

@@ -4,7 +4,8 @@ import Foundation
 /// graph order) is one layer; its W, R, B are reordered back to PyTorch's gate order and split into
 /// `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}` (and `_reverse` for direction 1).
 /// Graphs rnnrt wrote for LSTMs with `proj_size` keep PyTorch's tensors under their own names and are read
-/// back from those.
+/// back from those; graphs rnnrt wrote for a cell (metadata `rnnrt.torch_module` = `nn.LSTMCell(…)`, ...)
+/// give back the cell's names (`weight_ih`, ...).
 public enum ONNXImport {
     /// The state dict (PyTorch names, no prefix, float32) and the module configuration to construct.
     /// - Throws: `.unsupported` for nodes PyTorch cannot express (peepholes, clip, input_forget, custom
@@ -46,9 +47,27 @@ public enum ONNXImport {
                 }
             }
         }
+        if let cell = metadata[ONNXExport.moduleKey].flatMap(cellKind), recurrent.count == 1, recurrent[0].opType == cell.rawValue {
+            tensors = try cellTensors(tensors)
+        }
         let stateDict = try StateDict(tensors, format: "ONNX")
         let config = try RecurrentConfiguration.infer(from: stateDict, nonlinearity: nonlinearity, batchFirst: batchFirst)
         return (stateDict, config)
+    }
+
+    /// The kind of cell a module description names (`nn.LSTMCell(3, 5)` → `.lstm`), or nil for a module.
+    static func cellKind(_ description: String) -> RecurrentKind? {
+        RecurrentKind.allCases.first { description.hasPrefix("nn.\($0.rawValue)Cell(") }
+    }
+
+    /// One forward layer's tensors (`weight_ih_l0`, ...) under a cell's names (`weight_ih`, ...).
+    private static func cellTensors(_ tensors: [(String, StoredTensor)]) throws -> [(String, StoredTensor)] {
+        try tensors.map { name, tensor in
+            guard let parsed = TorchParameterNames.parse(name), parsed.layer == 0, !parsed.reverse else {
+                throw RNNRTError(.binding, "the metadata names a cell, but the graph holds '\(name)', which no cell has")
+            }
+            return (parsed.role.rawValue, tensor)
+        }
     }
 
     private static func convert(_ node: Node, layer: Int, constants: [String: StoredTensor]) throws -> ([(String, StoredTensor)], Bool) {

@@ -99,9 +99,10 @@ enum Diagnosis {
         var tensors: [(String, StoredTensor)] = []
         for name in stateDict.names where name.hasPrefix(module.prefix) {
             let local = String(name.dropFirst(module.prefix.count))
-            guard let parsed = TorchParameterNames.parse(local), var t = stateDict[name] else { continue }
+            let cell = module.configuration.isCell
+            guard let parsed = TorchParameterNames.parse(local, cell: cell), var t = stateDict[name] else { continue }
             if swapDirections {
-                let partner = module.prefix + TorchParameterNames.name(parsed.role, layer: parsed.layer, reverse: !parsed.reverse)
+                let partner = module.prefix + TorchParameterNames.name(parsed.role, layer: parsed.layer, reverse: !parsed.reverse, cell: cell)
                 if let other = stateDict[partner] { t = other }
             }
             tensors.append((name, transform(parsed.role, StoredTensor(try t.floatTensor()))))
