@@ -150,15 +150,46 @@ void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float
     }
 }
 
-void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *src, float *out) {
-    // B = Sᵀ: k = cols, n = rows; block jb holds B[p][16·jb + j] = S[16·jb + j][p].
+// Rows [r0, r0 + 8) × columns [p0, p0 + 8) of S (row stride lds) transposed into dst[p][j] = S[r0 + j][p0 + p] for
+// p < 8, rows of dst 16 apart (half a packed block).
+AVX2 static inline void transpose8x8(const float *s, ptrdiff_t lds, float *dst) {
+    __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds), r2 = _mm256_loadu_ps(s + 2 * lds);
+    __m256 r3 = _mm256_loadu_ps(s + 3 * lds), r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
+    __m256 r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+AVX2 void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *src, float *out) {
+    // B = Sᵀ: k = cols, n = rows; block jb holds B[p][16·jb + j] = S[16·jb + j][p]. Whole blocks go 8×8 at a time.
     ptrdiff_t k = cols, n = rows;
     for (ptrdiff_t jb = 0; jb * 16 < n; jb++) {
         ptrdiff_t width = n - jb * 16 < 16 ? n - jb * 16 : 16;
         float *dst = out + (size_t)jb * (size_t)k * 16;
-        for (ptrdiff_t p = 0; p < k; p++) {
+        const float *block = src + jb * 16 * cols;
+        ptrdiff_t p = 0;
+        if (width == 16)
+            for (; p + 8 <= k; p += 8) {
+                transpose8x8(block + p, cols, dst + p * 16);
+                transpose8x8(block + 8 * cols + p, cols, dst + p * 16 + 8);
+            }
+        for (; p < k; p++) {
             ptrdiff_t j = 0;
-            for (; j < width; j++) dst[p * 16 + j] = src[(jb * 16 + j) * cols + p];
+            for (; j < width; j++) dst[p * 16 + j] = block[j * cols + p];
             for (; j < 16; j++) dst[p * 16 + j] = 0;
         }
     }

@@ -149,16 +149,16 @@ private enum WireScan {
             stack.count == 1 ? "the end of the file (byte \(frame.end))"
                 : "the end of the enclosing \(schema.messages[frame.message].name) (byte \(frame.end))"
         }
-        func varint(_ frame: Frame, what: String) throws -> UInt64 {
+        func varint(_ frame: Frame, what: @autoclosure () -> String) throws -> UInt64 {
             let start = pos
             var value: UInt64 = 0
             var shift: UInt64 = 0
             while true {
                 guard pos < frame.end else {
-                    throw RNNRTError(.malformed, "\(prefix): \(what) at byte \(start) is cut off by \(enclosing(frame))")
+                    throw RNNRTError(.malformed, "\(prefix): \(what()) at byte \(start) is cut off by \(enclosing(frame))")
                 }
                 guard pos - start < 10 else {
-                    throw RNNRTError(.malformed, "\(prefix): \(what) at byte \(start) is longer than 10 bytes")
+                    throw RNNRTError(.malformed, "\(prefix): \(what()) at byte \(start) is longer than 10 bytes")
                 }
                 let byte = bytes[pos]
                 pos += 1
@@ -182,8 +182,10 @@ private enum WireScan {
                 throw RNNRTError(.malformed, "\(prefix): field number \(fieldNumber) at byte \(tagStart) (in \(message.name)) is outside 1...536870911")
             }
             let child = message.children[UInt32(fieldNumber)]
-            let fieldLabel = child.map { "field \(fieldNumber) (\(message.name).\($0.fieldName))" }
-                ?? "field \(fieldNumber) of \(message.name)"
+            // Named only for an error message (not built for every field).
+            var fieldLabel: String {
+                child.map { "field \(fieldNumber) (\(message.name).\($0.fieldName))" } ?? "field \(fieldNumber) of \(message.name)"
+            }
             if child != nil && wireType != 2 {
                 throw RNNRTError(.malformed, "\(prefix): \(fieldLabel) at byte \(tagStart) has wire type \(wireType), expected 2 (a nested message)")
             }
