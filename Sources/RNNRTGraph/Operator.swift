@@ -27,6 +27,8 @@ struct OperatorContext {
     /// Every value name defined in the graph before this node (the outer scope of its subgraphs).
     var scope: Set<String> = []
     let constant: (String) -> GraphTensor?
+    /// Weight matrices made from constants, shared by the plan's nodes and those of its bodies.
+    var prepared = PreparedWeights()
 
     /// The constant value of input `index`, if the input is present and known at load time.
     func constantInput(_ index: Int) -> GraphTensor? {

@@ -71,13 +71,14 @@ public final class Plan: Sendable {
     }
 
     public convenience init(graph: Graph, opset: Int64) throws {
-        try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil })
+        try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil }, prepared: PreparedWeights())
     }
 
     /// A plan for `graph`; `outerScope` names the enclosing graph's values a subgraph may read: those
     /// `outerConstant` knows at load are constants of this plan too (folded and bound here), the others are passed
     /// to `run(_:outer:)`.
-    init(graph: Graph, opset: Int64, outerScope: Set<String>, outerConstant: (String) -> GraphTensor?) throws {
+    init(graph: Graph, opset: Int64, outerScope: Set<String>, outerConstant: (String) -> GraphTensor?,
+         prepared: PreparedWeights) throws {
         self.graph = graph
         self.opset = opset
         try Plan.checkSupported(graph)
@@ -125,8 +126,9 @@ public final class Plan: Sendable {
                 }
             }.filter { known.contains($0) && slots[$0].flatMap { constants[$0] } == nil }
             let implicitInputs = Array(Set(implicit)).sorted()
-            let context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
+            var context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
                                           scope: known) { name in slots[name].flatMap { constants[$0] } }
+            context.prepared = prepared
             let op = try withContext("loading \(node.label)") {
                 guard let builder = OpRegistry.builder(for: node) else {
                     throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
@@ -153,7 +155,8 @@ public final class Plan: Sendable {
             }
             outputs.append((info.name, slot(info.name)))
         }
-        (built, fusions) = Plan.fuse(built, keeping: Set(outputs.map(\.1)))
+        let folded = constants
+        (built, fusions) = Plan.fuse(built, keeping: Set(outputs.map(\.1)), opset: opset) { folded[$0] }
 
         // Last readers: a value is released after the last step that reads it (never graph outputs or
         // constants, which live in the plan).

@@ -8,6 +8,10 @@
 ///   bidirectional layer, which puts ONNX's `Y` `[T, D, N, H]` back into the `[T, N, D, H]` order the engine
 ///   computes in: fused, neither copy is made (two copies of the layer's output, 13 MB each in `lstm_bi_b16`).
 /// - `Mul(x, Sigmoid(x))`, the exported form of `nn.SiLU` (and of `x * torch.sigmoid(x)`): one SiLU step.
+/// - A `Conv` with constant weights whose output only a `Mul` by a constant per output channel (or a scalar) reads,
+///   and that product only an `Add` of such a constant, if one follows (an exported batch normalization): the scale
+///   and the shift go into the `Conv`'s weights and bias (`W·s`, `B·s + t`; the products round once more or less
+///   than the `Mul` and `Add` did), and the `Mul` and `Add` are dropped.
 /// - A `Conv` (without an activation yet) whose output only an `Add` reads: the `Conv` takes the other addend as an
 ///   input and starts its sums from it (a residual connection; the sums round in another order than the `Add`
 ///   after them did), and the `Add` is dropped.
@@ -19,10 +23,13 @@ extension Plan {
 
     /// `steps` with every fusion applied, and a description of each (for tests). `kept`: slots that must keep their
     /// ONNX meaning (graph outputs).
-    static func fuse(_ steps: [BuiltStep], keeping kept: Set<Int>) -> (steps: [BuiltStep], fused: [String]) {
+    /// `constant` gives the value of a slot known at load (nil otherwise); `opset` builds the rewritten operators.
+    static func fuse(_ steps: [BuiltStep], keeping kept: Set<Int>, opset: Int64,
+                     constant: @escaping (Int) -> GraphTensor?) -> (steps: [BuiltStep], fused: [String]) {
         var fusion = Fusion(steps: steps, kept: kept)
         fusion.recurrentOutputsIntoTransposes()
         fusion.gatedSigmoids()
+        fusion.scalesIntoConvolutions(opset: opset, constant: constant)
         fusion.addsIntoConvolutions()
         fusion.activationsIntoConvolutions()
         return (fusion.remaining, fusion.fused)
@@ -115,6 +122,48 @@ private struct Fusion {
             setInputs(only, [x])
             fused.append("\(mul.node.label) and \(steps[index].node.label) are one SiLU")
         }
+    }
+
+    mutating func scalesIntoConvolutions(opset: Int64, constant: (Int) -> GraphTensor?) {
+        for index in steps.indices where !removed.contains(index) {
+            guard let conv = steps[index].op as? ConvOp, conv.activation == nil, !conv.addsInput,
+                  let shape = conv.weightShape, steps[index].outputs.count == 1, let y = steps[index].outputs[0],
+                  let mul = onlyReader(of: y),
+                  let scale = channelConstant(of: mul, "Mul", besides: y, channels: shape[0], rank: shape.count, constant),
+                  let product = steps[mul].outputs.first ?? nil, steps[mul].outputs.count == 1 else { continue }
+            let add = onlyReader(of: product)
+            let shift = add.flatMap {
+                channelConstant(of: $0, "Add", besides: product, channels: shape[0], rank: shape.count, constant)
+            }
+            guard let folded = try? conv.folding(steps[index].node, opset: opset, scale: scale, shift: shift,
+                                                 weights: steps[index].inputs[1].flatMap(constant),
+                                                 bias: steps[index].inputs.count > 2 ? steps[index].inputs[2].flatMap(constant) : nil)
+            else { continue }
+            steps[index].op = folded
+            let last = shift != nil ? add! : mul
+            let outputs = steps[last].outputs
+            remove(mul)
+            if shift != nil { remove(add!) }
+            setOutputs(index, outputs)
+            fused.append("\(steps[index].node.label) takes the scale of \(steps[mul].node.label)"
+                         + (shift != nil ? " and the shift of \(steps[add!].node.label)" : ""))
+        }
+    }
+
+    /// The per-channel values (`channels` of them) of the constant step `index` (a `Mul` or an `Add` as `opType`) takes
+    /// besides `slot`, for a value of `rank` axes whose second is the channel axis: a scalar, or a constant whose
+    /// extents are 1 but on that axis (aligned to the trailing axes, as broadcasting aligns it).
+    func channelConstant(of index: Int, _ opType: String, besides slot: Int, channels: Int, rank: Int,
+                         _ constant: (Int) -> GraphTensor?) -> [Float]? {
+        let step = steps[index]
+        guard step.node.opType == opType, step.inputs.count == 2, step.inputs.contains(slot),
+              let other = step.inputs.first(where: { $0 != slot }) ?? nil, let value = constant(other),
+              case .float(let values) = value.elements else { return nil }
+        if values.count == 1 && value.rank <= rank { return [Float](repeating: values[0], count: channels) }
+        let trimmed = Array(value.shape.drop { $0 == 1 })
+        guard values.count == channels, value.rank <= rank, trimmed.count == rank - 1, trimmed.first == channels,
+              trimmed.dropFirst().allSatisfy({ $0 == 1 }) else { return nil }
+        return values
     }
 
     mutating func addsIntoConvolutions() {

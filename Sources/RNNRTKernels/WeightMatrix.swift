@@ -138,6 +138,17 @@ public struct WeightMatrix: Sendable {
     /// Number of elements of W.
     public var count: Int { k * n }
 
+    /// Whether `other` is this matrix, in the same memory (not a copy of it).
+    package func sharesStorage(with other: WeightMatrix) -> Bool {
+        switch (storage, other.storage) {
+        case (.packed(let a), .packed(let b)): return a === b
+        case (.rows(let a), .rows(let b)): return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { x.baseAddress == $0.baseAddress } }
+        case (.transposed(let a), .transposed(let b)):
+            return a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { x.baseAddress == $0.baseAddress } }
+        default: return false
+        }
+    }
+
     /// The matrix as the AVX2 kernels take it, valid inside `body`; nil for the portable form.
     public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
         switch storage {

@@ -103,6 +103,27 @@ extension PlanFusionTests {
         #expect(broadcast.steps.map(\.node.opType) == ["Conv"])
     }
 
+    /// A per-channel Mul and Add after a Conv (an exported batch normalization) go into its weights and bias, and the
+    /// Relu after them into the Conv; after a residual Add they stay (ONNXConformanceTests checks the outputs).
+    @Test func convolutionTakesAScaleAndAShift() throws {
+        let folded = try PlanFusionTests.plan("conv_batchnorm_folded")
+        #expect(folded.steps.map(\.node.opType) == ["Conv"], "\(folded.fusions)")
+        #expect((folded.steps[0].op as? ConvOp)?.activation == .relu)
+        let scalar = try PlanFusionTests.plan("conv_scalar_scale_no_bias")
+        #expect(scalar.steps.map(\.node.opType) == ["Conv"], "\(scalar.fusions)")
+        let residual = try PlanFusionTests.plan("channel_affine_after_residual")
+        #expect(residual.steps.map(\.node.opType) == ["Conv", "Conv", "Mul", "Add", "Mul"], "\(residual.fusions)")
+    }
+
+    /// Two products by one weight initializer share the matrix packed from it.
+    @Test func productsShareTheirWeightMatrix() throws {
+        let plan = try PlanFusionTests.plan("gemm_shared_weights")
+        let gemms = plan.steps.compactMap { $0.op as? GemmOp }
+        #expect(gemms.count == 2)
+        let first = try #require(gemms.first?.weights), second = try #require(gemms.last?.weights)
+        #expect(first.sharesStorage(with: second))
+    }
+
     @Test func anOutputWithTwoReadersIsNotFused() throws {
         let plan = try PlanFusionTests.plan("conv_sigmoid_two_readers")
         #expect(plan.steps.map(\.node.opType) == ["Conv", "Sigmoid", "Add"])

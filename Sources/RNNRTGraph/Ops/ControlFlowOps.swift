@@ -34,7 +34,7 @@ struct LoopOp: GraphOperator {
         label = ctx.node.label
         let graph = try ControlFlowOps.subgraph(ctx, "body")
         body = try withContext("planning the body of \(ctx.node.label)") {
-            try Plan(graph: graph, opset: ctx.opset, outerScope: ctx.scope, outerConstant: ctx.constant)
+            try Plan(graph: graph, opset: ctx.opset, outerScope: ctx.scope, outerConstant: ctx.constant, prepared: ctx.prepared)
         }
         explicitCount = ctx.node.inputs.count
         implicitNames = ctx.implicitInputs
@@ -125,9 +125,9 @@ struct IfOp: GraphOperator {
     init(context ctx: OperatorContext) throws {
         explicitCount = ctx.node.inputs.count
         thenBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "then_branch"), opset: ctx.opset, outerScope: ctx.scope,
-                              outerConstant: ctx.constant)
+                              outerConstant: ctx.constant, prepared: ctx.prepared)
         elseBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "else_branch"), opset: ctx.opset, outerScope: ctx.scope,
-                              outerConstant: ctx.constant)
+                              outerConstant: ctx.constant, prepared: ctx.prepared)
         implicitNames = ctx.implicitInputs
     }
 

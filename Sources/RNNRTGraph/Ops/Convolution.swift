@@ -77,6 +77,31 @@ struct ConvOp: GraphOperator {
         bias = try ctx.constantInput(2).map { try $0.floats("Conv B") }
     }
 
+    /// This operator (of `node`, with the constant `weights` and `bias`) followed by `y·scale[m] + shift[m]` on each
+    /// output channel m: the same operator on `W·scale` and `B·scale + shift`.
+    func folding(_ node: Node, opset: Int64, scale: [Float], shift: [Float]?, weights: GraphTensor?,
+                 bias: GraphTensor?) throws -> ConvOp {
+        guard let weights, let shape = weightShape, scale.count == shape[0], node.inputs.count >= 2 else {
+            throw RNNRTError(.invalidArgument, "\(label): no constant weights to fold a scale into")
+        }
+        let perChannel = shape.dropFirst().reduce(1, *)
+        let w = try weights.floats("Conv W"), b = try bias?.floats("Conv B") ?? [Float](repeating: 0, count: shape[0])
+        guard w.count == shape[0] * perChannel, b.count == shape[0] else {
+            throw RNNRTError(.shapeMismatch, "\(label): W and B do not match \(shape.shapeDescription)")
+        }
+        let scaled = (0..<w.count).map { w[$0] * scale[$0 / perChannel] }
+        let newBias = (0..<shape[0]).map { b[$0] * scale[$0] + (shift?[$0] ?? 0) }
+        var folded = node
+        let biasName = node.inputs.count > 2 && !node.inputs[2].isEmpty ? node.inputs[2] : "\(node.inputs[1]) folded bias"
+        folded.inputs = [node.inputs[0], node.inputs[1], biasName]
+        let wName = node.inputs[1]
+        let context = OperatorContext(node: folded, opset: opset) { name in
+            name == wName ? GraphTensor(shape: shape, floats: scaled)
+                : name == biasName ? GraphTensor(shape: [shape[0]], floats: newBias) : nil
+        }
+        return try ConvOp(context: context)
+    }
+
     /// This operator with its output added to input 3 (before any activation).
     func addingInput() -> ConvOp {
         var op = self

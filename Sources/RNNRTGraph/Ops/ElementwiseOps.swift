@@ -51,6 +51,7 @@ func isTrailing(_ part: [Int], of shape: [Int]) -> Bool {
 }
 
 /// Applies `f` elementwise over two arrays broadcast to a common shape, into an operator's output.
+@inline(__always)
 func broadcastMap<A, B, R: BitwiseCopyable>(_ a: [A], _ aShape: [Int], _ b: [B], _ bShape: [Int], _ f: (A, B) -> R) throws -> ([R], [Int]) {
     let shape = try broadcastShape(aShape, bShape)
     let n = shape.reduce(1, *)
@@ -72,8 +73,64 @@ func broadcastMap<A, B, R: BitwiseCopyable>(_ a: [A], _ aShape: [Int], _ b: [B],
             for start in stride(from: 0, to: n, by: m) { for j in 0..<m { out[start + j] = f(a[j], b[start + j]) } }
         }, shape)
     }
-    let ia = broadcastIndices(from: aShape, to: shape), ib = broadcastIndices(from: bShape, to: shape)
-    return (outputArray(n) { out in for i in 0..<n { out[i] = f(a[ia?[i] ?? i], b[ib?[i] ?? i]) } }, shape)
+    return (try outputArray(n) { out in
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                let (a, b, out) = (a.baseAddress!, b.baseAddress!, out.baseAddress!)
+                broadcastRuns(aShape, bShape, to: shape) { o, i, j, count, si, sj in
+                    switch (si, sj) {
+                    case (1, 0): let v = b[j]; for k in 0..<count { out[o + k] = f(a[i + k], v) }
+                    case (0, 1): let v = a[i]; for k in 0..<count { out[o + k] = f(v, b[j + k]) }
+                    default: for k in 0..<count { out[o + k] = f(a[i + k * si], b[j + k * sj]) }
+                    }
+                }
+            }
+        }
+    }, shape)
+}
+
+/// The output of two operands broadcast to `shape` (C order) in runs along its innermost axes: `body(o, i, j, count,
+/// si, sj)` for the `count` outputs from `o`, which read the first operand from `i` by steps of `si` (0: one element
+/// for the whole run) and the second from `j` by `sj`. Axes both operands step through alike are merged first, so a
+/// per-channel constant over a `[N, C, H, W]` value makes runs of `H·W`.
+func broadcastRuns(_ aShape: [Int], _ bShape: [Int], to shape: [Int],
+                   _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+    let rank = shape.count
+    if rank == 0 { body(0, 0, 0, 1, 0, 0); return }
+    func strides(_ operand: [Int]) -> [Int] {
+        let padded = [Int](repeating: 1, count: rank - operand.count) + operand
+        var result = [Int](repeating: 0, count: rank), step = 1
+        for axis in stride(from: rank - 1, through: 0, by: -1) {
+            result[axis] = padded[axis] == 1 ? 0 : step
+            step *= padded[axis]
+        }
+        return result
+    }
+    var extents = shape, sa = strides(aShape), sb = strides(bShape)
+    // Merge axis k into the one after it while both operands step through the pair as through one axis.
+    var k = rank - 2
+    while k >= 0 {
+        if sa[k] == sa[k + 1] * extents[k + 1] && sb[k] == sb[k + 1] * extents[k + 1] {
+            extents[k + 1] *= extents[k]
+            extents.remove(at: k); sa.remove(at: k); sb.remove(at: k)
+        }
+        k -= 1
+    }
+    guard let inner = extents.last, inner > 0, !extents.contains(0) else { return }
+    let outer = extents.dropLast().reduce(1, *), last = extents.count - 1
+    var index = [Int](repeating: 0, count: max(last, 0)), i = 0, j = 0
+    for run in 0..<outer {
+        body(run * inner, i, j, inner, sa[last], sb[last])
+        var axis = last - 1
+        while axis >= 0 {
+            index[axis] += 1
+            i += sa[axis]; j += sb[axis]
+            if index[axis] < extents[axis] { break }
+            i -= sa[axis] * extents[axis]; j -= sb[axis] * extents[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
 }
 
 /// Elementwise operators: unary math and activations, binary arithmetic and comparisons, `Where`,
@@ -381,6 +438,10 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
                       _ f: (Float, Float) -> Float, _ g: (Int64, Int64) throws -> Int64) throws -> GraphTensor {
     switch (a.elements, b.elements) {
     case (.float(let x), .float(let y)):
+        if let operation = FloatOperation(rawValue: name) {
+            let (v, s) = try floatArithmetic(operation, x, a.shape, y, b.shape)
+            return GraphTensor(shape: s, floats: v)
+        }
         let (v, s) = try broadcastMap(x, a.shape, y, b.shape, f)
         return GraphTensor(shape: s, floats: v)
     case (.int(let x), .int(let y)):
@@ -403,5 +464,50 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
         var out = [Int64](repeating: 0, count: shape.reduce(1, *))
         for i in 0..<out.count { out[i] = try g(x[ia?[i] ?? i], y[ib?[i] ?? i]) }
         return GraphTensor(shape: shape, ints: out)
+    }
+}
+
+/// The four arithmetic operators, computed in loops of their own (no call per element).
+enum FloatOperation: String {
+    case add = "Add", sub = "Sub", mul = "Mul", div = "Div"
+}
+
+/// `a op b` over two float arrays broadcast to a common shape, into an operator's output.
+func floatArithmetic(_ operation: FloatOperation, _ a: [Float], _ aShape: [Int], _ b: [Float],
+                     _ bShape: [Int]) throws -> ([Float], [Int]) {
+    let shape = try broadcastShape(aShape, bShape)
+    let n = shape.reduce(1, *)
+    return (try outputFloats(n) { out in
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress, let po = out.baseAddress else { return }
+                if aShape == bShape { return apply(operation, pa, 1, pb, 1, po, n) }
+                broadcastRuns(aShape, bShape, to: shape) { o, i, j, count, si, sj in
+                    apply(operation, pa + i, si, pb + j, sj, po + o, count)
+                }
+            }
+        }
+    }, shape)
+}
+
+/// `out[k] = a[k·sa] op b[k·sb]` for `k < count`.
+private func apply(_ operation: FloatOperation, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>,
+                   _ sb: Int, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+    switch operation {
+    case .add: run(a, sa, b, sb, out, count, +)
+    case .sub: run(a, sa, b, sb, out, count, -)
+    case .mul: run(a, sa, b, sb, out, count, *)
+    case .div: run(a, sa, b, sb, out, count, /)
+    }
+}
+
+@inline(__always)
+private func run(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+                 _ out: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Float, Float) -> Float) {
+    switch (sa, sb) {
+    case (1, 1): for k in 0..<count { out[k] = f(a[k], b[k]) }
+    case (1, 0): let v = b[0]; for k in 0..<count { out[k] = f(a[k], v) }
+    case (0, 1): let v = a[0]; for k in 0..<count { out[k] = f(v, b[k]) }
+    default: for k in 0..<count { out[k] = f(a[k * sa], b[k * sb]) }
     }
 }

@@ -12,7 +12,7 @@ enum LinearAlgebraOps {
                     [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
                 }
             }
-            let weights = constantOperand(transposing: Tensor(shape: b.shape, scalars: values))
+            let weights = ctx.prepared.matrix(for: b, form: "Bᵀ") { constantOperand(transposing: Tensor(shape: b.shape, scalars: values)) }
             return ClosureOperator { inputs in
                 [try multiply(try Check.input(inputs, 0, "A"), by: weights, "MatMul")]
             }
@@ -114,8 +114,12 @@ struct GemmOp: GraphOperator {
         weights = try ctx.constantInput(1).map { b in
             guard b.rank == 2 else { throw RNNRTError(.shapeMismatch, "\(ctx.node.label): B must be 2-D, got \(b.shape.shapeDescription)") }
             let t = try b.tensor("Gemm B")
-            if transB { return WeightMatrix(weights: t.scalars, rows: t.shape[0], cols: t.shape[1], layout: .constantOperand) }
-            return LinearAlgebraOps.constantOperand(transposing: t)
+            if transB {
+                return ctx.prepared.matrix(for: b, form: "B") {
+                    WeightMatrix(weights: t.scalars, rows: t.shape[0], cols: t.shape[1], layout: .constantOperand)
+                }
+            }
+            return ctx.prepared.matrix(for: b, form: "Bᵀ") { LinearAlgebraOps.constantOperand(transposing: t) }
         }
     }
 
