@@ -89,7 +89,8 @@ struct ConvTransposeGeometry {
             throw RNNRTError(.shapeMismatch, "\(label): kernel_shape \(shape) differs from W's kernel \(kernel.shapeDescription)")
         }
         let axes = try ConvTransposeGeometry.outputAxes(input: Array(input[2...]), kernel: kernel, attributes)
-        guard ([input[0], outChannels] + axes.size).checkedElementCount().map({ $0 <= ConvTransposeGeometry.outputLimit }) == true else {
+        let fits = { (shape: [Int]) in shape.checkedElementCount().map { $0 <= ConvTransposeGeometry.outputLimit } == true }
+        guard fits([outChannels] + axes.size), fits([input[0], outChannels] + axes.size) else {
             throw RNNRTError(.invalidArgument, "\(label): output [\(input[0]), \(outChannels)] + \(axes.size.shapeDescription) is too large")
         }
         batch = input[0]
