@@ -29,6 +29,7 @@ enum OpRegistry {
         ReductionOps.register(&r)
         ControlFlowOps.register(&r)
         r["Einsum"] = { try EinsumOp(context: $0) }
+        r["ConvTranspose"] = { try ConvTransposeOp(context: $0) }
         PoolingOps.register(&r)
         NormalizationOps.register(&r)
         IndexingOps.register(&r)

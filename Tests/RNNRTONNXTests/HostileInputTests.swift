@@ -33,6 +33,7 @@ import RNNRTCore
     /// Models with random byte edits (attributes, shapes, types, node wiring) that still decode are planned
     /// and run on the fixture's inputs: each step either works or throws `RNNRTError`.
     @Test(arguments: ["onnx/ops/slice_negative", "onnx/ops/conv1d_groups2_bias", "onnx/ops/loop_trip_count_scan",
+                      "onnx/ops/convtranspose2d_strides_pads_output_padding", "onnx/ops/convtranspose1d_output_shape_same_upper",
                       "onnx/ops/gather_axis1", "onnx/ops/reducemean_axes_keepdims", "onnx/ops/split_opset18_input",
                       "onnx/node/test_lstm_with_peepholes", "onnx/node/test_gru_seq_length", "onnx/spec/gru_seq_lens_bidirectional",
                       "onnx/quant_ops/qlinearconv_uint8_bias", "onnx/quant_ops/dynamicquantizelstm_bidirectional_per_channel",
@@ -427,5 +428,88 @@ extension HostileInputTests {
         let e = Self.error("QuantizeLinear", domain: "com.microsoft", [("x", Self.f([1], [1]))])
         #expect(e?.kind == .unsupported)
         #expect(e?.message.contains("com.microsoft.QuantizeLinear (1 node)") == true)
+    }
+}
+
+/// ConvTranspose attributes and shapes a malformed model can give: refused with `RNNRTError` naming the node (at load
+/// when the attributes alone show it), never a trap or an unbounded allocation.
+extension HostileInputTests {
+    static func convTranspose(_ attributes: [String: Attribute], x: [Int], w: [Int], bias: Int? = nil) throws -> [GraphTensor] {
+        let names = bias == nil ? ["x", "w"] : ["x", "w", "b"]
+        let node = Node(name: "up", opType: "ConvTranspose", inputs: names, outputs: ["y"], attributes: attributes)
+        let plan = try single(node, inputs: names)
+        var feeds = ["x": GraphTensor(shape: x, floats: [Float](repeating: 1, count: x.reduce(1, *))),
+                     "w": GraphTensor(shape: w, floats: [Float](repeating: 1, count: w.reduce(1, *)))]
+        if let bias { feeds["b"] = GraphTensor(shape: [bias], floats: [Float](repeating: 1, count: bias)) }
+        return try plan.run(feeds).map(\.tensor)
+    }
+
+    static func expectRefused(_ attributes: [String: Attribute], x: [Int] = [1, 2, 5], w: [Int] = [2, 3, 3], bias: Int? = nil,
+                              _ kind: RNNRTError.Kind, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try convTranspose(attributes, x: x, w: w, bias: bias)
+            Issue.record("ConvTranspose \(attributes) on X \(x), W \(w) ran", sourceLocation: sourceLocation)
+        } catch let e as RNNRTError {
+            #expect(e.kind == kind, "\(e)", sourceLocation: sourceLocation)
+            #expect(e.message.contains(words) && e.message.contains("up"), "\(e)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func convTransposeAttributesOutOfRangeAreRefused() {
+        Self.expectRefused(["strides": .ints([1 << 40])], .invalidArgument, "strides")
+        Self.expectRefused(["strides": .ints([0])], .invalidArgument, "strides")
+        Self.expectRefused(["strides": .ints([2, 2])], .invalidArgument, "strides")
+        Self.expectRefused(["dilations": .ints([Int64.max])], .invalidArgument, "dilations")
+        Self.expectRefused(["pads": .ints([-1, 0])], .invalidArgument, "pads")
+        Self.expectRefused(["pads": .ints([Int64.min, Int64.max])], .invalidArgument, "pads")
+        Self.expectRefused(["pads": .ints([1 << 24, 1 << 24])], .shapeMismatch, "empty")
+        Self.expectRefused(["output_padding": .ints([Int64.max])], .invalidArgument, "output_padding")
+        Self.expectRefused(["output_padding": .ints([-3])], .invalidArgument, "output_padding")
+        Self.expectRefused(["output_shape": .ints([1 << 40])], .invalidArgument, "output_shape")
+        Self.expectRefused(["output_shape": .ints([0])], .invalidArgument, "output_shape")
+        Self.expectRefused(["output_shape": .ints([4, 4])], .invalidArgument, "output_shape")
+        Self.expectRefused(["kernel_shape": .ints([4])], .shapeMismatch, "kernel_shape")
+    }
+
+    @Test func convTransposeOutputsTooLargeAreRefused() {
+        // Each factor in range, the product far past any memory.
+        Self.expectRefused(["strides": .ints([1 << 24, 1 << 24]), "dilations": .ints([1 << 24, 1 << 24])],
+                           x: [1, 1, 1 << 6, 1 << 6], w: [1, 1, 1 << 4, 1 << 4], .invalidArgument, "too large")
+        Self.expectRefused(["output_shape": .ints([1 << 32, 1 << 32])], x: [1, 1, 2, 2], w: [1, 1, 1, 1], .invalidArgument, "too large")
+        Self.expectRefused(["auto_pad": .string("SAME_UPPER"), "strides": .ints([1 << 24, 1 << 24, 1 << 24])],
+                           x: [1, 1, 4, 4, 4], w: [1, 1, 1 << 8, 1, 1], .invalidArgument, "too large")
+        // An empty batch does not lift the bound on the spatial extents.
+        Self.expectRefused(["strides": .ints([1 << 24, 1 << 24])], x: [0, 1, 1 << 30, 1 << 30], w: [1, 1, 1, 1],
+                           .invalidArgument, "too large")
+    }
+
+    @Test func convTransposeWeightsThatDoNotFitAreRefused() {
+        Self.expectRefused([:], w: [3, 3, 3], .shapeMismatch, "channels")
+        Self.expectRefused([:], w: [2, 3], .shapeMismatch, "W")
+        Self.expectRefused([:], w: [2, 3, 3, 3], .shapeMismatch, "W")
+        Self.expectRefused([:], w: [2, 0, 3], .shapeMismatch, "W")
+        Self.expectRefused(["group": .int(2)], x: [1, 3, 5], w: [3, 1, 3], .shapeMismatch, "group")
+        Self.expectRefused(["group": .int(4)], x: [1, 2, 5], w: [2, 1, 3], .shapeMismatch, "group")
+        Self.expectRefused([:], bias: 2, .shapeMismatch, "B")
+        Self.expectRefused([:], x: [1, 2, 0], .invalidArgument, "input extent")
+        Self.expectRefused([:], x: [1, 2, 5, 5, 5, 5], w: [2, 1, 1, 1, 1, 1], .shapeMismatch, "W")
+    }
+
+    @Test func convTransposeAttributesAreCheckedAtLoad() throws {
+        for attributes: [String: Attribute] in [["group": .int(0)], ["group": .int(1 << 40)], ["auto_pad": .string("SAME")]] {
+            let node = Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: attributes)
+            #expect(throws: RNNRTError.self) { try HostileInputTests.single(node, inputs: ["x", "w"]) }
+        }
+        // A constant W that cannot be [C, M/group, kernel...].
+        for shape in [[3, 1, 2], [0, 1, 1], [2, 1]] {
+            let node = Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(2)])
+            let w = try StoredTensor(shape: shape, floats: [Float](repeating: 0, count: shape.reduce(1, *)))
+            #expect(throws: RNNRTError.self) { try HostileInputTests.single(node, inputs: ["x"], initializers: [("w", w)]) }
+        }
+        // An empty batch: an empty output of the computed shape.
+        let empty = try Self.convTranspose(["strides": .ints([3])], x: [0, 2, 5], w: [2, 3, 3])
+        #expect(empty[0].shape == [0, 3, 15])
     }
 }

@@ -1,7 +1,7 @@
 import RNNRTCore
 
-/// Index-driven operators on tensors of any element kind: `GatherElements`, `ScatterND` (reduction none, add, mul,
-/// max, min), `Trilu`, `OneHot` and `TopK` (ties to the lower index, as onnxruntime resolves them).
+/// Index-driven operators on tensors of any element kind: `GatherElements`, `GatherND`, `ScatterND` (reduction none,
+/// add, mul, max, min), `Trilu`, `OneHot` and `TopK` (ties to the lower index, as onnxruntime resolves them).
 enum IndexingOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
         r["GatherElements"] = { ctx in
@@ -40,6 +40,40 @@ enum IndexingOps {
             }
         }
         r["TopK"] = { try TopKOp(context: $0) }
+        r["GatherND"] = { ctx in
+            let batchDims = try ctx.node.int("batch_dims", default: 0)
+            return ClosureOperator { inputs in
+                try checkSizes(inputs)
+                return [try gatherND(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"), batchDims: batchDims)]
+            }
+        }
+    }
+
+    /// ONNX `GatherND`: for each of the `batch_dims` leading positions shared by `data` and `indices`, each tuple of
+    /// `k` indices (the last axis of `indices`) names the slice `data[batch..., i_1, ..., i_k, ...]`; the output is
+    /// `indices.shape[..<-1] + data.shape[batch_dims + k...]`.
+    static func gatherND(_ data: GraphTensor, _ idx: GraphTensor, batchDims b64: Int64) throws -> GraphTensor {
+        let indices = try idx.ints("GatherND indices")
+        guard idx.rank >= 1, b64 >= 0, b64 < Int64(min(data.rank, idx.rank)), let k = idx.shape.last,
+              k >= 1, Int64(k) <= Int64(data.rank) - b64, data.shape[..<Int(b64)] == idx.shape[..<Int(b64)] else {
+            throw RNNRTError(.shapeMismatch, "GatherND: indices \(idx.shape.shapeDescription) with batch_dims \(b64) do not fit data \(data.shape.shapeDescription)")
+        }
+        let b = Int(b64)
+        let shape = Array(idx.shape.dropLast()) + data.shape[(b + k)...]
+        let count = try Check.elementCount(shape, "GatherND output")
+        let strides = data.shape.strides, slice = data.shape[(b + k)...].reduce(1, *)
+        let batchStride = b == 0 ? 0 : strides[b - 1]
+        let tuplesPerBatch = idx.shape[b..<(idx.rank - 1)].reduce(1, *)
+        var picks = [Int]()
+        picks.reserveCapacity(count)
+        for t in 0..<(indices.count / k) {
+            var offset = (t / max(tuplesPerBatch, 1)) * batchStride
+            for d in 0..<k {
+                offset += try index(indices[t * k + d], extent: data.shape[b + d], "GatherND") * strides[b + d]
+            }
+            for i in 0..<slice { picks.append(offset + i) }
+        }
+        return GraphTensor(shape: shape, elements: data.elements.picking(picks))
     }
 
     /// Refuses inputs whose shapes give no element count (a negative extent, an overflowing product) or more than

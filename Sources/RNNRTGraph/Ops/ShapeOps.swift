@@ -359,8 +359,8 @@ enum ShapeOps {
         } }
         r["Pad"] = { ctx in
             let mode = try ctx.node.string("mode", default: "constant")
-            guard ["constant", "edge", "reflect"].contains(mode) else {
-                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant, edge and reflect are)")
+            guard ["constant", "edge", "reflect", "wrap"].contains(mode) else {
+                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant, edge, reflect and wrap are)")
             }
             let attrPads = ctx.opset < 11 ? try ctx.node.ints("pads") : nil
             let attrValue = ctx.opset < 11 ? try ctx.node.float("value", default: 0) : nil
@@ -488,7 +488,7 @@ enum ShapeOps {
     }
 
     /// ONNX Pad: `constant` fills with `value`; `edge` repeats the border element; `reflect` mirrors
-    /// without repeating the border.
+    /// without repeating the border; `wrap` continues from the other end (PyTorch's circular padding).
     static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float, mode: String = "constant") throws -> GraphTensor {
         let rank = x.rank
         let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
@@ -506,6 +506,7 @@ enum ShapeOps {
                 if i >= 0 && i < extent { return i }
                 guard extent > 0, mode != "constant" else { return -1 }
                 if mode == "edge" { return min(max(i, 0), extent - 1) }
+                if mode == "wrap" { return (i % extent + extent) % extent }
                 if extent == 1 { return 0 }
                 let period = 2 * (extent - 1)
                 i = ((i % period) + period) % period
