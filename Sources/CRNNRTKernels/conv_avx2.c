@@ -117,8 +117,52 @@ AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, con
     }
 }
 
+// Output channel o of a convolution with one input channel per group: line by line, 8 outputs at a time, each the sum
+// over the taps of w[t] · plane[offsets[t] + l·stride + x], plus the bias.
+AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, const float *plane, const ptrdiff_t *offsets,
+                                  ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, float bias, float *out,
+                                  int accumulate) {
+    __m256 b = _mm256_set1_ps(bias);
+    for (ptrdiff_t l = 0; l < lines; l++) {
+        const float *row = plane + l * stride;
+        float *dst = out + l * width;
+        ptrdiff_t x = 0;
+        for (; x + 8 <= width; x += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (ptrdiff_t t = 0; t < taps; t++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(row + offsets[t] + x), acc);
+            acc = _mm256_add_ps(acc, b);
+            if (accumulate) acc = _mm256_add_ps(acc, _mm256_loadu_ps(dst + x));
+            _mm256_storeu_ps(dst + x, acc);
+        }
+        if (x < width) {
+            // The last outputs of the line: masked reads, stored through a small buffer (masked stores are slow).
+            __m256i mask = laneMask(width - x);
+            __m256 acc = _mm256_setzero_ps();
+            for (ptrdiff_t t = 0; t < taps; t++)
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_maskload_ps(row + offsets[t] + x, mask), acc);
+            acc = _mm256_add_ps(acc, b);
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc);
+            for (ptrdiff_t j = 0; j < width - x; j++) dst[x + j] = accumulate ? dst[x + j] + lanes[j] : lanes[j];
+        }
+    }
+}
+
+AVX2 void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *b,
+                                    ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
+                                    ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate) {
+    if (m <= 0 || perPlane <= 0 || lines <= 0 || width <= 0) return;
+    for (ptrdiff_t o = 0; o < m; o++)
+        depthwiseChannel(taps, w + o * taps, b + (o / perPlane) * planeFloats, offsets, lines, stride, width,
+                         bias ? bias[o] : 0, c + o * ldc, accumulate);
+}
+
 #else
 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                              ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                              ptrdiff_t ldc, int accumulate) {}
+void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *b,
+                               ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
+                               ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate) {}
 #endif

@@ -183,6 +183,14 @@ void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const fl
                              ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                              ptrdiff_t ldc, int accumulate);
 
+/// rnnrt_conv_product_avx2 for a convolution with one input channel per group: output channel o (of m) reads the
+/// image plane o / perPlane (planes planeFloats apart, from b) with its own `taps` weights w[o·taps ...], and each
+/// output is a sum over the taps in vectors along the line (no register tiles to fill: a depthwise convolution has
+/// one row per product). The same reads as rnnrt_conv_product_avx2 (masked at the end of each line).
+void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *b,
+                               ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
+                               ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate);
+
 /// Floats rnnrt_winograd_pack_weights writes for m output and c input channels: 16 sets of ceil(m/6) slivers of c×6.
 size_t rnnrt_winograd_weights_count(ptrdiff_t m, ptrdiff_t c);
 

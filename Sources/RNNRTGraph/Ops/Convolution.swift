@@ -29,6 +29,8 @@ struct ConvOp: GraphOperator {
     let weights: [WeightMatrix]?
     /// `W`'s shape, when it is a constant.
     let weightShape: [Int]?
+    /// A constant `W` with one input channel per group (depthwise), as stored: `[M, 1, kernel...]`.
+    let depthwise: [Float]?
     /// A constant 2-D 3×3 `W` of one group, transformed for Winograd's F(2×2, 3×3), when its channels are enough for
     /// that to pay (`winogradFrom`).
     let winograd: WinogradWeights?
@@ -69,10 +71,12 @@ struct ConvOp: GraphOperator {
             let square3 = w.shape.count == 4 && w.shape[2] == 3 && w.shape[3] == 3
             winograd = group == 1 && square3 && min(w.shape[0], w.shape[1]) >= ConvOp.winogradFrom
                 ? WinogradWeights(weights: values, outputs: w.shape[0], inputs: w.shape[1]) : nil
+            depthwise = group > 1 && w.shape[1] == 1 ? values : nil
         } else {
             weightShape = nil
             weights = nil
             winograd = nil
+            depthwise = nil
         }
         bias = try ctx.constantInput(2).map { try $0.floats("Conv B") }
     }
@@ -157,7 +161,10 @@ struct ConvOp: GraphOperator {
         let residual = sameShape ? try addend?.floats("Conv addend") : nil
         let out = outputFloats(outCount) { buffer in
             x.withUnsafeBufferPointer { xp in
-                if let winograd, geometry.suitsWinograd, geometry.positions >= ConvOp.columnsFrom,
+                if KernelSet.avx2, let depthwise, geometry.channelsPerGroup == 1, let image = geometry.shiftedImage() {
+                    productsDepthwise(geometry, image: image, x: xp.baseAddress!, weights: depthwise, bias: b,
+                                      residual: residual, into: buffer.baseAddress!)
+                } else if let winograd, geometry.suitsWinograd, geometry.positions >= ConvOp.columnsFrom,
                    let image = geometry.shiftedImage() {
                     productsByWinograd(geometry, image: image, x: xp.baseAddress!, weights: winograd, bias: b,
                                        residual: residual, into: buffer.baseAddress!)
@@ -212,6 +219,40 @@ struct ConvOp: GraphOperator {
                     product(geo, image: image, group: g, weights: weights[g],
                             from: source + g * geo.channelsPerGroup * image.channelFloats, bias: bias,
                             accumulate: residual != nil, into: c)
+                }
+            }
+        }
+    }
+
+    /// One input channel per group: every output channel a sum over its taps of shifted rows of its input channel's
+    /// plane (`rnnrt_conv_depthwise_avx2`), item by item and output depth plane by plane, onto the fused addend.
+    private func productsDepthwise(_ geo: ConvGeometry, image: ShiftedImage, x: UnsafePointer<Float>, weights: [Float],
+                                   bias: [Float]?, residual: [Float]?, into y: UnsafeMutablePointer<Float>) {
+        let outFloats = geo.outChannels * geo.positions, plane = geo.outExtent[1] * geo.outExtent[2]
+        residual?.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: geo.batch * outFloats) }
+        withTemporaryFloats(image.inPlace ? 0 : geo.inChannels * image.channelFloats) { scratch in
+            weights.withUnsafeBufferPointer { w in
+                image.offsets.withUnsafeBufferPointer { offsets in
+                    let run = { (bias: UnsafePointer<Float>?) in
+                        for b in 0..<geo.batch {
+                            let source: UnsafePointer<Float>
+                            if image.inPlace {
+                                source = x + b * geo.inChannels * geo.inPositions
+                            } else {
+                                geo.fillImage(image, from: x, item: b, into: scratch.baseAddress!)
+                                source = UnsafePointer(scratch.baseAddress!)
+                            }
+                            for z in 0..<geo.outExtent[0] {
+                                rnnrt_conv_depthwise_avx2(geo.outChannels, geo.outChannels / group, offsets.count,
+                                                          w.baseAddress!, source + z * image.planeFloats,
+                                                          image.channelFloats, offsets.baseAddress!, geo.outExtent[1],
+                                                          image.extent[2], geo.outExtent[2], bias,
+                                                          y + b * outFloats + z * plane, geo.positions,
+                                                          residual != nil ? 1 : 0)
+                            }
+                        }
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
             }
         }

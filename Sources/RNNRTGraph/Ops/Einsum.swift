@@ -239,7 +239,12 @@ struct EinsumPiece {
         let count = try Check.elementCount(shape, "\(what): intermediate")
         let out = outputFloats(count) { out in
             values.withUnsafeBufferPointer { source in
-                EinsumPiece.sum(source, keptAxes, summedAxes, into: out)
+                if summedAxes.isEmpty, count > 0 {
+                    // A rearrangement: copied run by run.
+                    stridedCopy(source, shape: shape, strides: keptAxes.map(\.stride), offset: 0, into: out.baseAddress!)
+                } else {
+                    EinsumPiece.sum(source, keptAxes, summedAxes, into: out)
+                }
             }
         }
         return EinsumPiece(values: out, labels: kept, shape: shape, owned: true)

@@ -154,9 +154,12 @@ struct PoolOp: GraphOperator {
         let geo = try PoolGeometry(input: xT.shape, window: window, label)
         let perPlane = geo.outExtent.reduce(1, *), inPlane = geo.inExtent.reduce(1, *)
         let out = outputFloats(geo.planes * perPlane) { y in
+            guard !y.isEmpty else { return }
+            // Every plane has the same windows: worked out once (no more of them than outputs).
+            let windows = (0..<3).map { axis in (0..<geo.outExtent[axis]).map { geo.window(axis, $0) } }
             x.withUnsafeBufferPointer { xp in
                 for p in 0..<geo.planes {
-                    pool(plane: xp.baseAddress! + p * inPlane, geo, into: y.baseAddress! + p * perPlane)
+                    pool(plane: xp.baseAddress! + p * inPlane, geo, windows, into: y.baseAddress! + p * perPlane)
                 }
             }
         }
@@ -164,23 +167,23 @@ struct PoolOp: GraphOperator {
     }
 
     /// One plane's windows, each output the max or mean of its taps.
-    private func pool(plane x: UnsafePointer<Float>, _ geo: PoolGeometry, into y: UnsafeMutablePointer<Float>) {
+    private func pool(plane x: UnsafePointer<Float>, _ geo: PoolGeometry, _ windows: [[PoolGeometry.Window]],
+                      into y: UnsafeMutablePointer<Float>) {
         let rowStride = geo.inExtent[2], sliceStride = geo.inExtent[1] * geo.inExtent[2]
         let (d0, d1, d2) = (geo.dilation[0], geo.dilation[1], geo.dilation[2])
+        let isMax = if case .max = kind { true } else { false }
         var o = 0
-        for o0 in 0..<geo.outExtent[0] {
-            let w0 = geo.window(0, o0)
-            for o1 in 0..<geo.outExtent[1] {
-                let w1 = geo.window(1, o1)
-                for o2 in 0..<geo.outExtent[2] {
-                    let w2 = geo.window(2, o2)
+        for w0 in windows[0] {
+            for w1 in windows[1] {
+                for w2 in windows[2] {
                     var best = -Float.infinity, sum: Float = 0
                     for t0 in w0.taps {
                         for t1 in w1.taps {
                             let row = x + (w0.first + t0 * d0) * sliceStride + (w1.first + t1 * d1) * rowStride + w2.first
-                            for t2 in w2.taps {
-                                best = Swift.max(best, row[t2 * d2])
-                                sum += row[t2 * d2]
+                            if isMax {
+                                for t2 in w2.taps { best = Swift.max(best, row[t2 * d2]) }
+                            } else {
+                                for t2 in w2.taps { sum += row[t2 * d2] }
                             }
                         }
                     }
