@@ -182,14 +182,6 @@ WILD_MODELS = [
               lambda rng: [("x", normal(rng, (1, 50, 256)))], licence="Apache-2.0 (EasyOCR's weights; "
               "the package states none)", format="torch.save zip", prefix="module.SequenceModeling.1.rnn.",
               module=("LSTM", dict(input_size=256, hidden_size=256, bidirectional=True, batch_first=True))),
-    WildModel("g2p_en_encoder_gru", "g2p-en", "2.1.0", "g2p_en/checkpoint20.npz",
-              "English grapheme-to-phoneme GRU encoder-decoder (256) saved with numpy.savez: the encoder GRU, "
-              "its parameters named enc_w_ih, enc_w_hh, enc_b_ih, enc_b_hh; 12 characters",
-              lambda rng: [("x", normal(rng, (1, 12, 256)))], licence="Apache-2.0", format="npz", prefix="enc_",
-              module=("GRU", dict(input_size=256, hidden_size=256, batch_first=True)),
-              rename=(("w_ih", "weight_ih_l0"), ("w_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"),
-                      ("b_hh", "bias_hh_l0")),
-              expected_failure="parameter names other than PyTorch's (w_ih for weight_ih_l0 …) are not recognized"),
 ]
 
 
