@@ -176,12 +176,21 @@ struct ConvGeometry {
     func fillImage(_ image: ShiftedImage, from x: UnsafePointer<Float>, item b: Int, into out: UnsafeMutablePointer<Float>) {
         let (q0, q1, q2) = (image.extent[0], image.extent[1], image.extent[2])
         let (w1, w2) = (inExtent[1], inExtent[2])
+        // The phases some tap reads along each axis (a 1×1 kernel at stride 2 reads one of the four): the others'
+        // planes are left as they are.
+        let used = (0..<3).map { axis in
+            (0..<stride[axis]).map { p in (0..<kernelExtent[axis]).contains { ($0 * dilation[axis]) % stride[axis] == p } }
+        }
         var row = out
         for ci in 0..<inChannels {
             let channel = x + (b * inChannels + ci) * inPositions
             for p0 in 0..<stride[0] {
                 for p1 in 0..<stride[1] {
                     for p2 in 0..<stride[2] {
+                        guard used[0][p0] && used[1][p1] && used[2][p2] else {
+                            row += q0 * q1 * q2
+                            continue
+                        }
                         for i0 in 0..<q0 {
                             for i1 in 0..<q1 {
                                 defer { row += q2 }
