@@ -158,6 +158,19 @@ AVX2 void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t t
                          bias ? bias[o] : 0, c + o * ldc, accumulate);
 }
 
+AVX2 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst) {
+    ptrdiff_t j = 0;
+    if (step == 2)
+        for (; j + 8 <= count; j += 8) {
+            // The even elements of 16 (the last pair's odd one may lie past the source: the last vector stays scalar).
+            if (2 * j + 16 > 2 * count - 1) break;
+            __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+            __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            _mm256_storeu_ps(dst + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
+        }
+    for (; j < count; j++) dst[j] = src[j * step];
+}
+
 #else
 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                              ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
@@ -165,4 +178,5 @@ void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const fl
 void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *b,
                                ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
                                ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate) {}
+void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst) {}
 #endif

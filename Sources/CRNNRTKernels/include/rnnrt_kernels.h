@@ -191,6 +191,10 @@ void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, 
                                ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
                                ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate);
 
+/// dst[j] = src[j·step] for j < count (reads no further than src[(count − 1)·step]); a stride-2 convolution's input
+/// split into its two phases along a line.
+void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst);
+
 /// Floats rnnrt_winograd_pack_weights writes for m output and c input channels: 16 sets of ceil(m/6) slivers of c×6.
 size_t rnnrt_winograd_weights_count(ptrdiff_t m, ptrdiff_t c);
 

@@ -1,4 +1,6 @@
+import CRNNRTKernels
 import RNNRTCore
+import RNNRTKernels
 
 /// The shapes of one convolution: input, kernel and output extents (spatial axes padded to three, leading ones of
 /// extent 1), strides, dilations and the padding at the start of each axis.
@@ -217,9 +219,13 @@ struct ConvGeometry {
         if lo > 0 { out.update(repeating: 0, count: lo) }
         if s == 1 {
             (out + lo).update(from: line + first + lo, count: hi - lo)
-        } else {
-            var p = first + lo * s
-            for j in lo..<hi { out[j] = line[p]; p += s }
+        } else if hi > lo {
+            if KernelSet.avx2 {
+                rnnrt_copy_every_avx2(line + first + lo * s, s, hi - lo, out + lo)
+            } else {
+                var p = first + lo * s
+                for j in lo..<hi { out[j] = line[p]; p += s }
+            }
         }
         if hi < count { (out + hi).update(repeating: 0, count: count - hi) }
     }
