@@ -89,6 +89,30 @@ AVX2 __attribute__((noinline)) static void panelTile(ptrdiff_t rows, ptrdiff_t k
     packedTile(rows, kc, pa, panel, acc);
 }
 
+// panelTile for a tile whose 16 columns are 16 consecutive outputs: the sums stored (plus the bias, or added to what
+// is there) from the registers, without passing through memory.
+AVX2 __attribute__((noinline)) static void panelTileInto(ptrdiff_t rows, ptrdiff_t kc, const float *pa,
+                                                        const float *panel, const float *bias, float *c, ptrdiff_t ldc,
+                                                        int accumulate) {
+    __m256 acc[12];
+    packedTile(rows, kc, pa, panel, acc);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
+        if (bias) {
+            __m256 b = _mm256_broadcast_ss(bias + r);
+            v0 = _mm256_add_ps(v0, b);
+            v1 = _mm256_add_ps(v1, b);
+        }
+        float *cr = c + r * ldc;
+        if (accumulate) {
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr));
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8));
+        }
+        _mm256_storeu_ps(cr, v0);
+        _mm256_storeu_ps(cr + 8, v1);
+    }
+}
+
 AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                                   ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                                   ptrdiff_t ldc, int accumulate) {
@@ -102,8 +126,17 @@ AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, con
         for (ptrdiff_t p0 = 0; p0 < k; p0 += kc0) {
             ptrdiff_t kc = k - p0 < kc0 ? k - p0 : kc0;
             packPanel(kc, b + v0, offsets + p0, count, panel);
+            // The 16 columns as 16 consecutive outputs: within one line (or lines without padding between them).
+            ptrdiff_t x = v0 % stride, line = v0 / stride;
+            int direct = count == 16 && (stride == width || x + 16 <= width);
             for (ptrdiff_t s = 0; s < slivers; s++) {
                 ptrdiff_t rows = m - 6 * s < 6 ? m - 6 * s : 6;
+                if (direct) {
+                    float *out = c + 6 * s * ldc + (stride == width ? v0 : line * width + x);
+                    panelTileInto(rows, kc, a6 + (s * k + p0) * 6, panel, p0 == 0 && bias ? bias + 6 * s : 0, out, ldc,
+                                  accumulate || p0 > 0);
+                    continue;
+                }
                 panelTile(rows, kc, a6 + (s * k + p0) * 6, panel, acc);
                 if (p0 == 0 && bias)
                     for (ptrdiff_t r = 0; r < rows; r++) {
