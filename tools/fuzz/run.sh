@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 name=$1 seconds=$2; shift 2
 mkdir -p "corpus/$name" "artifacts/$name"
+dict=()
+if [[ -f "$name.dict" ]]; then dict=(-dict="$name.dict"); fi  # onnx.dict: make_dict.sh
 # ASan's own leak and allocator checks: leaks are not what these harnesses look for (Swift's runtime keeps caches),
 # and a huge allocation should come back as libFuzzer's OOM report, not abort.
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:${ASAN_OPTIONS:-}
 ".build/release/fuzz-$name" "corpus/$name" -artifact_prefix="artifacts/$name/" \
     -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=20 -max_len=65536 \
-    -print_final_stats=1 "$@" 2>&1 | tee "fuzz-$name.log"
+    -print_final_stats=1 "${dict[@]}" "$@" 2>&1 | tee "fuzz-$name.log"
