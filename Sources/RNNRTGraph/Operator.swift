@@ -164,11 +164,16 @@ enum Check {
         try ElementCount.of(shape, what())
     }
 
-    /// `value` if its shape is countable (`checkedElementCount`) and agrees with its element count; what every value
-    /// of a plan's run is checked to be, so operators may multiply any of its extents unchecked.
+    /// `value` if its shape is countable (`checkedElementCount`) and agrees with its element count, and, when it is
+    /// empty, its non-zero extents multiply to at most `ElementCount.maximum`: what every value of a plan's run is
+    /// checked to be, so operators may multiply any of its extents unchecked, and loop over the axes before or after
+    /// an empty one (or size an output by them, as a reduction over the empty axis does) without running for ever.
     static func countable(_ value: GraphTensor, _ what: @autoclosure () -> String) throws -> GraphTensor {
         guard let n = value.shape.checkedElementCount(), n == value.elements.count else {
             throw RNNRTError(.invalidArgument, "\(what()) has shape \(value.shape.shapeDescription) but \(value.elements.count) elements")
+        }
+        if n == 0, let extents = value.shape.filter({ $0 != 0 }).checkedElementCount(), extents > ElementCount.maximum {
+            throw RNNRTError(.invalidArgument, "\(what()) is empty but its other extents \(value.shape.shapeDescription) multiply to \(extents), more than the \(ElementCount.maximum) rnnrt steps through")
         }
         return value
     }
