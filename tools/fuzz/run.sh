@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one harness on its corpus: run.sh onnx|checkpoint|npy SECONDS [libFuzzer options...]
 # Limits: 2 GB of memory (an allocation of more is reported as an OOM), 20 s per input. New inputs go to
-# corpus/NAME, crashes, OOMs and time-outs to artifacts/NAME/, libFuzzer's log to fuzz-NAME.log.
+# corpus/NAME, crashes, OOMs and time-outs to artifacts/NAME/, libFuzzer's log to fuzz-NAME.log. To go on past OOMs
+# and time-outs (inputs that ask for large but bounded work), add -fork=1 -ignore_ooms=1 -ignore_timeouts=1.
 set -euo pipefail
 cd "$(dirname "$0")"
 name=$1 seconds=$2; shift 2
