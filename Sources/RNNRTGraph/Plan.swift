@@ -307,8 +307,9 @@ public final class Plan: Sendable {
         }
     }
 
-    /// Checks a given input against its declaration: rank must agree (when declared) and the element kind
-    /// must fit; integer data for a float input is converted (token ids stay integers).
+    /// Checks a given input against its declaration: its shape must agree with its elements (`Check.countable`), rank
+    /// must agree (when declared) and the element kind must fit; integer data for a float input is converted (token
+    /// ids stay integers).
     static func conform(_ given: GraphTensor, to info: ValueInfo) throws -> GraphTensor {
         _ = try Check.countable(given, "input '\(info.name)'")
         if let dims = info.shape, dims.count != given.rank {

@@ -550,6 +550,22 @@ extension HostileInputTests {
                     .shapeMismatch, ["Split sizes"])
     }
 
+    /// Expand, Where and integer arithmetic broadcast by strides (no index array per output element, which made a
+    /// 24 KB model's Expand to [1, 2, 83886079] take 2 GB): the values are those of the index-by-index definition.
+    @Test func broadcastingByStridesKeepsTheValues() throws {
+        let x = GraphTensor(shape: [3, 1, 2], floats: [1, 2, 3, 4, 5, 6])
+        let expanded = try HostileInputTests.run("Expand", [("x", x), ("s", GraphTensor(shape: [4], ints: [2, 3, 2, 2]))])[0]
+        let row = [Float](arrayLiteral: 1, 2, 1, 2, 3, 4, 3, 4, 5, 6, 5, 6)
+        #expect(expanded == GraphTensor(shape: [2, 3, 2, 2], floats: row + row))
+        let cond = GraphTensor(shape: [2, 1], bools: [true, false])
+        let picked = try HostileInputTests.run("Where", [("c", cond), ("a", GraphTensor(shape: [3], floats: [1, 2, 3])),
+                                                         ("b", GraphTensor(shape: [2, 1], floats: [-1, -2]))])[0]
+        #expect(picked == GraphTensor(shape: [2, 3], floats: [1, 2, 3, -2, -2, -2]))
+        let sum = try HostileInputTests.run("Add", [("a", GraphTensor(shape: [2, 1, 2], ints: [1, 2, 3, 4])),
+                                                    ("b", GraphTensor(shape: [3, 1], ints: [10, 20, 30]))])[0]
+        #expect(sum == GraphTensor(shape: [2, 3, 2], ints: [11, 12, 21, 22, 31, 32, 13, 14, 23, 24, 33, 34]))
+    }
+
     @Test func inputsWhoseShapeAndElementsDisagreeAreRefused() {
         // More elements than the shape says, and extents whose product overflows when the zero is left out.
         let more = Self.error("Relu", inputs: ["x"], runtime: ["x": GraphTensor(shape: [2], floats: [1, 2, 3])])

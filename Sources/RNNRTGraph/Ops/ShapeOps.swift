@@ -332,8 +332,10 @@ enum ShapeOps {
             let requested = try Check.intList(try Check.input(inputs, 1, "shape"), "Expand shape")
             let shape = try broadcastShape(x.shape, requested)
             _ = try Check.elementCount(shape, "Expand shape")
-            guard let indices = broadcastIndices(from: x.shape, to: shape) else { return [x] }
-            return [GraphTensor(shape: shape, elements: x.elements.picking(indices))]
+            if shape == x.shape { return [x] }
+            // A strided view of x, stride 0 along the repeated axes: no index per output element.
+            return [GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
+                                : x.elements.view(shape: shape, strides: broadcastStrides(from: x.shape, to: shape), offset: 0))]
         } }
         r["Tile"] = { _ in ClosureOperator { inputs in
             let x = try Check.input(inputs, 0, "input")
