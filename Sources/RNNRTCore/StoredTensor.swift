@@ -146,16 +146,3 @@ extension Float {
     }
 }
 
-extension Array where Element == Int {
-    /// The product of the extents, or nil when one is negative or the product overflows `Int`.
-    public func checkedElementCount() -> Int? {
-        var n = 1
-        for d in self {
-            guard d >= 0 else { return nil }
-            let (p, overflow) = n.multipliedReportingOverflow(by: d)
-            guard !overflow else { return nil }
-            n = p
-        }
-        return n
-    }
-}

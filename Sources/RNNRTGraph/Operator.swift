@@ -160,12 +160,46 @@ enum Check {
         }
     }
 
-    /// A shape's element count, refusing negative extents and overflow (outputs sized from input data).
-    static func elementCount(_ shape: [Int], _ what: String) throws -> Int {
-        guard let n = shape.checkedElementCount(), n <= 1 << 32 else {
-            throw RNNRTError(.invalidArgument, "\(what) \(shape.shapeDescription) is negative or too large")
+    /// A shape's element count, refusing negative extents, overflow and more than `ElementCount.limit` elements
+    /// (outputs sized from input data).
+    static func elementCount(_ shape: [Int], _ what: @autoclosure () -> String) throws -> Int {
+        try ElementCount.of(shape, what())
+    }
+
+    /// `value` if its shape is countable (`checkedElementCount`) and agrees with its element count, and, when it is
+    /// empty, its non-zero extents multiply to at most `ElementCount.maximum`: what every value of a plan's run is
+    /// checked to be, so operators may multiply any of its extents unchecked, and loop over the axes before or after
+    /// an empty one (or size an output by them, as a reduction over the empty axis does) without running for ever.
+    static func countable(_ value: GraphTensor, _ what: @autoclosure () -> String) throws -> GraphTensor {
+        guard let n = value.shape.checkedElementCount(), n == value.elements.count else {
+            throw RNNRTError(.invalidArgument, "\(what()) has shape \(value.shape.shapeDescription) but \(value.elements.count) elements")
         }
-        return n
+        if n == 0, let extents = value.shape.filter({ $0 != 0 }).checkedElementCount(), extents > ElementCount.maximum {
+            throw RNNRTError(.invalidArgument, "\(what()) is empty but its other extents \(value.shape.shapeDescription) multiply to \(extents), more than the \(ElementCount.maximum) rnnrt steps through")
+        }
+        return value
+    }
+}
+
+extension Check {
+    /// `outputs`, each checked by `countable`.
+    static func countable(_ outputs: [GraphTensor]) throws -> [GraphTensor] {
+        for (k, value) in outputs.enumerated() { _ = try countable(value, "output \(k)") }
+        return outputs
+    }
+}
+
+extension Plan {
+    /// The fewest elements constant folding may create in one tensor (`ElementCount.limit` while a node is folded):
+    /// a folded node may create this many, or as many as its largest input holds, and no more; a node that would
+    /// create more is left to run time, so a small file cannot make loading allocate without bound.
+    static let foldLimit = 1 << 22
+
+    /// `op` run on the constant `inputs` at load, or nil when it fails or would create too much (it then runs with
+    /// the plan, and fails there with its error).
+    static func fold(_ op: GraphOperator, _ inputs: [GraphTensor?]) -> [GraphTensor]? {
+        let largest = inputs.map { $0?.elements.count ?? 0 }.max() ?? 0
+        return ElementCount.$limit.withValue(max(foldLimit, largest)) { try? Check.countable(op.run(inputs)) }
     }
 }
 

@@ -141,7 +141,7 @@ public final class Plan: Sendable {
             // Constant folding: a node whose inputs are all known now is run once, here.
             if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
                inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
-               let values = try? op.run(inSlots.map { $0.flatMap { constants[$0] } }),
+               let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }),
                values.count >= outSlots.compactMap({ $0 }).count {
                 for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
                 continue
@@ -283,8 +283,8 @@ public final class Plan: Sendable {
             let results: [GraphTensor]
             do {
                 results = try withContext("running \(step.node.label)") {
-                    guard let profile else { return try step.op.run(args) }
-                    return try profile.measure(self, step: index, step.node) { try step.op.run(args, profile: profile) }
+                    guard let profile else { return try Check.countable(step.op.run(args)) }
+                    return try Check.countable(profile.measure(self, step: index, step.node) { try step.op.run(args, profile: profile) })
                 }
             } catch let error as RNNRTError {
                 throw explainShapes(error, inputs)
@@ -310,9 +310,11 @@ public final class Plan: Sendable {
         }
     }
 
-    /// Checks a given input against its declaration: rank must agree (when declared) and the element kind
-    /// must fit; integer data for a float input is converted (token ids stay integers).
+    /// Checks a given input against its declaration: its shape must agree with its elements (`Check.countable`), rank
+    /// must agree (when declared) and the element kind must fit; integer data for a float input is converted (token
+    /// ids stay integers).
     static func conform(_ given: GraphTensor, to info: ValueInfo) throws -> GraphTensor {
+        _ = try Check.countable(given, "input '\(info.name)'")
         if let dims = info.shape, dims.count != given.rank {
             throw RNNRTError(.shapeMismatch, "input '\(info.name)' has rank \(given.rank) (shape \(given.shape.shapeDescription)), the model declares rank \(dims.count): [\(dims.map(\.description).joined(separator: ", "))]")
         }

@@ -55,6 +55,18 @@ import RNNRTCore
         #expect(error?.message.contains("needs 4000000000000000000 bytes, the file has 96") == true)
     }
 
+    /// A header numpy would write for an empty array whose other extents multiply past Int: refused by name, so
+    /// nothing after the reader multiplies them (a `[2^40, 2^40, 0]` tensor's first two axes overflow).
+    @Test func emptyArraysWhoseExtentsOverflowAreRefused() {
+        var header = Array("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 0), }".utf8)
+        while (10 + header.count + 1) % 64 != 0 { header.append(0x20) }
+        header.append(0x0A)
+        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header
+        let error = #expect(throws: RNNRTError.self) { try NPY.decode(bytes) }
+        #expect(error?.kind == .malformed)
+        #expect(error?.message.contains("[1099511627776, 1099511627776, 0]") == true, "\(String(describing: error))")
+    }
+
     @Test func complexDoesNotConvertToFloat() throws {
         let t = try StoredTensor(dtype: .complex64, shape: [1], bytes: [UInt8](repeating: 0, count: 8))
         #expect(throws: RNNRTError.self) { try t.floatTensor() }

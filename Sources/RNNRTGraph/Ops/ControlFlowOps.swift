@@ -3,8 +3,10 @@ import RNNRTCore
 /// Control flow with subgraphs: `Loop` and `If`. Each subgraph is planned once, at load, with the
 /// enclosing graph's values it reads passed in as implicit inputs (see `OperatorContext.implicitInputs`).
 enum ControlFlowOps {
-    /// Most iterations a `Loop` may run (a hostile trip count must not spin for ever).
-    static let maxIterations = 10_000_000
+    /// Most body iterations one run of a plan may spend in `Loop`s, nested ones included (a hostile trip count or a
+    /// condition that never turns false must not spin for ever): a trip count above it is refused before the first
+    /// iteration, and a loop that reaches it stops with `.invalidArgument`.
+    static let maxIterations = 1_000_000
 
     static func register(_ r: inout [String: OperatorBuilder]) {
         r["Loop"] = { try LoopOp(context: $0) }
@@ -17,6 +19,34 @@ enum ControlFlowOps {
             throw RNNRTError(.malformed, "\(ctx.node.label) needs a graph attribute '\(name)'")
         }
         return g
+    }
+}
+
+/// The iterations left to the `Loop`s of one run of a plan (`ControlFlowOps.maxIterations` at the outermost loop),
+/// shared by nested loops through a task-local value. One run's loops run one at a time on one thread.
+final class IterationBudget: @unchecked Sendable {
+    @TaskLocal static var current: IterationBudget?
+    private var remaining = ControlFlowOps.maxIterations
+
+    /// The budget of the enclosing loop, or a new one for `body`'s duration when this loop is the outermost.
+    static func withBudget<T>(_ body: (IterationBudget) throws -> T) rethrows -> T {
+        if let current { return try body(current) }
+        let budget = IterationBudget()
+        return try $current.withValue(budget) { try body(budget) }
+    }
+
+    /// Refuses a trip count the budget cannot run.
+    func admit(tripCount: Int64?, _ label: String) throws {
+        guard let tripCount, tripCount > remaining else { return }
+        throw RNNRTError(.invalidArgument, "\(label): trip count M = \(tripCount) is more than the \(remaining) iterations left of the \(ControlFlowOps.maxIterations) a run may spend in loops")
+    }
+
+    /// The check point before every iteration: spends one, or throws once the budget is spent.
+    func spend(_ label: String) throws {
+        guard remaining > 0 else {
+            throw RNNRTError(.invalidArgument, "\(label) stopped after the \(ControlFlowOps.maxIterations) iterations a run may spend in loops")
+        }
+        remaining -= 1
     }
 }
 
@@ -47,6 +77,10 @@ struct LoopOp: GraphOperator {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try run(inputs, profile: nil) }
 
     func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] {
+        try IterationBudget.withBudget { try run(inputs, profile: profile, budget: $0) }
+    }
+
+    private func run(_ inputs: [GraphTensor?], profile: PlanProfile?, budget: IterationBudget) throws -> [GraphTensor] {
         let own = Array(inputs.prefix(explicitCount))
         var outer: [String: GraphTensor] = [:]
         for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
@@ -54,6 +88,7 @@ struct LoopOp: GraphOperator {
             guard let v = try t.ints("M").first else { throw RNNRTError(.invalidArgument, "\(label): trip count M is empty") }
             return v
         }
+        try budget.admit(tripCount: tripCount, label)
         var condition = try own.count > 1 ? own[1].map { try ElementwiseOps.bools($0, "cond").first ?? false } ?? true : true
         var carried: [GraphTensor] = []
         for (k, value) in own.dropFirst(2).enumerated() {
@@ -76,10 +111,9 @@ struct LoopOp: GraphOperator {
         }
         var scans: [[GraphTensor]] = []
         var iteration: Int64 = 0
+        var scanned = 0
         while condition && (tripCount.map { iteration < $0 } ?? true) {
-            guard iteration < Int64(ControlFlowOps.maxIterations) else {
-                throw RNNRTError(.invalidArgument, "\(label) ran \(ControlFlowOps.maxIterations) iterations without stopping")
-            }
+            try budget.spend(label)
             var feeds: [String: GraphTensor] = [names[0]: GraphTensor(shape: [], ints: [iteration]),
                                                 names[1]: GraphTensor(shape: [], bools: [condition])]
             for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
@@ -88,6 +122,8 @@ struct LoopOp: GraphOperator {
             let previous = carried
             carried = Array(results[1..<(1 + carriedCount)])
             scans.append(Array(results.dropFirst(carriedCount + 1)))
+            scanned = try scans[scans.count - 1].reduce(scanned) { try ElementCount.sum($0, $1.elements.count, "\(label) scan outputs") }
+            _ = try Check.elementCount([scanned], "\(label): scan outputs stacked over \(iteration + 1) iterations")
             for value in scans[scans.count - 1] {
                 if let address = FloatArena.address(value.floatsUnchecked) { stackedAddresses.insert(address) }
             }

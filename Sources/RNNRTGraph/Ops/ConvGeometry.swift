@@ -76,7 +76,7 @@ struct ConvGeometry {
         guard outSize.allSatisfy({ $0 > 0 }) else {
             throw RNNRTError(.shapeMismatch, "Conv output would be empty: input \(inSize.shapeDescription), kernel \(kSize.shapeDescription), pads \(begin + end), dilations \(dilation)")
         }
-        guard ([batch, outChannels] + outSize).checkedElementCount().map({ $0 <= 1 << 32 }) == true,
+        guard ([batch, outChannels] + outSize).checkedElementCount().map({ $0 <= ElementCount.limit }) == true,
               ([channelsPerGroup] + kSize).checkedElementCount().map({ $0 <= 1 << 28 }) == true else {
             throw RNNRTError(.invalidArgument, "Conv output [\(batch), \(outChannels)] + \(outSize.shapeDescription) is too large")
         }

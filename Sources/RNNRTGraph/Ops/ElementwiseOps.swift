@@ -14,6 +14,7 @@ func broadcastShape(_ a: [Int], _ b: [Int]) throws -> [Int] {
         }
         out[i] = da == 1 ? db : da
     }
+    _ = try Check.elementCount(out, "broadcast of \(a.shapeDescription) and \(b.shapeDescription)")
     return out
 }
 
@@ -42,6 +43,37 @@ func broadcastIndices(from source: [Int], to shape: [Int]) -> [Int]? {
         }
     }
     return out
+}
+
+/// The strides (in source elements) of a tensor of `source` shape viewed broadcast to `shape`: 0 along the axes it
+/// repeats, so a strided walk or copy reads it without an index per output element.
+func broadcastStrides(from source: [Int], to shape: [Int]) -> [Int] {
+    let padded = [Int](repeating: 1, count: shape.count - source.count) + source
+    let strides = padded.strides
+    return shape.indices.map { padded[$0] == 1 ? 0 : strides[$0] }
+}
+
+/// Calls `body(i, a, b, c)` for every element `i` (C order) of `shape` with the offsets it reads in operands of
+/// shapes `a`, `b` and `c` broadcast to it (`[]` for an unused one), stepping the offsets as the index advances: no
+/// index arrays, which cost 8 bytes per output element each.
+func forEachBroadcast(_ shape: [Int], _ a: [Int], _ b: [Int], _ c: [Int] = [],
+                      _ body: (Int, Int, Int, Int) throws -> Void) rethrows {
+    let rank = shape.count, n = shape.reduce(1, *)
+    let sa = broadcastStrides(from: a, to: shape), sb = broadcastStrides(from: b, to: shape), sc = broadcastStrides(from: c, to: shape)
+    var index = [Int](repeating: 0, count: rank)
+    var (oa, ob, oc) = (0, 0, 0)
+    for i in 0..<n {
+        try body(i, oa, ob, oc)
+        var axis = rank - 1
+        while axis >= 0 {
+            index[axis] += 1
+            oa += sa[axis]; ob += sb[axis]; oc += sc[axis]
+            if index[axis] < shape[axis] { break }
+            oa -= sa[axis] * shape[axis]; ob -= sb[axis] * shape[axis]; oc -= sc[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
 }
 
 /// Whether `part`, without its leading 1s, is the trailing axes of `shape`.
@@ -313,10 +345,10 @@ enum ElementwiseOps {
             let cond = try bools(c, "condition")
             let shape = try broadcastShape(try broadcastShape(c.shape, x.shape), y.shape)
             let n = shape.reduce(1, *)
-            let ic = broadcastIndices(from: c.shape, to: shape)
-            let ix = broadcastIndices(from: x.shape, to: shape), iy = broadcastIndices(from: y.shape, to: shape)
             func pick<T: BitwiseCopyable>(_ a: [T], _ b: [T]) -> [T] {
-                outputArray(n) { out in for i in 0..<n { out[i] = cond[ic?[i] ?? i] ? a[ix?[i] ?? i] : b[iy?[i] ?? i] } }
+                outputArray(n) { out in
+                    forEachBroadcast(shape, c.shape, x.shape, y.shape) { i, jc, jx, jy in out[i] = cond[jc] ? a[jx] : b[jy] }
+                }
             }
             switch (x.elements, y.elements) {
             case (.float(let a), .float(let b)): return [GraphTensor(shape: shape, floats: pick(a, b))]
@@ -446,10 +478,8 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
         return GraphTensor(shape: s, floats: v)
     case (.int(let x), .int(let y)):
         let shape = try broadcastShape(a.shape, b.shape)
-        let ia = broadcastIndices(from: a.shape, to: shape), ib = broadcastIndices(from: b.shape, to: shape)
-        let n = shape.reduce(1, *)
-        var out = [Int64](repeating: 0, count: n)
-        for i in 0..<n { out[i] = try g(x[ia?[i] ?? i], y[ib?[i] ?? i]) }
+        var out = [Int64](repeating: 0, count: shape.reduce(1, *))
+        try forEachBroadcast(shape, a.shape, b.shape) { i, ja, jb, _ in out[i] = try g(x[ja], y[jb]) }
         return GraphTensor(shape: shape, ints: out)
     case (.float(let x), _):
         let (v, s) = try broadcastMap(x, a.shape, try b.ints("\(name) B").map { Float($0) }, b.shape, f)
@@ -460,9 +490,8 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
     default:
         let shape = try broadcastShape(a.shape, b.shape)
         let x = try a.ints("A"), y = try b.ints("B")
-        let ia = broadcastIndices(from: a.shape, to: shape), ib = broadcastIndices(from: b.shape, to: shape)
         var out = [Int64](repeating: 0, count: shape.reduce(1, *))
-        for i in 0..<out.count { out[i] = try g(x[ia?[i] ?? i], y[ib?[i] ?? i]) }
+        try forEachBroadcast(shape, a.shape, b.shape) { i, ja, jb, _ in out[i] = try g(x[ja], y[jb]) }
         return GraphTensor(shape: shape, ints: out)
     }
 }

@@ -12,7 +12,7 @@ enum LinearAlgebraOps {
                     [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
                 }
             }
-            let weights = ctx.prepared.matrix(for: b, form: "Bᵀ") { constantOperand(transposing: Tensor(shape: b.shape, scalars: values)) }
+            let weights = try ctx.prepared.matrix(for: b, form: "Bᵀ") { try constantOperand(transposing: Tensor(shape: b.shape, scalars: values)) }
             return ClosureOperator { inputs in
                 [try multiply(try Check.input(inputs, 0, "A"), by: weights, "MatMul")]
             }
@@ -22,8 +22,8 @@ enum LinearAlgebraOps {
     }
 
     /// The constant right operand `B [k×n]` of a product as the weight matrix `W = Bᵀ [n×k]`.
-    static func constantOperand(transposing b: Tensor) -> WeightMatrix {
-        let w = transpose2D(b)
+    static func constantOperand(transposing b: Tensor) throws -> WeightMatrix {
+        let w = try transpose2D(b)
         return WeightMatrix(weights: w.scalars, rows: w.shape[0], cols: w.shape[1], layout: .constantOperand)
     }
 
@@ -36,7 +36,7 @@ enum LinearAlgebraOps {
         }
         let rows = weights.k == 0 ? aT.shape.dropLast().reduce(1, *) : a.count / weights.k
         let n = weights.n
-        let out = outputFloats(rows * n) { buffer in
+        let out = outputFloats(try Check.elementCount(aT.shape.dropLast() + [n], "\(what) output")) { buffer in
             if weights.k == 0 {
                 buffer.update(repeating: 0)
             } else if rows > 0 {
@@ -48,7 +48,9 @@ enum LinearAlgebraOps {
         return GraphTensor(shape: aT.shape.dropLast() + [n], floats: out)
     }
 
-    static func transpose2D(_ t: Tensor) -> Tensor {
+    /// The transpose of a matrix; `.shapeMismatch` for any other rank.
+    static func transpose2D(_ t: Tensor) throws -> Tensor {
+        guard t.rank == 2 else { throw RNNRTError(.shapeMismatch, "expected a matrix to transpose, got shape \(t.shape.shapeDescription)") }
         let r = t.shape[0], c = t.shape[1]
         var out = [Float](repeating: 0, count: t.count)
         for i in 0..<r { for j in 0..<c { out[j * r + i] = t.scalars[i * c + j] } }
@@ -69,6 +71,7 @@ enum LinearAlgebraOps {
         let batchA = Array(aShape.dropLast(2)), batchB = Array(bShape.dropLast(2))
         let batch = try broadcastShape(batchA, batchB)
         let count = batch.reduce(1, *)
+        _ = try Check.elementCount(batch + [m, n], "MatMul output")
         let ia = broadcastIndices(from: batchA, to: batch), ib = broadcastIndices(from: batchB, to: batch)
         let out = outputFloats(count * m * n) { pc in
             a.withUnsafeBufferPointer { pa in
@@ -119,14 +122,14 @@ struct GemmOp: GraphOperator {
                     WeightMatrix(weights: t.scalars, rows: t.shape[0], cols: t.shape[1], layout: .constantOperand)
                 }
             }
-            return ctx.prepared.matrix(for: b, form: "Bᵀ") { LinearAlgebraOps.constantOperand(transposing: t) }
+            return try ctx.prepared.matrix(for: b, form: "Bᵀ") { try LinearAlgebraOps.constantOperand(transposing: t) }
         }
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         var a = try Check.input(inputs, 0, "A").tensor("Gemm A")
         guard a.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm A must be 2-D, got \(a.shape.shapeDescription)") }
-        if transA { a = LinearAlgebraOps.transpose2D(a) }
+        if transA { a = try LinearAlgebraOps.transpose2D(a) }
         let m = a.shape[0], k = a.shape[1]
         var product: GraphTensor
         if let weights {
@@ -137,11 +140,11 @@ struct GemmOp: GraphOperator {
         } else {
             let raw = try Check.input(inputs, 1, "B").tensor("Gemm B")
             guard raw.rank == 2 else { throw RNNRTError(.shapeMismatch, "Gemm B must be 2-D, got \(raw.shape.shapeDescription)") }
-            let b = transB ? LinearAlgebraOps.transpose2D(raw) : raw
+            let b = transB ? try LinearAlgebraOps.transpose2D(raw) : raw
             guard b.shape[0] == k else {
                 throw RNNRTError(.shapeMismatch, "Gemm: A is \(m)×\(k) but B is \(b.shape[0])×\(b.shape[1]) (after transA=\(transA), transB=\(transB))")
             }
-            let out = outputFloats(m * b.shape[1]) { c in
+            let out = outputFloats(try Check.elementCount([m, b.shape[1]], "Gemm output")) { c in
                 c.update(repeating: 0)
                 a.scalars.withUnsafeBufferPointer { pa in
                     b.scalars.withUnsafeBufferPointer { pb in

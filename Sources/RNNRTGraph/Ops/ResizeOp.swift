@@ -99,11 +99,11 @@ struct ResizeOp: GraphOperator {
         guard sizes.count == axes.count, sizes.allSatisfy({ $0 >= 0 }) else {
             throw RNNRTError(.invalidArgument, "\(label): sizes \(sizes) must be \(axes.count) values ≥ 0")
         }
-        return fitted(shape, axes: axes, sizes: sizes)
+        return try fitted(shape, axes: axes, sizes: sizes)
     }
 
     /// Output shape and scales for requested `sizes` under the aspect-ratio policy.
-    private func fitted(_ shape: [Int], axes: [Int], sizes: [Int]) -> ([Int], [Float]) {
+    private func fitted(_ shape: [Int], axes: [Int], sizes: [Int]) throws -> ([Int], [Float]) {
         var out = shape, scales = [Float](repeating: 1, count: shape.count)
         let ratios = zip(axes, sizes).map { a, s in shape[a] == 0 ? 1 : Float(s) / Float(shape[a]) }
         for (k, a) in axes.enumerated() {
@@ -113,7 +113,9 @@ struct ResizeOp: GraphOperator {
             } else {
                 let s = (aspectPolicy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
                 scales[a] = s
-                out[a] = Int((s * Float(shape[a])).rounded())
+                let size = (s * Float(shape[a])).rounded()
+                guard size < 1e12 else { throw RNNRTError(.invalidArgument, "\(label): sizes \(sizes) make axis \(a) too large") }
+                out[a] = Int(size)
             }
         }
         return (out, scales)

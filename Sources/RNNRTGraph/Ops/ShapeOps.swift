@@ -144,8 +144,7 @@ enum ShapeOps {
                 guard let s0 = s.first, let l0 = l.first, let d0 = d.first, d0 != 0 else { throw RNNRTError(.invalidArgument, "Range needs scalar start, limit and a non-zero delta") }
                 let steps = ((Double(l0) - Double(s0)) / Double(d0)).rounded(.up)
                 guard steps.isFinite, steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range from \(s0) to \(l0) by \(d0) is not a finite, reasonable length") }
-                let n = max(0, Int(steps))
-                guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
+                let n = try Check.elementCount([Int(max(0, steps))], "Range from \(s0) to \(l0) by \(d0): output")
                 return [GraphTensor(shape: [n], floats: outputFloats(n) { out in for i in 0..<n { out[i] = s0 + Float(i) * d0 } })]
             default:
                 let s = try start.ints("start"), l = try limit.ints("limit"), d = try delta.ints("delta")
@@ -153,8 +152,7 @@ enum ShapeOps {
                 let span = Double(l0) - Double(s0)
                 let steps = (span / Double(d0)).rounded(.up)
                 guard steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range of \(steps) elements is too large") }
-                let n = max(0, Int(steps))
-                guard n <= 1 << 31 else { throw RNNRTError(.invalidArgument, "Range of \(n) elements is too large") }
+                let n = try Check.elementCount([Int(max(0, steps))], "Range from \(s0) to \(l0) by \(d0): output")
                 return [GraphTensor(shape: [n], ints: (0..<n).map { s0 &+ Int64($0) &* d0 })]
             }
         } }
@@ -250,7 +248,7 @@ enum ShapeOps {
                     let chunk = (extent + k - 1) / k
                     sizes = (0..<k).map { i in max(0, min(chunk, extent - i * chunk)) }
                 }
-                guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == extent else {
+                guard sizes.allSatisfy({ $0 >= 0 && $0 <= extent }), sizes.reduce(0, +) == extent else {
                     throw RNNRTError(.shapeMismatch, "Split sizes \(sizes) do not add up to axis \(axis) extent \(extent)")
                 }
                 var start = 0
@@ -334,8 +332,10 @@ enum ShapeOps {
             let requested = try Check.intList(try Check.input(inputs, 1, "shape"), "Expand shape")
             let shape = try broadcastShape(x.shape, requested)
             _ = try Check.elementCount(shape, "Expand shape")
-            guard let indices = broadcastIndices(from: x.shape, to: shape) else { return [x] }
-            return [GraphTensor(shape: shape, elements: x.elements.picking(indices))]
+            if shape == x.shape { return [x] }
+            // A strided view of x, stride 0 along the repeated axes: no index per output element.
+            return [GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
+                                : x.elements.view(shape: shape, strides: broadcastStrides(from: x.shape, to: shape), offset: 0))]
         } }
         r["Tile"] = { _ in ClosureOperator { inputs in
             let x = try Check.input(inputs, 0, "input")
@@ -343,7 +343,7 @@ enum ShapeOps {
             guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
                 throw RNNRTError(.invalidArgument, "Tile repeats \(repeats) must have one non-negative entry per axis of \(x.shape.shapeDescription)")
             }
-            let shape = zip(x.shape, repeats).map { $0 * $1 }
+            let shape = try zip(x.shape, repeats).map { try ElementCount.product($0, $1, "Tile of \(x.shape.shapeDescription) by \(repeats)") }
             let n = try Check.elementCount(shape, "Tile output")
             let src = x.shape.strides, dst = shape.strides
             let picks = (0..<n).map { flat -> Int in
@@ -398,16 +398,18 @@ enum ShapeOps {
         let total = input.reduce(1, *)
         let inferred = shape.indices.filter { shape[$0] == -1 }
         guard inferred.count <= 1, shape.allSatisfy({ $0 >= -1 }) else {
-            throw RNNRTError(.invalidArgument, "Reshape target \(requested) is invalid")
+            throw RNNRTError(.invalidArgument, "Reshape target \(requested.shapeDescription) is invalid")
         }
         if let i = inferred.first {
-            let known = shape.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
+            var rest = shape
+            rest.remove(at: i)
+            let known = try ElementCount.of(rest, "Reshape target \(requested.shapeDescription): the known extents")
             guard known > 0, total % known == 0 else {
-                throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
+                throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested.shapeDescription)")
             }
             shape[i] = total / known
         }
-        guard shape.reduce(1, *) == total else {
+        guard try ElementCount.of(shape, "Reshape target") == total else {
             throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
         }
         return shape
@@ -459,7 +461,8 @@ enum ShapeOps {
     /// before `axis`, each part's block of `extent × inner` elements in turn, copied whole.
     static func concat(_ parts: [GraphTensor], axis: Int) throws -> GraphTensor {
         guard var shape = parts.first?.shape else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
-        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        shape[axis] = try parts.reduce(0) { try ElementCount.sum($0, $1.shape[axis], "Concat extents on axis \(axis)") }
+        _ = try Check.elementCount(shape, "Concat output")
         let outer = shape[..<axis].reduce(1, *)
         let blocks = parts.map { $0.shape[axis...].reduce(1, *) }
         func join<T: BitwiseCopyable>(_ arrays: [[T]]) -> [T] {
@@ -491,7 +494,10 @@ enum ShapeOps {
     /// without repeating the border; `wrap` continues from the other end (PyTorch's circular padding).
     static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float, mode: String = "constant") throws -> GraphTensor {
         let rank = x.rank
-        let shape = (0..<rank).map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
+        let shape = try (0..<rank).map { axis in
+            let what = "Pad of \(x.shape.shapeDescription) by \(pads)"
+            return try ElementCount.sum(try ElementCount.sum(x.shape[axis], pads[axis], what), pads[axis + rank], what)
+        }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw RNNRTError(.invalidArgument, "Pad removes more than the input has") }
         if mode != "constant", zip(x.shape, shape).contains(where: { $0 == 0 && $1 > 0 }) {
             throw RNNRTError(.invalidArgument, "Pad mode '\(mode)' cannot pad an empty axis of \(x.shape.shapeDescription)")

@@ -1,0 +1,9 @@
+#ifndef RNNRT_FUZZ_DRIVER_H
+#define RNNRT_FUZZ_DRIVER_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// libFuzzer's entry point for a program with its own main (SwiftPM gives every executable one).
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
+#endif

@@ -1,0 +1,34 @@
+import FuzzSupport
+import RNNRT
+
+@main struct FuzzONNXMain {
+    static func main() { runFuzzer(fuzzONNX) }
+}
+
+/// One ONNX model per input: decoded, planned, and run once on small inputs made from its declared inputs (fixed
+/// dimensions clamped to 1...3, symbolic ones 2, or 0 for one input size in five so empty tensors run too; floats,
+/// small integers 0...2 that index most axes, bools).
+func fuzzONNX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
+    expectTypedErrors {
+        let plan = try Plan(model: try ONNXModelFile.decode(bytes, modelDirectory: nil))
+        var feeds: [String: GraphTensor] = [:]
+        for info in plan.runtimeInputs { feeds[info.name] = sampleInput(info, symbolic: size % 5 == 0 ? 0 : 2) }
+        _ = try plan.run(feeds)
+    }
+    return 0
+}
+
+/// A small input of `info`'s declared rank and element kind, `symbolic` the extent of each symbolic dimension.
+func sampleInput(_ info: ValueInfo, symbolic: Int) -> GraphTensor {
+    let shape = (info.shape ?? []).prefix(6).map { dim -> Int in
+        if case .fixed(let n) = dim { return max(1, small(n, 3)) }
+        return symbolic
+    }
+    let n = shape.reduce(1, *)
+    switch info.elementType {
+    case 9: return GraphTensor(shape: shape, bools: (0..<n).map { $0 % 2 == 0 })
+    case 2, 3, 4, 5, 6, 7, 12, 13: return GraphTensor(shape: shape, ints: (0..<n).map { Int64($0 % 3) })
+    default: return GraphTensor(shape: shape, floats: (0..<n).map { Float($0 % 7) * 0.25 - 0.5 })
+    }
+}
