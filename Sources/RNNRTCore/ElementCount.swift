@@ -9,6 +9,8 @@ public enum ElementCount {
     /// The limit `of(_:_:)` applies: `maximum`, or less where rnnrt computes ahead of need (constant folding at
     /// load sets it for the duration of one node).
     @TaskLocal package static var limit = maximum
+    /// Elements every limit allows (constant folding's too).
+    package static let alwaysAllowed = 1 << 22
 
     /// The product of `shape`'s extents, checked: throws `.invalidArgument` naming `what` and the shape when an
     /// extent is negative, the product overflows, or it exceeds `limit`.
@@ -16,7 +18,8 @@ public enum ElementCount {
         guard let n = shape.checkedElementCount() else {
             throw RNNRTError(.invalidArgument, "\(what()) \(shape.shapeDescription) has a negative extent or more elements than an Int counts")
         }
-        guard n <= limit else {
+        // (The limit is never below `alwaysAllowed`: small counts skip reading the task-local value.)
+        guard n <= alwaysAllowed || n <= limit else {
             throw RNNRTError(.invalidArgument, "\(what()) \(shape.shapeDescription) has \(n) elements, more than the \(limit) rnnrt creates in one tensor")
         }
         return n

@@ -184,7 +184,10 @@ enum Check {
 extension Check {
     /// `outputs`, each checked by `countable`.
     static func countable(_ outputs: [GraphTensor]) throws -> [GraphTensor] {
-        for (k, value) in outputs.enumerated() { _ = try countable(value, "output \(k)") }
+        // The usual value, a non-empty one whose elements match its shape, in one pass without copies.
+        for k in outputs.indices where !outputs[k].hasElementsOfItsShape {
+            _ = try countable(outputs[k], "output \(k)")
+        }
         return outputs
     }
 }
@@ -193,7 +196,7 @@ extension Plan {
     /// The fewest elements constant folding may create in one tensor (`ElementCount.limit` while a node is folded):
     /// a folded node may create this many, or as many as its largest input holds, and no more; a node that would
     /// create more is left to run time, so a small file cannot make loading allocate without bound.
-    static let foldLimit = 1 << 22
+    static let foldLimit = ElementCount.alwaysAllowed
 
     /// `op` run on the constant `inputs` at load, or nil when it fails or would create too much (it then runs with
     /// the plan, and fails there with its error).
@@ -211,5 +214,23 @@ extension Float {
         if self >= 9.2e18 { return .max }
         if self <= -9.2e18 { return .min }
         return Int64(rounded(.towardZero))
+    }
+}
+
+extension GraphTensor {
+    /// Whether the tensor is not empty and holds exactly as many elements as its shape has.
+    var hasElementsOfItsShape: Bool {
+        var n = 1
+        for d in shape {
+            guard d > 0 else { return false }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return false }
+            n = p
+        }
+        switch elements {
+        case .float(let v): return v.count == n
+        case .int(let v): return v.count == n
+        case .bool(let v): return v.count == n
+        }
     }
 }
