@@ -495,8 +495,8 @@ enum ShapeOps {
     static func pad(_ x: GraphTensor, _ pads: [Int], _ value: Float, mode: String = "constant") throws -> GraphTensor {
         let rank = x.rank
         let shape = try (0..<rank).map { axis in
-            let what = "Pad of \(x.shape.shapeDescription) by \(pads)"
-            return try ElementCount.sum(try ElementCount.sum(x.shape[axis], pads[axis], what), pads[axis + rank], what)
+            try ElementCount.sum(try ElementCount.sum(x.shape[axis], pads[axis], "Pad of \(x.shape.shapeDescription) by \(pads)"),
+                                 pads[axis + rank], "Pad of \(x.shape.shapeDescription) by \(pads)")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw RNNRTError(.invalidArgument, "Pad removes more than the input has") }
         if mode != "constant", zip(x.shape, shape).contains(where: { $0 == 0 && $1 > 0 }) {
