@@ -14,3 +14,14 @@ RNNRT_PORTABLE_KERNELS=1 swift test --skip-build
 RNNRT_PAIR_SPIN_TICKS=0 RNNRT_PAIR_SLEEPS=1000000000 swift test --skip-build --filter TwoThreadTests
 RNNRT_PAIR_SLEEPS=0 swift test --skip-build --filter TwoThreadTests
 RNNRT_PAIR_SOLO_AFTER=30 swift test --skip-build --filter TwoThreadTests
+# The whole suite under AddressSanitizer (the C kernels instrumented too), and the tests where threads share a plan
+# or a module under ThreadSanitizer, each in a build folder of its own.
+swift build --build-tests --sanitize=address --build-path .build-asan
+ASAN_OPTIONS=detect_leaks=0 swift test --skip-build --sanitize=address --build-path .build-asan
+swift build --build-tests --sanitize=thread --build-path .build-tsan
+swift test --skip-build --sanitize=thread --build-path .build-tsan --filter "ConcurrencyTests|TwoThreadTests|threadsSharingAPlan"
+# Each fuzzing harness for a minute on its corpus seeded from Fixtures/ (tools/fuzz/README.md): any crash, sanitizer
+# report, out-of-memory or run past two minutes fails.
+JOBS=2 tools/fuzz/build.sh
+tools/fuzz/seed.sh
+for harness in onnx checkpoint npy; do tools/fuzz/run.sh "$harness" 60 -timeout=120 > /dev/null; done
