@@ -150,9 +150,9 @@ void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float
     }
 }
 
-// Rows [r0, r0 + 8) × columns [p0, p0 + 8) of S (row stride lds) transposed into dst[p][j] = S[r0 + j][p0 + p] for
-// p < 8, rows of dst 16 apart (half a packed block).
-AVX2 static inline void transpose8x8(const float *s, ptrdiff_t lds, float *dst) {
+// The 8×8 block at s (row stride lds) transposed into dst (row stride ldd): dst[q·ldd + j] = s[j·lds + q], added to
+// what dst holds when `accumulate`.
+AVX2 static inline void transpose8x8(const float *s, ptrdiff_t lds, float *dst, ptrdiff_t ldd, int accumulate) {
     __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds), r2 = _mm256_loadu_ps(s + 2 * lds);
     __m256 r3 = _mm256_loadu_ps(s + 3 * lds), r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
     __m256 r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
@@ -164,14 +164,15 @@ AVX2 static inline void transpose8x8(const float *s, ptrdiff_t lds, float *dst) 
     __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
     __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
     __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst + 0 * 16, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(dst + 1 * 16, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(dst + 2 * 16, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(dst + 3 * 16, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(dst + 4 * 16, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(dst + 5 * 16, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(dst + 6 * 16, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(dst + 7 * 16, _mm256_permute2f128_ps(u3, u7, 0x31));
+    __m256 out[8] = {
+        _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+        _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+        _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+        _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+    for (int q = 0; q < 8; q++) {
+        float *d = dst + q * ldd;
+        _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(out[q], _mm256_loadu_ps(d)) : out[q]);
+    }
 }
 
 AVX2 void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *src, float *out) {
@@ -184,8 +185,8 @@ AVX2 void rnnrt_pack_bt(ptrdiff_t rows, ptrdiff_t cols, const float *src, float 
         ptrdiff_t p = 0;
         if (width == 16)
             for (; p + 8 <= k; p += 8) {
-                transpose8x8(block + p, cols, dst + p * 16);
-                transpose8x8(block + 8 * cols + p, cols, dst + p * 16 + 8);
+                transpose8x8(block + p, cols, dst + p * 16, 16, 0);
+                transpose8x8(block + 8 * cols + p, cols, dst + p * 16 + 8, 16, 0);
             }
         for (; p < k; p++) {
             ptrdiff_t j = 0;
@@ -615,29 +616,7 @@ AVX2 static void transposeInto(ptrdiff_t rows, ptrdiff_t cols, const float *src,
     ptrdiff_t i = 0;
     for (; i + 8 <= rows; i += 8) {
         ptrdiff_t j = 0;
-        for (; j + 8 <= cols; j += 8) {
-            const float *s = src + i * lds + j;
-            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds), r2 = _mm256_loadu_ps(s + 2 * lds);
-            __m256 r3 = _mm256_loadu_ps(s + 3 * lds), r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
-            __m256 r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            __m256 out[8] = {
-                _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
-                _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
-                _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
-                _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
-            for (int q = 0; q < 8; q++) {
-                float *d = dst + (j + q) * ldd + i;
-                _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(out[q], _mm256_loadu_ps(d)) : out[q]);
-            }
-        }
+        for (; j + 8 <= cols; j += 8) transpose8x8(src + i * lds + j, lds, dst + j * ldd + i, ldd, accumulate);
         for (; j < cols; j++)
             for (ptrdiff_t q = i; q < i + 8; q++)
                 dst[j * ldd + q] = accumulate ? dst[j * ldd + q] + src[q * lds + j] : src[q * lds + j];

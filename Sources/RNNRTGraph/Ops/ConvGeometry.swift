@@ -173,6 +173,17 @@ struct ConvGeometry {
         return ShiftedImage(extent: extent, phases: phases, inPlace: inPlace, offsets: offsets)
     }
 
+    /// Floats of scratch an item's copy of `image` needs (none when the image is the input itself).
+    func scratchFloats(for image: ShiftedImage) -> Int { image.inPlace ? 0 : inChannels * image.channelFloats }
+
+    /// Item `b`'s image: the input itself when `image` is in place, else filled into `scratch` (`scratchFloats`).
+    func itemImage(_ image: ShiftedImage, from x: UnsafePointer<Float>, item b: Int,
+                   scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if image.inPlace { return x + b * inChannels * inPositions }
+        fillImage(image, from: x, item: b, into: scratch)
+        return UnsafePointer(scratch)
+    }
+
     /// Item `b`'s channels as `image` lays them out: per channel and stride phase `(p0, p1, p2)`, the plane of padded
     /// input positions `(stride · i + p)` for `i` over the image extents, zero in the padding.
     func fillImage(_ image: ShiftedImage, from x: UnsafePointer<Float>, item b: Int, into out: UnsafeMutablePointer<Float>) {

@@ -204,16 +204,9 @@ struct ConvOp: GraphOperator {
         let perGroup = geo.outChannels / group, positions = geo.positions
         guard perGroup > 0 else { return }
         residual?.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: geo.batch * geo.outChannels * positions) }
-        let itemFloats = geo.inChannels * image.channelFloats
-        withTemporaryFloats(image.inPlace ? 0 : itemFloats) { scratch in
+        withTemporaryFloats(geo.scratchFloats(for: image)) { scratch in
             for b in 0..<geo.batch {
-                let source: UnsafePointer<Float>
-                if image.inPlace {
-                    source = x + b * geo.inChannels * geo.inPositions
-                } else {
-                    geo.fillImage(image, from: x, item: b, into: scratch.baseAddress!)
-                    source = UnsafePointer(scratch.baseAddress!)
-                }
+                let source = geo.itemImage(image, from: x, item: b, scratch: scratch.baseAddress!)
                 for g in 0..<group {
                     let c = y + (b * geo.outChannels + g * perGroup) * positions
                     product(geo, image: image, group: g, weights: weights[g],
@@ -230,18 +223,12 @@ struct ConvOp: GraphOperator {
                                    bias: [Float]?, residual: [Float]?, into y: UnsafeMutablePointer<Float>) {
         let outFloats = geo.outChannels * geo.positions, plane = geo.outExtent[1] * geo.outExtent[2]
         residual?.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: geo.batch * outFloats) }
-        withTemporaryFloats(image.inPlace ? 0 : geo.inChannels * image.channelFloats) { scratch in
+        withTemporaryFloats(geo.scratchFloats(for: image)) { scratch in
             weights.withUnsafeBufferPointer { w in
                 image.offsets.withUnsafeBufferPointer { offsets in
                     let run = { (bias: UnsafePointer<Float>?) in
                         for b in 0..<geo.batch {
-                            let source: UnsafePointer<Float>
-                            if image.inPlace {
-                                source = x + b * geo.inChannels * geo.inPositions
-                            } else {
-                                geo.fillImage(image, from: x, item: b, into: scratch.baseAddress!)
-                                source = UnsafePointer(scratch.baseAddress!)
-                            }
+                            let source = geo.itemImage(image, from: x, item: b, scratch: scratch.baseAddress!)
                             for z in 0..<geo.outExtent[0] {
                                 rnnrt_conv_depthwise_avx2(geo.outChannels, geo.outChannels / group, offsets.count,
                                                           w.baseAddress!, source + z * image.planeFloats,
