@@ -54,26 +54,32 @@ public struct GraphTensor: Sendable, Equatable {
         case .bool:
             elements = .bool(stored.bytes.map { $0 != 0 })
         case .int64, .int32, .int16, .int8, .uint64, .uint32, .uint16, .uint8:
-            let size = stored.dtype.byteSize
-            var out = [Int64](repeating: 0, count: n)
-            stored.bytes.withUnsafeBytes { raw in
-                for i in 0..<n {
-                    switch stored.dtype {
-                    case .int64: out[i] = raw.loadUnaligned(fromByteOffset: i * size, as: Int64.self)
-                    case .int32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int32.self))
-                    case .int16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int16.self))
-                    case .int8: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: Int8.self))
-                    case .uint64: out[i] = Int64(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i * size, as: UInt64.self))
-                    case .uint32: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt32.self))
-                    case .uint16: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt16.self))
-                    default: out[i] = Int64(raw.loadUnaligned(fromByteOffset: i * size, as: UInt8.self))
-                    }
+            let out = stored.bytes.withUnsafeBytes { raw -> [Int64] in
+                switch stored.dtype {
+                case .int64: return GraphTensor.widened(raw, n, as: Int64.self) { $0 }
+                case .int32: return GraphTensor.widened(raw, n, as: Int32.self) { Int64($0) }
+                case .int16: return GraphTensor.widened(raw, n, as: Int16.self) { Int64($0) }
+                case .int8: return GraphTensor.widened(raw, n, as: Int8.self) { Int64($0) }
+                case .uint64: return GraphTensor.widened(raw, n, as: UInt64.self) { Int64(truncatingIfNeeded: $0) }
+                case .uint32: return GraphTensor.widened(raw, n, as: UInt32.self) { Int64($0) }
+                case .uint16: return GraphTensor.widened(raw, n, as: UInt16.self) { Int64($0) }
+                default: return GraphTensor.widened(raw, n, as: UInt8.self) { Int64($0) }
                 }
             }
             elements = .int(out)
             integerType = stored.dtype
         case .complex64, .complex128:
             throw RNNRTError(.unsupported, "complex tensors are not supported by the graph executor")
+        }
+    }
+
+    /// `n` values of type `T` read from `raw` (unaligned, little-endian as stored), each widened by `widen`.
+    @inline(__always)
+    private static func widened<T: FixedWidthInteger>(_ raw: UnsafeRawBufferPointer, _ n: Int, as: T.Type,
+                                                      _ widen: (T) -> Int64) -> [Int64] {
+        [Int64](unsafeUninitializedCapacity: n) { out, initialized in
+            for i in 0..<n { out[i] = widen(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            initialized = n
         }
     }
 

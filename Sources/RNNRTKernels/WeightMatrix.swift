@@ -135,6 +135,31 @@ public struct WeightMatrix: Sendable {
         self.packedOnUse = packedOnUse
     }
 
+    /// From `Wᵀ = B [k × n]`, row-major with rows `ldb` apart (a `MatMul`'s right operand as stored): packed straight
+    /// from B when the packed form is chosen, else transposed into W first.
+    public static func transposing(_ b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int,
+                                   layout: Layout = .current) -> WeightMatrix {
+        let packed = layout == .packed || (layout == .bySize && k * n <= WeightMatrix.packLimit)
+        if KernelSet.avx2 && k > 0 && n > 0 && packed {
+            let slivers = AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { rnnrt_pack_b(k, n, b, ldb, $0) }
+            return WeightMatrix(k: k, n: n, packed: slivers, recurrentRowSlivers: layout != .inPlace)
+        }
+        var w = [Float](repeating: 0, count: k * n)
+        w.withUnsafeMutableBufferPointer { w in
+            for p in 0..<k { for j in 0..<n { w[j * k + p] = b[p * ldb + j] } }
+        }
+        return WeightMatrix(weights: w, rows: n, cols: k, layout: layout)
+    }
+
+    private init(k: Int, n: Int, packed: AlignedFloats, recurrentRowSlivers: Bool) {
+        self.k = k
+        self.n = n
+        storage = .packed(packed)
+        packedOnUse = nil
+        rowSliversOnUse = PackedOnUse()
+        self.recurrentRowSlivers = recurrentRowSlivers
+    }
+
     /// Number of elements of W.
     public var count: Int { k * n }
 

@@ -5,6 +5,7 @@
 #define RNNRT_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// 1 when the CPU supports AVX2 and FMA (and the kernels below may be called), else 0.
 int rnnrt_has_avx2_fma(void);
@@ -212,5 +213,22 @@ size_t rnnrt_winograd_scratch(ptrdiff_t m, ptrdiff_t c);
 void rnnrt_winograd_conv_avx2(ptrdiff_t m, ptrdiff_t c, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t oh, ptrdiff_t ow,
                               const float *x, const float *u, const float *bias, float *y, int accumulate,
                               float *scratch);
+
+/// q[i] = x[i] / scale rounded half to even, plus zero, saturated to 0…255 (NaN: 0): uint8 quantization, for n values.
+void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, int64_t *q);
+
+/// As rnnrt_quantize_uint8, minus zero, as floats: a quantized product's exact operand.
+void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, float zero, float *q);
+
+/// out[i] = x[i] − zero as floats for n values; returns 0 if a value lies outside low…high (each ≤ 2^24 in magnitude),
+/// else 1.
+int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out);
+
+/// acc[i] = (first ? 0 : acc[i]) + (int32)src[i], wrapping, for n values: src holds integers of magnitude < 2^31 (the
+/// float sums of an exact integer product).
+void rnnrt_add_exact_integers(const float *src, int32_t *acc, ptrdiff_t n, int first);
+
+/// dst[i] = (float)src[i] for n values, rounded to nearest even.
+void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n);
 
 #endif

@@ -49,7 +49,8 @@ struct ConvOp: GraphOperator {
     /// more time on the transforms than the products save).
     static let winogradFrom = 16
 
-    init(context ctx: OperatorContext) throws {
+    /// `winogradAllowed`: false for a convolution whose sums must stay exact (Winograd's transforms are not).
+    init(context ctx: OperatorContext, winogradAllowed: Bool = true) throws {
         let node = ctx.node
         label = node.label
         group = Int(try node.int("group", default: 1))
@@ -69,7 +70,7 @@ struct ConvOp: GraphOperator {
             weightShape = w.shape
             weights = ConvOp.groupMatrices(values, shape: w.shape, group: group)
             let square3 = w.shape.count == 4 && w.shape[2] == 3 && w.shape[3] == 3
-            winograd = group == 1 && square3 && min(w.shape[0], w.shape[1]) >= ConvOp.winogradFrom
+            winograd = winogradAllowed && group == 1 && square3 && min(w.shape[0], w.shape[1]) >= ConvOp.winogradFrom
                 ? WinogradWeights(weights: values, outputs: w.shape[0], inputs: w.shape[1]) : nil
             depthwise = group > 1 && w.shape[1] == 1 ? values : nil
         } else {

@@ -470,7 +470,7 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
                       _ f: (Float, Float) -> Float, _ g: (Int64, Int64) throws -> Int64) throws -> GraphTensor {
     switch (a.elements, b.elements) {
     case (.float(let x), .float(let y)):
-        if let operation = FloatOperation(rawValue: name) {
+        if let operation = ArithmeticOperation(rawValue: name) {
             let (v, s) = try floatArithmetic(operation, x, a.shape, y, b.shape)
             return GraphTensor(shape: s, floats: v)
         }
@@ -478,6 +478,9 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
         return GraphTensor(shape: s, floats: v)
     case (.int(let x), .int(let y)):
         let shape = try broadcastShape(a.shape, b.shape)
+        if let operation = ArithmeticOperation(rawValue: name), operation != .div {
+            return GraphTensor(shape: shape, ints: integerArithmetic(operation, x, a.shape, y, b.shape, to: shape))
+        }
         var out = [Int64](repeating: 0, count: shape.reduce(1, *))
         try forEachBroadcast(shape, a.shape, b.shape) { i, ja, jb, _ in out[i] = try g(x[ja], y[jb]) }
         return GraphTensor(shape: shape, ints: out)
@@ -497,12 +500,12 @@ func binaryArithmetic(_ name: String, _ a: GraphTensor, _ b: GraphTensor,
 }
 
 /// The four arithmetic operators, computed in loops of their own (no call per element).
-enum FloatOperation: String {
+enum ArithmeticOperation: String {
     case add = "Add", sub = "Sub", mul = "Mul", div = "Div"
 }
 
 /// `a op b` over two float arrays broadcast to a common shape, into an operator's output.
-func floatArithmetic(_ operation: FloatOperation, _ a: [Float], _ aShape: [Int], _ b: [Float],
+func floatArithmetic(_ operation: ArithmeticOperation, _ a: [Float], _ aShape: [Int], _ b: [Float],
                      _ bShape: [Int]) throws -> ([Float], [Int]) {
     let shape = try broadcastShape(aShape, bShape)
     let n = shape.reduce(1, *)
@@ -519,8 +522,28 @@ func floatArithmetic(_ operation: FloatOperation, _ a: [Float], _ aShape: [Int],
     }, shape)
 }
 
+/// `a op b` over two integer arrays broadcast to `shape`, wrapping (`Add`, `Sub`, `Mul`; not `Div`).
+func integerArithmetic(_ operation: ArithmeticOperation, _ a: [Int64], _ aShape: [Int], _ b: [Int64], _ bShape: [Int],
+                       to shape: [Int]) -> [Int64] {
+    let n = shape.reduce(1, *)
+    return outputArray(n) { (out: UnsafeMutableBufferPointer<Int64>) in
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress, let po = out.baseAddress else { return }
+                broadcastRuns(aShape, bShape, to: shape) { o, i, j, count, si, sj in
+                    switch operation {
+                    case .add: run(pa + i, si, pb + j, sj, po + o, count, &+)
+                    case .sub: run(pa + i, si, pb + j, sj, po + o, count, &-)
+                    case .mul, .div: run(pa + i, si, pb + j, sj, po + o, count, &*)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `out[k] = a[k·sa] op b[k·sb]` for `k < count`.
-private func apply(_ operation: FloatOperation, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>,
+private func apply(_ operation: ArithmeticOperation, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>,
                    _ sb: Int, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
     switch operation {
     case .add: run(a, sa, b, sb, out, count, +)
@@ -531,8 +554,8 @@ private func apply(_ operation: FloatOperation, _ a: UnsafePointer<Float>, _ sa:
 }
 
 @inline(__always)
-private func run(_ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
-                 _ out: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Float, Float) -> Float) {
+private func run<T>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                    _ out: UnsafeMutablePointer<T>, _ count: Int, _ f: (T, T) -> T) {
     switch (sa, sb) {
     case (1, 1): for k in 0..<count { out[k] = f(a[k], b[k]) }
     case (1, 0): let v = b[0]; for k in 0..<count { out[k] = f(a[k], v) }

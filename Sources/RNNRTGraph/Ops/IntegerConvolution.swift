@@ -1,9 +1,13 @@
+import CRNNRTKernels
 import RNNRTCore
 
 /// `ConvInteger` and `QLinearConv` (1-D to 3-D, groups, strides, dilations, pads, `auto_pad`), on the shapes of
 /// `ConvGeometry`: per item and group, `acc [M/group × positions] = (W − wZero) · patches`, where each patch value is
 /// `x − xZero` (0 in the padding, which holds the zero point), accumulated exactly in int32. `ConvInteger` returns the
 /// accumulators; `QLinearConv` adds its int32 bias and requantizes with `x_scale · w_scale[m] / y_scale`.
+///
+/// With a constant W (and zero point), the accumulators come from float convolutions (`ExactIntegerConv`); otherwise
+/// from an integer product per item and group.
 struct IntegerConvOp: GraphOperator {
     let label: String
     let quantizedOutput: Bool
@@ -12,6 +16,8 @@ struct IntegerConvOp: GraphOperator {
     let dilations: [Int]?
     let pads: [Int]?
     let autoPad: String
+    /// The convolution on the float kernels, when W and its zero point are constants.
+    let exact: ExactIntegerConv?
 
     init(context ctx: OperatorContext, quantizedOutput: Bool) throws {
         let node = ctx.node
@@ -27,6 +33,12 @@ struct IntegerConvOp: GraphOperator {
         guard ["NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
             throw RNNRTError(.malformed, "\(node.label): auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '\(autoPad)'")
         }
+        let (wIndex, zIndex) = quantizedOutput ? (3, 5) : (1, 3)
+        if let wT = ctx.constantInput(wIndex), ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil) {
+            exact = try ExactIntegerConv(ctx, weights: wT, zeroPoint: ctx.constantInput(zIndex), group: group)
+        } else {
+            exact = nil
+        }
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
@@ -34,29 +46,30 @@ struct IntegerConvOp: GraphOperator {
         let xT = try Check.input(inputs, 0, "x"), wT = try Check.input(inputs, q ? 3 : 1, "w")
         let xZeroT = q ? try Check.input(inputs, 2, "x_zero_point") : (inputs.count > 2 ? inputs[2] : nil)
         let wZeroT = q ? try Check.input(inputs, 5, "w_zero_point") : (inputs.count > 3 ? inputs[3] : nil)
-        let (x, xZero) = try IntegerMatMul.operandA(xT, zeroPoint: xZeroT, label)
-        let w = try IntegerMatMul.operandB(wT, zeroPoint: wZeroT, label)
+        let xZero = try IntegerMatMul.zeroPointA(xT, xZeroT, label)
         guard wT.rank >= 3, wT.shape[0] >= group, wT.shape[0] % group == 0 else {
             throw RNNRTError(.shapeMismatch, "\(label): w \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
         }
         let geometry = try ConvGeometry(input: xT.shape, weights: wT.shape, group: group, strides: strides,
                                         dilations: dilations, pads: pads, autoPad: autoPad)
         let m = geometry.outChannels
-        let patchCount = geometry.patchWidth.multipliedReportingOverflow(by: geometry.positions)
-        guard !patchCount.overflow, patchCount.partialValue <= 1 << 28 else {
-            throw RNNRTError(.invalidArgument, "\(label): \(geometry.patchWidth) patch values at \(geometry.positions) positions is too large")
-        }
-        let wZeros = try wZeroT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
-            ?? [Int32](repeating: 0, count: m)
-        let acc = accumulate(x: x, xZero: xZero, w: w, wZeros: wZeros, geometry)
+        let acc = try exact?.accumulate(xT, zeroPoint: xZero, label)
+            ?? accumulate(xT, xZero: xZero, wT, wZeroT, geometry)
         let shape = [geometry.batch, m] + geometry.outSize
         guard q else { return [GraphTensor(shape: shape, ints: acc.map(Int64.init), type: .int32)] }
         return [try requantize(acc, inputs, geometry, shape)]
     }
 
-    /// The int32 accumulators `[N, M, positions]`.
-    private func accumulate(x: [Int32], xZero: Int32, w: [Int32], wZeros: [Int32], _ geo: ConvGeometry) -> [Int32] {
+    /// The int32 accumulators `[N, M, positions]`, in integers.
+    private func accumulate(_ xT: GraphTensor, xZero: Int32, _ wT: GraphTensor, _ wZeroT: GraphTensor?, _ geo: ConvGeometry) throws -> [Int32] {
         let m = geo.outChannels, perGroup = m / group, width = geo.patchWidth, positions = geo.positions
+        let patchCount = width.multipliedReportingOverflow(by: positions)
+        guard !patchCount.overflow, patchCount.partialValue <= 1 << 28 else {
+            throw RNNRTError(.invalidArgument, "\(label): \(width) patch values at \(positions) positions is too large")
+        }
+        let x = try Quantization.integers(xT, "x", label), w = try IntegerMatMul.operandB(wT, zeroPoint: wZeroT, label)
+        let wZeros = try wZeroT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
+            ?? [Int32](repeating: 0, count: m)
         let shiftedW = w.enumerated().map { $1 &- wZeros[$0 / width] }
         var acc = [Int32](repeating: 0, count: geo.batch * m * positions)
         var patches = [Int32](repeating: 0, count: width * positions)
@@ -124,5 +137,70 @@ struct IntegerConvOp: GraphOperator {
             out[i] = Int64(Quantization.requantize(acc[i] &+ bias[channel], multiplier: multipliers[channel], zeroPoint: zero, range: range))
         }
         return GraphTensor(shape: shape, ints: out, type: yZero.type)
+    }
+}
+
+/// A convolution of 8-bit operands with a constant W, computed exactly on the float convolution kernels: `W − wZero`
+/// as float weights, the input as `x − xZero` floats (the padding's 0 is the zero point, as in the integer form).
+/// As in `IntegerWeights`, each input value's magnitude is at most 255 and the input channels are split into chunks
+/// whose patch width keeps the magnitudes of one output's terms summing to at most 2^24, so every float partial sum
+/// is an exact integer; the chunks' sums are added in int32. Winograd's transforms are not used (they are not exact).
+/// A grouped convolution whose patch is too wide for one chunk is left to the integer form (nil).
+struct ExactIntegerConv {
+    /// Per chunk of input channels, its range and the float convolution of its weights.
+    private let chunks: [(channels: Range<Int>, op: ConvOp)]
+
+    init?(_ ctx: OperatorContext, weights wT: GraphTensor, zeroPoint zT: GraphTensor?, group: Int) throws {
+        let label = ctx.node.label
+        let w = try IntegerMatMul.operandB(wT, zeroPoint: zT, label)
+        guard wT.rank >= 3, wT.count > 0, wT.shape[0] >= group, wT.shape[0] % group == 0 else { return nil }
+        let m = wT.shape[0], channels = wT.shape[1], taps = wT.shape.dropFirst(2).reduce(1, *)
+        let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
+            ?? [Int32](repeating: 0, count: m)
+        let perOutput = channels * taps
+        let shifted = w.indices.map { Float(w[$0] &- zeros[$0 / perOutput]) }
+        let largest = shifted.reduce(Float(0)) { max($0, abs($1)) }
+        let rows = IntegerWeights.blockRows(largest: Int(largest))
+        let chunkChannels = group == 1 ? rows / taps : (perOutput <= rows ? channels : 0)
+        guard chunkChannels > 0 else { return nil }
+        chunks = try stride(from: 0, to: channels, by: chunkChannels).map { first in
+            let range = first..<min(channels, first + chunkChannels)
+            let values = range.count == channels ? shifted : (0..<m).flatMap { o in
+                shifted[(o * perOutput + range.lowerBound * taps)..<(o * perOutput + range.upperBound * taps)]
+            }
+            var node = ctx.node
+            node.inputs = ["x", "w"]
+            let shape = [m, range.count] + Array(wT.shape.dropFirst(2))
+            let context = OperatorContext(node: node, opset: ctx.opset) { $0 == "w" ? GraphTensor(shape: shape, floats: values) : nil }
+            return (range, try ConvOp(context: context, winogradAllowed: false))
+        }
+    }
+
+    /// The int32 accumulators `[N, M, positions]` of x (8-bit, `[N, C, spatial...]`) minus `zeroPoint`.
+    func accumulate(_ xT: GraphTensor, zeroPoint: Int32, _ label: String) throws -> [Int32] {
+        guard xT.rank >= 3 else {
+            throw RNNRTError(.shapeMismatch, "\(label): x must be [N, C, spatial...], got \(xT.shape.shapeDescription)")
+        }
+        let (batch, channels) = (xT.shape[0], xT.shape[1]), plane = xT.shape.dropFirst(2).reduce(1, *)
+        guard chunks.last?.channels.upperBound == channels else {
+            throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) has \(channels) channels, W \(chunks.last?.channels.upperBound ?? 0)")
+        }
+        return try Quantization.withShiftedFloats(xT, zeroPoint: zeroPoint, "x", label) { x in
+            var acc: [Int32] = []
+            for (index, chunk) in chunks.enumerated() {
+                let input = chunks.count == 1 ? Array(x) : (0..<batch).flatMap { b in
+                    x[((b * channels + chunk.channels.lowerBound) * plane)..<((b * channels + chunk.channels.upperBound) * plane)]
+                }
+                let sums = try chunk.op.run([GraphTensor(shape: [batch, chunk.channels.count] + xT.shape.dropFirst(2), floats: input)])[0]
+                let values = sums.floatsUnchecked
+                if index == 0 { acc = [Int32](repeating: 0, count: values.count) }
+                guard !values.isEmpty else { continue }
+                values.withUnsafeBufferPointer { v in
+                    acc.withUnsafeMutableBufferPointer { rnnrt_add_exact_integers(v.baseAddress!, $0.baseAddress!, v.count, index == 0 ? 1 : 0) }
+                }
+                recycleIntermediate(sums)
+            }
+            return acc
+        }
     }
 }

@@ -8,24 +8,61 @@ import RNNRTCore
 enum IntegerMatMul {
     static func register(_ r: inout [String: OperatorBuilder]) {
         r["MatMulInteger"] = { ctx in
-            let label = ctx.node.label
-            return ClosureOperator { inputs in [try matMulInteger(inputs, label)] }
+            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
+            return ClosureOperator { inputs in [try matMulInteger(inputs, b, label)] }
         }
         r["QLinearMatMul"] = { ctx in
-            let label = ctx.node.label
-            return ClosureOperator { inputs in [try qlinearMatMul(inputs, label)] }
+            let label = ctx.node.label, b = try prepared(ctx, b: 3, zeroPoint: 5)
+            return ClosureOperator { inputs in [try qlinearMatMul(inputs, b, label)] }
         }
     }
 
     static func registerMicrosoft(_ r: inout [String: OperatorBuilder]) {
         r["MatMulIntegerToFloat"] = { ctx in
-            let label = ctx.node.label
-            return ClosureOperator { inputs in [try matMulIntegerToFloat(inputs, label)] }
+            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 5)
+            return ClosureOperator { inputs in [try matMulIntegerToFloat(inputs, b, label)] }
         }
         r["DynamicQuantizeMatMul"] = { ctx in
-            let label = ctx.node.label
-            return ClosureOperator { inputs in [try dynamicQuantizeMatMul(inputs, label)] }
+            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
+            return ClosureOperator { inputs in [try dynamicQuantizeMatMul(inputs, b, label)] }
         }
+    }
+
+    /// B as `IntegerWeights`, when it is a 2-D constant whose zero point (if any) is a constant too.
+    static func prepared(_ ctx: OperatorContext, b index: Int, zeroPoint zIndex: Int) throws -> IntegerWeights? {
+        guard let bT = ctx.constantInput(index), bT.rank == 2, ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil) else {
+            return nil
+        }
+        let zT = ctx.constantInput(zIndex), label = ctx.node.label
+        if let zT, zT.integerType != bT.integerType {
+            throw RNNRTError(.invalidArgument, "\(label): B is \(bT.integerType.rawValue) but its zero point is \(zT.typeName)")
+        }
+        let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "B zero point", label), $0, n: bT.shape[1], "B zero point", label) }
+        return try IntegerWeights(bT, zeroPoints: zeros ?? [Int32](repeating: 0, count: bT.shape[1]), label)
+    }
+
+    /// The int32 accumulators of `(A − aZero) · (B − bZero[column])` with NumPy `matmul` shapes, on the float kernels
+    /// when B is `prepared` (a 2-D constant), else in integers.
+    static func accumulate(_ aT: GraphTensor, aZero: Int32, _ bT: GraphTensor, bZero: GraphTensor?, prepared: IntegerWeights?,
+                           _ label: String) throws -> (shape: [Int], acc: [Int32], n: Int) {
+        guard let prepared else {
+            return try product(a: try Quantization.integers(aT, "A", label), aShape: aT.shape, aZero: aZero,
+                               b: try operandB(bT, zeroPoint: bZero, label), bShape: bT.shape, bZero: bZero, label)
+        }
+        let (k, n) = (prepared.k, prepared.n)
+        guard let last = aT.shape.last, last == k else {
+            throw RNNRTError(.shapeMismatch, "\(label): A \(aT.shape.shapeDescription) × B [\(k), \(n)]: A's last axis must be \(k)")
+        }
+        let rows = k == 0 ? aT.shape.dropLast().reduce(1, *) : aT.count / k
+        let shape = aT.rank == 1 ? [n] : Array(aT.shape.dropLast()) + [n]
+        let count = try Check.elementCount(shape, "\(label) output")
+        guard count > 0, k > 0 else { return (shape, [Int32](repeating: 0, count: count), n) }
+        let acc = try Quantization.withShiftedFloats(aT, zeroPoint: aZero, "A", label) { a in
+            outputArray(count) { (c: UnsafeMutableBufferPointer<Int32>) in
+                prepared.multiply(m: rows, a: a.baseAddress!, lda: k, into: c.baseAddress!)
+            }
+        }
+        return (shape, acc, n)
     }
 
     /// `(A − aZero) · (B − bZero[column])` for A `[..., m, k]` and B `[..., k, n]` (1-D operands promoted), in int32.
@@ -76,13 +113,12 @@ enum IntegerMatMul {
         }
     }
 
-    /// A's values and scalar zero point (0 when absent), of one 8-bit type.
-    static func operandA(_ aT: GraphTensor, zeroPoint zT: GraphTensor?, _ label: String) throws -> ([Int32], Int32) {
-        let a = try Quantization.integers(aT, "A", label)
-        guard let zT else { return (a, 0) }
+    /// A's scalar zero point (0 when absent), checked to be of A's type.
+    static func zeroPointA(_ aT: GraphTensor, _ zT: GraphTensor?, _ label: String) throws -> Int32 {
+        guard let zT else { return 0 }
         let zp = try Quantization.zeroPoints(zT, "A zero point", label)
         guard zp.type == aT.integerType else { throw RNNRTError(.invalidArgument, "\(label): A is \(aT.integerType.rawValue) but its zero point is \(zp.type.rawValue)") }
-        return (a, try Quantization.scalar(zp.values, zT, "A zero point", label))
+        return try Quantization.scalar(zp.values, zT, "A zero point", label)
     }
 
     /// B's values, its zero point checked to be of B's type.
@@ -94,27 +130,25 @@ enum IntegerMatMul {
         return b
     }
 
-    static func matMulInteger(_ inputs: [GraphTensor?], _ label: String) throws -> GraphTensor {
+    static func matMulInteger(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
         let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
-        let (a, aZero) = try operandA(aT, zeroPoint: inputs.count > 2 ? inputs[2] : nil, label)
+        let aZero = try zeroPointA(aT, inputs.count > 2 ? inputs[2] : nil, label)
         let bZero = inputs.count > 3 ? inputs[3] : nil
-        let b = try operandB(bT, zeroPoint: bZero, label)
-        let p = try product(a: a, aShape: aT.shape, aZero: aZero, b: b, bShape: bT.shape, bZero: bZero, label)
+        let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
         return GraphTensor(shape: p.shape, ints: p.acc.map(Int64.init), type: .int32)
     }
 
-    static func qlinearMatMul(_ inputs: [GraphTensor?], _ label: String) throws -> GraphTensor {
+    static func qlinearMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
         let aT = try Check.input(inputs, 0, "a"), bT = try Check.input(inputs, 3, "b")
         let aScaleT = try Check.input(inputs, 1, "a_scale"), bScaleT = try Check.input(inputs, 4, "b_scale")
         let yScaleT = try Check.input(inputs, 6, "y_scale"), yZeroT = try Check.input(inputs, 7, "y_zero_point")
-        let (a, aZero) = try operandA(aT, zeroPoint: try Check.input(inputs, 2, "a_zero_point"), label)
+        let aZero = try zeroPointA(aT, try Check.input(inputs, 2, "a_zero_point"), label)
         let bZero = try Check.input(inputs, 5, "b_zero_point")
-        let b = try operandB(bT, zeroPoint: bZero, label)
         let aScale = try Quantization.scalar(try Quantization.scales(aScaleT, "a_scale", label), aScaleT, "a_scale", label)
         let yScale = try Quantization.scalar(try Quantization.scales(yScaleT, "y_scale", label), yScaleT, "y_scale", label)
         let yZero = try Quantization.zeroPoints(yZeroT, "y_zero_point", label)
         let zero = try Quantization.scalar(yZero.values, yZeroT, "y_zero_point", label)
-        let p = try product(a: a, aShape: aT.shape, aZero: aZero, b: b, bShape: bT.shape, bZero: bZero, label)
+        let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
         let bScales = try Quantization.perColumn(try Quantization.scales(bScaleT, "b_scale", label), bScaleT, n: p.n, "b_scale", label)
         let multipliers = bScales.map { aScale * $0 / yScale }
         let range = Quantization.range(of: yZero.type)!
@@ -127,43 +161,44 @@ enum IntegerMatMul {
 
     /// `acc · multiplier[column] + bias[column]` as floats.
     static func scaled(_ p: (shape: [Int], acc: [Int32], n: Int), multipliers: [Float], bias bT: GraphTensor?, _ label: String) throws -> GraphTensor {
+        let n = p.n
         let bias = try bT.map { t -> [Float] in
             let v = try t.floats("\(label) bias")
-            guard t.rank == 1, v.count == p.n else { throw RNNRTError(.shapeMismatch, "\(label): bias must be 1-D of \(p.n), got \(t.shape.shapeDescription)") }
+            guard t.rank == 1, v.count == n else { throw RNNRTError(.shapeMismatch, "\(label): bias must be 1-D of \(n), got \(t.shape.shapeDescription)") }
             return v
-        }
+        } ?? [Float](repeating: 0, count: n)
         let out = outputFloats(p.acc.count) { y in
-            for i in p.acc.indices {
-                let v = Float(p.acc[i]) * multipliers[i % p.n]
-                y[i] = bias.map { v + $0[i % p.n] } ?? v
+            p.acc.withUnsafeBufferPointer { acc in
+                for row in 0..<(n == 0 ? 0 : acc.count / n) {
+                    for j in 0..<n { y[row * n + j] = Float(acc[row * n + j]) * multipliers[j] + bias[j] }
+                }
             }
         }
         return GraphTensor(shape: p.shape, floats: out)
     }
 
-    static func matMulIntegerToFloat(_ inputs: [GraphTensor?], _ label: String) throws -> GraphTensor {
+    static func matMulIntegerToFloat(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
         let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
         let aScaleT = try Check.input(inputs, 2, "a_scale"), bScaleT = try Check.input(inputs, 3, "b_scale")
-        let (a, aZero) = try operandA(aT, zeroPoint: inputs.count > 4 ? inputs[4] : nil, label)
+        let aZero = try zeroPointA(aT, inputs.count > 4 ? inputs[4] : nil, label)
         let bZero = inputs.count > 5 ? inputs[5] : nil
-        let b = try operandB(bT, zeroPoint: bZero, label)
         let aScale = try Quantization.scalar(try Quantization.scales(aScaleT, "a_scale", label), aScaleT, "a_scale", label)
-        let p = try product(a: a, aShape: aT.shape, aZero: aZero, b: b, bShape: bT.shape, bZero: bZero, label)
+        let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
         let bScales = try Quantization.perColumn(try Quantization.scales(bScaleT, "b_scale", label), bScaleT, n: p.n, "b_scale", label)
         return try scaled(p, multipliers: bScales.map { aScale * $0 }, bias: inputs.count > 6 ? inputs[6] : nil, label)
     }
 
-    static func dynamicQuantizeMatMul(_ inputs: [GraphTensor?], _ label: String) throws -> GraphTensor {
-        let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
+    static func dynamicQuantizeMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
+        let xT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
         let bScaleT = try Check.input(inputs, 2, "b_scale")
-        let x = try aT.floats("\(label) A")
-        var a = [Int32](repeating: 0, count: x.count)
+        let x = try xT.floats("\(label) A")
+        var a = [Int64](repeating: 0, count: x.count)
         let (aScale, aZero) = x.withUnsafeBufferPointer { xp in
             a.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(xp, into: $0) }
         }
+        let aT = GraphTensor(shape: xT.shape, ints: a, type: .uint8)
         let bZero = inputs.count > 3 ? inputs[3] : nil
-        let b = try operandB(bT, zeroPoint: bZero, label)
-        let p = try product(a: a, aShape: aT.shape, aZero: aZero, b: b, bShape: bT.shape, bZero: bZero, label)
+        let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
         let bScales = try Quantization.perColumn(try Quantization.scales(bScaleT, "b_scale", label), bScaleT, n: p.n, "b_scale", label)
         return try scaled(p, multipliers: bScales.map { aScale * $0 }, bias: inputs.count > 4 ? inputs[4] : nil, label)
     }

@@ -1,3 +1,4 @@
+import CRNNRTKernels
 import RNNRTCore
 
 /// The arithmetic onnxruntime's CPU kernels use for 8-bit linear quantization, shared by every quantized
@@ -50,10 +51,17 @@ enum Quantization {
         return (scale, Int32(clamped.rounded(.toNearestOrEven)))
     }
 
-    /// `x` quantized to uint8 with its dynamic parameters, as Int32 values.
-    static func quantizeDynamically(_ x: UnsafeBufferPointer<Float>, into q: UnsafeMutableBufferPointer<Int32>) -> (scale: Float, zeroPoint: Int32) {
+    /// `x` quantized to uint8 with its dynamic parameters.
+    static func quantizeDynamically(_ x: UnsafeBufferPointer<Float>, into q: UnsafeMutableBufferPointer<Int64>) -> (scale: Float, zeroPoint: Int32) {
         let (scale, zeroPoint) = dynamicParameters(x)
-        for i in 0..<x.count { q[i] = quantize(x[i], scale: scale, zeroPoint: zeroPoint, range: 0...255) }
+        if let base = x.baseAddress { rnnrt_quantize_uint8(base, x.count, scale, Float(zeroPoint), q.baseAddress!) }
+        return (scale, zeroPoint)
+    }
+
+    /// `x` quantized to uint8 with its dynamic parameters, minus the zero point, as floats (a product's exact operand).
+    static func quantizeDynamically(_ x: UnsafeBufferPointer<Float>, shiftedInto q: UnsafeMutablePointer<Float>) -> (scale: Float, zeroPoint: Int32) {
+        let (scale, zeroPoint) = dynamicParameters(x)
+        if let base = x.baseAddress { rnnrt_quantize_uint8_shifted(base, x.count, scale, Float(zeroPoint), q) }
         return (scale, zeroPoint)
     }
 

@@ -116,11 +116,12 @@ enum QuantizationOps {
     /// y (uint8), y_scale and y_zero_point of `x` quantized over its own range.
     static func dynamicQuantizeLinear(_ xT: GraphTensor, _ label: String) throws -> [GraphTensor] {
         let x = try xT.floats("\(label) x")
-        var q = [Int32](repeating: 0, count: x.count)
-        let (scale, zeroPoint) = x.withUnsafeBufferPointer { xp in
-            q.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(xp, into: $0) }
+        var parameters: (scale: Float, zeroPoint: Int32) = (1, 0)
+        let q = outputArray(x.count) { (q: UnsafeMutableBufferPointer<Int64>) in
+            parameters = x.withUnsafeBufferPointer { Quantization.quantizeDynamically($0, into: q) }
         }
-        return [GraphTensor(shape: xT.shape, ints: q.map(Int64.init), type: .uint8),
+        let (scale, zeroPoint) = parameters
+        return [GraphTensor(shape: xT.shape, ints: q, type: .uint8),
                 GraphTensor(shape: [], floats: [scale]),
                 GraphTensor(shape: [], ints: [Int64(zeroPoint)], type: .uint8)]
     }

@@ -6,7 +6,9 @@ import RNNRTCore
 /// onnxruntime's CPU kernel does. Per direction, the whole input `X` is quantized to uint8 once over its own range
 /// (`Quantization.dynamicParameters`) and multiplied by W in int32, scaled by `x_scale · w_scale`; at every step the
 /// hidden state of the whole batch is quantized the same way over its own range, multiplied by R in int32 and added
-/// scaled by `h_scale · r_scale`; then peepholes, the bias `Wb + Rb`, `clip`, and the gate functions in float.
+/// scaled by `h_scale · r_scale`; then peepholes, the bias `Wb + Rb`, `clip`, and the gate functions in float. The
+/// int32 products run exactly on the float kernels (`IntegerWeights`), bound once at load when W, R and their scales
+/// and zero points are constants.
 ///
 /// onnxruntime splits the batch into one chunk per thread, each quantizing its own rows' hidden state, when the batch
 /// has at least 2 rows and H ≤ 256 (or more than 4 rows); this operator quantizes the whole batch together, as
@@ -18,6 +20,8 @@ struct QuantizedLSTMOp: GraphOperator {
     let directions: Int
     let reverseOnly: Bool
     let clip: Float?
+    /// Per direction, W and R with their column scales, when they are constants.
+    private(set) var bound: [DirectionWeights]? = nil
 
     init(context ctx: OperatorContext) throws {
         let node = ctx.node
@@ -37,12 +41,34 @@ struct QuantizedLSTMOp: GraphOperator {
             throw RNNRTError(.unsupported, "\(label): activations \(names) are not supported (Sigmoid, Tanh, Tanh are)")
         }
         guard try node.int("input_forget", default: 0) == 0 else { throw RNNRTError(.unsupported, "\(label): input_forget is not supported") }
+        let constants = [1, 2, 8, 9, 10, 11].compactMap { ctx.constantInput($0) }
+        if constants.count == 6 { bound = try directionWeights(constants) }
     }
 
     /// One direction's quantized weights `[K × 4H]` (zero points subtracted) and per-column scales.
     struct QuantizedWeights {
-        let values: [Int32]
+        let product: IntegerWeights
         let scales: [Float]
+    }
+
+    /// One direction's W and R.
+    struct DirectionWeights {
+        let w: QuantizedWeights
+        let r: QuantizedWeights
+    }
+
+    /// Every direction's W and R from the inputs W, R, W_scale, W_zero_point, R_scale, R_zero_point.
+    func directionWeights(_ t: [GraphTensor]) throws -> [DirectionWeights] {
+        let (wT, rT) = (t[0], t[1])
+        guard wT.rank == 3, rT.rank == 3, rT.shape[1] > 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): W and R must be [D, input, 4·hidden] and [D, hidden, 4·hidden], got \(wT.shape.shapeDescription) and \(rT.shape.shapeDescription)")
+        }
+        let (inputSize, h) = (wT.shape[1], rT.shape[1])
+        if let hiddenSize, hiddenSize != h { throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)") }
+        return try (0..<directions).map { d in
+            DirectionWeights(w: try weights(wT, scale: t[2], zeroPoint: t[3], k: inputSize, h: h, d: d, "W"),
+                             r: try weights(rT, scale: t[4], zeroPoint: t[5], k: h, h: h, d: d, "R"))
+        }
     }
 
     /// Direction `d`'s slice of W or R `[D, K, 4H]` with its scale and zero point `[D]` or `[D, 4H]`.
@@ -51,7 +77,9 @@ struct QuantizedLSTMOp: GraphOperator {
         guard t.shape == [directions, k, n] else {
             throw RNNRTError(.shapeMismatch, "\(label): \(what) must be [\(directions), \(k), \(n)], got \(t.shape.shapeDescription)")
         }
-        let all = try IntegerMatMul.operandB(t, zeroPoint: zT, label)
+        guard case .int(let all) = t.elements, zT.integerType == t.integerType else {
+            throw RNNRTError(.invalidArgument, "\(label): \(what) must be uint8 or int8 with a zero point of its type, got \(t.typeName) and \(zT.typeName)")
+        }
         let scales = try Quantization.scales(sT, "\(what)_scale", label)
         let zeros = try Quantization.integers(zT, "\(what)_zero_point", label)
         let perDirection = sT.shape == [directions], perRow = sT.shape == [directions, n]
@@ -60,8 +88,9 @@ struct QuantizedLSTMOp: GraphOperator {
         }
         let columnScales = perDirection ? [Float](repeating: scales[d], count: n) : Array(scales[(d * n)..<((d + 1) * n)])
         let columnZeros = perDirection ? [Int32](repeating: zeros[d], count: n) : Array(zeros[(d * n)..<((d + 1) * n)])
-        let slice = all[(d * k * n)..<((d + 1) * k * n)]
-        return QuantizedWeights(values: slice.enumerated().map { $1 &- columnZeros[$0 % n] }, scales: columnScales)
+        let product = try IntegerWeights(all[(d * k * n)..<((d + 1) * k * n)], k: k, n: n, type: t.integerType,
+                                         zeroPoints: columnZeros, label)
+        return QuantizedWeights(product: product, scales: columnScales)
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
@@ -81,55 +110,46 @@ struct QuantizedLSTMOp: GraphOperator {
         let stateShape = [directions, batch, h]
         let h0 = try state(input(5), "initial_h", stateShape), c0 = try state(input(6), "initial_c", stateShape)
         let bias = try vector(input(3), "B", count: 8 * h), peepholes = try vector(input(7), "P", count: 3 * h)
-        let sW = try Check.input(inputs, 8, "W_scale"), zW = try Check.input(inputs, 9, "W_zero_point")
-        let sR = try Check.input(inputs, 10, "R_scale"), zR = try Check.input(inputs, 11, "R_zero_point")
+        let all = try bound ?? directionWeights(try [1, 2, 8, 9, 10, 11].map { try Check.input(inputs, $0, "W, R and their scales and zero points") })
+        guard all[0].w.product.k == inputSize, all[0].r.product.k == h else {
+            throw RNNRTError(.shapeMismatch, "\(label): X \(xT.shape.shapeDescription) and R \(rT.shape.shapeDescription) do not match W [\(directions), \(all[0].w.product.k), \(4 * h)]")
+        }
         var y = [Float](repeating: 0, count: steps * directions * batch * h)
         var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
-        let quantizedX = quantizeInput(x)
-        for d in 0..<directions {
-            let w = try weights(wT, scale: sW, zeroPoint: zW, k: inputSize, h: h, d: d, "W")
-            let r = try weights(rT, scale: sR, zeroPoint: zR, k: h, h: h, d: d, "R")
-            let gates = projectInput(quantizedX, w, rows: steps * batch, k: inputSize, n: 4 * h)
-            var cell = Cell(h: h, batch: batch, bias: bias.map { directionBias($0, d: d, h: h) },
-                            peepholes: peepholes.map { Array($0[(d * 3 * h)..<((d + 1) * 3 * h)]) }, clip: clip)
-            cell.hidden = Array(h0[(d * batch * h)..<((d + 1) * batch * h)])
-            cell.memory = Array(c0[(d * batch * h)..<((d + 1) * batch * h)])
-            let backward = reverseOnly || d == 1
-            for s in 0..<steps {
-                let t = backward ? steps - 1 - s : s
-                cell.step(inputGates: gates, at: t * batch * 4 * h, recurrent: r)
-                let base = (t * directions + d) * batch * h
-                for i in 0..<(batch * h) { y[base + i] = cell.hidden[i] }
-            }
-            for i in 0..<(batch * h) {
-                hFinal[d * batch * h + i] = cell.hidden[i]
-                cFinal[d * batch * h + i] = cell.memory[i]
+        try withTemporaryFloats(x.count + steps * batch * 4 * h) { scratch in
+            let quantizedX = scratch.baseAddress!, gates = quantizedX + x.count
+            let xScale = x.withUnsafeBufferPointer { Quantization.quantizeDynamically($0, shiftedInto: quantizedX).scale }
+            for d in 0..<directions {
+                let (w, r) = (all[d].w, all[d].r)
+                project(quantizedX, scale: xScale, w, rows: steps * batch, into: gates)
+                var cell = Cell(h: h, batch: batch, bias: bias.map { directionBias($0, d: d, h: h) },
+                                peepholes: peepholes.map { Array($0[(d * 3 * h)..<((d + 1) * 3 * h)]) }, clip: clip)
+                cell.hidden = Array(h0[(d * batch * h)..<((d + 1) * batch * h)])
+                cell.memory = Array(c0[(d * batch * h)..<((d + 1) * batch * h)])
+                let backward = reverseOnly || d == 1
+                for s in 0..<steps {
+                    let t = backward ? steps - 1 - s : s
+                    try cell.step(inputGates: gates + t * batch * 4 * h, recurrent: r)
+                    let base = (t * directions + d) * batch * h
+                    for i in 0..<(batch * h) { y[base + i] = cell.hidden[i] }
+                }
+                for i in 0..<(batch * h) {
+                    hFinal[d * batch * h + i] = cell.hidden[i]
+                    cFinal[d * batch * h + i] = cell.memory[i]
+                }
             }
         }
         return [GraphTensor(shape: [steps, directions, batch, h], floats: y),
                 GraphTensor(shape: stateShape, floats: hFinal), GraphTensor(shape: stateShape, floats: cFinal)]
     }
 
-    /// X quantized to uint8 over its range: values minus the zero point, and the scale.
-    private func quantizeInput(_ x: [Float]) -> (values: [Int32], scale: Float) {
-        var q = [Int32](repeating: 0, count: x.count)
-        let (scale, zero) = x.withUnsafeBufferPointer { xp in q.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(xp, into: $0) } }
-        return (q.map { $0 - zero }, scale)
-    }
-
-    /// `X · W` for every step and row, scaled: `[steps·batch × 4H]`.
-    private func projectInput(_ x: (values: [Int32], scale: Float), _ w: QuantizedWeights, rows: Int, k: Int, n: Int) -> [Float] {
-        var acc = [Int32](repeating: 0, count: rows * n)
-        x.values.withUnsafeBufferPointer { a in
-            w.values.withUnsafeBufferPointer { b in
-                acc.withUnsafeMutableBufferPointer { c in
-                    guard rows > 0, k > 0 else { return }
-                    IntegerMatMul.gemm(m: rows, n: n, k: k, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
-                }
-            }
+    /// `X · W` for every step and row (X quantized and shifted), scaled by `x_scale · w_scale`: `[rows × 4H]`.
+    private func project(_ x: UnsafePointer<Float>, scale: Float, _ w: QuantizedWeights, rows: Int, into gates: UnsafeMutablePointer<Float>) {
+        let n = w.product.n
+        w.product.multiply(m: rows, a: x, lda: w.product.k, into: gates)
+        w.scales.withUnsafeBufferPointer { s in
+            for row in 0..<rows { for j in 0..<n { gates[row * n + j] *= scale * s[j] } }
         }
-        let multipliers = w.scales.map { x.scale * $0 }
-        return acc.indices.map { Float(acc[$0]) * multipliers[$0 % n] }
     }
 
     /// `Wb + Rb` of direction `d`, `[4H]`.
@@ -170,6 +190,9 @@ private struct Cell {
     let clip: Float?
     var hidden: [Float] = []
     var memory: [Float] = []
+    /// The quantized hidden state and the step's gates, reused from step to step.
+    private var quantized: [Float]
+    private var gates: [Float]
 
     init(h: Int, batch: Int, bias: [Float]?, peepholes: [Float]?, clip: Float?) {
         self.h = h
@@ -177,34 +200,34 @@ private struct Cell {
         self.bias = bias
         self.peepholes = peepholes
         self.clip = clip
+        quantized = [Float](repeating: 0, count: batch * h)
+        gates = [Float](repeating: 0, count: batch * 4 * h)
     }
 
-    /// One step: the hidden state quantized over its range, times R, added to the input gates of step `offset`.
-    mutating func step(inputGates: [Float], at offset: Int, recurrent r: QuantizedLSTMOp.QuantizedWeights) {
+    /// One step: the hidden state quantized over its range, times R, scaled and added to the step's input gates.
+    mutating func step(inputGates: UnsafePointer<Float>, recurrent r: QuantizedLSTMOp.QuantizedWeights) throws {
         let n = 4 * h
-        var q = [Int32](repeating: 0, count: batch * h)
-        let (scale, zero) = hidden.withUnsafeBufferPointer { hp in q.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(hp, into: $0) } }
-        for i in q.indices { q[i] -= zero }
-        var acc = [Int32](repeating: 0, count: batch * n)
-        q.withUnsafeBufferPointer { a in
-            r.values.withUnsafeBufferPointer { b in
-                acc.withUnsafeMutableBufferPointer { c in
-                    IntegerMatMul.gemm(m: batch, n: n, k: h, a: a.baseAddress!, b: b.baseAddress!, c: c.baseAddress!)
+        let scale = hidden.withUnsafeBufferPointer { hp in
+            quantized.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(hp, shiftedInto: $0.baseAddress!).scale }
+        }
+        quantized.withUnsafeBufferPointer { q in
+            gates.withUnsafeMutableBufferPointer { g in
+                r.product.multiply(m: batch, a: q.baseAddress!, lda: h, into: g.baseAddress!)
+                r.scales.withUnsafeBufferPointer { s in
+                    for row in 0..<batch {
+                        for j in 0..<n { g[row * n + j] = inputGates[row * n + j] + g[row * n + j] * (scale * s[j]) }
+                    }
                 }
             }
         }
-        let multipliers = r.scales.map { scale * $0 }
-        for row in 0..<batch {
-            var gates = (0..<n).map { inputGates[offset + row * n + $0] + Float(acc[row * n + $0]) * multipliers[$0] }
-            update(row: row, gates: &gates)
-        }
+        for row in 0..<batch { update(row: row) }
     }
 
     /// The gate functions of one row: `i, o, f` sigmoid, `c` tanh, with peepholes, bias and clip.
-    private mutating func update(row: Int, gates g: inout [Float]) {
-        let base = row * h
+    private mutating func update(row: Int) {
+        let base = row * h, g = row * 4 * h
         func pre(_ gate: Int, _ j: Int, peephole state: Float?) -> Float {
-            var v = g[gate * h + j]
+            var v = gates[g + gate * h + j]
             if let peepholes, let state {
                 let index = gate == 0 ? j : (gate == 1 ? h + j : 2 * h + j)
                 v += peepholes[index] * state

@@ -1,0 +1,47 @@
+// The element loops of 8-bit quantized arithmetic (see include/rnnrt_kernels.h). Portable C without branches in the
+// loops, which compilers vectorize on every target.
+#include "rnnrt_kernels.h"
+
+// 1.5 · 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to an integer, half to even, in the
+// default rounding mode (no call to a rounding function, which the baseline x86-64 target lacks).
+static const float round_magic = 12582912.0f;
+
+// x / scale rounded half to even plus zero, saturated to 0…255; NaN gives 0. The quotient is clamped to ±1024 first
+// (beyond that the result saturates whatever the rounding, and a NaN becomes −1024).
+static inline float quantize_uint8(float x, float scale, float zero) {
+    float v = x / scale;
+    v = v > -1024.0f ? v : -1024.0f;
+    v = v < 1024.0f ? v : 1024.0f;
+    float q = (v + round_magic) - round_magic + zero;
+    q = q > 0.0f ? q : 0.0f;
+    return q < 255.0f ? q : 255.0f;
+}
+
+void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, int64_t *q) {
+    for (ptrdiff_t i = 0; i < n; i++) q[i] = (int64_t)(int32_t)quantize_uint8(x[i], scale, zero);
+}
+
+void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, float zero, float *q) {
+    for (ptrdiff_t i = 0; i < n; i++) q[i] = quantize_uint8(x[i], scale, zero) - zero;
+}
+
+int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out) {
+    int inside = 1;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        inside &= (x[i] >= low) & (x[i] <= high);
+        out[i] = (float)(int32_t)x[i] - zero;
+    }
+    return inside;
+}
+
+void rnnrt_add_exact_integers(const float *src, int32_t *acc, ptrdiff_t n, int first) {
+    if (first) {
+        for (ptrdiff_t i = 0; i < n; i++) acc[i] = (int32_t)src[i];
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)(int32_t)src[i]);
+    }
+}
+
+void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = (float)src[i];
+}

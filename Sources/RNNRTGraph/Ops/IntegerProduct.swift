@@ -1,0 +1,115 @@
+import CRNNRTKernels
+import RNNRTCore
+import RNNRTKernels
+
+/// A constant 8-bit right operand `B [k × n]` with its zero points subtracted, kept as float matrices so that the
+/// float product kernels compute the int32 product `(A − aZero) · (B − bZero)` exactly.
+///
+/// Every value of `A − aZero` is an integer of magnitude at most 255 (an 8-bit value minus a zero point of its type).
+/// B's rows are split into blocks short enough that the sum of the magnitudes of one output's terms within a block
+/// stays at most 2^24: every partial sum, in whatever order a kernel adds the terms, is then an integer float32 holds
+/// exactly. The blocks' sums are added in int32, wrapping as onnxruntime's integer kernels do.
+struct IntegerWeights: Sendable {
+    let k: Int
+    let n: Int
+    /// Rows of B in each block (the last may hold fewer).
+    let blockRows: Int
+    /// Per block, `Bᵀ` of its rows as a product's right operand.
+    private let blocks: [WeightMatrix]
+
+    /// The largest magnitude of `A − aZero` for 8-bit A.
+    static let operandBound = 255
+
+    /// Rows per block for a B whose largest magnitude is `largest`: the most for which the terms' magnitudes sum to at
+    /// most 2^24.
+    static func blockRows(largest: Int) -> Int { max(1, (1 << 24) / (operandBound * max(largest, 1))) }
+
+    /// From a 2-D 8-bit B `[k × n]` minus `zeroPoints` (one per column).
+    init(_ bT: GraphTensor, zeroPoints: [Int32], _ label: String) throws {
+        guard case .int(let values) = bT.elements, bT.rank == 2 else {
+            throw RNNRTError(.invalidArgument, "\(label): B must be a 2-D uint8 or int8 tensor, got \(bT.typeName) \(bT.shape.shapeDescription)")
+        }
+        try self.init(values[...], k: bT.shape[0], n: bT.shape[1], type: bT.integerType, zeroPoints: zeroPoints, label)
+    }
+
+    /// From B's values `[k × n]` of an 8-bit `type` (each checked to lie in it) minus `zeroPoints` (one per column).
+    init(_ values: ArraySlice<Int64>, k: Int, n: Int, type: DType, zeroPoints: [Int32], _ label: String) throws {
+        guard let range = Quantization.range(of: type), values.count == k * n, zeroPoints.count == n else {
+            throw RNNRTError(.invalidArgument, "\(label): B must be uint8 or int8 [\(k), \(n)] with \(n) zero points, got \(type.rawValue) of \(values.count) values")
+        }
+        self.k = k
+        self.n = n
+        var largest = 0
+        let shifted = try values.withUnsafeBufferPointer { v in
+            try [Float](unsafeUninitializedCapacity: k * n) { out, initialized in
+                for p in 0..<k {
+                    for j in 0..<n {
+                        let x = v[p * n + j]
+                        guard x >= Int64(range.lowerBound), x <= Int64(range.upperBound) else {
+                            throw RNNRTError(.invalidArgument, "\(label): B value \(x) is outside \(type.rawValue)")
+                        }
+                        let d = Int(x) - Int(zeroPoints[j])
+                        largest = max(largest, abs(d))
+                        out[p * n + j] = Float(d)
+                    }
+                }
+                initialized = k * n
+            }
+        }
+        let rows = IntegerWeights.blockRows(largest: largest)
+        blockRows = rows
+        blocks = shifted.withUnsafeBufferPointer { b in
+            stride(from: 0, to: k, by: rows).map { first in
+                WeightMatrix.transposing(b.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
+            }
+        }
+    }
+
+    /// The int32 product `acc [m × n] = A [m × k] · B` (A's rows `lda` apart, each value an integer of magnitude ≤ 255).
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into acc: UnsafeMutablePointer<Int32>) {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else { return acc.update(repeating: 0, count: m * n) }
+        withTemporaryFloats(m * n) { sums in
+            for (index, block) in blocks.enumerated() {
+                block.multiply(m: m, a: a + index * blockRows, lda: lda, c: sums.baseAddress!, ldc: n, accumulate: false)
+                rnnrt_add_exact_integers(sums.baseAddress!, acc, m * n, index == 0 ? 1 : 0)
+            }
+        }
+    }
+
+    /// `Float(acc)` of the int32 product `acc = A · B` into `c [m × n]`: what scaling the accumulators starts from.
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into c: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        if blocks.count == 1 {
+            // One block: its float sums are the accumulators, exactly.
+            blocks[0].multiply(m: m, a: a, lda: lda, c: c, ldc: n, accumulate: false)
+            return
+        }
+        let acc = UnsafeMutablePointer<Int32>.allocate(capacity: m * n)
+        defer { acc.deallocate() }
+        multiply(m: m, a: a, lda: lda, into: acc)
+        rnnrt_int32_to_float(acc, c, m * n)
+    }
+}
+
+extension Quantization {
+    /// An 8-bit tensor's values minus `zeroPoint`, as floats, inside `body`; `.invalidArgument` for a value outside
+    /// the tensor's type.
+    static func withShiftedFloats<R>(_ t: GraphTensor, zeroPoint: Int32, _ what: String, _ label: String,
+                                     _ body: (UnsafeMutableBufferPointer<Float>) throws -> R) throws -> R {
+        guard case .int(let v) = t.elements, let range = range(of: t.integerType) else {
+            throw RNNRTError(.invalidArgument, "\(label): \(what) must be uint8 or int8, got \(t.typeName) \(t.shape.shapeDescription)")
+        }
+        return try withTemporaryFloats(v.count) { out in
+            let inside = v.withUnsafeBufferPointer { src in
+                src.isEmpty || rnnrt_shifted_to_float(src.baseAddress!, src.count, Int64(range.lowerBound),
+                                                      Int64(range.upperBound), Float(zeroPoint), out.baseAddress!) == 1
+            }
+            guard inside else {
+                let bad = v.first { !range.contains(Int32(clamping: $0)) || $0 != Int64(Int32(clamping: $0)) } ?? 0
+                throw RNNRTError(.invalidArgument, "\(label): \(what) value \(bad) is outside \(t.integerType.rawValue)")
+            }
+            return try body(out)
+        }
+    }
+}
