@@ -157,39 +157,49 @@ struct PoolOp: GraphOperator {
             guard !y.isEmpty else { return }
             // Every plane has the same windows: worked out once (no more of them than outputs).
             let windows = (0..<3).map { axis in (0..<geo.outExtent[axis]).map { geo.window(axis, $0) } }
+            let columns = (0..<geo.kernel[2]).map { t2 in
+                let reading = windows[2].indices.filter { windows[2][$0].taps.contains(t2) }
+                return (reading.first ?? 0)..<((reading.last ?? -1) + 1)
+            }
             x.withUnsafeBufferPointer { xp in
                 for p in 0..<geo.planes {
-                    pool(plane: xp.baseAddress! + p * inPlane, geo, windows, into: y.baseAddress! + p * perPlane)
+                    pool(plane: xp.baseAddress! + p * inPlane, geo, windows, columns: columns, into: y.baseAddress! + p * perPlane)
                 }
             }
         }
         return [GraphTensor(shape: Array(xT.shape[..<2]) + geo.outSize, floats: out)]
     }
 
-    /// One plane's windows, each output the max or mean of its taps.
+    /// One plane's windows, each output the max or mean of its taps. Each output row is built a tap at a time across
+    /// the row (the taps of each output still in their order), so the innermost loop runs over outputs, not over a
+    /// window's few taps: `columns[t2]` holds the outputs whose window's tap `t2` of the last axis reads the input.
     private func pool(plane x: UnsafePointer<Float>, _ geo: PoolGeometry, _ windows: [[PoolGeometry.Window]],
-                      into y: UnsafeMutablePointer<Float>) {
+                      columns: [Range<Int>], into y: UnsafeMutablePointer<Float>) {
         let rowStride = geo.inExtent[2], sliceStride = geo.inExtent[1] * geo.inExtent[2]
-        let (d0, d1, d2) = (geo.dilation[0], geo.dilation[1], geo.dilation[2])
+        let (d0, d1, d2, s2) = (geo.dilation[0], geo.dilation[1], geo.dilation[2], geo.stride[2])
+        let width = windows[2].count, first2 = windows[2].first?.first ?? 0
         let isMax = if case .max = kind { true } else { false }
-        var o = 0
+        var out = y
         for w0 in windows[0] {
             for w1 in windows[1] {
-                for w2 in windows[2] {
-                    var best = -Float.infinity, sum: Float = 0
-                    for t0 in w0.taps {
-                        for t1 in w1.taps {
-                            let row = x + (w0.first + t0 * d0) * sliceStride + (w1.first + t1 * d1) * rowStride + w2.first
+                out.update(repeating: isMax ? -Float.infinity : 0, count: width)
+                for t0 in w0.taps {
+                    for t1 in w1.taps {
+                        let row = x + (w0.first + t0 * d0) * sliceStride + (w1.first + t1 * d1) * rowStride + first2
+                        for (t2, outputs) in columns.enumerated() {
+                            let tap = row + t2 * d2
                             if isMax {
-                                for t2 in w2.taps { best = Swift.max(best, row[t2 * d2]) }
+                                for o in outputs { let v = tap[o * s2]; out[o] = v >= out[o] ? v : out[o] }
                             } else {
-                                for t2 in w2.taps { sum += row[t2 * d2] }
+                                for o in outputs { out[o] += tap[o * s2] }
                             }
                         }
                     }
-                    y[o] = value(best: best, sum: sum, w0, w1, w2)
-                    o += 1
                 }
+                if !isMax {
+                    for (o, w2) in windows[2].enumerated() { out[o] = value(best: 0, sum: out[o], w0, w1, w2) }
+                }
+                out += width
             }
         }
     }
