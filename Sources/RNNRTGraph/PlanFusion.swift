@@ -17,6 +17,8 @@
 ///   after them did), and the `Add` is dropped.
 /// - A `Conv` whose output only an activation step reads (`Relu`, `Sigmoid`, `Tanh`, a fused SiLU): the `Conv`
 ///   applies it to its output, and the activation step is dropped.
+/// - `Gemm`s multiplying by one constant weight, none reading another's result: one product
+///   (`SharedWeightProducts`).
 extension Plan {
     /// A step as `init` builds it, before releases are known.
     typealias BuiltStep = (node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?])
@@ -32,7 +34,8 @@ extension Plan {
         fusion.scalesIntoConvolutions(opset: opset, constant: constant)
         fusion.addsIntoConvolutions()
         fusion.activationsIntoConvolutions()
-        return (fusion.remaining, fusion.fused)
+        let shared = Plan.sharingWeights(fusion.remaining, constant: constant)
+        return (shared.steps, fusion.fused + shared.fused)
     }
 }
 

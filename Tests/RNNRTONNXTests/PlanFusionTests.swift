@@ -218,3 +218,43 @@ extension PlanFusionTests {
         #expect(mismatches.withLock { $0 } == 0)
     }
 }
+
+extension PlanFusionTests {
+    /// A recurrence unrolled step by step: each step's input projection `Gemm(X[t], W, C)` reads only the input, so the
+    /// three run as one product; the recurrent `Gemm(h, R)`s each read the previous step's result and stay apart. The
+    /// outputs are those of the same arithmetic written out here.
+    @Test func unrolledInputProjectionsRunAsOneProduct() throws {
+        var rng = SeededGenerator(seed: 11)
+        let steps = 3, k = 4, n = 5
+        func random(_ shape: [Int]) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -0.5...0.5, using: &rng) })
+        }
+        let w = random([n, k]), r = random([n, n]), c = random([n]), x = random([steps, 1, k]), h0 = random([1, n])
+        var nodes: [Node] = [], previous = "h0"
+        for t in 0..<steps {
+            nodes.append(Node(opType: "Constant", inputs: [], outputs: ["i\(t)"],
+                              attributes: ["value": .tensor(try StoredTensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: Int64(t).littleEndian, Array.init)))]))
+            nodes.append(Node(opType: "Gather", inputs: ["X", "i\(t)"], outputs: ["x\(t)"]))
+            nodes.append(Node(opType: "Gemm", inputs: ["x\(t)", "W", "C"], outputs: ["p\(t)"], attributes: ["transB": .int(1)]))
+            nodes.append(Node(opType: "Gemm", inputs: [previous, "R"], outputs: ["q\(t)"], attributes: ["transB": .int(1)]))
+            nodes.append(Node(opType: "Add", inputs: ["p\(t)", "q\(t)"], outputs: ["s\(t)"]))
+            nodes.append(Node(opType: "Tanh", inputs: ["s\(t)"], outputs: ["h\(t + 1)"]))
+            previous = "h\(t + 1)"
+        }
+        let graph = Graph(nodes: nodes, initializers: [("W", .init(w)), ("R", .init(r)), ("C", .init(c))],
+                          inputs: [ValueInfo(name: "X"), ValueInfo(name: "h0")], outputs: [ValueInfo(name: previous)])
+        let plan = try Plan(graph: graph, opset: 17)
+        #expect(plan.fusions.filter { $0.contains("sharing one weight") }.count == 1, "\(plan.fusions)")
+        #expect(plan.steps.filter { $0.op is SharedWeightProducts }.count == 1)
+        let result = try plan.run(["X": GraphTensor(x), "h0": GraphTensor(h0)])[0].tensor.floats("h")
+        var h = h0.scalars
+        for t in 0..<steps {
+            h = (0..<n).map { j in
+                let p = (0..<k).reduce(Float(0)) { $0 + x.scalars[t * k + $1] * w.scalars[j * k + $1] } + c.scalars[j]
+                let q = (0..<n).reduce(Float(0)) { $0 + h[$1] * r.scalars[j * n + $1] }
+                return tanhf(p + q)
+            }
+        }
+        for (ours, expected) in zip(result, h) { #expect(abs(ours - expected) <= 1e-6 + 1e-5 * abs(expected)) }
+    }
+}
