@@ -45,3 +45,19 @@ void rnnrt_add_exact_integers(const float *src, int32_t *acc, ptrdiff_t n, int f
 void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) dst[i] = (float)src[i];
 }
+
+void rnnrt_float_rows_to_int16(const float *a, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t lda, int16_t *out, ptrdiff_t ldo) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        for (ptrdiff_t j = 0; j < k; j++) out[r * ldo + j] = (int16_t)(int32_t)a[r * lda + j];
+        for (ptrdiff_t j = k; j < ldo; j++) out[r * ldo + j] = 0;
+    }
+}
+
+int rnnrt_shifted_to_int16(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, int64_t zero, int16_t *out) {
+    int inside = 1;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        inside &= (x[i] >= low) & (x[i] <= high);
+        out[i] = (int16_t)(x[i] - zero);
+    }
+    return inside;
+}

@@ -224,11 +224,38 @@ void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, floa
 /// else 1.
 int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out);
 
+/// out[r·ldo + j] = (int16)a[r·lda + j] for r < rows, j < k, and 0 for k ≤ j < ldo: integer-valued floats of magnitude
+/// < 2^15 as int16 rows padded for rnnrt_igemm_pairs_avx2.
+void rnnrt_float_rows_to_int16(const float *a, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t lda, int16_t *out, ptrdiff_t ldo);
+
+/// out[i] = x[i] − zero as int16 for n values; returns 0 if a value lies outside low…high (each within int16 once the
+/// zero point is subtracted), else 1.
+int rnnrt_shifted_to_int16(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, int64_t zero, int16_t *out);
+
 /// acc[i] = (first ? 0 : acc[i]) + (int32)src[i], wrapping, for n values: src holds integers of magnitude < 2^31 (the
 /// float sums of an exact integer product).
 void rnnrt_add_exact_integers(const float *src, int32_t *acc, ptrdiff_t n, int first);
 
 /// dst[i] = (float)src[i] for n values, rounded to nearest even.
 void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n);
+
+/// int16 values B [k × n] (rows ldb apart) packed for rnnrt_igemm_pairs_avx2: slivers of 16 columns, each holding
+/// ⌈k/2⌉ pairs of rows side by side per column (zeros past k and n); rnnrt_pairs_packed_count(k, n) values.
+size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n);
+void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out);
+
+/// The patches of a 2-D convolution of one item and group packed as rnnrt_pack_pairs packs B [k × n]: row (c, i, j) of
+/// k = channels·kh·kw, column (y, x) of n = oh·ow, the value of x [channels][h][w] (int16) that output position reads
+/// through kernel tap (i, j), 0 outside the input (the padding). `out` holds rnnrt_pairs_packed_count(k, n) values,
+/// `scratch` 2·n.
+void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t kh, ptrdiff_t kw,
+                           ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t dh, ptrdiff_t dw, ptrdiff_t pad_top,
+                           ptrdiff_t pad_left, ptrdiff_t oh, ptrdiff_t ow, int16_t *out, int16_t *scratch);
+
+/// C[m×n] (int32, rows ldc apart) = A[m×k] · B exactly, wrapping, with B packed by rnnrt_pack_pairs and A int16 with
+/// rows lda apart holding an even count of values (2·⌈k/2⌉, a 0 after an odd k); every value at most 255 in magnitude
+/// keeps each pair's sum of two products in int16 · int16 range (vpmaddwd).
+void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                            const int16_t *packed, int32_t *c, ptrdiff_t ldc);
 
 #endif

@@ -1,5 +1,6 @@
 import CRNNRTKernels
 import RNNRTCore
+import RNNRTKernels
 
 /// `ConvInteger` and `QLinearConv` (1-D to 3-D, groups, strides, dilations, pads, `auto_pad`), on the shapes of
 /// `ConvGeometry`: per item and group, `acc [M/group × positions] = (W − wZero) · patches`, where each patch value is
@@ -53,10 +54,10 @@ struct IntegerConvOp: GraphOperator {
         let geometry = try ConvGeometry(input: xT.shape, weights: wT.shape, group: group, strides: strides,
                                         dilations: dilations, pads: pads, autoPad: autoPad)
         let m = geometry.outChannels
-        let acc = try exact?.accumulate(xT, zeroPoint: xZero, label)
+        let acc = try exact?.accumulate(xT, zeroPoint: xZero, geometry, label)
             ?? accumulate(xT, xZero: xZero, wT, wZeroT, geometry)
         let shape = [geometry.batch, m] + geometry.outSize
-        guard q else { return [GraphTensor(shape: shape, ints: acc.map(Int64.init), type: .int32)] }
+        guard q else { return [GraphTensor(shape: shape, ints: IntegerWeights.widened(acc), type: .int32)] }
         return [try requantize(acc, inputs, geometry, shape)]
     }
 
@@ -140,14 +141,23 @@ struct IntegerConvOp: GraphOperator {
     }
 }
 
-/// A convolution of 8-bit operands with a constant W, computed exactly on the float convolution kernels: `W − wZero`
-/// as float weights, the input as `x − xZero` floats (the padding's 0 is the zero point, as in the integer form).
-/// As in `IntegerWeights`, each input value's magnitude is at most 255 and the input channels are split into chunks
-/// whose patch width keeps the magnitudes of one output's terms summing to at most 2^24, so every float partial sum
-/// is an exact integer; the chunks' sums are added in int32. Winograd's transforms are not used (they are not exact).
-/// A grouped convolution whose patch is too wide for one chunk is left to the integer form (nil).
+/// A convolution of 8-bit operands with a constant W, computed exactly from `W − wZero` bound at load:
+///
+/// - with the AVX2 kernels and a 1-D or 2-D kernel, as int16 rows (padded to an even width) multiplied by each item's
+///   and group's patches of `x − xZero` packed in pairs (`rnnrt_pack_conv_pairs`, 0 in the padding, which holds the zero
+///   point) with `rnnrt_igemm_pairs_avx2`, which sums in int32;
+/// - otherwise on the float convolution kernels: `W − wZero` as float weights and the input as `x − xZero` floats. As
+///   in `IntegerWeights`, each input value's magnitude is at most 255 and the input channels are split into chunks
+///   whose patch width keeps the magnitudes of one output's terms summing to at most 2^24, so every float partial sum
+///   is an exact integer; the chunks' sums are added in int32. Winograd's transforms are not used (they are not exact).
+///   A grouped convolution whose patch is too wide for one chunk is left to the integer form (nil).
 struct ExactIntegerConv {
-    /// Per chunk of input channels, its range and the float convolution of its weights.
+    /// The int16 form: W's rows `[M × paddedWidth]`.
+    private let pairedRows: [Int16]?
+    /// `C/group · kernel`, and that rounded up to even.
+    private let width: Int
+    private let paddedWidth: Int
+    /// The float form: per chunk of input channels, its range and the float convolution of its weights.
     private let chunks: [(channels: Range<Int>, op: ConvOp)]
 
     init?(_ ctx: OperatorContext, weights wT: GraphTensor, zeroPoint zT: GraphTensor?, group: Int) throws {
@@ -158,6 +168,20 @@ struct ExactIntegerConv {
         let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
             ?? [Int32](repeating: 0, count: m)
         let perOutput = channels * taps
+        width = perOutput
+        paddedWidth = (perOutput + 1) / 2 * 2
+        if KernelSet.avx2 && wT.rank <= 4 {
+            let padded = paddedWidth
+            pairedRows = [Int16](unsafeUninitializedCapacity: m * padded) { out, initialized in
+                for o in 0..<m {
+                    for i in 0..<padded { out[o * padded + i] = i < perOutput ? Int16(w[o * perOutput + i] &- zeros[o]) : 0 }
+                }
+                initialized = m * padded
+            }
+            chunks = []
+            return
+        }
+        pairedRows = nil
         let shifted = w.indices.map { Float(w[$0] &- zeros[$0 / perOutput]) }
         let largest = shifted.reduce(Float(0)) { max($0, abs($1)) }
         let rows = IntegerWeights.blockRows(largest: Int(largest))
@@ -176,13 +200,64 @@ struct ExactIntegerConv {
         }
     }
 
-    /// The int32 accumulators `[N, M, positions]` of x (8-bit, `[N, C, spatial...]`) minus `zeroPoint`.
-    func accumulate(_ xT: GraphTensor, zeroPoint: Int32, _ label: String) throws -> [Int32] {
+    /// The int32 accumulators `[N, M, positions]` of x (8-bit, `[N, C, spatial...]`, of `geometry`) minus `zeroPoint`.
+    func accumulate(_ xT: GraphTensor, zeroPoint: Int32, _ geometry: ConvGeometry, _ label: String) throws -> [Int32] {
+        guard let pairedRows else { return try accumulateInFloats(xT, zeroPoint: zeroPoint, label) }
+        guard case .int(let v) = xT.elements, let range = Quantization.range(of: xT.integerType) else {
+            throw RNNRTError(.invalidArgument, "\(label): x must be uint8 or int8, got \(xT.typeName) \(xT.shape.shapeDescription)")
+        }
+        let geo = geometry, positions = geo.positions, m = geo.outChannels, group = geo.inChannels / max(geo.channelsPerGroup, 1)
+        let perGroup = m / max(group, 1)
+        guard geo.patchWidth == width else {
+            throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) does not match W's \(width) patch values")
+        }
+        let x16 = try [Int16](unsafeUninitializedCapacity: v.count) { out, initialized in
+            let inside = v.withUnsafeBufferPointer { src in
+                src.isEmpty || rnnrt_shifted_to_int16(src.baseAddress!, src.count, Int64(range.lowerBound),
+                                                      Int64(range.upperBound), Int64(zeroPoint), out.baseAddress!) == 1
+            }
+            initialized = v.count
+            guard inside else {
+                throw RNNRTError(.invalidArgument, "\(label): x holds a value outside \(xT.integerType.rawValue)")
+            }
+        }
+        var acc = [Int32](repeating: 0, count: geo.batch * m * positions)
+        guard positions > 0, perGroup > 0 else { return acc }
+        var patches = [Int16](repeating: 0, count: Int(rnnrt_pairs_packed_count(width, positions)) + 2 * positions)
+        let packedCount = Int(rnnrt_pairs_packed_count(width, positions))
+        let channelSize = geo.inPositions
+        x16.withUnsafeBufferPointer { x in
+            pairedRows.withUnsafeBufferPointer { w in
+                patches.withUnsafeMutableBufferPointer { p in
+                    acc.withUnsafeMutableBufferPointer { c in
+                        for b in 0..<geo.batch {
+                            for g in 0..<group {
+                                rnnrt_pack_conv_pairs(x.baseAddress! + (b * geo.inChannels + g * geo.channelsPerGroup) * channelSize,
+                                                      geo.channelsPerGroup, geo.inExtent[1], geo.inExtent[2],
+                                                      geo.kernelExtent[1], geo.kernelExtent[2], geo.stride[1], geo.stride[2],
+                                                      geo.dilation[1], geo.dilation[2], geo.padBegin[1], geo.padBegin[2],
+                                                      geo.outExtent[1], geo.outExtent[2], p.baseAddress!,
+                                                      p.baseAddress! + packedCount)
+                                rnnrt_igemm_pairs_avx2(perGroup, positions, width, w.baseAddress! + g * perGroup * paddedWidth,
+                                                       paddedWidth, p.baseAddress!, c.baseAddress! + (b * m + g * perGroup) * positions,
+                                                       positions)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return acc
+    }
+
+    /// The float form's accumulators.
+    private func accumulateInFloats(_ xT: GraphTensor, zeroPoint: Int32, _ label: String) throws -> [Int32] {
         guard xT.rank >= 3 else {
             throw RNNRTError(.shapeMismatch, "\(label): x must be [N, C, spatial...], got \(xT.shape.shapeDescription)")
         }
         let (batch, channels) = (xT.shape[0], xT.shape[1]), plane = xT.shape.dropFirst(2).reduce(1, *)
-        guard chunks.last?.channels.upperBound == channels else {
+        // Chunks split the channels of one group (there is more than one only with one group): the whole input otherwise.
+        guard chunks.count == 1 || chunks.last?.channels.upperBound == channels else {
             throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) has \(channels) channels, W \(chunks.last?.channels.upperBound ?? 0)")
         }
         return try Quantization.withShiftedFloats(xT, zeroPoint: zeroPoint, "x", label) { x in
@@ -191,7 +266,8 @@ struct ExactIntegerConv {
                 let input = chunks.count == 1 ? Array(x) : (0..<batch).flatMap { b in
                     x[((b * channels + chunk.channels.lowerBound) * plane)..<((b * channels + chunk.channels.upperBound) * plane)]
                 }
-                let sums = try chunk.op.run([GraphTensor(shape: [batch, chunk.channels.count] + xT.shape.dropFirst(2), floats: input)])[0]
+                let count = chunks.count == 1 ? channels : chunk.channels.count
+                let sums = try chunk.op.run([GraphTensor(shape: [batch, count] + xT.shape.dropFirst(2), floats: input)])[0]
                 let values = sums.floatsUnchecked
                 if index == 0 { acc = [Int32](repeating: 0, count: values.count) }
                 guard !values.isEmpty else { continue }

@@ -135,7 +135,7 @@ enum IntegerMatMul {
         let aZero = try zeroPointA(aT, inputs.count > 2 ? inputs[2] : nil, label)
         let bZero = inputs.count > 3 ? inputs[3] : nil
         let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
-        return GraphTensor(shape: p.shape, ints: p.acc.map(Int64.init), type: .int32)
+        return GraphTensor(shape: p.shape, ints: IntegerWeights.widened(p.acc), type: .int32)
     }
 
     static func qlinearMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {

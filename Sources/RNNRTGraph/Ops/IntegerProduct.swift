@@ -2,27 +2,38 @@ import CRNNRTKernels
 import RNNRTCore
 import RNNRTKernels
 
-/// A constant 8-bit right operand `B [k × n]` with its zero points subtracted, kept as float matrices so that the
-/// float product kernels compute the int32 product `(A − aZero) · (B − bZero)` exactly.
+/// A constant 8-bit right operand `B [k × n]` with its zero points subtracted, bound once for exact int32 products
+/// `(A − aZero) · (B − bZero)`. Every value of `A − aZero` and `B − bZero` is an integer of magnitude at most 255 (an
+/// 8-bit value minus a zero point of its type). Two forms:
 ///
-/// Every value of `A − aZero` is an integer of magnitude at most 255 (an 8-bit value minus a zero point of its type).
-/// B's rows are split into blocks short enough that the sum of the magnitudes of one output's terms within a block
-/// stays at most 2^24: every partial sum, in whatever order a kernel adds the terms, is then an integer float32 holds
-/// exactly. The blocks' sums are added in int32, wrapping as onnxruntime's integer kernels do.
+/// - with the AVX2 kernels, B as int16 pairs (`rnnrt_pack_pairs`) for `rnnrt_igemm_pairs_avx2`, which sums in int32;
+/// - otherwise B as float matrices for the float product kernels, its rows split into blocks short enough that the sum
+///   of the magnitudes of one output's terms within a block stays at most 2^24: every partial sum, in whatever order a
+///   kernel adds the terms, is then an integer float32 holds exactly. The blocks' sums are added in int32.
+///
+/// Both wrap as onnxruntime's integer kernels do should a sum pass int32.
 struct IntegerWeights: Sendable {
     let k: Int
     let n: Int
-    /// Rows of B in each block (the last may hold fewer).
-    let blockRows: Int
-    /// Per block, `Bᵀ` of its rows as a product's right operand.
-    private let blocks: [WeightMatrix]
+    private enum Form: Sendable {
+        case pairs([Int16])
+        /// Rows of B per block, and per block `Bᵀ` of its rows as a product's right operand.
+        case floatBlocks(rows: Int, [WeightMatrix])
+    }
+    private let form: Form
 
     /// The largest magnitude of `A − aZero` for 8-bit A.
     static let operandBound = 255
 
-    /// Rows per block for a B whose largest magnitude is `largest`: the most for which the terms' magnitudes sum to at
-    /// most 2^24.
+    /// Rows per float block for a B whose largest magnitude is `largest`: the most for which the terms' magnitudes sum
+    /// to at most 2^24.
     static func blockRows(largest: Int) -> Int { max(1, (1 << 24) / (operandBound * max(largest, 1))) }
+
+    /// Values per row of an int16 left operand for the pairs form: k rounded up to even.
+    var pairedWidth: Int { (k + 1) / 2 * 2 }
+
+    /// Whether products run on int16 pairs (else on float blocks).
+    var usesPairs: Bool { if case .pairs = form { true } else { false } }
 
     /// From a 2-D 8-bit B `[k × n]` minus `zeroPoints` (one per column).
     init(_ bT: GraphTensor, zeroPoints: [Int32], _ label: String) throws {
@@ -41,7 +52,7 @@ struct IntegerWeights: Sendable {
         self.n = n
         var largest = 0
         let shifted = try values.withUnsafeBufferPointer { v in
-            try [Float](unsafeUninitializedCapacity: k * n) { out, initialized in
+            try [Int16](unsafeUninitializedCapacity: k * n) { out, initialized in
                 for p in 0..<k {
                     for j in 0..<n {
                         let x = v[p * n + j]
@@ -50,18 +61,26 @@ struct IntegerWeights: Sendable {
                         }
                         let d = Int(x) - Int(zeroPoints[j])
                         largest = max(largest, abs(d))
-                        out[p * n + j] = Float(d)
+                        out[p * n + j] = Int16(d)
                     }
                 }
                 initialized = k * n
             }
         }
-        let rows = IntegerWeights.blockRows(largest: largest)
-        blockRows = rows
-        blocks = shifted.withUnsafeBufferPointer { b in
-            stride(from: 0, to: k, by: rows).map { first in
-                WeightMatrix.transposing(b.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
+        form = shifted.withUnsafeBufferPointer { b in
+            if KernelSet.avx2 {
+                return .pairs([Int16](unsafeUninitializedCapacity: Int(rnnrt_pairs_packed_count(k, n))) { out, initialized in
+                    rnnrt_pack_pairs(k, n, b.baseAddress, n, out.baseAddress)
+                    initialized = out.count
+                })
             }
+            let rows = IntegerWeights.blockRows(largest: largest)
+            let floats = b.map(Float.init)
+            return .floatBlocks(rows: rows, floats.withUnsafeBufferPointer { f in
+                stride(from: 0, to: k, by: rows).map { first in
+                    WeightMatrix.transposing(f.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
+                }
+            })
         }
     }
 
@@ -69,10 +88,19 @@ struct IntegerWeights: Sendable {
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into acc: UnsafeMutablePointer<Int32>) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else { return acc.update(repeating: 0, count: m * n) }
-        withTemporaryFloats(m * n) { sums in
-            for (index, block) in blocks.enumerated() {
-                block.multiply(m: m, a: a + index * blockRows, lda: lda, c: sums.baseAddress!, ldc: n, accumulate: false)
-                rnnrt_add_exact_integers(sums.baseAddress!, acc, m * n, index == 0 ? 1 : 0)
+        switch form {
+        case .pairs(let packed):
+            let width = pairedWidth
+            let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
+            defer { a16.deallocate() }
+            rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
+            packed.withUnsafeBufferPointer { rnnrt_igemm_pairs_avx2(m, n, k, a16, width, $0.baseAddress!, acc, n) }
+        case .floatBlocks(let rows, let blocks):
+            withTemporaryFloats(m * n) { sums in
+                for (index, block) in blocks.enumerated() {
+                    block.multiply(m: m, a: a + index * rows, lda: lda, c: sums.baseAddress!, ldc: n, accumulate: false)
+                    rnnrt_add_exact_integers(sums.baseAddress!, acc, m * n, index == 0 ? 1 : 0)
+                }
             }
         }
     }
@@ -80,7 +108,7 @@ struct IntegerWeights: Sendable {
     /// `Float(acc)` of the int32 product `acc = A · B` into `c [m × n]`: what scaling the accumulators starts from.
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into c: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
-        if blocks.count == 1 {
+        if case .floatBlocks(_, let blocks) = form, blocks.count == 1 {
             // One block: its float sums are the accumulators, exactly.
             blocks[0].multiply(m: m, a: a, lda: lda, c: c, ldc: n, accumulate: false)
             return
@@ -110,6 +138,15 @@ extension Quantization {
                 throw RNNRTError(.invalidArgument, "\(label): \(what) value \(bad) is outside \(t.integerType.rawValue)")
             }
             return try body(out)
+        }
+    }
+}
+
+extension IntegerWeights {
+    /// int32 accumulators as the int64 values an integer `GraphTensor` holds.
+    static func widened(_ acc: [Int32]) -> [Int64] {
+        outputArray(acc.count) { (out: UnsafeMutableBufferPointer<Int64>) in
+            acc.withUnsafeBufferPointer { src in for i in 0..<src.count { out[i] = Int64(src[i]) } }
         }
     }
 }

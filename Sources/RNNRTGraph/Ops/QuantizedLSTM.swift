@@ -1,5 +1,5 @@
-import Foundation
 import RNNRTCore
+import RNNRTKernels
 
 /// `com.microsoft.DynamicQuantizeLSTM`: the ONNX LSTM (gates `i, o, f, c`) whose W `[D, input, 4H]` and R
 /// `[D, H, 4H]` are 8-bit with scales and zero points per direction (`[D]`) or per gate row (`[D, 4H]`), computed as
@@ -223,30 +223,39 @@ private struct Cell {
         for row in 0..<batch { update(row: row) }
     }
 
-    /// The gate functions of one row: `i, o, f` sigmoid, `c` tanh, with peepholes, bias and clip.
+    /// The gate functions of one row: `i, o, f` sigmoid, `c` tanh, with peepholes, bias and clip; each gate's block
+    /// of pre-activations completed first, then its function applied to the whole block.
     private mutating func update(row: Int) {
-        let base = row * h, g = row * 4 * h
-        func pre(_ gate: Int, _ j: Int, peephole state: Float?) -> Float {
-            var v = gates[g + gate * h + j]
-            if let peepholes, let state {
-                let index = gate == 0 ? j : (gate == 1 ? h + j : 2 * h + j)
-                v += peepholes[index] * state
+        let base = row * h, g = row * 4 * h, (bias, peepholes, clip, h) = (self.bias, self.peepholes, self.clip, self.h)
+        gates.withUnsafeMutableBufferPointer { gp in
+            memory.withUnsafeMutableBufferPointer { cp in
+                hidden.withUnsafeMutableBufferPointer { hp in
+                    let pre = gp.baseAddress! + g, cell = cp.baseAddress! + base, out = hp.baseAddress! + base
+                    // Block `gate` of the row (0 i, 1 o, 2 f, 3 c) plus bias, its peephole times `state`, clipped.
+                    func complete(_ gate: Int, peephole: Int?, state: UnsafePointer<Float>) {
+                        let block = pre + gate * h
+                        for j in 0..<h {
+                            var v = block[j]
+                            if let peepholes, let peephole { v += peepholes[peephole * h + j] * state[j] }
+                            if let bias { v += bias[gate * h + j] }
+                            if let clip { v = Swift.max(-clip, Swift.min(clip, v)) }
+                            block[j] = v
+                        }
+                    }
+                    complete(0, peephole: 0, state: cell)
+                    complete(2, peephole: 2, state: cell)
+                    complete(3, peephole: nil, state: cell)
+                    ActivationFunction.sigmoid.apply(pre, pre, count: h)
+                    ActivationFunction.sigmoid.apply(pre + 2 * h, pre + 2 * h, count: h)
+                    ActivationFunction.tanh.apply(pre + 3 * h, pre + 3 * h, count: h)
+                    for j in 0..<h { cell[j] = cell[j] * pre[2 * h + j] + pre[j] * pre[3 * h + j] }
+                    complete(1, peephole: 1, state: cell)
+                    ActivationFunction.sigmoid.apply(pre + h, pre + h, count: h)
+                    ActivationFunction.tanh.apply(cell, out, count: h)
+                    for j in 0..<h { out[j] *= pre[h + j] }
+                }
             }
-            if let bias { v += bias[gate * h + j] }
-            if let clip { v = Swift.max(-clip, Swift.min(clip, v)) }
-            return v
-        }
-        for j in 0..<h {
-            let previous = memory[base + j]
-            let i = sigmoid(pre(0, j, peephole: previous))
-            let f = sigmoid(pre(2, j, peephole: previous))
-            let c = tanhf(pre(3, j, peephole: nil))
-            let cell = previous * f + i * c
-            let o = sigmoid(pre(1, j, peephole: cell))
-            memory[base + j] = cell
-            hidden[base + j] = o * tanhf(cell)
         }
     }
 
-    private func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 }

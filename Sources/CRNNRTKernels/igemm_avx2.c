@@ -1,0 +1,152 @@
+// Exact integer products of 8-bit operands (zero points subtracted, so each value is an int16 of magnitude ≤ 255) on
+// AVX2's vpmaddwd: each instruction multiplies eight pairs of int16 lanes and adds each pair's two products into an
+// int32 lane, 16 multiply-adds; the int32 sums wrap as onnxruntime's integer kernels do. See include/rnnrt_kernels.h.
+//
+// The right operand B [k × n] is packed in slivers of 16 columns, each [⌈k/2⌉][16][2]: for every pair of rows
+// (2q, 2q + 1), the 16 columns' two values side by side (row 2q + 1 is 0 past k). A row of A gives the pair
+// (A[2q], A[2q + 1]) as one 32-bit broadcast, so A's rows hold an even number of values (a 0 after an odd k).
+#include "rnnrt_kernels.h"
+
+#include <string.h>
+
+size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n) {
+    return (size_t)((n + 15) / 16) * (size_t)((k + 1) / 2) * 32;
+}
+
+void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t s = 0; s * 16 < n; s++) {
+        int16_t *sliver = out + (size_t)s * (size_t)pairs * 32;
+        for (ptrdiff_t q = 0; q < pairs; q++) {
+            for (ptrdiff_t j = 0; j < 16; j++) {
+                ptrdiff_t col = s * 16 + j;
+                for (ptrdiff_t h = 0; h < 2; h++) {
+                    ptrdiff_t row = 2 * q + h;
+                    sliver[q * 32 + j * 2 + h] = col < n && row < k ? b[row * ldb + col] : 0;
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma")))
+
+// ROWS rows of A (rows lda apart, `pairs` pairs each) times one sliver: 16 int32 sums per row, stored to c (ldc
+// apart) for the first `cols` columns.
+AVX2 static inline void tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda, const int16_t *sliver,
+                             int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
+    __m256i acc[4][2];
+    for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (ptrdiff_t q = 0; q < pairs; q++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(sliver + q * 32));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(sliver + q * 32 + 16));
+        for (int r = 0; r < ROWS; r++) {
+            int32_t pair;
+            memcpy(&pair, a + r * lda + 2 * q, sizeof pair);
+            __m256i v = _mm256_set1_epi32(pair);
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(v, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(v, b1));
+        }
+    }
+    for (int r = 0; r < ROWS; r++) {
+        if (cols == 16) {
+            _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
+        } else {
+            int32_t row[16];
+            _mm256_storeu_si256((__m256i *)row, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(row + 8), acc[r][1]);
+            memcpy(c + r * ldc, row, (size_t)cols * sizeof(int32_t));
+        }
+    }
+}
+
+AVX2 void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                 const int16_t *packed, int32_t *c, ptrdiff_t ldc) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t s = 0; s * 16 < n; s++) {
+        const int16_t *sliver = packed + (size_t)s * (size_t)pairs * 32;
+        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
+        int32_t *cs = c + s * 16;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= m; i += 4) tile(4, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
+        switch (m - i) {
+        case 3: tile(3, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        case 2: tile(2, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        case 1: tile(1, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        default: break;
+        }
+    }
+}
+
+#else
+void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                            const int16_t *packed, int32_t *c, ptrdiff_t ldc) {}
+#endif
+
+// The input row one kernel row reads at output row y (NULL in the padding, or for a row of the patch matrix past its
+// `rows`, which pads an odd count).
+static inline const int16_t *input_line(const int16_t *x, ptrdiff_t r, ptrdiff_t rows, ptrdiff_t kh, ptrdiff_t kw,
+                                        ptrdiff_t h, ptrdiff_t w, ptrdiff_t y, ptrdiff_t sh, ptrdiff_t dh,
+                                        ptrdiff_t pad_top) {
+    if (r >= rows) return NULL;
+    ptrdiff_t c = r / (kh * kw), i = (r / kw) % kh;
+    ptrdiff_t row = y * sh - pad_top + i * dh;
+    return row >= 0 && row < h ? x + (c * h + row) * w : NULL;
+}
+
+// Row r of the patch matrix at output row y into `dst` (ow values): the input row's values at columns
+// x·sw + first, 0 outside the row (or for a row past the matrix, or a row in the padding: line NULL).
+static inline void patch_line(const int16_t *line, ptrdiff_t first, ptrdiff_t sw, ptrdiff_t w, ptrdiff_t ow,
+                              int16_t *dst) {
+    if (!line) {
+        memset(dst, 0, (size_t)ow * sizeof *dst);
+        return;
+    }
+    // Columns lo..<hi read inside the row.
+    ptrdiff_t lo = first >= 0 ? 0 : (-first + sw - 1) / sw;
+    ptrdiff_t hi = first >= w ? 0 : (w - 1 - first) / sw + 1;
+    if (lo > ow) lo = ow;
+    if (hi > ow) hi = ow;
+    if (hi < lo) hi = lo;
+    ptrdiff_t col = 0;
+    for (; col < lo; col++) dst[col] = 0;
+    if (sw == 1) {
+        memcpy(dst + lo, line + lo + first, (size_t)(hi - lo) * sizeof *dst);
+        col = hi;
+    } else {
+        for (; col < hi; col++) dst[col] = line[col * sw + first];
+    }
+    for (; col < ow; col++) dst[col] = 0;
+}
+
+void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t kh, ptrdiff_t kw,
+                           ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t dh, ptrdiff_t dw, ptrdiff_t pad_top,
+                           ptrdiff_t pad_left, ptrdiff_t oh, ptrdiff_t ow, int16_t *out, int16_t *scratch) {
+    ptrdiff_t rows = channels * kh * kw, pairs = (rows + 1) / 2, positions = oh * ow;
+    int16_t *row0 = scratch, *row1 = scratch + positions;
+    for (ptrdiff_t q = 0; q < pairs; q++) {
+        // Rows 2q and 2q + 1 of the patch matrix, each laid out whole, then interleaved into the slivers.
+        for (int half = 0; half < 2; half++) {
+            ptrdiff_t r = 2 * q + half;
+            ptrdiff_t c = r / (kh * kw), i = (r / kw) % kh, first = (r % kw) * dw - pad_left;
+            int16_t *dst = half ? row1 : row0;
+            for (ptrdiff_t y = 0; y < oh; y++) {
+                ptrdiff_t in_row = y * sh - pad_top + i * dh;
+                const int16_t *line = r < rows && in_row >= 0 && in_row < h ? x + (c * h + in_row) * w : NULL;
+                patch_line(line, first, sw, w, ow, dst + y * ow);
+            }
+        }
+        for (ptrdiff_t s = 0; s * 16 < positions; s++) {
+            int16_t *sliver = out + (s * pairs + q) * 32;
+            ptrdiff_t count = positions - s * 16 < 16 ? positions - s * 16 : 16;
+            for (ptrdiff_t lane = 0; lane < count; lane++) {
+                sliver[lane * 2] = row0[s * 16 + lane];
+                sliver[lane * 2 + 1] = row1[s * 16 + lane];
+            }
+            for (ptrdiff_t lane = count; lane < 16; lane++) sliver[lane * 2] = sliver[lane * 2 + 1] = 0;
+        }
+    }
+}
