@@ -17,16 +17,39 @@ void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb,
     ptrdiff_t pairs = (k + 1) / 2;
     for (ptrdiff_t s = 0; s * 16 < n; s++) {
         int16_t *sliver = out + (size_t)s * (size_t)pairs * 32;
+        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
         for (ptrdiff_t q = 0; q < pairs; q++) {
-            for (ptrdiff_t j = 0; j < 16; j++) {
-                ptrdiff_t col = s * 16 + j;
-                for (ptrdiff_t h = 0; h < 2; h++) {
-                    ptrdiff_t row = 2 * q + h;
-                    sliver[q * 32 + j * 2 + h] = col < n && row < k ? b[row * ldb + col] : 0;
+            const int16_t *even = b + 2 * q * ldb + s * 16, *odd = 2 * q + 1 < k ? even + ldb : NULL;
+            int16_t *dst = sliver + q * 32;
+            ptrdiff_t j = 0;
+            if (odd) {
+                for (; j < cols; j++) {
+                    dst[2 * j] = even[j];
+                    dst[2 * j + 1] = odd[j];
+                }
+            } else {
+                for (; j < cols; j++) {
+                    dst[2 * j] = even[j];
+                    dst[2 * j + 1] = 0;
                 }
             }
+            for (; j < 16; j++) dst[2 * j] = dst[2 * j + 1] = 0;
         }
     }
+}
+
+int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t cols, const int32_t *zero, int64_t low,
+                                 int64_t high, int16_t *out) {
+    int inside = 1;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const int64_t *row = x + r * cols;
+        int16_t *dst = out + r * cols;
+        for (ptrdiff_t j = 0; j < cols; j++) {
+            inside &= (row[j] >= low) & (row[j] <= high);
+            dst[j] = (int16_t)(row[j] - zero[j]);
+        }
+    }
+    return inside;
 }
 
 #if defined(__x86_64__) || defined(_M_X64)

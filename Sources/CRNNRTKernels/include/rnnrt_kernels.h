@@ -244,6 +244,11 @@ void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n);
 size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n);
 void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out);
 
+/// out[r·cols + j] = x[r·cols + j] − zero[j] as int16 (a matrix minus per-column zero points); returns 0 if a value
+/// lies outside low…high (each within int16 once its zero point is subtracted), else 1.
+int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t cols, const int32_t *zero, int64_t low,
+                                 int64_t high, int16_t *out);
+
 /// The patches of a 2-D convolution of one item and group packed as rnnrt_pack_pairs packs B [k × n]: row (c, i, j) of
 /// k = channels·kh·kw, column (y, x) of n = oh·ow, the value of x [channels][h][w] (int16) that output position reads
 /// through kernel tap (i, j), 0 outside the input (the padding). `out` holds rnnrt_pairs_packed_count(k, n) values,

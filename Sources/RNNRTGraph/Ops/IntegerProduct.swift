@@ -50,22 +50,15 @@ struct IntegerWeights: Sendable {
         }
         self.k = k
         self.n = n
-        var largest = 0
-        let shifted = try values.withUnsafeBufferPointer { v in
-            try [Int16](unsafeUninitializedCapacity: k * n) { out, initialized in
-                for p in 0..<k {
-                    for j in 0..<n {
-                        let x = v[p * n + j]
-                        guard x >= Int64(range.lowerBound), x <= Int64(range.upperBound) else {
-                            throw RNNRTError(.invalidArgument, "\(label): B value \(x) is outside \(type.rawValue)")
-                        }
-                        let d = Int(x) - Int(zeroPoints[j])
-                        largest = max(largest, abs(d))
-                        out[p * n + j] = Int16(d)
-                    }
+        let shifted = try [Int16](unsafeUninitializedCapacity: k * n) { out, initialized in
+            let inside = values.withUnsafeBufferPointer { v in
+                zeroPoints.withUnsafeBufferPointer { z in
+                    k * n == 0 || rnnrt_shift_columns_to_int16(v.baseAddress!, k, n, z.baseAddress!, Int64(range.lowerBound),
+                                                               Int64(range.upperBound), out.baseAddress!) == 1
                 }
-                initialized = k * n
             }
+            initialized = k * n
+            guard inside else { throw RNNRTError(.invalidArgument, "\(label): B holds a value outside \(type.rawValue)") }
         }
         form = shifted.withUnsafeBufferPointer { b in
             if KernelSet.avx2 {
@@ -74,7 +67,7 @@ struct IntegerWeights: Sendable {
                     initialized = out.count
                 })
             }
-            let rows = IntegerWeights.blockRows(largest: largest)
+            let rows = IntegerWeights.blockRows(largest: b.reduce(0) { max($0, Int($1.magnitude)) })
             let floats = b.map(Float.init)
             return .floatBlocks(rows: rows, floats.withUnsafeBufferPointer { f in
                 stride(from: 0, to: k, by: rows).map { first in
