@@ -221,8 +221,9 @@ struct ExactIntegerConv {
                 throw RNNRTError(.invalidArgument, "\(label): x holds a value outside \(xT.integerType.rawValue)")
             }
         }
-        var acc = [Int32](repeating: 0, count: geo.batch * m * positions)
+        var acc = [Int32](repeating: 0, count: try Check.elementCount([geo.batch, m, positions], "\(label) output"))
         guard positions > 0, perGroup > 0 else { return acc }
+        _ = try Check.elementCount([width + 1, positions + 16], "\(label) patches")
         var patches = [Int16](repeating: 0, count: Int(rnnrt_pairs_packed_count(width, positions)) + 2 * positions)
         let packedCount = Int(rnnrt_pairs_packed_count(width, positions))
         let channelSize = geo.inPositions

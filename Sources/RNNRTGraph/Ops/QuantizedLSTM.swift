@@ -114,7 +114,8 @@ struct QuantizedLSTMOp: GraphOperator {
         guard all[0].w.product.k == inputSize, all[0].r.product.k == h else {
             throw RNNRTError(.shapeMismatch, "\(label): X \(xT.shape.shapeDescription) and R \(rT.shape.shapeDescription) do not match W [\(directions), \(all[0].w.product.k), \(4 * h)]")
         }
-        var y = [Float](repeating: 0, count: steps * directions * batch * h)
+        var y = [Float](repeating: 0, count: try Check.elementCount([steps, directions, batch, h], "\(label) Y"))
+        _ = try Check.elementCount([steps, batch, 4 * h], "\(label) gates")
         var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
         try withTemporaryFloats(x.count + steps * batch * 4 * h) { scratch in
             let quantizedX = scratch.baseAddress!, gates = quantizedX + x.count
