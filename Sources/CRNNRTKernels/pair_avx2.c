@@ -42,7 +42,18 @@ typedef struct {
     atomic_uint generation;  // a futex word on Linux
     atomic_uint sleepers;    // how many threads may be asleep on `generation` (a count: a late decrement by the thread
                              // woken last time cannot erase the other thread's increment)
+    const int *stop;         // the job's stop flag, or NULL
+    unsigned long long deadline;  // the job's deadline (rnnrt_coarse_clock_ns), ~0: none
+    atomic_int stopped;      // set by a barrier's releaser (or thread 0 alone) once `stop` is set or `deadline` passed:
+                             // both threads return
 } pairBarrier;
+
+// Whether the job's caller asked it to stop: its flag set or its deadline passed (a flag load and, with a deadline, a
+// read of the coarse clock, a few ns: once per step).
+static int pairShouldStop(const pairBarrier *b) {
+    return (b->stop && rnnrt_flag_get(b->stop))
+        || (b->deadline != ~0ULL && rnnrt_coarse_clock_ns() > b->deadline);
+}
 
 // Time-stamp ticks to spin at least before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS
 // sleeps if one barrier in PAIR_SLEEP_SHARE (or more) since the sequence began has slept: another process holds the
@@ -68,6 +79,7 @@ static int pairWait(pairBarrier *b, int counted, unsigned long long work) {
         if ((slept >= b->sleepsBeforeSolo && (unsigned long long)slept * PAIR_SLEEP_SHARE >= passed)
             || passed >= b->soloAfter)
             atomic_store(&b->solo, 1);
+        if (pairShouldStop(b)) atomic_store(&b->stopped, 1);
         atomic_fetch_add(&b->generation, 1);
 #if defined(__linux__)
         if (atomic_load(&b->sleepers)) syscall(SYS_futex, (unsigned *)&b->generation, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
@@ -155,10 +167,14 @@ AVX2 static void pairWork(pairRun *run, int thread) {
     for (ptrdiff_t b = 0; b < B; b++) memcpy(hA + b * ld + u0, j->h + b * H + u0, (size_t)n * bytesH);
     float *slivers = run->slivers[thread];
     int solo = pairWait(&run->barrier, 0, 0);
-    if (solo && thread == 1) return;
+    if ((solo && thread == 1) || atomic_load(&run->barrier.stopped)) return;
 
     for (ptrdiff_t s = 0; s < j->steps; s++) {
         unsigned long long stepStart = __rdtsc();
+        if (solo && s > 0 && pairShouldStop(&run->barrier)) {
+            atomic_store(&run->barrier.stopped, 1);
+            return;
+        }
         if (solo && n != H) {
             // Alone from here on: every unit (c and the state buffers already hold the other thread's).
             u0 = 0;
@@ -189,7 +205,7 @@ AVX2 static void pairWork(pairRun *run, int thread) {
             memcpy(j->output + (t * B + b) * j->out_stride + u0, hB + b * ld + u0, (size_t)n * bytesH);
         if (!solo) {
             solo = pairWait(&run->barrier, 1, __rdtsc() - stepStart);
-            if (solo && thread == 1) return;
+            if ((solo && thread == 1) || atomic_load(&run->barrier.stopped)) return;
         }
         float *swap = hA;
         hA = hB;
@@ -234,6 +250,9 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     run.barrier.sleepsBeforeSolo = (unsigned)pairSetting("RNNRT_PAIR_SLEEPS", PAIR_SLEEPS);
     run.barrier.soloAfter = pairSetting("RNNRT_PAIR_SOLO_AFTER", ~0ULL);
     atomic_init(&run.barrier.solo, 0);
+    run.barrier.stop = job->stop;
+    run.barrier.deadline = job->deadline;
+    atomic_init(&run.barrier.stopped, 0);
     run.split = run.blockSplit = 0;
     run.slivers[0] = run.slivers[1] = 0;
     if (job->step_layout) {
@@ -270,7 +289,7 @@ int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job) {
     pairWork(&run, 0);
     pthread_join(second, 0);
     free(run.slivers[0]);
-    return 1;
+    return atomic_load(&run.barrier.stopped) ? 2 : 1;
 }
 
 #else

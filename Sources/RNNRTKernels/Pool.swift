@@ -1,3 +1,4 @@
+import CRNNRTKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,6 +26,27 @@ package final class Lock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// A flag one thread sets, once, and others read at any time (a caller's cancellation): an atomic `Int32` that C
+/// code may read too, through `pointer`.
+package final class AtomicFlag: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<Int32>
+
+    package init() {
+        pointer = .allocate(capacity: 1)
+        pointer.initialize(to: 0)
+    }
+
+    deinit { pointer.deallocate() }
+
+    package func set() { rnnrt_flag_set(pointer) }
+
+    package var isSet: Bool { rnnrt_flag_get(pointer) != 0 }
+}
+
+/// Nanoseconds on a monotonic clock that costs a few ns to read and advances every 1–4 ms (`rnnrt_coarse_clock_ns`):
+/// for time limits, checked often, that need no finer resolution.
+package func coarseClockNanoseconds() -> UInt64 { UInt64(rnnrt_coarse_clock_ns()) }
 
 /// Objects kept for reuse by runs that may happen on several threads at once: each run borrows an idle one (a new
 /// one when all are out) and gives it back, so the runs after the first make none.

@@ -148,7 +148,7 @@ package struct Recurrence: Sendable {
                                 steps: steps, batch: batch, hidden: hid, inputs: w.inputWidth, x: input, wih: wih,
                                 bias: bias.baseAddress, projection: projection, whh: whh, bias_hh: bhh.baseAddress,
                                 step_layout: layout?.layer.weights, h: h, c: c ?? h, state: state, scratch: scratch,
-                                output: output, out_stride: outputStride)
+                                output: output, out_stride: outputStride, stop: nil, deadline: ~0)
                             return rnnrt_pair_sequence_avx2(&job) == 1
                         }
                     }

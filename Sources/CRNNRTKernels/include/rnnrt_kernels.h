@@ -6,9 +6,26 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /// 1 when the CPU supports AVX2 and FMA (and the kernels below may be called), else 0.
 int rnnrt_has_avx2_fma(void);
+
+/// A flag one thread sets and others read (a caller's cancellation): both accesses atomic.
+static inline void rnnrt_flag_set(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELEASE); }
+static inline int rnnrt_flag_get(const int *flag) { return __atomic_load_n(flag, __ATOMIC_ACQUIRE); }
+
+/// Nanoseconds on a monotonic clock that costs a few ns to read, for time limits: on Linux CLOCK_MONOTONIC_COARSE
+/// (read without a system call; it advances once per timer tick, every 1–4 ms), elsewhere CLOCK_MONOTONIC.
+static inline unsigned long long rnnrt_coarse_clock_ns(void) {
+    struct timespec t;
+#if defined(CLOCK_MONOTONIC_COARSE)
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &t);
+#endif
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
 
 /// C[m×n] = (accumulate ? C : 0) + A[m×k] · B[k×n], row-major with leading dimensions in elements.
 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b,
@@ -135,13 +152,16 @@ typedef struct rnnrt_pair_sequence {
     float *scratch;           ///< GRU without a step layout: scratch, [batch × 3H]
     float *output;            ///< row (t·batch + b), stride out_stride, receives h after step t
     ptrdiff_t out_stride;
+    const int *stop;          ///< a flag (rnnrt_flag_set) that stops the sequence at the next barrier, or NULL
+    unsigned long long deadline; ///< rnnrt_coarse_clock_ns() past which the sequence stops at the next barrier; ~0: none
 } rnnrt_pair_sequence;
 
 /// Runs `job` on two threads, the caller's and one started here, each computing half of the input projection's rows
 /// and then, step by step, the gates and new state of half of the hidden units (a barrier between steps). Each unit
 /// gets the arithmetic it gets on one thread, up to the summation order of a product tiled differently. Returns 1 when it ran; 0 — having written
 /// nothing — when the layer cannot be split (fewer than two blocks of units; packed W_hh without row slivers for the
-/// batch and with a hidden size not a multiple of 16) or no thread or scratch could be had.
+/// batch and with a hidden size not a multiple of 16) or no thread or scratch could be had; 2 when it stopped early,
+/// `stop` set or `deadline` passed (the outputs and the state are then partly written).
 int rnnrt_pair_sequence_avx2(const rnnrt_pair_sequence *job);
 
 /// LSTM step: gates [batch × 4H] (PyTorch blocks i, f, g, o, pre-activations); updates c, writes h.
