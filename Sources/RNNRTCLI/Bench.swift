@@ -33,7 +33,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed warm-up iterations.")
     var warmup: Int = 3
 
-    @Option(help: "Worker threads (default: the number of cores).")
+    @Option(help: "Threads each forward pass may use (default: the number of cores).")
     var threads: Int?
 
     @Option(help: "Random input: sequence length.")
@@ -146,13 +146,13 @@ struct Bench: ParsableCommand {
     @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
-        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        RNNRTThreads.count = threadCount
+        let options = RunOptions(threads: threads ?? RunOptions.cores)
+        let threadCount = options.threads
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let subject = try moduleOptions.verifiable(model)
+        let subject = try moduleOptions.verifiable(model, options: options)
         let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let reloadStart = DispatchTime.now().uptimeNanoseconds
-        _ = try moduleOptions.verifiable(model)
+        _ = try moduleOptions.verifiable(model, options: options)
         let reloadMs = Double(DispatchTime.now().uptimeNanoseconds - reloadStart) / 1e6
         var feeds = try inputs.map { try GraphTensor(try readArray($0, role: "input")) }
         if feeds.isEmpty {

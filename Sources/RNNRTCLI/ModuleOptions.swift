@@ -15,14 +15,16 @@ struct ModuleOptions: ParsableArguments {
     @Option(help: "nn.RNN's and nn.RNNCell's nonlinearity: tanh or relu. Default: what the file stores (whole pickled modules, TorchScript), else tanh.")
     var nonlinearity: Nonlinearity?
 
-    /// The module these options select in `stateDict`.
-    func module(in stateDict: StateDict) throws -> RecurrentModule {
-        try RecurrentModule(stateDict: stateDict, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+    /// The module these options select in `stateDict`, its calls held to `options`.
+    func module(in stateDict: StateDict, options: RunOptions = RunOptions()) throws -> RecurrentModule {
+        try RecurrentModule(stateDict: stateDict, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst,
+                            options: options)
     }
 
-    /// The model at `path`, with these options applied when it is a checkpoint.
-    func verifiable(_ path: String) throws -> VerifiableModel {
-        try VerifiableModel(contentsOf: URL(fileURLWithPath: path), prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst)
+    /// The model at `path`, with these options applied when it is a checkpoint, its runs held to `options`.
+    func verifiable(_ path: String, options: RunOptions = RunOptions()) throws -> VerifiableModel {
+        try VerifiableModel(contentsOf: URL(fileURLWithPath: path), prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst,
+                            options: options)
     }
 
     /// The flags given, for messages that say they do not apply.

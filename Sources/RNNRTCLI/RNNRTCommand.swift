@@ -5,8 +5,8 @@ import RNNRT
 /// The `rnnrt` command: run and inspect PyTorch recurrent models.
 ///
 /// Exit status (set here, and by `verify` for its documented 0/1/2): 0 success; 1 the model could not run
-/// on the given input (shapes, binding, I/O); 64 usage error; 65 a file is malformed, unsupported or
-/// refused as unsafe.
+/// on the given input (shapes, binding, I/O) or stopped at a limit; 64 usage error; 65 a file is malformed,
+/// unsupported or refused as unsafe.
 public struct RNNRTCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rnnrt",
@@ -56,7 +56,7 @@ public struct RNNRTCommand: ParsableCommand {
         switch error.kind {
         case .malformed, .unsupported, .unsafe: return 65
         case .invalidArgument: return 64
-        case .io, .shapeMismatch, .binding: return 1
+        case .io, .shapeMismatch, .binding, .limit: return 1
         }
     }
 }

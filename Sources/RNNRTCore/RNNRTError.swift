@@ -20,6 +20,8 @@ public struct RNNRTError: Error, CustomStringConvertible, Sendable, Equatable {
         case binding
         /// A caller-supplied argument is not acceptable.
         case invalidArgument
+        /// A limit the caller set was reached (`RunOptions`: the memory or time limit), or the call was cancelled.
+        case limit
     }
 
     public let kind: Kind

@@ -1,3 +1,4 @@
+import RNNRTCore
 import RNNRTKernels
 
 /// The float buffers a run of a plan computes into. An operator takes its output's elements from here
@@ -10,10 +11,12 @@ import RNNRTKernels
 /// without bound.
 ///
 /// An arena serves one run at a time (a plan lends one to each run, `ArenaPool`), so it needs no lock. The operators
-/// of a run find it through a task-local value that the outermost `Plan.run` binds, so the plans of `If` and `Loop`
-/// bodies use their enclosing run's arena; outside a run, `outputFloats` allocates.
-final class FloatArena: @unchecked Sendable {
-    @TaskLocal static var current: FloatArena?
+/// of a run find it through the run's limits, the task-local value the outermost `Plan.run` binds (`RunLimits`,
+/// whose `holder` it is: the floats its values hold count against the run's memory limit), so the plans of `If` and
+/// `Loop` bodies use their enclosing run's arena; outside a run, `outputFloats` allocates.
+final class FloatArena: MemoryHolder, @unchecked Sendable {
+    /// The arena of the run in progress on this thread, or nil.
+    static var current: FloatArena? { RunLimits.current?.arena }
 
     /// Pooled buffers by element count: `sizes[i]` and its buffers `stacks[i]` (a handful of sizes, searched without
     /// hashing).
@@ -35,6 +38,10 @@ final class FloatArena: @unchecked Sendable {
 
     /// Floats held in the pool and in buffers out on loan: what the arena's buffers add up to.
     var floatsHeld: Int { pooledFloats + floatsOut }
+
+    /// The bytes of the buffers out on loan: the float values the run holds (the pooled ones are free for its next
+    /// values of their sizes).
+    var heldBytes: Int { floatsOut &* MemoryLayout<Float>.stride }
 
     func countForeign(_ opType: String) {
         foreignBuffers += 1
@@ -185,6 +192,11 @@ struct AddressCounts {
         counts.removeLast()
         return true
     }
+}
+
+extension RunLimits {
+    /// The arena of a graph run's limits (the only holder a run has).
+    var arena: FloatArena? { holder.map { unsafeDowncast($0, to: FloatArena.self) } }
 }
 
 /// `count` floats for an operator's output, each written by `fill`: from the running plan's arena (`FloatArena`), or

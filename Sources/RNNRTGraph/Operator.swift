@@ -160,10 +160,20 @@ enum Check {
         }
     }
 
-    /// A shape's element count, refusing negative extents, overflow and more than `ElementCount.limit` elements
-    /// (outputs sized from input data).
-    static func elementCount(_ shape: [Int], _ what: @autoclosure () -> String) throws -> Int {
-        try ElementCount.of(shape, what())
+    /// A shape's element count, refusing negative extents, overflow, more elements than the run's element limit, and
+    /// (`.limit`) a tensor of elements of `elementSize` bytes that would pass its memory limit (`ElementCount.of`):
+    /// outputs sized from input data. `elementSize` 0: a shape that is checked, not made.
+    static func elementCount(_ shape: [Int], _ what: @autoclosure () -> String,
+                             elementSize: Int = MemoryLayout<Float>.size) throws -> Int {
+        try ElementCount.of(shape, what(), elementSize: elementSize)
+    }
+
+    /// Throws `.limit` when `count` new elements of `elementSize` bytes, with what the run holds, would pass its memory
+    /// limit (`ElementCount.reserve`): for sizes the element limit does not bound (a recurrent node's outputs and
+    /// scratch, a transposed convolution's output).
+    static func reserve(_ count: Int, elementSize: Int = MemoryLayout<Float>.size, _ what: @autoclosure () -> String) throws {
+        guard let limits = RunLimits.current else { return }
+        try ElementCount.reserve(count, elementSize: elementSize, within: limits, what())
     }
 
     /// `value` if its shape is countable (`checkedElementCount`) and agrees with its element count, and, when it is
@@ -193,16 +203,18 @@ extension Check {
 }
 
 extension Plan {
-    /// The fewest elements constant folding may create in one tensor (`ElementCount.limit` while a node is folded):
-    /// a folded node may create this many, or as many as its largest input holds, and no more; a node that would
+    /// The fewest elements constant folding may create in one tensor (the element limit of `RunLimits` while a node is
+    /// folded): a folded node may create 2^22, or as many as its largest input holds, and no more; a node that would
     /// create more is left to run time, so a small file cannot make loading allocate without bound.
-    static let foldLimit = ElementCount.alwaysAllowed
+    static let foldLimit = 1 << 22
 
-    /// `op` run on the constant `inputs` at load, or nil when it fails or would create too much (it then runs with
-    /// the plan, and fails there with its error).
-    static func fold(_ op: GraphOperator, _ inputs: [GraphTensor?]) -> [GraphTensor]? {
+    /// `op` run on the constant `inputs` at load, or nil when it fails or would create too much, or more than the
+    /// memory limit of `options` allows (it then runs with the plan, and fails there with its error).
+    static func fold(_ op: GraphOperator, _ inputs: [GraphTensor?], options: RunOptions) -> [GraphTensor]? {
         let largest = inputs.map { $0?.elements.count ?? 0 }.max() ?? 0
-        return ElementCount.$limit.withValue(max(foldLimit, largest)) { try? Check.countable(op.run(inputs)) }
+        return RunLimits.$current.withValue(RunLimits(options, elements: max(foldLimit, largest))) {
+            try? Check.countable(op.run(inputs))
+        }
     }
 }
 

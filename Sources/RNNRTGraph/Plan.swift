@@ -10,7 +10,8 @@ import RNNRTCore
 /// let outputs = try plan.run(["x": GraphTensor(x)])       // [(name, tensor)] in graph output order
 /// ```
 ///
-/// A plan is immutable and `Sendable`; each `run` has its own values, so one plan serves many threads.
+/// A plan is immutable and `Sendable`; each `run` has its own values, so one plan serves many threads. Each run is
+/// held to `RunOptions`: the plan's, or its own (`run(_:options:)`).
 public final class Plan: Sendable {
     /// A class, so a run walks its steps without copying each node.
     final class Step: Sendable {
@@ -34,6 +35,8 @@ public final class Plan: Sendable {
 
     public let graph: Graph
     public let opset: Int64
+    /// What a run that passes no options of its own may use: threads, memory, time.
+    public let options: RunOptions
     let steps: [Step]
     let slotCount: Int
     /// The constants a step reads or the graph returns (folded intermediates are not kept).
@@ -63,24 +66,26 @@ public final class Plan: Sendable {
         OpRegistry.standard.keys.sorted() + OpRegistry.microsoft.keys.sorted().map { "com.microsoft.\($0)" }
     }
 
-    /// Resolves and builds every node of `model`'s graph.
+    /// Resolves and builds every node of `model`'s graph; `options` hold every run that passes none of its own.
     /// - Throws: `.unsupported` listing every operator type rnnrt does not implement (all at once, by name
     ///   and node count); `.malformed` for a graph that reads a value nothing defines, or invalid attributes.
-    public convenience init(model: Model) throws {
-        try self.init(graph: model.graph, opset: model.opset)
+    public convenience init(model: Model, options: RunOptions = RunOptions()) throws {
+        try self.init(graph: model.graph, opset: model.opset, options: options)
     }
 
-    public convenience init(graph: Graph, opset: Int64) throws {
-        try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil }, prepared: PreparedWeights())
+    public convenience init(graph: Graph, opset: Int64, options: RunOptions = RunOptions()) throws {
+        try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil }, prepared: PreparedWeights(),
+                      options: options)
     }
 
     /// A plan for `graph`; `outerScope` names the enclosing graph's values a subgraph may read: those
     /// `outerConstant` knows at load are constants of this plan too (folded and bound here), the others are passed
-    /// to `run(_:outer:)`.
+    /// to `run(_:outer:)`. (A subgraph's plan runs under its enclosing run's limits: its `options` are not used.)
     init(graph: Graph, opset: Int64, outerScope: Set<String>, outerConstant: (String) -> GraphTensor?,
-         prepared: PreparedWeights) throws {
+         prepared: PreparedWeights, options: RunOptions = RunOptions()) throws {
         self.graph = graph
         self.opset = opset
+        self.options = options
         try Plan.checkSupported(graph)
 
         var slots: [String: Int] = [:]
@@ -141,7 +146,7 @@ public final class Plan: Sendable {
             // Constant folding: a node whose inputs are all known now is run once, here.
             if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
                inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
-               let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }),
+               let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }, options: options),
                values.count >= outSlots.compactMap({ $0 }).count {
                 for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
                 continue
@@ -219,26 +224,30 @@ public final class Plan: Sendable {
 
     /// Runs the graph on `inputs` (by graph input name) and returns every graph output, in order.
     /// Inputs the graph declares but the caller omits are passed to their nodes as absent (optional
-    /// inputs); a node that needs one fails naming it.
+    /// inputs); a node that needs one fails naming it. `options`: what this run may use (nil: the plan's `options`).
     /// - Throws: `.invalidArgument` for unknown input names or inputs whose rank or element type
-    ///   contradicts the declaration; any operator's error with the node named in its context.
-    public func run(_ inputs: [String: GraphTensor]) throws -> [(name: String, tensor: GraphTensor)] {
-        try runOutermost(inputs, profile: nil)
+    ///   contradicts the declaration; any operator's error with the node named in its context; `.limit`, naming the
+    ///   node, when the run would pass its memory limit, or its time limit or cancellation stops it.
+    public func run(_ inputs: [String: GraphTensor], options: RunOptions? = nil) throws -> [(name: String, tensor: GraphTensor)] {
+        try runOutermost(inputs, profile: nil, options: options ?? self.options)
     }
 
     /// `run`, recording the time each node takes into `profile`.
-    public func run(_ inputs: [String: GraphTensor], profile: PlanProfile) throws -> [(name: String, tensor: GraphTensor)] {
-        let outputs = try runOutermost(inputs, profile: profile)
+    public func run(_ inputs: [String: GraphTensor], profile: PlanProfile,
+                    options: RunOptions? = nil) throws -> [(name: String, tensor: GraphTensor)] {
+        let outputs = try runOutermost(inputs, profile: profile, options: options ?? self.options)
         profile.finishRun()
         return outputs
     }
 
     /// A caller's run: the operators (and those of the plans of `If` and `Loop` bodies) compute into this plan's arena,
-    /// and the outputs leave it for the caller.
-    private func runOutermost(_ inputs: [String: GraphTensor], profile: PlanProfile?) throws -> [(name: String, tensor: GraphTensor)] {
+    /// found through the run's limits, and the outputs leave it for the caller.
+    private func runOutermost(_ inputs: [String: GraphTensor], profile: PlanProfile?,
+                              options: RunOptions) throws -> [(name: String, tensor: GraphTensor)] {
         try arenas.withArena { arena in
             defer { arena.finishRun() }
-            let outputs = try FloatArena.$current.withValue(arena) { try run(inputs, outer: [:], profile: profile) }
+            let limits = RunLimits(options, holder: arena)
+            let outputs = try RunLimits.$current.withValue(limits) { try run(inputs, outer: [:], profile: profile) }
             for (_, tensor) in outputs { if case .float(let v) = tensor.elements { arena.release(v) } }
             return outputs
         }
@@ -262,7 +271,10 @@ public final class Plan: Sendable {
             values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
         }
         for (name, slot) in outerSlots { values[slot] = outer[name] }
-        var buffers = RunBuffers(arena: FloatArena.current)
+        let limits = RunLimits.current
+        var buffers = RunBuffers(arena: limits?.arena)
+        // Whether a time limit or a cancellation can stop the run before a node.
+        let checks = limits?.stops == true
         var dropped: [GraphTensor] = []
         defer {
             // What is still held and not returned (outputs nothing read, a failed run's values) goes back too.
@@ -270,6 +282,7 @@ public final class Plan: Sendable {
         }
         var args: [GraphTensor?] = []
         for (index, step) in steps.enumerated() {
+            if checks, let limits { try limits.check("before \(step.node.label)") }
             // The argument list is reused: its elements are replaced in place (no generic range replacement per step).
             if args.count > step.inputs.count { args.removeLast(args.count - step.inputs.count) }
             for (position, input) in step.inputs.enumerated() {
@@ -282,12 +295,13 @@ public final class Plan: Sendable {
             }
             let results: [GraphTensor]
             do {
-                results = try withContext("running \(step.node.label)") {
-                    guard let profile else { return try Check.countable(step.op.run(args)) }
-                    return try Check.countable(profile.measure(self, step: index, step.node) { try step.op.run(args, profile: profile) })
+                if let profile {
+                    results = try Check.countable(profile.measure(self, step: index, step.node) { try step.op.run(args, profile: profile) })
+                } else {
+                    results = try Check.countable(step.op.run(args))
                 }
-            } catch let error as RNNRTError {
-                throw explainShapes(error, inputs)
+            } catch {
+                throw explain(error, step, inputs)
             }
             for (slot, value) in zip(step.outputs, results) {
                 guard let slot else { continue }
@@ -326,6 +340,18 @@ public final class Plan: Sendable {
         default:
             return given
         }
+    }
+
+    /// The error of a step that failed, as the caller sees it: a limit's message names the node (the one that stopped,
+    /// outermost first), on one line; any other error has the node in its context (and, for shapes, the declared
+    /// dimensions the inputs differ from); an error of another type becomes `.io`.
+    private func explain(_ error: Error, _ step: Step, _ inputs: [String: GraphTensor]) -> RNNRTError {
+        guard let error = error as? RNNRTError else {
+            return RNNRTError(.io, "\(error)", context: ["running \(step.node.label)"])
+        }
+        guard error.kind == .limit else { return explainShapes(error.adding(context: "running \(step.node.label)"), inputs) }
+        if error.message.contains(step.node.label) { return error }
+        return RNNRTError(.limit, "\(step.node.label): \(error.message)", context: error.context)
     }
 
     /// Adds to a failure which declared fixed dimensions the caller's inputs differ from: that is the

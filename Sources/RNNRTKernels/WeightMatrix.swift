@@ -175,12 +175,12 @@ public struct WeightMatrix: Sendable {
     }
 
     /// The matrix as the AVX2 kernels take it, valid inside `body`; nil for the portable form.
-    public func withKernelWeights<R>(_ body: (rnnrt_weights) -> R) -> R? {
+    public func withKernelWeights<R>(_ body: (rnnrt_weights) throws -> R) rethrows -> R? {
         switch storage {
         case .packed(let p):
-            return withExtendedLifetime(p) { body(packedWeights(p)) }
+            return try withExtendedLifetime(p) { try body(packedWeights(p)) }
         case .rows(let w):
-            return w.withUnsafeBufferPointer { body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil)) }
+            return try w.withUnsafeBufferPointer { try body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil)) }
         case .transposed:
             return nil
         }
@@ -195,32 +195,33 @@ public struct WeightMatrix: Sendable {
     /// - otherwise a matrix kept in place by size is packed, since the packed form's small-batch products are faster
     ///   (LSTM(256, 512) batch 16: 12% on one thread, and two threads splitting the units scale 1.8× instead of
     ///   1.1–1.3×). `packable`: false to keep the in-place form (row slivers are still added).
-    public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true, _ body: (rnnrt_weights) -> R) -> R? {
+    public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true,
+                                              _ body: (rnnrt_weights) throws -> R) rethrows -> R? {
         if recurrentRowSlivers, let batch, rnnrt_row_slivers_suit(batch) == 1,
-           let result = withRowSlivers({ slivers in
-               withKernelWeights { weights in
+           let result = try withRowSlivers({ slivers in
+               try withKernelWeights { weights in
                    var weights = weights
                    weights.row_slivers = slivers
-                   return body(weights)
+                   return try body(weights)
                }
            }) {
             return result
         }
-        guard packable, let packedOnUse, case .rows(let w) = storage else { return withKernelWeights(body) }
+        guard packable, let packedOnUse, case .rows(let w) = storage else { return try withKernelWeights(body) }
         let packed = packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) }
-        return withExtendedLifetime(packed) { body(packedWeights(packed)) }
+        return try withExtendedLifetime(packed) { try body(packedWeights(packed)) }
     }
 
     /// W in slivers of 6 rows, each `[k][6]` (`rnnrt_pack_row_slivers`: the packed left operand of a product
     /// `W · B`), valid inside `body`; made on first use and kept. Nil for the portable form.
-    public func withRowSlivers<R>(_ body: (UnsafePointer<Float>) -> R) -> R? {
+    public func withRowSlivers<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R? {
         guard let rowSliversOnUse else { return nil }
         let slivers = rowSliversOnUse.get {
             withKernelWeights { weights in
                 AlignedFloats(count: Int(rnnrt_row_slivers_count(k, n))) { rnnrt_pack_row_slivers(n, k, weights, $0) }
             }!
         }
-        return withExtendedLifetime(slivers) { body(UnsafePointer(slivers.pointer)) }
+        return try withExtendedLifetime(slivers) { try body(UnsafePointer(slivers.pointer)) }
     }
 
     /// W packed into 16-column slivers (`rnnrt_pack_bt` writes every element, padding included: no zero-fill first).

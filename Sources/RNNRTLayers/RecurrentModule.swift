@@ -26,6 +26,8 @@ public struct RecurrentModule: Sendable {
     public let configuration: RecurrentConfiguration
     /// The dotted-name prefix the parameters were bound from (`""` for a bare state dict).
     public let prefix: String
+    /// What a `forward` call that passes no options of its own may use: threads, memory, time.
+    public var options: RunOptions
     private(set) var recurrence: Recurrence
 
     /// Finds the module under `prefix` in `stateDict`, infers its configuration and binds its weights.
@@ -36,13 +38,14 @@ public struct RecurrentModule: Sendable {
     ///   - nonlinearity: `nn.RNN`'s nonlinearity; only `.tanh` is valid for LSTM and GRU. Nil: what the
     ///     file stores (whole pickled modules and TorchScript archives do), else tanh.
     ///   - batchFirst: as PyTorch's `batch_first`. Nil: what the file stores, else false.
+    ///   - options: what each `forward` call may use unless it passes its own.
     /// - Throws: `RNNRTError` `.binding` listing every missing, unexpected or mis-shaped parameter.
     public init(stateDict: StateDict, prefix: String = "", nonlinearity: Nonlinearity? = nil,
-                batchFirst: Bool? = nil) throws {
+                batchFirst: Bool? = nil, options: RunOptions = RunOptions()) throws {
         let prefix = try RecurrentModule.resolvePrefix(prefix, in: stateDict)
         let config = try RecurrentConfiguration.infer(from: stateDict, prefix: prefix,
                                                       nonlinearity: nonlinearity, batchFirst: batchFirst)
-        try self.init(configuration: config, stateDict: stateDict, prefix: prefix)
+        try self.init(configuration: config, stateDict: stateDict, prefix: prefix, options: options)
     }
 
     /// Binds the parameters named `prefix + weight_ih_l0`, ... (a cell's: `prefix + weight_ih`, ...) in
@@ -50,7 +53,8 @@ public struct RecurrentModule: Sendable {
     /// and no other parameter-like name may sit directly under the prefix.
     /// - Throws: `RNNRTError` `.binding` listing all problems at once; `.invalidArgument` for an
     ///   impossible configuration.
-    public init(configuration config: RecurrentConfiguration, stateDict: StateDict, prefix: String = "") throws {
+    public init(configuration config: RecurrentConfiguration, stateDict: StateDict, prefix: String = "",
+                options: RunOptions = RunOptions()) throws {
         try config.validate()
         let expected = TorchParameterNames.expected(for: config)
         let expectedNames = Set(expected.map(\.name))
@@ -104,6 +108,7 @@ public struct RecurrentModule: Sendable {
         }
         configuration = config
         self.prefix = prefix
+        self.options = options
         recurrence = Recurrence(config: config, weights: layers)
     }
 
@@ -142,11 +147,14 @@ public struct RecurrentModule: Sendable {
     ///   - h0: `[layers·D, N, outputSize]` (`[layers·D, outputSize]` unbatched); zeros when nil. A cell also
     ///     takes PyTorch's cell form, without the leading 1 (`[N, H]`, `[H]` unbatched).
     ///   - c0: LSTM only, `[layers·D, N, hiddenSize]` (a cell's also `[N, H]`); zeros when nil.
+    ///   - options: what this call may use; nil: the module's `options`.
     /// - Returns: `output` `[L, N, D·outputSize]` (batch-first or unbatched like `x`), `hN` shaped like
     ///   `h0`, and `cN` (LSTM) shaped like `c0`.
-    /// - Throws: `RNNRTError` `.shapeMismatch` naming the argument, the axis and both sizes.
-    public func forward(_ x: Tensor, h0: Tensor? = nil, c0: Tensor? = nil) throws -> RecurrentOutput {
+    /// - Throws: `RNNRTError` `.shapeMismatch` naming the argument, the axis and both sizes; `.limit` when the
+    ///   outputs and scratch would pass the memory limit, or the time limit or the cancellation stops the call.
+    public func forward(_ x: Tensor, h0: Tensor? = nil, c0: Tensor? = nil, options: RunOptions? = nil) throws -> RecurrentOutput {
         let config = configuration
+        let limits = RunLimits(options ?? self.options)
         let layout = try SequenceLayout(of: x, config: config)
         let stack = config.numLayers * config.directionCount
         var h = try RecurrentModule.initialState(
@@ -160,25 +168,42 @@ public struct RecurrentModule: Sendable {
             throw RNNRTError(.invalidArgument, "c0 is only used by LSTM; this module is an \(config.kind.rawValue)")
         }
         let width = config.directionCount * config.outputSize
+        let what = "\(config.torchDescription) over \(layout.steps) steps of a batch of \(layout.batch): its outputs and scratch"
+        try ElementCount.reserve(try ElementCount.product(try ElementCount.product(floatsPerStep, layout.steps, what), layout.batch, what),
+                                 elementSize: MemoryLayout<Float>.size, within: limits, what)
         var output = [Float](repeating: 0, count: layout.steps * layout.batch * width)
         let input = layout.timeMajor(x)
         let work = layout.steps * layout.batch * config.kind.gateCount * config.hiddenSize * (config.inputSize + config.outputSize)
-        if RNNRTThreads.count >= 2 && !config.bidirectional && !recurrence.splitsUnits && layout.batch >= 2
-            && work >= 1 << 22 {
-            // Batch rows are independent sequences: two shards run side by side, each with its own scratch (the
-            // layers that split their units over two threads instead are those of PyTorch's own cell form).
-            runSharded(input: input, steps: layout.steps, batch: layout.batch, h: &h, c: &c, output: &output)
-        } else {
-            recurrence.run(input: input, steps: layout.steps, batch: layout.batch,
-                           h: &h, c: &c, output: &output, workspace: Workspace())
+        do {
+            if limits.options.threads >= 2 && !config.bidirectional && !recurrence.splitsUnits && layout.batch >= 2
+                && work >= 1 << 22 {
+                // Batch rows are independent sequences: two shards run side by side, each with its own scratch (the
+                // layers that split their units over two threads instead are those of PyTorch's own cell form).
+                try runSharded(input: input, steps: layout.steps, batch: layout.batch, h: &h, c: &c, output: &output,
+                               limits: limits)
+            } else {
+                try recurrence.run(input: input, steps: layout.steps, batch: layout.batch,
+                                   h: &h, c: &c, output: &output, workspace: Workspace(), limits: limits)
+            }
+        } catch let error as RNNRTError where error.kind == .limit {
+            throw RNNRTError(.limit, "\(config.torchDescription): \(error.message)", context: error.context)
         }
         let y = layout.output(output, width: width)
         return RecurrentOutput(output: y, hN: h, cN: c)
     }
 
+    /// Floats a forward pass holds per time step and batch row, the input aside: its output, an inner layer's two
+    /// output buffers, and the input projection of each direction that runs at once.
+    var floatsPerStep: Int {
+        let config = configuration
+        let width = config.directionCount * config.outputSize
+        return width * (config.numLayers > 1 ? 3 : 1) + config.directionCount * config.kind.gateCount * config.hiddenSize
+    }
+
     /// `recurrence.run` over two halves of the batch on two threads: inputs, states and outputs are split
     /// by batch row and joined back (time-major `[T, N, ·]` inputs/outputs, `[stack, N, ·]` states).
-    private func runSharded(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?, output: inout [Float]) {
+    private func runSharded(input: Tensor, steps: Int, batch: Int, h: inout Tensor, c: inout Tensor?, output: inout [Float],
+                            limits: RunLimits) throws {
         let config = configuration
         let width = config.directionCount * config.outputSize
         let stack = h.shape[0]
@@ -194,11 +219,12 @@ public struct RecurrentModule: Sendable {
             var h: Tensor
             var c: Tensor?
             var output: [Float]
+            var error: Error?
         }
         let inputs = ranges.map { rows(input, steps, $0, config.inputSize) }
         var shards = ranges.map { r in
             Shard(h: rows(h, stack, r, config.outputSize), c: c.map { rows($0, stack, r, config.hiddenSize) },
-                  output: [Float](repeating: 0, count: steps * r.count * width))
+                  output: [Float](repeating: 0, count: steps * r.count * width), error: nil)
         }
         let recurrence = self.recurrence
         shards.withUnsafeMutableBufferPointer { buffer in
@@ -207,11 +233,16 @@ public struct RecurrentModule: Sendable {
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let shard = work.shards + k
                 var hk = shard.pointee.h, ck = shard.pointee.c, ok = shard.pointee.output
-                recurrence.run(input: inputs[k], steps: steps, batch: ranges[k].count, h: &hk, c: &ck, output: &ok,
-                               workspace: Workspace())
-                shard.pointee = Shard(h: hk, c: ck, output: ok)
+                do {
+                    try recurrence.run(input: inputs[k], steps: steps, batch: ranges[k].count, h: &hk, c: &ck, output: &ok,
+                                       workspace: Workspace(), limits: limits)
+                    shard.pointee = Shard(h: hk, c: ck, output: ok, error: nil)
+                } catch {
+                    shard.pointee.error = error
+                }
             }
         }
+        if let error = shards.compactMap(\.error).first { throw error }
         func join(_ parts: [Tensor], _ outer: Int, _ inner: Int) -> [Float] {
             var out = [Float](repeating: 0, count: outer * batch * inner)
             for (k, r) in ranges.enumerated() {

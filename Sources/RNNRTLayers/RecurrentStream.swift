@@ -15,7 +15,8 @@ import RNNRTCore
 /// ```
 ///
 /// The buffer-based `step(input:output:)` allocates nothing once the stream exists. A stream is a
-/// reference type with mutable state; use one per sequence and thread.
+/// reference type with mutable state; use one per sequence and thread. Its `options` (its module's to begin with)
+/// hold each `process(_:)` call to their memory and time limits and cancellation; a single step is not checked.
 ///
 /// A cell module (`nn.LSTMCell`, ...: `configuration.isCell`) streams as PyTorch calls it: each `step`
 /// is one call of the cell, returning the new `h` (`[N, H]`); `hN`/`cN` hold the state (`[1, N, H]`), and
@@ -23,6 +24,13 @@ import RNNRTCore
 public final class RecurrentStream {
     /// The module this stream runs.
     public let module: RecurrentModule
+    /// What each call may use: threads (a long chunk's layers may split their units over two), and for
+    /// `process(_:)`, memory, time and a cancellation.
+    public var options: RunOptions {
+        didSet { stepLimits = RunLimits(RunOptions(threads: options.threads)) }
+    }
+    /// The limits of a single step: the threads alone (made once, so that a step allocates nothing).
+    private var stepLimits: RunLimits
     /// Sequences processed side by side.
     public let batchSize: Int
     private var h: Tensor
@@ -52,6 +60,8 @@ public final class RecurrentStream {
         }
         self.module = module
         self.batchSize = batchSize
+        options = module.options
+        stepLimits = RunLimits(RunOptions(threads: module.options.threads))
         stepper = batchSize == 1 ? FusedStepper(module.recurrence) : nil
         inputCount = batchSize * config.inputSize
         outputCount = batchSize * config.outputSize
@@ -133,38 +143,51 @@ public final class RecurrentStream {
             stepperAhead = true
             return
         }
-        advance(input: x, steps: 1, output: y)
+        // (Step limits never stop a call.)
+        try? advance(input: x, steps: 1, output: y, limits: stepLimits)
     }
 
     /// Feeds a chunk of time steps in the module's sequence layout (`[L, N, D]`, `[N, L, D]` when
     /// batch-first, or `[L, D]` when `batchSize` is 1) and returns its outputs in the same layout.
+    /// - Throws: `.shapeMismatch` for a chunk of another batch size; `.limit` when the outputs and scratch would pass
+    ///   the memory limit, or the time limit or the cancellation stops the call (the state is then partly updated:
+    ///   `reset` the stream).
     public func process(_ chunk: Tensor) throws -> Tensor {
         let config = module.configuration
         let layout = try SequenceLayout(of: chunk, config: config)
         guard layout.batch == batchSize else {
             throw RNNRTError(.shapeMismatch, "chunk has batch size \(layout.batch) (shape \(chunk.shape.shapeDescription)), the stream was made for \(batchSize)")
         }
+        let limits = RunLimits(options)
+        let what = "\(config.torchDescription) streaming \(layout.steps) steps: its outputs and scratch"
+        try ElementCount.reserve(try ElementCount.product(module.floatsPerStep, layout.steps * batchSize, what),
+                                 elementSize: MemoryLayout<Float>.size, within: limits, what)
         var y = [Float](repeating: 0, count: layout.steps * batchSize * config.outputSize)
-        layout.timeMajor(chunk).scalars.withUnsafeBufferPointer { xs in
-            y.withUnsafeMutableBufferPointer { ys in
-                guard let x = xs.baseAddress, let out = ys.baseAddress else { return }
-                advance(input: x, steps: layout.steps, output: out)
+        do {
+            try layout.timeMajor(chunk).scalars.withUnsafeBufferPointer { xs in
+                try y.withUnsafeMutableBufferPointer { ys in
+                    guard let x = xs.baseAddress, let out = ys.baseAddress else { return }
+                    try advance(input: x, steps: layout.steps, output: out, limits: limits)
+                }
             }
+        } catch let error as RNNRTError where error.kind == .limit {
+            throw RNNRTError(.limit, "\(config.torchDescription): \(error.message)", context: error.context)
         }
         return layout.output(y, width: config.outputSize)
     }
 
-    private func advance(input: UnsafePointer<Float>, steps: Int, output: UnsafeMutablePointer<Float>) {
+    private func advance(input: UnsafePointer<Float>, steps: Int, output: UnsafeMutablePointer<Float>,
+                         limits: RunLimits) throws {
         syncFromStepper()
         defer { syncToStepper() }
         let recurrence = module.recurrence
         let workspace = self.workspace
         let cell = hasCell
-        h.scalars.withUnsafeMutableBufferPointer { hs in
-            c.scalars.withUnsafeMutableBufferPointer { cs in
+        try h.scalars.withUnsafeMutableBufferPointer { hs in
+            try c.scalars.withUnsafeMutableBufferPointer { cs in
                 guard let hp = hs.baseAddress else { return }
-                recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: cell ? cs.baseAddress : nil,
-                               output: output, workspace: workspace)
+                try recurrence.run(input: input, steps: steps, batch: batchSize, h: hp, c: cell ? cs.baseAddress : nil,
+                                   output: output, workspace: workspace, limits: limits)
             }
         }
     }

@@ -117,15 +117,12 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
         let stack = config.numLayers * config.directionCount
         let h0 = Tensor(shape: [stack, batch, config.outputSize], scalars: rng.floats(stack * batch * config.outputSize))
         let c0 = config.kind == .lstm ? Tensor(shape: [stack, batch, config.hiddenSize], scalars: rng.floats(stack * batch * config.hiddenSize)) : nil
-        let saved = (RNNRTThreads.count, RNNRTThreads.pairMinimumWork, RNNRTThreads.pairMinimumStepWork)
-        defer { (RNNRTThreads.count, RNNRTThreads.pairMinimumWork, RNNRTThreads.pairMinimumStepWork) = saved }
-        RNNRTThreads.count = 1
-        let single = try module.forward(x, h0: h0, c0: c0)
+        let single = try module.forward(x, h0: h0, c0: c0, options: RunOptions(threads: 1))
         // These models are small: split them however little work they have.
-        RNNRTThreads.count = 2
-        RNNRTThreads.pairMinimumWork = 0
-        RNNRTThreads.pairMinimumStepWork = 0
-        let two = try module.forward(x, h0: h0, c0: c0)
+        var options = RunOptions(threads: 2)
+        options.pairMinimumWork = 0
+        options.pairMinimumStepWork = 0
+        let two = try module.forward(x, h0: h0, c0: c0, options: options)
         #expect(Tolerance.pytorch.compare(two.output, single.output).passed)
         #expect(Tolerance.pytorch.compare(two.hN, single.hN).passed)
         if let a = two.cN, let b = single.cN { #expect(Tolerance.pytorch.compare(a, b).passed) }

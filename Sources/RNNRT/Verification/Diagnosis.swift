@@ -61,7 +61,7 @@ enum Diagnosis {
         }
         // batch_first misread.
         if let flipped = try? RecurrentModule(stateDict: stateDict, prefix: module.prefix, nonlinearity: config.nonlinearity,
-                                              batchFirst: !config.batchFirst), reproduces(flipped) {
+                                              batchFirst: !config.batchFirst, options: module.options), reproduces(flipped) {
             found.append("batch_first misread: \(side) reads the input as \(config.batchFirst ? "[seq, batch, features]" : "[batch, seq, features]") while \(other) is \(config.batchFirst ? "batch_first=True" : "batch_first=False")")
         }
         // Biases missing.
@@ -109,7 +109,7 @@ enum Diagnosis {
         }
         let c = module.configuration
         return try RecurrentModule(stateDict: StateDict(tensors), prefix: module.prefix, nonlinearity: c.nonlinearity,
-                                   batchFirst: c.batchFirst)
+                                   batchFirst: c.batchFirst, options: module.options)
     }
 
     /// A `[G·H, …]` or `[G·H]` tensor with its row blocks in the order `perm`.

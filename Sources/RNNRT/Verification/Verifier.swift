@@ -6,13 +6,16 @@ public enum VerifiableModel {
     case module(RecurrentModule, StateDict)
     case graph(Plan, Model)
 
-    /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`.
-    public init(contentsOf url: URL, prefix: String = "", nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws {
+    /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`. Every run is
+    /// held to `options`.
+    public init(contentsOf url: URL, prefix: String = "", nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil,
+                options: RunOptions = RunOptions()) throws {
         switch try ModelFile(contentsOf: url) {
         case .checkpoint(let sd):
-            self = .module(try RecurrentModule(stateDict: sd, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst), sd)
+            self = .module(try RecurrentModule(stateDict: sd, prefix: prefix, nonlinearity: nonlinearity, batchFirst: batchFirst,
+                                               options: options), sd)
         case .onnx(let model):
-            self = .graph(try Plan(model: model), model)
+            self = .graph(try Plan(model: model, options: options), model)
         }
     }
 

@@ -112,7 +112,9 @@ struct LoopOp: GraphOperator {
         var scans: [[GraphTensor]] = []
         var iteration: Int64 = 0
         var scanned = 0
+        let limits = RunLimits.current
         while condition && (tripCount.map { iteration < $0 } ?? true) {
+            try limits?.check("before iteration \(iteration) of \(label)")
             try budget.spend(label)
             var feeds: [String: GraphTensor] = [names[0]: GraphTensor(shape: [], ints: [iteration]),
                                                 names[1]: GraphTensor(shape: [], bools: [condition])]
@@ -157,9 +159,11 @@ struct IfOp: GraphOperator {
     let elseBranch: Plan
     let implicitNames: [String]
     let explicitCount: Int
+    let label: String
 
     init(context ctx: OperatorContext) throws {
         explicitCount = ctx.node.inputs.count
+        label = ctx.node.label
         thenBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "then_branch"), opset: ctx.opset, outerScope: ctx.scope,
                               outerConstant: ctx.constant, prepared: ctx.prepared)
         elseBranch = try Plan(graph: try ControlFlowOps.subgraph(ctx, "else_branch"), opset: ctx.opset, outerScope: ctx.scope,
@@ -171,6 +175,7 @@ struct IfOp: GraphOperator {
 
     func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] {
         let condition = try ElementwiseOps.bools(try Check.input(inputs, 0, "cond"), "cond").first ?? false
+        try RunLimits.current?.check("before the \(condition ? "then" : "else") branch of \(label)")
         var outer: [String: GraphTensor] = [:]
         for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }
         return try (condition ? thenBranch : elseBranch).run([:], outer: outer, profile: profile).map(\.tensor)

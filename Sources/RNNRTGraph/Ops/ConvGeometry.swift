@@ -76,10 +76,12 @@ struct ConvGeometry {
         guard outSize.allSatisfy({ $0 > 0 }) else {
             throw RNNRTError(.shapeMismatch, "Conv output would be empty: input \(inSize.shapeDescription), kernel \(kSize.shapeDescription), pads \(begin + end), dilations \(dilation)")
         }
-        guard ([batch, outChannels] + outSize).checkedElementCount().map({ $0 <= ElementCount.limit }) == true,
+        guard (try? ElementCount.of([batch, outChannels] + outSize, "Conv output", elementSize: 0)) != nil,
               ([channelsPerGroup] + kSize).checkedElementCount().map({ $0 <= 1 << 28 }) == true else {
             throw RNNRTError(.invalidArgument, "Conv output [\(batch), \(outChannels)] + \(outSize.shapeDescription) is too large")
         }
+        // Within the run's memory limit (`.limit`).
+        _ = try ElementCount.of([batch, outChannels] + outSize, "Conv output")
         self.outSize = outSize
         let lead = [Int](repeating: 1, count: 3 - spatial), zeros = [Int](repeating: 0, count: 3 - spatial)
         inExtent = lead + inSize

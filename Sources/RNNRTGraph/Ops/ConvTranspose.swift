@@ -48,6 +48,7 @@ struct ConvTransposeOp: GraphOperator {
             throw RNNRTError(.shapeMismatch, "\(attributes.label): B has \(b.count) values for \(geo.outChannels) output channels")
         }
         let count = geo.batch * geo.outChannels * geo.outPositions
+        try Check.reserve(count, "\(attributes.label): output \(([geo.batch, geo.outChannels] + geo.outSize).shapeDescription)")
         let out = outputFloats(count) { y in
             guard count > 0 else { return }
             fillBias(b, geo, into: y.baseAddress!)

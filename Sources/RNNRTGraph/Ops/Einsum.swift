@@ -25,7 +25,7 @@ struct EinsumOp: GraphOperator {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         let operands = try equation.terms.indices.map { i in
             let t = try Check.input(inputs, i, "Inputs[\(i)]")
-            _ = try Check.elementCount(t.shape, "\(label): operand \(i)")
+            _ = try Check.elementCount(t.shape, "\(label): operand \(i)", elementSize: 0)
             return t
         }
         let bound = try equation.bind(operands.map(\.shape), label)

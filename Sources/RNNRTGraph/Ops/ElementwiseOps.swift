@@ -14,7 +14,7 @@ func broadcastShape(_ a: [Int], _ b: [Int]) throws -> [Int] {
         }
         out[i] = da == 1 ? db : da
     }
-    _ = try Check.elementCount(out, "broadcast of \(a.shapeDescription) and \(b.shapeDescription)")
+    _ = try Check.elementCount(out, "broadcast of \(a.shapeDescription) and \(b.shapeDescription) to")
     return out
 }
 

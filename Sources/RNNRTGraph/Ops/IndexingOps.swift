@@ -60,7 +60,8 @@ enum IndexingOps {
         }
         let b = Int(b64)
         let shape = Array(idx.shape.dropLast()) + data.shape[(b + k)...]
-        let count = try Check.elementCount(shape, "GatherND output")
+        // The index of each output element, then the output.
+        let count = try Check.elementCount(shape, "GatherND output", elementSize: MemoryLayout<Int>.size + data.elements.elementSize)
         let strides = data.shape.strides, slice = data.shape[(b + k)...].reduce(1, *)
         let batchStride = b == 0 ? 0 : strides[b - 1]
         let tuplesPerBatch = idx.shape[b..<(idx.rank - 1)].reduce(1, *)
@@ -77,9 +78,9 @@ enum IndexingOps {
     }
 
     /// Refuses inputs whose shapes give no element count (a negative extent, an overflowing product) or more than
-    /// 2^32 elements, so `count` and extent products are safe to take.
+    /// `ElementCount.maximum` elements, so `count` and extent products are safe to take.
     static func checkSizes(_ inputs: [GraphTensor?]) throws {
-        for case let t? in inputs { _ = try Check.elementCount(t.shape, "input shape") }
+        for case let t? in inputs { _ = try Check.elementCount(t.shape, "input shape", elementSize: 0) }
     }
 
     /// `count` elements, element `p` being `f(p)` (floats from the running plan's arena).
@@ -196,7 +197,7 @@ enum IndexingOps {
         default: indices = try idx.ints("OneHot indices")
         }
         let shape = Array(idx.shape[..<axis]) + [depth] + Array(idx.shape[axis...])
-        let count = try Check.elementCount(shape, "OneHot output")
+        let count = try Check.elementCount(shape, "OneHot output", elementSize: values.elements.elementSize)
         let inner = idx.shape[axis...].reduce(1, *)
         // Element p: outer o, depth d, inner i; on where indices[o·inner + i] (wrapped) equals d.
         let hot: (Int) -> Bool = { p in

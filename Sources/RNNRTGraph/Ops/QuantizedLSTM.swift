@@ -116,6 +116,9 @@ struct QuantizedLSTMOp: GraphOperator {
         }
         var y = [Float](repeating: 0, count: try Check.elementCount([steps, directions, batch, h], "\(label) Y"))
         _ = try Check.elementCount([steps, batch, 4 * h], "\(label) gates")
+        let limits = RunLimits.current ?? RunLimits()
+        // Steps between two checks of the time limit and the cancellation: about 2^22 multiply-adds.
+        let chunk = limits.stops ? max(1, (1 << 22) / max(1, batch * 4 * h * h)) : steps
         var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
         try withTemporaryFloats(x.count + steps * batch * 4 * h) { scratch in
             let quantizedX = scratch.baseAddress!, gates = quantizedX + x.count
@@ -129,6 +132,7 @@ struct QuantizedLSTMOp: GraphOperator {
                 cell.memory = Array(c0[(d * batch * h)..<((d + 1) * batch * h)])
                 let backward = reverseOnly || d == 1
                 for s in 0..<steps {
+                    if s % chunk == 0 { try limits.check("before step \(s) of \(steps)\(directions == 2 ? (d == 1 ? " (reverse)" : " (forward)") : "")") }
                     let t = backward ? steps - 1 - s : s
                     try cell.step(inputGates: gates + t * batch * 4 * h, recurrent: r)
                     let base = (t * directions + d) * batch * h

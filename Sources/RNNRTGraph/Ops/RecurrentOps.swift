@@ -221,21 +221,26 @@ struct RecurrentOp: GraphOperator {
             if let cInitial { results.append(GraphTensor(shape: stateShape, floats: cInitial.mapOutput { $0 })) }
             return results
         }
+        let identity = outputPermutation == [0, 1, 2, 3]
+        // Y (twice when permuted) and the engine's scratch, the input projection of each direction: within the run's
+        // memory limit.
+        let limits = RunLimits.current ?? RunLimits()
+        let what = "\(label): Y and the input projection over \(steps) steps of a batch of \(batch)"
+        try Check.reserve(try ElementCount.product(steps * batch, (identity ? 1 : 2) * d * h + d * config.kind.gateCount * h, what), what)
         var y = outputFloats(outputCount) { _ in }
         var hFinal = outputFloats(stateCount) { _ in }, cFinal = cInitial.map { _ in outputFloats(stateCount) { _ in } }
-        let identity = outputPermutation == [0, 1, 2, 3]
         // One temporary for what the engine needs in its own order: the input and states with layout 1, Y when
         // permuted.
         let temporaryCount = (batchMajor ? inputCount + 2 * stateCount : 0) + (identity ? 0 : outputCount)
-        workspaces.withWorkspace { workspace in
-            withTemporaryFloats(temporaryCount) { temporary in
+        try workspaces.withWorkspace { workspace in
+            try withTemporaryFloats(temporaryCount) { temporary in
                 var next = temporary.baseAddress
                 func take(_ count: Int) -> UnsafeMutablePointer<Float> {
                     defer { next = next.map { $0 + count } }
                     return next!
                 }
-                xs.withUnsafeBufferPointer { xp in
-                    withMutablePointers(&y, &hFinal, &cFinal) { outputs in
+                try xs.withUnsafeBufferPointer { xp in
+                    try withMutablePointers(&y, &hFinal, &cFinal) { outputs in
                         var input = xp.baseAddress!
                         if batchMajor {
                             let timeMajor = take(inputCount)
@@ -257,8 +262,8 @@ struct RecurrentOp: GraphOperator {
                         load(hInitial, into: hp)
                         if let cInitial, let cp { load(cInitial, into: cp) }
                         let out = identity ? outputs[0] : take(outputCount)
-                        recurrence.run(input: input, steps: steps, batch: batch, h: hp, c: cp, output: out,
-                                       workspace: workspace, sequenceLengths: lengths)
+                        try recurrence.run(input: input, steps: steps, batch: batch, h: hp, c: cp, output: out,
+                                           workspace: workspace, limits: limits, sequenceLengths: lengths)
                         let engineStrides = engine.strides
                         if !identity {
                             stridedCopy(UnsafeBufferPointer(start: out, count: outputCount), shape: outputPermutation.map { engine[$0] },
@@ -307,11 +312,11 @@ struct RecurrentOp: GraphOperator {
 
 /// `body` with the elements of `a`, `b` and, when there is one, `c` (each uniquely referenced, so written in place).
 private func withMutablePointers(_ a: inout [Float], _ b: inout [Float], _ c: inout [Float]?,
-                                 _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
-    a.withUnsafeMutableBufferPointer { pa in
-        b.withUnsafeMutableBufferPointer { pb in
-            guard c != nil else { return body([pa.baseAddress!, pb.baseAddress!]) }
-            c!.withUnsafeMutableBufferPointer { pc in body([pa.baseAddress!, pb.baseAddress!, pc.baseAddress!]) }
+                                 _ body: ([UnsafeMutablePointer<Float>]) throws -> Void) rethrows {
+    try a.withUnsafeMutableBufferPointer { pa in
+        try b.withUnsafeMutableBufferPointer { pb in
+            guard c != nil else { return try body([pa.baseAddress!, pb.baseAddress!]) }
+            try c!.withUnsafeMutableBufferPointer { pc in try body([pa.baseAddress!, pb.baseAddress!, pc.baseAddress!]) }
         }
     }
 }

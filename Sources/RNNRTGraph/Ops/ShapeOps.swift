@@ -10,6 +10,15 @@ extension GraphTensor.Elements {
         }
     }
 
+    /// Bytes per element: float32 4, int64 8, bool 1 (for a memory limit's count).
+    var elementSize: Int {
+        switch self {
+        case .float: return MemoryLayout<Float>.size
+        case .int: return MemoryLayout<Int64>.size
+        case .bool: return MemoryLayout<Bool>.size
+        }
+    }
+
     var count: Int {
         switch self {
         case .float(let v): return v.count
@@ -128,7 +137,7 @@ enum ShapeOps {
             let fill = value
             return ClosureOperator { inputs in
                 let shape = try Check.intList(try Check.input(inputs, 0, "input"), "ConstantOfShape shape")
-                let n = try Check.elementCount(shape, "ConstantOfShape shape")
+                let n = try Check.elementCount(shape, "ConstantOfShape output", elementSize: fill.elements.elementSize)
                 switch fill.elements {
                 case .float(let v): return [GraphTensor(shape: shape, floats: outputFloats(n) { $0.update(repeating: v.first ?? 0) })]
                 case .int(let v): return [GraphTensor(shape: shape, ints: [Int64](repeating: v.first ?? 0, count: n))]
@@ -152,7 +161,8 @@ enum ShapeOps {
                 let span = Double(l0) - Double(s0)
                 let steps = (span / Double(d0)).rounded(.up)
                 guard steps <= Double(1 << 31) else { throw RNNRTError(.invalidArgument, "Range of \(steps) elements is too large") }
-                let n = try Check.elementCount([Int(max(0, steps))], "Range from \(s0) to \(l0) by \(d0): output")
+                let n = try Check.elementCount([Int(max(0, steps))], "Range from \(s0) to \(l0) by \(d0): output",
+                                               elementSize: MemoryLayout<Int64>.size)
                 return [GraphTensor(shape: [n], ints: (0..<n).map { s0 &+ Int64($0) &* d0 })]
             }
         } }
@@ -314,6 +324,9 @@ enum ShapeOps {
                     }
                     return Int(j)
                 }
+                let shape = Array(data.shape[..<axis]) + idx.shape + Array(data.shape[(axis + 1)...])
+                // The index of each output element, then the output.
+                _ = try Check.elementCount(shape, "Gather output", elementSize: MemoryLayout<Int>.size + data.elements.elementSize)
                 let outer = data.shape[..<axis].reduce(1, *), inner = data.shape[(axis + 1)...].reduce(1, *)
                 var picks: [Int] = []
                 picks.reserveCapacity(outer * indices.count * inner)
@@ -323,7 +336,6 @@ enum ShapeOps {
                         for k in 0..<inner { picks.append(base + k) }
                     }
                 }
-                let shape = Array(data.shape[..<axis]) + idx.shape + Array(data.shape[(axis + 1)...])
                 return [GraphTensor(shape: shape, elements: data.elements.picking(picks))]
             }
         }
@@ -331,7 +343,7 @@ enum ShapeOps {
             let x = try Check.input(inputs, 0, "input")
             let requested = try Check.intList(try Check.input(inputs, 1, "shape"), "Expand shape")
             let shape = try broadcastShape(x.shape, requested)
-            _ = try Check.elementCount(shape, "Expand shape")
+            _ = try Check.elementCount(shape, "Expand output", elementSize: x.elements.elementSize)
             if shape == x.shape { return [x] }
             // A strided view of x, stride 0 along the repeated axes: no index per output element.
             return [GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
@@ -344,7 +356,8 @@ enum ShapeOps {
                 throw RNNRTError(.invalidArgument, "Tile repeats \(repeats) must have one non-negative entry per axis of \(x.shape.shapeDescription)")
             }
             let shape = try zip(x.shape, repeats).map { try ElementCount.product($0, $1, "Tile of \(x.shape.shapeDescription) by \(repeats)") }
-            let n = try Check.elementCount(shape, "Tile output")
+            // The index of each output element, then the output.
+            let n = try Check.elementCount(shape, "Tile output", elementSize: MemoryLayout<Int>.size + x.elements.elementSize)
             let src = x.shape.strides, dst = shape.strides
             let picks = (0..<n).map { flat -> Int in
                 var rest = flat, offset = 0
@@ -403,13 +416,13 @@ enum ShapeOps {
         if let i = inferred.first {
             var rest = shape
             rest.remove(at: i)
-            let known = try ElementCount.of(rest, "Reshape target \(requested.shapeDescription): the known extents")
+            let known = try ElementCount.of(rest, "Reshape target \(requested.shapeDescription): the known extents", elementSize: 0)
             guard known > 0, total % known == 0 else {
                 throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested.shapeDescription)")
             }
             shape[i] = total / known
         }
-        guard try ElementCount.of(shape, "Reshape target") == total else {
+        guard try ElementCount.of(shape, "Reshape target", elementSize: 0) == total else {
             throw RNNRTError(.shapeMismatch, "cannot reshape \(input.shapeDescription) (\(total) elements) to \(requested)")
         }
         return shape
@@ -462,7 +475,7 @@ enum ShapeOps {
     static func concat(_ parts: [GraphTensor], axis: Int) throws -> GraphTensor {
         guard var shape = parts.first?.shape else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
         shape[axis] = try parts.reduce(0) { try ElementCount.sum($0, $1.shape[axis], "Concat extents on axis \(axis)") }
-        _ = try Check.elementCount(shape, "Concat output")
+        _ = try Check.elementCount(shape, "Concat output", elementSize: parts[0].elements.elementSize)
         let outer = shape[..<axis].reduce(1, *)
         let blocks = parts.map { $0.shape[axis...].reduce(1, *) }
         func join<T: BitwiseCopyable>(_ arrays: [[T]]) -> [T] {
@@ -502,7 +515,7 @@ enum ShapeOps {
         if mode != "constant", zip(x.shape, shape).contains(where: { $0 == 0 && $1 > 0 }) {
             throw RNNRTError(.invalidArgument, "Pad mode '\(mode)' cannot pad an empty axis of \(x.shape.shapeDescription)")
         }
-        let n = try Check.elementCount(shape, "Pad output")
+        let n = try Check.elementCount(shape, "Pad output", elementSize: x.elements.elementSize)
         if n == 0 { return GraphTensor(shape: shape, elements: x.elements.picking([])) }
         // For each axis, the input index each output index reads (−1: the constant).
         let maps: [[Int]] = (0..<rank).map { axis in
