@@ -24,8 +24,7 @@ struct Bench: ParsableCommand {
     @Argument(help: "Inputs in order (.npy/.npz); default: random.")
     var inputs: [String] = []
 
-
-
+    @OptionGroup var limits: LimitOptions
 
     @Option(help: "Timed iterations.")
     var iterations: Int = 20
@@ -146,7 +145,7 @@ struct Bench: ParsableCommand {
     @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
-        let options = RunOptions(threads: threads ?? RunOptions.cores)
+        let options = limits.options(threads: threads)
         let threadCount = options.threads
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let subject = try moduleOptions.verifiable(model, options: options)

@@ -35,7 +35,7 @@ public struct RNNRTCommand: ParsableCommand {
             try command.run()
             return 0
         } catch let error as RNNRTError {
-            standardError("rnnrt: error: \(error)")
+            standardError("rnnrt: error: \(error)\(LimitOptions.flag(for: error))")
             return exitStatus(for: error)
         } catch {
             let code = exitCode(for: error)

@@ -34,8 +34,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("c0"), help: "Initial cell state .npy (LSTM), [num_layers*directions, N, H] (an LSTM cell's: [1, N, H] or [N, H]).")
     var c0: String?
 
-
-
+    @OptionGroup var limits: LimitOptions
 
     @Option(name: [.customShort("o"), .customLong("output-dir")], help: "Folder for the outputs (created if missing).")
     var outputDir: String = "."
@@ -62,7 +61,7 @@ struct Run: ParsableCommand {
         guard flags.isEmpty else {
             throw RNNRTError(.invalidArgument, "\(flags.joined(separator: ", ")) apply to checkpoints; an ONNX model's inputs are given positionally or with --input NAME=PATH")
         }
-        let plan = try Plan(model: onnx)
+        let plan = try Plan(model: onnx, options: limits.options())
         let declared = plan.runtimeInputs
         guard inputs.count <= declared.count else {
             throw RNNRTError(.invalidArgument, "\(inputs.count) inputs given, the model has \(declared.count): " + declared.map { "'\($0.name)'" }.joined(separator: ", "))
@@ -105,7 +104,7 @@ struct Run: ParsableCommand {
             throw RNNRTError(.invalidArgument, "a checkpoint's module takes exactly one input sequence (plus --h0/--c0), got \(inputs.count + namedInputs.count)")
         }
         let input = inputs[0]
-        let module = try moduleOptions.module(in: stateDict)
+        let module = try moduleOptions.module(in: stateDict, options: limits.options())
         let x = try readFloatTensor(input, role: "input")
         let result = try module.forward(x, h0: try h0.map { try readFloatTensor($0, role: "h0") },
                                         c0: try c0.map { try readFloatTensor($0, role: "c0") })

@@ -24,8 +24,7 @@ struct Verify: ParsableCommand {
     @Option(name: .customLong("expect"), help: "Reference output .npy for MODEL, by position (repeatable).")
     var expected: [String] = []
 
-
-
+    @OptionGroup var limits: LimitOptions
 
     @Option(help: "Relative tolerance.")
     var rtol: Float = Tolerance.pytorch.rtol
@@ -61,7 +60,7 @@ struct Verify: ParsableCommand {
 
     private func open(_ path: String) throws -> VerifiableModel {
         try withContext("opening \(path)") {
-            try moduleOptions.verifiable(path)
+            try moduleOptions.verifiable(path, options: limits.options())
         }
     }
 

@@ -8,7 +8,7 @@ import RNNRTKernels
 /// options of its own, its module's to begin with.
 ///
 /// The defaults use every core and set no memory or time limit. An application that runs models it does not trust
-/// sets both.
+/// sets both (the `rnnrt` command sets 4 GiB and 600 s unless told otherwise).
 public struct RunOptions: Sendable {
     /// Threads a call may use (at least 1). With two or more, the directions of a bidirectional layer run side by
     /// side, a long unidirectional sequence splits its hidden units over two threads, and a module's large batch

@@ -249,6 +249,37 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(module.err.contains("--profile records the nodes of an ONNX graph"))
     }
 
+    /// `--memory-limit` and `--time-limit` on run, verify and bench: sizes and seconds parse (anything else is a usage
+    /// error naming the flag), and a model stopped at a limit fails with one line naming the limit and its flag.
+    @Test func limitFlagsParseAndAreReportedInErrors() throws {
+        let dir = try Fixture.temporaryDirectory()
+        let lstm = Fixture.url("examples/lstm.pt").path, x = Fixture.url("examples/x.npy").path
+        for (memory, time) in [("512M", "30"), ("2G", "0.5"), ("1048576", "none"), ("none", "600s"), ("1.5GiB", "10")] {
+            let r = rnnrt(["run", lstm, x, "--batch-first", "-o", dir.path, "--memory-limit", memory, "--time-limit", time])
+            #expect(r.status == 0, "\(memory) \(time): \(r.err)")
+        }
+        // 20 steps of nn.LSTM(8, 16, num_layers=2): output, inner layers' outputs and input projection, 8.8 KiB.
+        let refused = rnnrt(["run", lstm, x, "--batch-first", "-o", dir.path, "--memory-limit", "1K"])
+        #expect(refused.status == 1)
+        #expect(refused.err.hasPrefix("rnnrt: error: nn.LSTM(8, 16, num_layers=2, batch_first=True) over 20 steps of a batch of 1"), "\(refused.err)")
+        #expect(refused.err.hasSuffix("needs 8.8 KiB, over the memory limit of 1 KiB (--memory-limit)"), "\(refused.err)")
+        let bench = rnnrt(["bench", lstm, x, "--iterations", "1", "--warmup", "0", "--threads", "1", "--memory-limit", "4K"])
+        #expect(bench.status == 1)
+        #expect(bench.err.hasSuffix("over the memory limit of 4 KiB (--memory-limit)"), "\(bench.err)")
+        let verify = rnnrt(["verify", lstm, x, "--expect", Fixture.url("examples/expected_output.npy").path, "--memory-limit", "1K"])
+        #expect(verify.status == 2)
+        #expect(verify.out.contains("over the memory limit of 1 KiB"), "\(verify.out)")
+        #expect(rnnrt(["bench", lstm, x, "--iterations", "1", "--warmup", "0", "--threads", "2", "--time-limit", "none"]).status == 0)
+        for bad in [["--memory-limit", "12Q"], ["--memory-limit", "-1G"], ["--memory-limit", ""], ["--time-limit", "0"],
+                    ["--time-limit", "soon"], ["--time-limit", "-5"]] {
+            let r = rnnrt(["run", lstm, x, "-o", dir.path] + bad)
+            #expect(r.status == 64, "\(bad)")
+            #expect(r.err.contains(bad[0]), "\(bad): \(r.err)")
+        }
+        let help = rnnrt(["run", "--help"])
+        #expect(help.out.contains("--memory-limit <SIZE>") && help.out.contains("(default: 4G)") && help.out.contains("(default: 600)"), "\(help.out)")
+    }
+
     static func builtBinary() -> URL? {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
