@@ -7,17 +7,21 @@ import RNNRT
 
 /// One ONNX model per input: decoded, planned, and run once on small inputs made from its declared inputs (fixed
 /// dimensions clamped to 1...3, symbolic ones 2, or 0 for one input size in five so empty tensors run too; floats,
-/// small integers 0...2 that index most axes, bools).
+/// small integers 0...2 that index most axes, bools), on one thread under a memory and a time limit well inside
+/// libFuzzer's (`limits`): a model that asks for more must stop with `.limit`.
 func fuzzONNX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
     expectTypedErrors {
-        let plan = try Plan(model: try ONNXModelFile.decode(bytes, modelDirectory: nil))
+        let plan = try Plan(model: try ONNXModelFile.decode(bytes, modelDirectory: nil), options: limits)
         var feeds: [String: GraphTensor] = [:]
         for info in plan.runtimeInputs { feeds[info.name] = sampleInput(info, symbolic: size % 5 == 0 ? 0 : 2) }
         _ = try plan.run(feeds)
     }
     return 0
 }
+
+/// 1 GiB and 5 s: half of run.sh's memory limit and a quarter of its time-out.
+let limits = RunOptions(threads: 1, memoryLimit: 1 << 30, timeLimit: 5)
 
 /// A small input of `info`'s declared rank and element kind, `symbolic` the extent of each symbolic dimension.
 func sampleInput(_ info: ValueInfo, symbolic: Int) -> GraphTensor {
