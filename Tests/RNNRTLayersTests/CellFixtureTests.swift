@@ -62,6 +62,20 @@ struct CellCase: Decodable {
         try expectMatchesPyTorch(result, expectedIn: dir, case: "\(name)/\(file)")
     }
 
+    /// The float64 path runs a cell as the float32 one does (state in the cell's form too): PyTorch's float32
+    /// outputs lie within `Tolerance.pytorch` of it.
+    @Test(arguments: cases)
+    func float64RunsLikePyTorch(_ name: String) throws {
+        let dir = Fixture.url("cells/\(name)")
+        let spec = try CellCase.load(name)
+        let module = try RecurrentModule(stateDict: StateDict(contentsOf: dir.appendingPathComponent("model.pt")),
+                                         nonlinearity: spec.nonlinearity(for: "model.pt"), batchFirst: spec.batch_first)
+        guard let x = try loadIfPresent(dir, "x.npy") else { Issue.record("\(name): no x.npy"); return }
+        let h0 = try loadIfPresent(dir, "h0.npy"), c0 = try loadIfPresent(dir, "c0.npy")
+        let exact = try module.forwardFloat64(Tensor64(x), h0: h0.map(Tensor64.init), c0: c0.map(Tensor64.init))
+        try expectMatchesPyTorch(exact.float32, expectedIn: dir, case: "\(name) (float64)")
+    }
+
     /// The state as a one-layer module takes it (`[1, N, H]`) gives what PyTorch's cell form (`[N, H]`) gives.
     @Test(arguments: cases)
     func takesTheStateInEitherForm(_ name: String) throws {
