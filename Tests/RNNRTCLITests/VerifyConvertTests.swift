@@ -47,6 +47,38 @@ import RNNRTTestSupport
         #expect(report.diagnosis.contains { $0.contains("linear_before_reset") })
     }
 
+    /// The JSON report carries the float64 judgement's numbers per output; `--atol`/`--rtol` judge with a fixed
+    /// tolerance instead, and say so.
+    @Test func verifyJSONCarriesTheFloat64Judgement() throws {
+        let r = rnnrt(["verify", Self.path("lstm.pt"), Self.path("lstm_ok.onnx"), "--json"])
+        #expect(r.status == 0)
+        let report = try JSONDecoder().decode(VerificationReport.self, from: Data(r.out.utf8))
+        #expect(report.judgement == "float64" && report.noiseTolerance == .standard && report.atol == nil)
+        for o in report.trials.flatMap(\.outputs) {
+            guard let n = o.noise else { Issue.record("\(o.nameA): no float64 numbers"); continue }
+            #expect(n.floor > 0 && n.distanceA <= n.floor && n.distanceB <= n.bound && o.worstIndex != nil)
+        }
+        #expect(r.out.contains("\"distanceB\"") && r.out.contains("\"floor\"") && r.out.contains("\"ratio\""))
+
+        let fixed = rnnrt(["verify", Self.path("lstm.pt"), Self.path("lstm_ok.onnx"), "--json", "--atol", "1e-6"])
+        #expect(fixed.status == 0)
+        let tolerance = try JSONDecoder().decode(VerificationReport.self, from: Data(fixed.out.utf8))
+        #expect(tolerance.judgement == "tolerance" && tolerance.atol == 1e-6 && tolerance.rtol == Tolerance.pytorch.rtol)
+        #expect(tolerance.trials.flatMap(\.outputs).allSatisfy { $0.noise == nil })
+        let text = rnnrt(["verify", Self.path("lstm.pt"), Self.path("lstm_ok.onnx"), "--rtol", "0"])
+        #expect(text.out.contains("tolerance: |A − B| ≤ 1e-05 + 0.0·|B|"), "\(text.out)")
+    }
+
+    /// `--expect` measures the stored outputs' distance from the model's float64 result, as a model's.
+    @Test func verifyAgainstStoredOutputsMeasuresTheirDistanceFromFloat64() throws {
+        let r = rnnrt(["verify", Self.path("lstm.pt"), Self.path("lstm_x.npy"), "--expect", Self.path("lstm_expected_output.npy"),
+                       "--expect", Self.path("lstm_expected_h_n.npy"), "--expect", Self.path("lstm_expected_c_n.npy"), "--json"])
+        #expect(r.status == 0, "\(r.out)")
+        let report = try JSONDecoder().decode(VerificationReport.self, from: Data(r.out.utf8))
+        let outputs = report.trials.flatMap(\.outputs)
+        #expect(outputs.count == 3 && outputs.allSatisfy { $0.noise.map { $0.distanceB > 0 && $0.passed } ?? false })
+    }
+
     @Test func verifyCannotRunExitsTwo() {
         let r = rnnrt(["verify", Self.path("lstm.pt"), Fixture.url("malformed/onnx/truncated.onnx").path])
         #expect(r.status == 2)
