@@ -79,6 +79,48 @@ import RNNRTTestSupport
         #expect(outputs.count == 3 && outputs.allSatisfy { $0.noise.map { $0.distanceB > 0 && $0.passed } ?? false })
     }
 
+    /// The trained RNN of `Fixtures/trained/rnn_spectrogram`: against PyTorch's float32 outputs, the fixed tolerance
+    /// reports a mismatch that is float32 rounding; the float64 judgement passes.
+    @Test func verifyTellsRoundingFromAMistakeOnATrainedModel() {
+        let dir = Fixture.url("trained/rnn_spectrogram").path
+        let args = ["verify", "\(dir)/model.pt", "\(dir)/x.npy", "--expect", "\(dir)/expected/output.npy",
+                    "--expect", "\(dir)/expected/h_n.npy"]
+        let judged = rnnrt(args)
+        #expect(judged.status == 0 && judged.out.contains("result: PASS"), "\(judged.out)")
+        #expect(judged.out.contains("|B−exact|") && judged.out.contains("floor"))
+        let fixed = rnnrt(args + ["--atol", "1e-5", "--rtol", "1e-4"])
+        #expect(fixed.status == 1 && fixed.out.contains("result: MISMATCH"), "\(fixed.out)")
+    }
+
+    /// `run --precision float64 --output-dtype float64` writes what PyTorch computes in float64 (to 1e-12 of each
+    /// output's scale), from the checkpoint and from its ONNX export; without `--output-dtype` the float64 run is
+    /// written rounded to float32.
+    @Test func runInFloat64WritesPyTorchsFloat64() throws {
+        let dir = Fixture.url("trained/lstm_bidir")
+        for (model, names) in [("model.pt", ["output", "h_n", "c_n"]), ("model.onnx", ["output", "h_n", "c_n"])] {
+            let out = try Fixture.temporaryDirectory()
+            let r = rnnrt(["run", dir.appendingPathComponent(model).path, dir.appendingPathComponent("x.npy").path,
+                           "--precision", "float64", "--output-dtype", "float64", "-o", out.path])
+            #expect(r.status == 0 && r.out.contains("precision: float64"), "\(r.out) \(r.err)")
+            for name in names {
+                let ours = try NPY.read(contentsOf: out.appendingPathComponent("\(name).npy"))
+                #expect(ours.dtype == .float64)
+                let torch = try NPY.read(contentsOf: dir.appendingPathComponent("expected64/\(name).npy")).doubleTensor()
+                let mine = try ours.doubleTensor()
+                let scale = torch.scalars.reduce(0) { max($0, abs($1)) }
+                let worst = zip(mine.scalars, torch.scalars).reduce(0) { max($0, abs($1.0 - $1.1)) }
+                #expect(mine.shape == torch.shape && worst <= 1e-12 * scale, "\(model) \(name): \(worst)")
+            }
+        }
+        let out = try Fixture.temporaryDirectory()
+        #expect(rnnrt(["run", dir.appendingPathComponent("model.pt").path, dir.appendingPathComponent("x.npy").path,
+                       "--precision", "float64", "-o", out.path]).status == 0)
+        #expect(try NPY.read(contentsOf: out.appendingPathComponent("output.npy")).dtype == .float32)
+        let bad = rnnrt(["run", dir.appendingPathComponent("model.pt").path, dir.appendingPathComponent("x.npy").path,
+                         "--precision", "float16"])
+        #expect(bad.status == 64)
+    }
+
     @Test func verifyCannotRunExitsTwo() {
         let r = rnnrt(["verify", Self.path("lstm.pt"), Fixture.url("malformed/onnx/truncated.onnx").path])
         #expect(r.status == 2)
