@@ -75,8 +75,8 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
         self.ulps = ulps
     }
 
-    /// `rnnrt verify`'s default: 8 noise floors plus 8 ulps.
-    public static let standard = NoiseTolerance(multiple: 8, ulps: 8)
+    /// `rnnrt verify`'s default: 16 noise floors plus 8 ulps.
+    public static let standard = NoiseTolerance(multiple: 16, ulps: 8)
 
     /// Compares `a` and `b` with `exact`; `float32` is rnnrt's float32 result of the model `exact` was computed from,
     /// whose distance from `exact` is the noise floor.
