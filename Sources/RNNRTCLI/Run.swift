@@ -39,6 +39,12 @@ struct Run: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output-dir")], help: "Folder for the outputs (created if missing).")
     var outputDir: String = "."
 
+    @Option(help: "float32 (the engine) or float64 (the reference computation `verify` measures against: slow, exact up to float64 rounding).")
+    var precision: Precision = .float32
+
+    @Option(name: .customLong("output-dtype"), help: "The float type the .npy outputs are written in: float32, or float64 (a float64 run's values unrounded).")
+    var outputDType: Precision = .float32
+
     @OptionGroup var moduleOptions: ModuleOptions
 
     func run() throws {
@@ -77,16 +83,23 @@ struct Run: ParsableCommand {
             }
             feeds.append((name, String(spec[spec.index(after: eq)...])))
         }
-        var values: [String: GraphTensor] = [:]
-        for (name, path) in feeds { values[name] = try GraphTensor(try readArray(path, role: "input '\(name)'")) }
+        var values: [String: GraphTensor64] = [:]
+        for (name, path) in feeds { values[name] = try GraphTensor64(try readArray(path, role: "input '\(name)'")) }
         let producer = [onnx.producerName, onnx.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
         say("model:  \(model) (ONNX, opset \(onnx.opset)\(producer.isEmpty ? "" : ", from \(producer)"), \(onnx.graph.nodes.count) nodes)")
         for (name, path) in feeds { say("input:  \(name) = \(path) \(values[name]?.shape.shapeDescription ?? "")") }
-        let outputs = try plan.run(values)
+        let outputs: [(name: String, tensor: GraphTensor64)]
+        if precision == .float64 {
+            let run = try plan.runFloat64(values)
+            say("precision: float64" + (run.float32Operators.isEmpty ? "" : " (in float32, having no float64 form: \(run.float32Operators.joined(separator: ", ")))"))
+            outputs = run.outputs
+        } else {
+            outputs = try plan.run(values.mapValues(\.float32)).map { ($0.name, GraphTensor64($0.tensor)) }
+        }
         let dir = try outputFolder()
         for (name, tensor) in outputs {
             let url = dir.appendingPathComponent(Run.fileName(for: name) + ".npy")
-            try NPY.write(tensor.stored, to: url)
+            try NPY.write(outputDType == .float64 ? tensor.stored : tensor.float32.stored, to: url)
             say("wrote  \(url.path) \(tensor.shape.shapeDescription)")
         }
     }
@@ -105,13 +118,18 @@ struct Run: ParsableCommand {
         }
         let input = inputs[0]
         let module = try moduleOptions.module(in: stateDict, options: limits.options())
-        let x = try readFloatTensor(input, role: "input")
-        let result = try module.forward(x, h0: try h0.map { try readFloatTensor($0, role: "h0") },
-                                        c0: try c0.map { try readFloatTensor($0, role: "c0") })
-
+        let x = try readArray(input, role: "input").doubleTensor()
+        let h0 = try self.h0.map { try readArray($0, role: "h0").doubleTensor() }
+        let c0 = try self.c0.map { try readArray($0, role: "c0").doubleTensor() }
+        var written: [(String, Tensor64)]
+        if precision == .float64 {
+            let result = try module.forwardFloat64(x, h0: h0, c0: c0)
+            written = [("output", result.output), ("h_n", result.hN)] + (result.cN.map { [("c_n", $0)] } ?? [])
+        } else {
+            let result = try module.forward(x.float32, h0: h0?.float32, c0: c0?.float32)
+            written = [("output", Tensor64(result.output)), ("h_n", Tensor64(result.hN))] + (result.cN.map { [("c_n", Tensor64($0))] } ?? [])
+        }
         let dir = try outputFolder()
-        var written: [(String, Tensor)] = [("output", result.output), ("h_n", result.hN)]
-        if let cN = result.cN { written.append(("c_n", cN)) }
 
         let config = module.configuration
         let stored = RecurrentConfiguration.storedHyperparameters(in: stateDict, prefix: module.prefix)
@@ -123,21 +141,17 @@ struct Run: ParsableCommand {
             + (fromFile.isEmpty ? "" : " (\(fromFile.joined(separator: ", ")) as stored in the file)")
             + (config.isCell ? ", stepped over the sequence as \(config.asModule.torchDescription)" : ""))
         say("input:  \(input) \(x.shape.shapeDescription)")
+        if precision == .float64 { say("precision: float64") }
         for (name, tensor) in written {
             let url = dir.appendingPathComponent("\(name).npy")
-            try NPY.write(tensor, to: url)
+            try NPY.write(outputDType == .float64 ? StoredTensor(tensor) : StoredTensor(tensor.float32), to: url)
             say("wrote  \(url.path) \(tensor.shape.shapeDescription)")
         }
     }
 }
 
-/// Reads an input array as float32, naming its role in any error: `X.npy`, `X.npz` holding one array,
+/// Reads an input array as stored (any dtype), naming its role in any error: `X.npy`, `X.npz` holding one array,
 /// or `X.npz:NAME` (when no file is called exactly that).
-func readFloatTensor(_ spec: String, role: String) throws -> Tensor {
-    try readArray(spec, role: role).floatTensor()
-}
-
-/// Reads an input array as stored (any dtype), naming its role in any error.
 func readArray(_ spec: String, role: String) throws -> StoredTensor {
     try withContext("reading \(role) \(spec)") {
         var path = spec, name: String?
@@ -149,3 +163,7 @@ func readArray(_ spec: String, role: String) throws -> StoredTensor {
     }
 }
 
+/// The float type of a computation (`--precision`) or of the values written (`--output-dtype`).
+enum Precision: String, ExpressibleByArgument {
+    case float32, float64
+}

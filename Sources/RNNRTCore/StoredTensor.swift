@@ -128,6 +128,53 @@ public struct StoredTensor: Sendable {
     }
 }
 
+extension StoredTensor {
+    /// A float64 stored tensor holding `tensor`'s elements.
+    public init(_ tensor: Tensor64) {
+        let bytes = tensor.scalars.withUnsafeBytes { [UInt8]($0) }
+        // Sizes agree by construction: the count is the shape's.
+        self = (try? StoredTensor(dtype: .float64, shape: tensor.shape, bytes: bytes)) ?? StoredTensor(Tensor(repeating: 0, shape: [0]))
+    }
+
+    /// The elements as a float64 `Tensor64`: float64 elements as stored, the other float types widened exactly,
+    /// integers and bools by value (64-bit integers beyond 2^53 rounded); complex types throw `.unsupported`.
+    public func doubleTensor() throws -> Tensor64 {
+        let n = elementCount
+        switch dtype {
+        case .float64:
+            let bytes = self.bytes
+            var out = [Double](repeating: 0, count: n)
+            bytes.withUnsafeBytes { raw in
+                for i in 0..<n { out[i] = Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+            }
+            return Tensor64(shape: shape, scalars: out)
+        case .int64, .uint64:
+            let bytes = self.bytes
+            var out = [Double](repeating: 0, count: n)
+            bytes.withUnsafeBytes { raw in
+                for i in 0..<n {
+                    let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+                    out[i] = dtype == .int64 ? Double(Int64(bitPattern: bits)) : Double(bits)
+                }
+            }
+            return Tensor64(shape: shape, scalars: out)
+        case .int32, .uint32:
+            let bytes = self.bytes
+            var out = [Double](repeating: 0, count: n)
+            bytes.withUnsafeBytes { raw in
+                for i in 0..<n {
+                    let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
+                    out[i] = dtype == .int32 ? Double(Int32(bitPattern: bits)) : Double(bits)
+                }
+            }
+            return Tensor64(shape: shape, scalars: out)
+        default:
+            // float32, float16, bfloat16 and the narrow integers are exact in float32.
+            return Tensor64(try floatTensor())
+        }
+    }
+}
+
 extension Float {
     /// Decodes IEEE binary16 bits exactly (subnormals, infinities and NaN included), on any platform.
     public init(halfBits h: UInt16) {

@@ -29,6 +29,9 @@ public struct RecurrentModule: Sendable {
     /// What a `forward` call that passes no options of its own may use: threads, memory, time.
     public var options: RunOptions
     private(set) var recurrence: Recurrence
+    /// Each parameter as bound, by its local name (`weight_ih_l0`, ...), for the float64 reference: float64
+    /// checkpoint tensors as stored, the others as the float32 elements the engine uses (shared, not copied).
+    let parameters: [String: StoredTensor]
 
     /// Finds the module under `prefix` in `stateDict`, infers its configuration and binds its weights.
     ///
@@ -60,6 +63,7 @@ public struct RecurrentModule: Sendable {
         let expectedNames = Set(expected.map(\.name))
         var problems: [String] = []
         var tensors: [String: FloatStorage] = [:]
+        var parameters: [String: StoredTensor] = [:]
         for (name, shape) in expected {
             guard let stored = stateDict[prefix + name] else {
                 problems.append("missing '\(prefix + name)' \(shape.shapeDescription)")
@@ -74,7 +78,9 @@ public struct RecurrentModule: Sendable {
                 continue
             }
             // No copy of float32 elements: large weights stay where the checkpoint reader put them.
-            tensors[name] = try stored.floatStorage()
+            let floats = try stored.floatStorage()
+            tensors[name] = floats
+            parameters[name] = stored.dtype == .float64 ? stored : try StoredTensor(shape: shape, floatStorage: floats)
         }
         for name in stateDict.names where name.hasPrefix(prefix) {
             let local = String(name.dropFirst(prefix.count))
@@ -109,6 +115,7 @@ public struct RecurrentModule: Sendable {
         configuration = config
         self.prefix = prefix
         self.options = options
+        self.parameters = parameters
         recurrence = Recurrence(config: config, weights: layers)
     }
 
@@ -266,15 +273,20 @@ public struct RecurrentModule: Sendable {
     /// without its leading 1s: `[N, H]`, or `[H]` for one sequence) is accepted too and given them back.
     static func initialState(_ given: Tensor?, named name: String, shape: [Int], cell: Bool = false) throws -> Tensor {
         guard let given else { return Tensor(repeating: 0, shape: shape) }
-        let lead = shape.count - given.shape.count
-        if cell, lead > 0, shape.prefix(lead).allSatisfy({ $0 == 1 }), Array(shape.suffix(given.shape.count)) == given.shape {
-            return Tensor(shape: shape, scalars: given.scalars)
+        try checkState(given.shape, named: name, shape: shape, cell: cell)
+        return given.shape == shape ? given : Tensor(shape: shape, scalars: given.scalars)
+    }
+
+    /// Checks a given state's shape against `shape` (with `cell`, also the cell form without the leading 1s).
+    static func checkState(_ given: [Int], named name: String, shape: [Int], cell: Bool) throws {
+        let lead = shape.count - given.count
+        if cell, lead > 0, shape.prefix(lead).allSatisfy({ $0 == 1 }), Array(shape.suffix(given.count)) == given {
+            return
         }
-        guard given.shape == shape else {
+        guard given == shape else {
             let cellForm = cell ? " or \(Array(shape.dropFirst()).shapeDescription) as a cell takes it" : ""
-            throw RNNRTError(.shapeMismatch, "\(name) has shape \(given.shape.shapeDescription), expected \(shape.shapeDescription) ([num_layers·directions, batch, size])\(cellForm)")
+            throw RNNRTError(.shapeMismatch, "\(name) has shape \(given.shapeDescription), expected \(shape.shapeDescription) ([num_layers·directions, batch, size])\(cellForm)")
         }
-        return given
     }
 }
 

@@ -62,6 +62,32 @@ struct CellCase: Decodable {
         try expectMatchesPyTorch(result, expectedIn: dir, case: "\(name)/\(file)")
     }
 
+    /// The float64 path runs a cell as the float32 one does (state in the cell's form too): PyTorch's float32
+    /// outputs lie within `Tolerance.pytorch` of it.
+    @Test(arguments: cases)
+    func float64RunsLikePyTorch(_ name: String) throws {
+        let dir = Fixture.url("cells/\(name)")
+        let spec = try CellCase.load(name)
+        let module = try RecurrentModule(stateDict: StateDict(contentsOf: dir.appendingPathComponent("model.pt")),
+                                         nonlinearity: spec.nonlinearity(for: "model.pt"), batchFirst: spec.batch_first)
+        guard let x = try loadIfPresent(dir, "x.npy") else { Issue.record("\(name): no x.npy"); return }
+        let h0 = try loadIfPresent(dir, "h0.npy"), c0 = try loadIfPresent(dir, "c0.npy")
+        let exact = try module.forwardFloat64(Tensor64(x), h0: h0.map(Tensor64.init), c0: c0.map(Tensor64.init))
+        try expectMatchesPyTorch(exact.float32, expectedIn: dir, case: "\(name) (float64)")
+    }
+
+    /// `verify --expect` with PyTorch's outputs of stepping the cell: the float64 judgement passes them.
+    @Test(arguments: cases)
+    func pytorchOutputsPassTheFloat64Judgement(_ name: String) throws {
+        let dir = Fixture.url("cells/\(name)")
+        let spec = try CellCase.load(name)
+        let model = try VerifiableModel(contentsOf: dir.appendingPathComponent("model.pt"),
+                                        nonlinearity: spec.nonlinearity(for: "model.pt"), batchFirst: spec.batch_first)
+        let inputs = try ["x.npy", "h0.npy", "c0.npy"].compactMap { try loadIfPresent(dir, $0) }.map(GraphTensor.init)
+        let expected = try ["output", "h_n", "c_n"].compactMap { try loadIfPresent(dir, "expected/\($0).npy") }.map(GraphTensor.init)
+        #expect(Verifier.check(model, inputs: inputs, expected: expected, labels: (name, "PyTorch")).passed, "\(name)")
+    }
+
     /// The state as a one-layer module takes it (`[1, N, H]`) gives what PyTorch's cell form (`[N, H]`) gives.
     @Test(arguments: cases)
     func takesTheStateInEitherForm(_ name: String) throws {

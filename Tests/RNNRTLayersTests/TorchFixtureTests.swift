@@ -35,6 +35,38 @@ struct TorchCase: Decodable {
     }
 }
 
+/// The float64 path (`forwardFloat64`) over every module case: PyTorch's float32 outputs lie within
+/// `Tolerance.pytorch` of it, as the engine's do.
+@Suite struct TorchFixtureFloat64Tests {
+    @Test(arguments: TorchFixtureTests.cases)
+    func float64MatchesPyTorch(_ name: String) throws {
+        let dir = Fixture.url("rnn/\(name)")
+        let spec = try JSONDecoder().decode(TorchCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let module = try RecurrentModule(
+            stateDict: StateDict(contentsOf: dir.appendingPathComponent("model.pt")),
+            nonlinearity: spec.nonlinearity == "relu" ? .relu : .tanh, batchFirst: spec.batch_first)
+        guard let x = try loadIfPresent(dir, "x.npy") else { Issue.record("\(name): no x.npy"); return }
+        let h0 = try loadIfPresent(dir, "h0.npy"), c0 = try loadIfPresent(dir, "c0.npy")
+        let exact = try module.forwardFloat64(Tensor64(x), h0: h0.map(Tensor64.init), c0: c0.map(Tensor64.init))
+        try expectMatchesPyTorch(exact.float32, expectedIn: dir, case: name + " (float64)")
+    }
+}
+
+/// `verify --expect` with PyTorch's float32 outputs of every module case: the float64 judgement passes them all.
+@Suite struct TorchFixtureVerifyTests {
+    @Test(arguments: TorchFixtureTests.cases)
+    func pytorchOutputsPassTheFloat64Judgement(_ name: String) throws {
+        let dir = Fixture.url("rnn/\(name)")
+        let spec = try JSONDecoder().decode(TorchCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let model = try VerifiableModel(contentsOf: dir.appendingPathComponent("model.pt"),
+                                        nonlinearity: spec.nonlinearity == "relu" ? .relu : .tanh, batchFirst: spec.batch_first)
+        let inputs = try ["x.npy", "h0.npy", "c0.npy"].compactMap { try loadIfPresent(dir, $0) }.map(GraphTensor.init)
+        let expected = try ["output", "h_n", "c_n"].compactMap { try loadIfPresent(dir, "expected/\($0).npy") }.map(GraphTensor.init)
+        let report = Verifier.check(model, inputs: inputs, expected: expected, labels: (name, "PyTorch"))
+        #expect(report.passed, "\(name): \(report.trials.flatMap(\.outputs).map { "\($0.nameA) \(String(describing: $0.noise))" })")
+    }
+}
+
 /// The tensor in `dir/file`, or nil when the file does not exist.
 func loadIfPresent(_ dir: URL, _ file: String) throws -> Tensor? {
     let url = dir.appendingPathComponent(file)

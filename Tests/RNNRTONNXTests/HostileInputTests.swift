@@ -7,7 +7,7 @@ import RNNRTCheckpoints
 import RNNRTCore
 
 /// Every operator, fed seeded random inputs of the wrong rank, shape, size or element type (scalars,
-/// empty tensors, mismatched kinds), either runs or throws `RNNRTError`; none traps. A trap would end the
+/// empty tensors, mismatched kinds), either runs or throws `RNNRTError`, in float32 and in float64; none traps. A trap would end the
 /// test process.
 @Suite struct HostileInputTests {
     static let cases = Fixture.folders(in: "onnx/ops").map { "onnx/ops/\($0)" }
@@ -27,6 +27,7 @@ import RNNRTCore
                 feeds[name] = Int.random(in: 0..<3, using: &rng) == 0 ? originals[k] : Self.random(&rng)
             }
             do { _ = try plan.run(feeds) } catch is RNNRTError {}
+            do { _ = try plan.runFloat64(feeds.mapValues(GraphTensor64.init)) } catch is RNNRTError {}
         }
     }
 
@@ -63,6 +64,7 @@ import RNNRTCore
             }
             do {
                 let plan = try Plan(model: try ONNXModelFile.decode(bytes, modelDirectory: nil))
+                do { _ = try plan.runFloat64(feeds.mapValues(GraphTensor64.init)) } catch is RNNRTError {}
                 _ = try plan.run(feeds)
             } catch is RNNRTError {}
         }
@@ -694,6 +696,7 @@ extension HostileInputTests {
                 feeds[spec.inputs[k]] = empty
                 let start = ContinuousClock.now
                 do { _ = try plan.run(feeds) } catch is RNNRTError {}
+                do { _ = try plan.runFloat64(feeds.mapValues(GraphTensor64.init)) } catch is RNNRTError {}
                 #expect(ContinuousClock.now - start < .seconds(10), "input \(k) as \(empty.shape)")
             }
         }

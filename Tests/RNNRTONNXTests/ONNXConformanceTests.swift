@@ -95,3 +95,55 @@ enum ONNXLargestError {
         }
     }
 }
+
+/// `runONNXCase` on the float64 run (`Plan.runFloat64`): the outputs rounded to float32, with the float32 operators it
+/// used.
+func runONNXCaseFloat64(_ folder: String) throws -> (outputs: [(name: String, comparison: Comparison)], float32: [String]) {
+    let dir = Fixture.url(folder)
+    let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+    let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
+    var feeds: [String: GraphTensor64] = [:]
+    for (k, name) in spec.inputs.enumerated() {
+        feeds[name] = try GraphTensor64(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
+    }
+    let run = try plan.runFloat64(feeds)
+    let outputs = Dictionary(run.outputs.map { ($0.name, $0.tensor.float32) }, uniquingKeysWith: { a, _ in a })
+    let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
+    let compared = try spec.outputs.enumerated().map { k, name in
+        let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")))
+        guard let actual = outputs[name] else { throw RNNRTError(.invalidArgument, "no output '\(name)'") }
+        func floats(_ t: GraphTensor) -> Tensor {
+            switch t.elements {
+            case .float(let v): return Tensor(shape: t.shape, scalars: v)
+            case .int(let v): return Tensor(shape: t.shape, scalars: v.map { Float($0) })
+            case .bool(let v): return Tensor(shape: t.shape, scalars: v.map { $0 ? 1 : 0 })
+            }
+        }
+        if case .float = expected.elements {
+            return (name, tolerance.compare(floats(actual), floats(expected)))
+        }
+        return (name, Tolerance(atol: 0, rtol: 0).compare(floats(actual), floats(expected)))
+    }
+    return (compared, run.float32Operators)
+}
+
+/// The same cases on the float64 run: every reference lies within the case's tolerance of it, and the recurrent
+/// operators' cases (`node/`, `spec/`) run with no operator in float32.
+@Suite struct ONNXFloat64ConformanceTests {
+    @Test(arguments: ONNXConformanceTests.node + ONNXConformanceTests.spec + ONNXConformanceTests.torch + ONNXConformanceTests.ops + ONNXConformanceTests.graphs)
+    func float64MatchesReference(_ folder: String) throws {
+        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
+        if spec.expect_failure == true {
+            #expect(throws: RNNRTError.self, "\(folder) should fail") { try runONNXCaseFloat64(folder) }
+            return
+        }
+        let (outputs, float32) = try runONNXCaseFloat64(folder)
+        if folder.hasPrefix("onnx/node/") || folder.hasPrefix("onnx/spec/") {
+            #expect(float32.isEmpty, "\(folder): \(float32) in float32")
+        }
+        for (name, c) in outputs {
+            #expect(c.passed, "\(folder) \(name): \(c)")
+            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: "float64 " + spec.source)
+        }
+    }
+}

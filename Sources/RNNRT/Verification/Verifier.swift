@@ -56,6 +56,26 @@ public enum VerifiableModel {
         }
     }
 
+    /// Runs in float64 (`RecurrentModule.forwardFloat64`, `Plan.runFloat64`) on the same `inputs`; also returns the
+    /// operators a graph had to compute in float32.
+    public func runFloat64(_ inputs: [GraphTensor]) throws -> (outputs: [GraphTensor64], float32Operators: [String]) {
+        switch self {
+        case .module(let m, _):
+            guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
+            let h0 = inputs.count > 1 ? Tensor64(try inputs[1].tensor("h0")) : nil
+            let c0 = inputs.count > 2 ? Tensor64(try inputs[2].tensor("c0")) : nil
+            let r = try m.forwardFloat64(Tensor64(try x.tensor("input")), h0: h0, c0: c0)
+            return ([GraphTensor64(r.output), GraphTensor64(r.hN)] + (r.cN.map { [GraphTensor64($0)] } ?? []), [])
+        case .graph(let plan, _):
+            let names = plan.runtimeInputs.map(\.name)
+            guard inputs.count <= names.count else {
+                throw RNNRTError(.invalidArgument, "\(inputs.count) inputs for a model with \(names.count)")
+            }
+            let run = try plan.runFloat64(Dictionary(uniqueKeysWithValues: zip(names, inputs.map(GraphTensor64.init))))
+            return (run.outputs.map(\.tensor), run.float32Operators)
+        }
+    }
+
     /// Seeded random inputs for a sequence length `steps` and batch `batch`, shaped from what the model
     /// declares: the module's `[L, N, I]` (batch-first `[N, L, I]`); a graph's declared inputs, fixed
     /// dimensions kept, symbolic ones set from their names (`batch`/`N` → batch; `seq`/`time`/`len`/`T`
@@ -120,6 +140,15 @@ func ONNXElementKindName(code: Int32) -> String {
     }
 }
 
+/// How `rnnrt verify` decides whether two outputs agree.
+public enum Judgement: Sendable, Equatable {
+    /// Against the float64 result of side A: both sides within `NoiseTolerance`'s multiple of the float32 noise floor
+    /// (the default).
+    case float64(NoiseTolerance)
+    /// `|A − B| ≤ atol + rtol·|B|` elementwise (`--atol`/`--rtol`).
+    case tolerance(Tolerance)
+}
+
 /// What `rnnrt verify` found: per trial (input shapes), per output pair, the comparison; and, when they
 /// disagree, which usual conversion mistake explains it.
 public struct VerificationReport: Codable, Sendable {
@@ -129,9 +158,14 @@ public struct VerificationReport: Codable, Sendable {
         public let nameB: String
         public let shapeA: [Int]
         public let shapeB: [Int]
+        /// Largest `|A − B|` and `|A − B| / |B|`.
         public let maxAbsError: Float
         public let maxRelError: Float
+        /// The judged element: under the float64 judgement, where the side farther from the float64 result is
+        /// farthest from it; under a fixed tolerance, the element furthest past (or closest to) its bound.
         public let worstIndex: [Int]?
+        /// The float64 judgement's numbers (nil under a fixed tolerance, and for integer or bool outputs).
+        public let noise: NoiseComparison?
         public let passed: Bool
     }
 
@@ -147,14 +181,41 @@ public struct VerificationReport: Codable, Sendable {
 
     public let modelA: String
     public let modelB: String
-    public let atol: Float
-    public let rtol: Float
+    /// `float64` (the noise-floor judgement) or `tolerance` (fixed `atol`/`rtol`).
+    public let judgement: String
+    /// The float64 judgement's multiple and absolute term (nil under a fixed tolerance).
+    public let noiseTolerance: NoiseTolerance?
+    /// The fixed tolerance (nil under the float64 judgement).
+    public let atol: Float?
+    public let rtol: Float?
+    /// Operators of A's graph that its float64 run computed in float32 (their rounding is in no floor).
+    public var float32Operators: [String]
     public var trials: [Trial]
     /// Conversion mistakes that reproduce B's outputs from A (or A's from B).
     public var diagnosis: [String]
     public var passed: Bool { !trials.isEmpty && trials.contains { $0.error == nil } && trials.allSatisfy { $0.passed || $0.error != nil } }
     /// True when no trial could run on both models.
     public var couldNotRun: Bool { !trials.contains { $0.error == nil } }
+
+    init(modelA: String, modelB: String, judgement: Judgement) {
+        self.modelA = modelA
+        self.modelB = modelB
+        switch judgement {
+        case .float64(let noise):
+            self.judgement = "float64"
+            noiseTolerance = noise
+            atol = nil
+            rtol = nil
+        case .tolerance(let t):
+            self.judgement = "tolerance"
+            noiseTolerance = nil
+            atol = t.atol
+            rtol = t.rtol
+        }
+        float32Operators = []
+        trials = []
+        diagnosis = []
+    }
 
     public func jsonString() throws -> String {
         let encoder = JSONEncoder()
@@ -170,11 +231,12 @@ public enum Verifier {
     public static let trialSizes: [(steps: Int, batch: Int)] = [(1, 1), (7, 1), (5, 3), (16, 2)]
 
     /// Runs `a` and `b` on the same inputs — `inputs` when given, else seeded random inputs of each trial
-    /// size — and compares outputs paired by position.
-    public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?, tolerance: Tolerance,
-                               seed: UInt64, labels: (String, String)) -> VerificationReport {
-        var report = VerificationReport(modelA: labels.0, modelB: labels.1, atol: tolerance.atol, rtol: tolerance.rtol,
-                                        trials: [], diagnosis: [])
+    /// size — and compares outputs paired by position; under the float64 judgement, each pair against A's float64
+    /// result.
+    public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?,
+                               judgement: Judgement = .float64(.standard), seed: UInt64,
+                               labels: (String, String)) -> VerificationReport {
+        var report = VerificationReport(modelA: labels.0, modelB: labels.1, judgement: judgement)
         var generator = SeededGenerator(seed: seed)
         let trials: [(String, [GraphTensor])]
         if let inputs {
@@ -195,7 +257,18 @@ public enum Verifier {
                 report.trials.append(.init(label: label, inputShapes: shapes, outputs: [], error: "B: \(describe(error))"))
                 continue
             }
-            let results = pair(outA, a.outputNames, outB, b.outputNames, tolerance)
+            var exact: [GraphTensor64]? = nil
+            if case .float64 = judgement {
+                do {
+                    let run = try a.runFloat64(feed)
+                    exact = run.outputs
+                    for op in run.float32Operators where !report.float32Operators.contains(op) { report.float32Operators.append(op) }
+                } catch {
+                    report.trials.append(.init(label: label, inputShapes: shapes, outputs: [], error: "A in float64: \(describe(error))"))
+                    continue
+                }
+            }
+            let results = pair(outA, a.outputNames, outB, b.outputNames, exact: exact, judgement: judgement)
             report.trials.append(.init(label: label, inputShapes: shapes, outputs: results, error: nil))
             if failing == nil, !results.allSatisfy(\.passed) || outA.count != outB.count {
                 failing = feed
@@ -203,22 +276,35 @@ public enum Verifier {
             }
         }
         if let failing, let failingB {
-            report.diagnosis = Diagnosis.explain(a: a, b: b, inputs: failing, outputsB: failingB, tolerance: tolerance)
+            report.diagnosis = Diagnosis.explain(a: a, b: b, inputs: failing, outputsB: failingB, judgement: judgement)
         } else if report.couldNotRun {
             report.diagnosis = Diagnosis.staticChecks(a: a, b: b)
         }
         return report
     }
 
-    /// Runs `model` on `inputs` and compares its outputs, by position, with `expected`.
-    public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor], tolerance: Tolerance,
-                             labels: (String, String)) -> VerificationReport {
-        var report = VerificationReport(modelA: labels.0, modelB: labels.1, atol: tolerance.atol, rtol: tolerance.rtol,
-                                        trials: [], diagnosis: [])
+    /// `compare` under a fixed tolerance.
+    public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?, tolerance: Tolerance,
+                               seed: UInt64, labels: (String, String)) -> VerificationReport {
+        compare(a, b, inputs: inputs, judgement: .tolerance(tolerance), seed: seed, labels: labels)
+    }
+
+    /// Runs `model` on `inputs` and compares its outputs, by position, with `expected`; under the float64 judgement,
+    /// both against the model's float64 result.
+    public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor],
+                             judgement: Judgement = .float64(.standard), labels: (String, String)) -> VerificationReport {
+        var report = VerificationReport(modelA: labels.0, modelB: labels.1, judgement: judgement)
         let shapes = inputs.map(\.shape)
         do {
             let outputs = try model.run(inputs)
-            let results = pair(outputs, model.outputNames, expected, expected.indices.map { "expected[\($0)]" }, tolerance)
+            var exact: [GraphTensor64]? = nil
+            if case .float64 = judgement {
+                let run = try model.runFloat64(inputs)
+                exact = run.outputs
+                report.float32Operators = run.float32Operators
+            }
+            let results = pair(outputs, model.outputNames, expected, expected.indices.map { "expected[\($0)]" },
+                               exact: exact, judgement: judgement)
             report.trials.append(.init(label: "given inputs", inputShapes: shapes, outputs: results, error: nil))
         } catch {
             report.trials.append(.init(label: "given inputs", inputShapes: shapes, outputs: [], error: "A: \(describe(error))"))
@@ -226,18 +312,54 @@ public enum Verifier {
         return report
     }
 
+    /// `check` under a fixed tolerance.
+    public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor], tolerance: Tolerance,
+                             labels: (String, String)) -> VerificationReport {
+        check(model, inputs: inputs, expected: expected, judgement: .tolerance(tolerance), labels: labels)
+    }
+
+    /// The outputs paired by position and judged: float outputs with a float64 result against it, the others (integer
+    /// and bool outputs, or every output under a fixed tolerance) elementwise.
+    ///
+    /// The noise floor is the model's on these inputs: A's distance from its float64 result as a share of each float
+    /// output's largest magnitude, the largest share over the outputs, applied to each output at its own magnitude (or
+    /// the output's own distance, where that is larger). Outputs that hold some of the same values (`h_n` is the
+    /// last step of `output`) then share one floor, however their largest errors happen to fall.
     static func pair(_ a: [GraphTensor], _ namesA: [String], _ b: [GraphTensor], _ namesB: [String],
-                     _ tolerance: Tolerance) -> [VerificationReport.OutputResult] {
-        (0..<max(a.count, b.count)).map { k in
+                     exact: [GraphTensor64]?, judgement: Judgement) -> [VerificationReport.OutputResult] {
+        var references: [Int: (exact: Tensor64, floor: Double)] = [:]
+        var relativeFloor = 0.0
+        if case .float64 = judgement, let exact {
+            for k in 0..<min(a.count, exact.count) {
+                guard case .float = a[k].elements, case .double(let v) = exact[k].elements, a[k].shape == exact[k].shape else { continue }
+                let reference = Tensor64(shape: exact[k].shape, scalars: v)
+                let floor = NoiseTolerance.distance(floats(a[k]), reference).0
+                references[k] = (reference, floor)
+                let scale = NoiseTolerance.scale(reference)
+                if floor.isFinite && scale > 0 { relativeFloor = max(relativeFloor, floor / scale) }
+            }
+        }
+        return (0..<max(a.count, b.count)).map { k in
             let nameA = k < namesA.count ? namesA[k] : "output \(k)", nameB = k < namesB.count ? namesB[k] : "output \(k)"
             guard k < a.count, k < b.count else {
                 return .init(index: k, nameA: k < a.count ? nameA : "(none)", nameB: k < b.count ? nameB : "(none)",
                              shapeA: k < a.count ? a[k].shape : [], shapeB: k < b.count ? b[k].shape : [],
-                             maxAbsError: .infinity, maxRelError: .infinity, worstIndex: nil, passed: false)
+                             maxAbsError: .infinity, maxRelError: .infinity, worstIndex: nil, noise: nil, passed: false)
             }
-            let c = tolerance.compare(floats(a[k]), floats(b[k]))
+            let fa = floats(a[k]), fb = floats(b[k])
+            let tolerance: Tolerance
+            if case .tolerance(let t) = judgement { tolerance = t } else { tolerance = .pytorch }
+            let c = tolerance.compare(fa, fb)
+            if case .float64(let noise) = judgement, let (reference, own) = references[k] {
+                let floor = max(own, relativeFloor * NoiseTolerance.scale(reference))
+                let n = noise.compare(a: fa, b: fb, exact: reference, floor: floor)
+                return .init(index: k, nameA: nameA, nameB: nameB, shapeA: a[k].shape, shapeB: b[k].shape,
+                             maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, worstIndex: n.worstIndex, noise: n,
+                             passed: n.passed)
+            }
             return .init(index: k, nameA: nameA, nameB: nameB, shapeA: a[k].shape, shapeB: b[k].shape,
-                         maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, worstIndex: c.worstIndex, passed: c.passed)
+                         maxAbsError: c.maxAbsError, maxRelError: c.maxRelError, worstIndex: c.worstIndex, noise: nil,
+                         passed: c.passed)
         }
     }
 

@@ -135,7 +135,7 @@ struct RecurrentOp: GraphOperator {
     }
 
     /// ONNX gate block `k` of PyTorch's block order `k` (LSTM i,f,c,o ← i,o,f,c; GRU r,z,h ← z,r,h).
-    private var gatePermutation: [Int] {
+    var gatePermutation: [Int] {
         switch kind {
         case .lstm: return [0, 2, 3, 1]
         case .gru: return [1, 0, 2]
@@ -143,28 +143,34 @@ struct RecurrentOp: GraphOperator {
         }
     }
 
+    /// Checks the shapes of W `[D, G·H, I]`, R `[D, G·H, H]`, B `[D, 2·G·H]` and P `[D, 3H]`; returns H and I.
+    func checkWeights(w: [Int], r: [Int], b: [Int]?, p: [Int]?) throws -> (hidden: Int, inputSize: Int) {
+        let g = kind.gateCount, d = directionCount
+        guard r.count == 3, r[0] == d, r[2] > 0, r[1] == g * r[2] else {
+            throw RNNRTError(.shapeMismatch, "\(label): R must be [\(d), \(g)·hidden_size, hidden_size], got \(r.shapeDescription)")
+        }
+        let h = r[2]
+        if let hiddenSize, hiddenSize != h {
+            throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(r.shapeDescription)")
+        }
+        guard w.count == 3, w[0] == d, w[1] == g * h, w[2] > 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): W must be [\(d), \(g * h), input_size], got \(w.shapeDescription)")
+        }
+        if let b, b != [d, 2 * g * h] {
+            throw RNNRTError(.shapeMismatch, "\(label): B must be [\(d), \(2 * g * h)], got \(b.shapeDescription)")
+        }
+        if let p {
+            guard kind == .lstm, p == [d, 3 * h] else {
+                throw RNNRTError(.shapeMismatch, "\(label): P must be [\(d), \(3 * h)], got \(p.shapeDescription)")
+            }
+        }
+        return (h, w[2])
+    }
+
     /// Binds W `[D, G·H, I]`, R `[D, G·H, H]`, B `[D, 2·G·H]`, P `[D, 3H]` into the engine's layout.
     func bind(w wT: GraphTensor, r rT: GraphTensor, b bT: GraphTensor?, p pT: GraphTensor?) throws -> Recurrence {
         let g = kind.gateCount, d = directionCount
-        guard rT.rank == 3, rT.shape[0] == d, rT.shape[2] > 0, rT.shape[1] == g * rT.shape[2] else {
-            throw RNNRTError(.shapeMismatch, "\(label): R must be [\(d), \(g)·hidden_size, hidden_size], got \(rT.shape.shapeDescription)")
-        }
-        let h = rT.shape[2]
-        if let hiddenSize, hiddenSize != h {
-            throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)")
-        }
-        guard wT.rank == 3, wT.shape[0] == d, wT.shape[1] == g * h, wT.shape[2] > 0 else {
-            throw RNNRTError(.shapeMismatch, "\(label): W must be [\(d), \(g * h), input_size], got \(wT.shape.shapeDescription)")
-        }
-        let inputSize = wT.shape[2]
-        if let bT, bT.shape != [d, 2 * g * h] {
-            throw RNNRTError(.shapeMismatch, "\(label): B must be [\(d), \(2 * g * h)], got \(bT.shape.shapeDescription)")
-        }
-        if let pT {
-            guard kind == .lstm, pT.shape == [d, 3 * h] else {
-                throw RNNRTError(.shapeMismatch, "\(label): P must be [\(d), \(3 * h)], got \(pT.shape.shapeDescription)")
-            }
-        }
+        let (h, inputSize) = try checkWeights(w: wT.shape, r: rT.shape, b: bT?.shape, p: pT?.shape)
         let w = try wT.floats("W"), r = try rT.floats("R"), b = try bT?.floats("B"), p = try pT?.floats("P")
         let perm = gatePermutation
         func reorder(_ m: ArraySlice<Float>, blocks: [Int], blockSize: Int) -> [Float] {
@@ -285,7 +291,7 @@ struct RecurrentOp: GraphOperator {
     }
 
     /// `sequence_lens` checked, as the engine takes it (nil when every row runs all the steps).
-    private func sequenceLengths(_ s: GraphTensor?, steps: Int, batch: Int) throws -> [Int]? {
+    func sequenceLengths(_ s: GraphTensor?, steps: Int, batch: Int) throws -> [Int]? {
         guard let s else { return nil }
         let values = try s.ints("sequence_lens")
         guard s.shape == [batch] else {
