@@ -9,6 +9,8 @@ swift test --skip-build
 # model, and exits 1 when an output differs from PyTorch's.
 swift build --package-path Examples/StreamFrames
 "$(swift build --package-path Examples/StreamFrames --show-bin-path)/StreamFrames"
+# The documentation (tools/docs.sh, a few seconds on this build): an article link that does not resolve fails.
+tools/docs.sh
 # Every fixture again with each large-matrix weight form forced, and with the portable Swift kernels.
 RNNRT_WEIGHT_LAYOUT=in-place swift test --skip-build
 RNNRT_WEIGHT_LAYOUT=packed swift test --skip-build
