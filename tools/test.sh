@@ -5,6 +5,12 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 swift build --build-tests
 swift test --skip-build
+# The example app (Examples/StreamFrames), a package depending on rnnrt by path: it streams frames and runs an ONNX
+# model, and exits 1 when an output differs from PyTorch's.
+swift build --package-path Examples/StreamFrames
+"$(swift build --package-path Examples/StreamFrames --show-bin-path)/StreamFrames"
+# The documentation (tools/docs.sh, a few seconds on this build): an article link that does not resolve fails.
+tools/docs.sh
 # Every fixture again with each large-matrix weight form forced, and with the portable Swift kernels.
 RNNRT_WEIGHT_LAYOUT=in-place swift test --skip-build
 RNNRT_WEIGHT_LAYOUT=packed swift test --skip-build

@@ -8,9 +8,13 @@ import RNNRT
 /// on the given input (shapes, binding, I/O) or stopped at a limit; 64 usage error; 65 a file is malformed,
 /// unsupported or refused as unsafe.
 public struct RNNRTCommand: ParsableCommand {
+    /// The package version, printed by `rnnrt --version` (CHANGELOG.md lists what each version brought).
+    public static let version = "0.9.0"
+
     public static let configuration = CommandConfiguration(
         commandName: "rnnrt",
         abstract: "Run PyTorch recurrent networks (RNN, LSTM, GRU) without Python.",
+        version: version,
         subcommands: [Run.self, Inspect.self, Verify.self, Convert.self, Bench.self])
 
     public init() {}
