@@ -73,12 +73,7 @@ public enum ONNXExport {
                 continue
             }
             // One ONNX recurrent node: W [D, G·H, I], R [D, G·H, H], B [D, 2·G·H], blocks in ONNX order.
-            let perm: [Int]
-            switch config.kind {
-            case .lstm: perm = [0, 3, 1, 2]
-            case .gru: perm = [1, 0, 2]
-            case .rnn: perm = [0]
-            }
+            let perm = config.kind.torchBlocksInONNXOrder
             var w: [Float] = [], r: [Float] = [], bias: [Float] = []
             var inputWidth = 0
             for direction in 0..<d {
@@ -87,10 +82,10 @@ public enum ONNXExport {
                     throw RNNRTError(.binding, "layer \(layer) weights are missing")
                 }
                 inputWidth = wih.shape[1]
-                w += reorder(try wih.floatTensor().scalars, perm, block: hid * inputWidth)
-                r += reorder(try whh.floatTensor().scalars, perm, block: hid * hid)
+                w += reorderedBlocks(try wih.floatTensor().scalars[...], perm, blockSize: hid * inputWidth)
+                r += reorderedBlocks(try whh.floatTensor().scalars[...], perm, blockSize: hid * hid)
                 if config.bias, let bih = try param(.biasIH, layer, reverse), let bhh = try param(.biasHH, layer, reverse) {
-                    bias += reorder(try bih.floatTensor().scalars, perm, block: hid) + reorder(try bhh.floatTensor().scalars, perm, block: hid)
+                    bias += reorderedBlocks(try bih.floatTensor().scalars[...], perm, blockSize: hid) + reorderedBlocks(try bhh.floatTensor().scalars[...], perm, blockSize: hid)
                 }
             }
             let g = config.kind.gateCount
@@ -155,10 +150,6 @@ public enum ONNXExport {
         return g
     }
 
-    /// Row blocks of `m` (each `block` values) in the order `perm`.
-    static func reorder(_ m: [Float], _ perm: [Int], block: Int) -> [Float] {
-        perm.flatMap { m[($0 * block)..<(($0 + 1) * block)] }
-    }
 }
 
 /// A small helper for writing graphs: unique value names, int64 constants as initializers.

@@ -122,25 +122,19 @@ public enum ONNXImport {
         let w = try wT.floatTensor().scalars, r = try rT.floatTensor().scalars
         let b = try constant(3, "B").map { try $0.floatTensor().scalars }
         if let b, b.count != d * 2 * g * h { throw RNNRTError(.shapeMismatch, "B has \(b.count) values, expected \(d * 2 * g * h)") }
-        // ONNX block order → PyTorch's: LSTM i,o,f,c → i,f,g,o; GRU z,r,h → r,z,n.
-        let perm: [Int]
-        switch kind {
-        case .lstm: perm = [0, 2, 3, 1]
-        case .gru: perm = [1, 0, 2]
-        case .rnn: perm = [0]
-        }
+        let perm = kind.onnxBlocksInTorchOrder
         var out: [(String, StoredTensor)] = []
         for dir in 0..<d {
             let reverse = dir == 1
             func name(_ role: TorchParameterNames.Role) -> String { TorchParameterNames.name(role, layer: layer, reverse: reverse) }
             let wd = Array(w[(dir * g * h * inputWidth)..<((dir + 1) * g * h * inputWidth)])
             let rd = Array(r[(dir * g * h * h)..<((dir + 1) * g * h * h)])
-            out.append((name(.weightIH), StoredTensor(Tensor(shape: [g * h, inputWidth], scalars: ONNXExport.reorder(wd, perm, block: h * inputWidth)))))
-            out.append((name(.weightHH), StoredTensor(Tensor(shape: [g * h, h], scalars: ONNXExport.reorder(rd, perm, block: h * h)))))
+            out.append((name(.weightIH), StoredTensor(Tensor(shape: [g * h, inputWidth], scalars: reorderedBlocks(wd[...], perm, blockSize: h * inputWidth)))))
+            out.append((name(.weightHH), StoredTensor(Tensor(shape: [g * h, h], scalars: reorderedBlocks(rd[...], perm, blockSize: h * h)))))
             if let b {
                 let base = dir * 2 * g * h
-                out.append((name(.biasIH), StoredTensor(Tensor(shape: [g * h], scalars: ONNXExport.reorder(Array(b[base..<(base + g * h)]), perm, block: h)))))
-                out.append((name(.biasHH), StoredTensor(Tensor(shape: [g * h], scalars: ONNXExport.reorder(Array(b[(base + g * h)..<(base + 2 * g * h)]), perm, block: h)))))
+                out.append((name(.biasIH), StoredTensor(Tensor(shape: [g * h], scalars: reorderedBlocks(b[base..<(base + g * h)], perm, blockSize: h)))))
+                out.append((name(.biasHH), StoredTensor(Tensor(shape: [g * h], scalars: reorderedBlocks(b[(base + g * h)..<(base + 2 * g * h)], perm, blockSize: h)))))
             }
         }
         return (out, relu)

@@ -60,8 +60,8 @@ enum Diagnosis {
                 }) {
                     let order = perm.map { gateNames[$0] }.joined(separator: ", ")
                     var hint = ""
-                    if config.kind == .lstm && (perm == [0, 3, 1, 2] || perm == [0, 2, 3, 1]) { hint = " — ONNX's i, o, f, c order read as PyTorch's, or the reverse: weights not reordered" }
-                    if config.kind == .gru && perm == [1, 0, 2] { hint = " — ONNX's z, r, h order read as PyTorch's r, z, n: weights not reordered" }
+                    if config.kind == .lstm && (perm == config.kind.torchBlocksInONNXOrder || perm == config.kind.onnxBlocksInTorchOrder) { hint = " — ONNX's i, o, f, c order read as PyTorch's, or the reverse: weights not reordered" }
+                    if config.kind == .gru && perm == config.kind.onnxBlocksInTorchOrder { hint = " — ONNX's z, r, h order read as PyTorch's r, z, n: weights not reordered" }
                     found.append("gate blocks permuted: \(side) computes what \(other) computes with its \(config.kind.rawValue) gate blocks in the order \(order) instead of \(gateNames.joined(separator: ", "))\(hint)")
                 }
             }

@@ -16,19 +16,16 @@ extension RecurrentOp {
         let (h, inputSize) = try checkWeights(w: wT.shape, r: rT.shape, b: bT?.shape, p: pT?.shape)
         let g = kind.gateCount, d = directionCount
         let w = wT.numericValues, r = rT.numericValues, b = bT?.numericValues, p = pT?.numericValues
-        let perm = gatePermutation
-        func reorder(_ m: ArraySlice<Double>, blocks: [Int], blockSize: Int) -> [Double] {
-            blocks.flatMap { k in m[(m.startIndex + k * blockSize)..<(m.startIndex + (k + 1) * blockSize)] }
-        }
+        let perm = kind.onnxBlocksInTorchOrder
         var directions: [ReferenceDirectionWeights] = []
         for dir in 0..<d {
             let zeros = [Double](repeating: 0, count: g * h)
             directions.append(ReferenceDirectionWeights(
-                inputWeights: reorder(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], blocks: perm, blockSize: h * inputSize),
-                hiddenWeights: reorder(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], blocks: perm, blockSize: h * h),
-                inputBias: b.map { reorder($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], blocks: perm, blockSize: h) } ?? zeros,
-                hiddenBias: b.map { reorder($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], blocks: perm, blockSize: h) } ?? zeros,
-                peepholes: p.map { reorder($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], blocks: [0, 2, 1], blockSize: h) } ?? []))
+                inputWeights: reorderedBlocks(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], perm, blockSize: h * inputSize),
+                hiddenWeights: reorderedBlocks(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], perm, blockSize: h * h),
+                inputBias: b.map { reorderedBlocks($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], perm, blockSize: h) } ?? zeros,
+                hiddenBias: b.map { reorderedBlocks($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], perm, blockSize: h) } ?? zeros,
+                peepholes: p.map { reorderedBlocks($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], RecurrentKind.onnxPeepholesInEngineOrder, blockSize: h) } ?? []))
         }
         let config = RecurrentConfiguration(kind: kind, inputSize: inputSize, hiddenSize: h, numLayers: 1,
                                             bidirectional: d == 2, bias: true, projSize: 0, nonlinearity: nonlinearity)

@@ -134,15 +134,6 @@ struct RecurrentOp: GraphOperator {
         }
     }
 
-    /// ONNX gate block `k` of PyTorch's block order `k` (LSTM i,f,c,o ← i,o,f,c; GRU r,z,h ← z,r,h).
-    var gatePermutation: [Int] {
-        switch kind {
-        case .lstm: return [0, 2, 3, 1]
-        case .gru: return [1, 0, 2]
-        case .rnn: return [0]
-        }
-    }
-
     /// Checks the shapes of W `[D, G·H, I]`, R `[D, G·H, H]`, B `[D, 2·G·H]` and P `[D, 3H]`; returns H and I.
     func checkWeights(w: [Int], r: [Int], b: [Int]?, p: [Int]?) throws -> (hidden: Int, inputSize: Int) {
         let g = kind.gateCount, d = directionCount
@@ -172,22 +163,16 @@ struct RecurrentOp: GraphOperator {
         let g = kind.gateCount, d = directionCount
         let (h, inputSize) = try checkWeights(w: wT.shape, r: rT.shape, b: bT?.shape, p: pT?.shape)
         let w = try wT.floats("W"), r = try rT.floats("R"), b = try bT?.floats("B"), p = try pT?.floats("P")
-        let perm = gatePermutation
-        func reorder(_ m: ArraySlice<Float>, blocks: [Int], blockSize: Int) -> [Float] {
-            var out: [Float] = []
-            out.reserveCapacity(m.count)
-            for k in blocks { out += m[(m.startIndex + k * blockSize)..<(m.startIndex + (k + 1) * blockSize)] }
-            return out
-        }
+        let perm = kind.onnxBlocksInTorchOrder
         let config = RecurrentConfiguration(kind: kind, inputSize: inputSize, hiddenSize: h, numLayers: 1,
                                             bidirectional: d == 2, bias: true, projSize: 0, nonlinearity: nonlinearity)
         var directions: [DirectionWeights] = []
         for dir in 0..<d {
-            let wDir = reorder(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], blocks: perm, blockSize: h * inputSize)
-            let rDir = reorder(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], blocks: perm, blockSize: h * h)
-            let bih = b.map { reorder($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], blocks: perm, blockSize: h) }
-            let bhh = b.map { reorder($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], blocks: perm, blockSize: h) }
-            let peep = p.map { reorder($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], blocks: [0, 2, 1], blockSize: h) } ?? []
+            let wDir = reorderedBlocks(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], perm, blockSize: h * inputSize)
+            let rDir = reorderedBlocks(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], perm, blockSize: h * h)
+            let bih = b.map { reorderedBlocks($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], perm, blockSize: h) }
+            let bhh = b.map { reorderedBlocks($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], perm, blockSize: h) }
+            let peep = p.map { reorderedBlocks($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], RecurrentKind.onnxPeepholesInEngineOrder, blockSize: h) } ?? []
             directions.append(DirectionWeights(
                 kind: kind, gateRows: g * h, inputWidth: inputSize, outputSize: h, hidden: h, projSize: 0,
                 weightIH: FloatStorage(wDir), weightHH: FloatStorage(rDir),
