@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A plain NumPy implementation of the ONNX LSTM, GRU and RNN operators (opset 7-22 semantics).
 
-Written from the operator documentation (onnx/docs/Operators.md, summarised in FORMATS.md §9.1), not
-from any runtime's source. It is the oracle for Fixtures/onnx/spec/ and is cross-checked against
-onnxruntime and against the onnx backend node test cases by tools/fixtures/onnx/make_*_fixtures.py.
+Written from the operator documentation (onnx/docs/Operators.md), not from any runtime's source. It is the
+oracle for Fixtures/onnx/spec/ and is cross-checked against onnxruntime and against the onnx backend node test
+cases by tools/fixtures/onnx/make_*_fixtures.py.
 
 Everything is computed in float64; results are cast back to the dtype of X.
 

@@ -1,8 +1,8 @@
 // The fused LSTM/GRU/RNN cell updates (see include/rnnrt_kernels.h), on the vector math of vecmath_avx2.h.
 //
 // Units go 8 to a vector, in blocks of four vectors (32 units), then two, then one; within a block all the gate
-// nonlinearities are evaluated in lockstep (gates_den_pq8), then the state update. (Four vectors at once
-// measured 5–10% faster than two from hidden 64 up and the same at 32, despite a few register spills.) Every
+// nonlinearities are evaluated in lockstep (gates_den_pq8), then the state update. (Four vectors at once beat
+// two from hidden 64 up, despite a few register spills.) Every
 // product with a sigmoid is a division by its denominator 1 + e^−x, folded with tanh's own denominator where
 // both meet, so an LSTM unit costs three divisions instead of five reciprocals and five multiplies. Tails
 // (hidden not a multiple of 8) run the same vector code on masked loads and stores, so every unit gets the

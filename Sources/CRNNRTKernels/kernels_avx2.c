@@ -240,8 +240,7 @@ AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb,
                                   ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
     __m256 acc[12];
     // The C tile is read and written after the product: fetched now, its misses (C of a long sequence lives in
-    // memory, and each KC pass revisits it) overlap the product instead of stalling after it (72 → 89 GFLOP/s on
-    // a 3200×2048×256 product).
+    // memory, and each KC pass revisits it) overlap the product instead of stalling after it.
     for (ptrdiff_t r = 0; r < rows; r++) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
@@ -286,8 +285,8 @@ static void packSlivers(ptrdiff_t rows, ptrdiff_t kc, const float *a, ptrdiff_t 
 
 // The product of at most MC rows with more than KC inner values: A packed whole, and each 16-column sliver of B read
 // from start to end (KC rows at a time, by every tile of rows) before the next, the next one fetched into L2 meanwhile,
-// so that B, streamed from memory when large, is read in order instead of a KC block of every sliver per pass (the
-// logits of a 25-step sequence, 25×1024 · 1024×8210: 1.1–1.2× faster). 0 when the packed A could not be allocated.
+// so that B, streamed from memory when large, is read in order instead of a KC block of every sliver per pass (a
+// large classifier over a short sequence's rows). 0 when the packed A could not be allocated.
 AVX2 static int fewRowsProduct(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed_b,
                                ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c, ptrdiff_t ldc,
                                int accumulate) {
@@ -352,9 +351,8 @@ AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *
                     const float *pb = packed_b + (size_t)(first + jb) * (size_t)k * 16 + (size_t)p0 * 16;
                     ptrdiff_t cols = width - jb * 16 < 16 ? width - jb * 16 : 16;
                     // The next sliver of B (kc rows of 16 floats: kc cache lines) is fetched into L2 a part before
-                    // each tile of this one, so its first tile does not wait on L3 or memory (3200×2048×1024 and
-                    // 3200×2048×256 products, paired runs: 1.06× with a quarter of the sliver fetched so, a further
-                    // 1.09–1.10× with all of it; into L1 instead: 0.95–0.98×).
+                    // each tile of this one, so its first tile does not wait on L3 or memory (all of the sliver,
+                    // which gains more than a part of it; fetching into L1 instead loses).
                     const char *next = jb + 1 < nb ? (const char *)(pb + (size_t)k * 16) : 0;
                     ptrdiff_t lines = kc, per = (lines + slivers - 1) / slivers;
                     for (ptrdiff_t s = 0; s < slivers; s++) {
@@ -599,9 +597,8 @@ void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, flo
 }
 
 // Rows of A per register tile on row slivers for a product with m rows of A: 16 (13–16, 31, 32 rows) or 8 (7, 8
-// rows) where that pads fewer rows than the other forms' tiles of 6 rows of A, else 0. LSTM(256, 512)'s step product
-// in paired runs: 8 rows 1.29×, 13 rows 1.29×, 16 1.23×, 32 1.16× (with tiles of 16: 12 rows 0.69×, 24 0.74×, 48 0.94×,
-// 64 1.01×); GRU(·, 256)'s: 7 rows 1.12×, 8 rows 1.16×.
+// rows) where that pads fewer rows than the other forms' tiles of 6 rows of A, else 0: at those counts row slivers
+// beat the packed form, at others (12, 24, 48, 64 rows) tiles of 16 lose to it or only tie.
 static ptrdiff_t rowSliverTile(ptrdiff_t m) {
     if (m == 7 || m == 8) return 8;
     return m >= 13 && m <= 32 && (m + 15) / 16 * 16 < (m + 5) / 6 * 6 ? 16 : 0;
@@ -652,7 +649,7 @@ AVX2 static void microSlivers8(ptrdiff_t k, const float *w0, ptrdiff_t count, co
 // C = A · Wᵀ over column ranges, computed as Cᵀ = W · Aᵀ: per register tile, 6 rows of W (one sliver, streamed once)
 // × 16 rows of A, or 12 rows of W × 8 rows of A (Aᵀ packed [k][16] or [k][8], read from L1/L2), so 16 or 8 rows of A
 // fill their tiles where tiles of 6 rows of A pad 16 to 18 and 8 to 12; each range's Cᵀ (in L2) is then added to C
-// transposed. LSTM(256, 512) at batch 16, the step's product: 1.23× the packed form's.
+// transposed.
 AVX2 void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *w6,
                                         ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
                                         ptrdiff_t ldc, int accumulate, float *scratch) {

@@ -58,19 +58,16 @@ static int pairShouldStop(const pairBarrier *b) {
 // Time-stamp ticks to spin at least before sleeping (~100 µs at 2.5 GHz); the pair stops pairing after PAIR_SLEEPS
 // sleeps if one barrier in PAIR_SLEEP_SHARE (or more) since the sequence began has slept: another process holds the
 // other core (one that arrives late in a long sequence takes a sixteenth of the barriers passed in sleeps). Rarer
-// sleeps are a virtual machine's host taking a core now and then, which pairing survives. LSTM(256, 512, 2) at batch
-// 16 on such a host: two threads 1.43–1.84× one when 4 sleeps ended pairing, 1.67–1.84× with no limit; with the spin
-// at least twice a step, the first barrier not counted and 8 sleeps, runs sleep 2–20 times in 800 barriers and go on
-// alone in 0–2 of their 8 sequences (two threads 190–250 ms against 360 ms for one), and with another process on the
-// other core they still go alone (0.9–1.0× one thread's time).
+// sleeps are a virtual machine's host taking a core now and then, which pairing survives (ending it at fewer sleeps
+// would give up part of the second thread's gain there).
 enum { PAIR_SPIN_TICKS = 1 << 18, PAIR_SLEEPS = 8, PAIR_SLEEP_SHARE = 16 };
 
 // Waits for the other thread; returns the solo flag as the releaser set it. `counted`: whether a sleep here counts
 // towards going solo — not at the barrier after the input projection, where the threads' halves (and the second
 // thread's start) can differ by more than the spin, however free the machine. `work`: the ticks this thread's step
 // took; it spins up to twice that before sleeping (at least spinTicks; spinTicks 0: never), since on a virtual
-// machine two halves of a long step often finish 100 µs apart, which is no reason to give up the core (LSTM(256,
-// 512) at batch 16, ~0.25 ms a step: with a fixed 100 µs spin, 8 sleeps came within 17–28 steps in most runs).
+// machine the two halves of a long step often finish further apart than a fixed spin, which is no reason to give up
+// the core.
 static int pairWait(pairBarrier *b, int counted, unsigned long long work) {
     unsigned generation = atomic_load(&b->generation);
     if (atomic_fetch_add(&b->arrived, 1) == 1) {

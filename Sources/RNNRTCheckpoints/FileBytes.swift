@@ -7,7 +7,8 @@ enum FileBytes {
     /// Up to `count` bytes from the start of the file (what format detection looks at); fewer, or none,
     /// when the file is shorter or cannot be read (a folder opens but reads nothing).
     ///
-    /// Plain `open`/`read`: `FileHandle` cost 0.1 ms a call, and loading a checkpoint detects its format twice.
+    /// Plain `open`/`read`: `FileHandle` costs more per call than the small read itself, and loading a checkpoint
+    /// detects its format twice.
     static func head(of path: String, count: Int) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw cannotOpen(path) }

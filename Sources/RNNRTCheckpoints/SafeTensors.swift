@@ -1,6 +1,6 @@
 import RNNRTCore
 
-/// Reads safetensors files (FORMATS.md §6): u64 little-endian header length N, N bytes of UTF-8 JSON,
+/// Reads safetensors files: u64 little-endian header length N, N bytes of UTF-8 JSON,
 /// then the data buffer, to the end of the file.
 ///
 /// Validation follows the reference Rust reader (`read_metadata` + `validate`) and is stricter where its

@@ -2,6 +2,14 @@ import Foundation
 import RNNRTCore
 
 extension StateDict {
+    /// Whether the file at `url` starts like a format `init(contentsOf:)` knows (zip, legacy torch.save,
+    /// safetensors, .npy, tar), without reading further. Missing or unreadable files throw `.io`.
+    public static func recognizesFormat(of url: URL) throws -> Bool {
+        let head = try withContext("reading \(url.path)") { try FileBytes.head(of: url.path, count: 512) }
+        if case .unknown = CheckpointFormat(detecting: head) { return false }
+        return true
+    }
+
     /// Reads the checkpoint at `url`, detecting its format from its content (never its extension).
     ///
     /// Reads every kind of file PyTorch users have, with the same result — tensors under their
@@ -17,14 +25,6 @@ extension StateDict {
     /// - Throws: `RNNRTError`: `.io` when the file cannot be read, `.malformed` for corrupt content,
     ///   `.unsupported` for formats or dtypes rnnrt recognizes but does not read, `.unsafe` for pickles
     ///   that call or name anything outside the allow-list.
-    /// Whether the file at `url` starts like a format `init(contentsOf:)` knows (zip, legacy torch.save,
-    /// safetensors, .npy, tar), without reading further. Missing or unreadable files throw `.io`.
-    public static func recognizesFormat(of url: URL) throws -> Bool {
-        let head = try withContext("reading \(url.path)") { try FileBytes.head(of: url.path, count: 512) }
-        if case .unknown = CheckpointFormat(detecting: head) { return false }
-        return true
-    }
-
     public init(contentsOf url: URL) throws {
         let path = url.path
         self = try withContext("reading \(path)") {

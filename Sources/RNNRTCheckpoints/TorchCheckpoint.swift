@@ -28,7 +28,8 @@ enum TorchCheckpoint {
         var bigEndian = false
         if let order = archive.entry(named: prefix + "byteorder") {
             let record = try archive.read(order)
-            // ASCII white space trimmed by hand: Foundation's trimmingCharacters(in:) took 0.3 ms of a 2 ms load.
+            // ASCII white space trimmed by hand: Foundation's trimmingCharacters(in:) is a noticeable share of a
+            // small checkpoint's load.
             var word = record[...]
             while let c = word.first, c == 0x20 || (0x09...0x0D).contains(c) { word.removeFirst() }
             while let c = word.last, c == 0x20 || (0x09...0x0D).contains(c) { word.removeLast() }
@@ -146,7 +147,7 @@ enum TorchCheckpoint {
         // Explicit stack of (value, name, depth); children pushed in reverse to keep file order.
         var work: [(PickleValue, String, Int)] = [(root, "", 0)]
         // By node index: whether the node is on the current path (an array, not an [Int: …] dictionary, whose
-        // first use in a process costs a runtime conformance lookup of 0.1–0.2 ms).
+        // first use in a process costs a runtime conformance lookup).
         var onPath = [Bool](repeating: false, count: machine.nodes.count)
         var exits: [(Int, Int)] = []   // (node, work count when its children are done)
         while let (value, name, depth) = work.popLast() {

@@ -11,25 +11,16 @@ import RNNRTKernels
 /// Pages are mapped on first touch, as with any file mapping (`torch.load(mmap=True)`, safetensors): `init`
 /// maps the file and returns, and the bytes the loader reads (zip directory, pickle) and later the weights the
 /// first forward pass reads fault in as they are used. Mapping every page up front would keep that work in the
-/// load, but what it costs depends on how the page cache holds the file, not on rnnrt: all of the 38 MB
-/// `lstm_bi_b16.pt`, warm in the page cache, in a fresh process (timed in C on this machine's Linux 6.18;
-/// medians of 5):
-///
-/// | the page cache holds the file in     | `MAP_POPULATE` | one read per page |
-/// | ------------------------------------ | -------------- | ----------------- |
-/// | 2 MB folios                          | 0.08 ms        | 0.2 ms            |
-/// | readahead's folios (after `cat`)     | 2.2 ms         | 1.0 ms            |
-/// | 4 KB folios (random 4 KB reads)      | 5.6 ms         | 5.2 ms            |
-///
-/// (`rnnrt bench` reports the first forward pass separately, as `first_ms`, so that deferred cost is seen.)
+/// load, but what it costs depends on how the page cache holds the file (little for 2 MB folios, much more for
+/// small ones), not on rnnrt. (`rnnrt bench` reports the first forward pass separately, as `first_ms`, so that
+/// deferred cost is seen.)
 ///
 /// On Linux the mapping is also advised `MADV_HUGEPAGE` before it is touched: pages not cached yet are then
-/// read from disk into 2 MB folios (a cold load of that file took 15 ms instead of 31), so every later load
-/// of the file is in the first row. Pages already cached stay as they are (advice only; it allocates no
-/// anonymous huge pages, so none of the compaction stalls that anonymous huge pages showed). That needs the
-/// file's first reads to come through the mapping: `ZipArchive` maps before libzip reads, and format
-/// detection reads its few bytes without readahead; the page it reads still keeps the blocks around it
-/// small (a cold load by rnnrt left 16 of that file's 18 2 MB blocks in 2 MB folios).
+/// read from disk into 2 MB folios (a quicker cold read), where every later load of the file finds them cheap
+/// to map. Pages already cached stay as they are (advice only; it allocates no anonymous huge pages,
+/// so it cannot stall a load in memory compaction as those can). That needs the file's first reads to come
+/// through the mapping: `ZipArchive` maps before libzip reads, and format detection reads its few bytes without
+/// readahead; the page it reads still leaves the 2 MB block around it in small folios.
 ///
 /// Nothing can write through the mapping: its pages are read-only, so a stray write faults instead of
 /// changing the weights or the file. Like `torch.load(mmap=True)`, the mapping follows the file: if another

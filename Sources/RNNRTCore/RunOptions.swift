@@ -26,9 +26,8 @@ public struct RunOptions: Sendable {
     public var cancellation: Cancellation?
 
     /// Multiply-adds of a whole sequence (steps · batch · G·H · (inputs + H)) from which a unidirectional layer splits
-    /// its units over two threads: ~2–4 ms on one core. Starting the second thread and its first barriers cost up to
-    /// a few hundred µs on a VM (LSTM(64, 128) over 100 steps, 10 M: 0.45 ms on one thread, 1.0 ms on two).
-    /// (Options, not constants, so that tests can run small models on the two-thread path.)
+    /// its units over two threads: below it, starting the second thread and its first barriers cost more than the
+    /// split saves. (Options, not constants, so that tests can run small models on the two-thread path.)
     package var pairMinimumWork = 1 << 26
     /// Multiply-adds of one recurrent step (batch · G·H · H) from which the split pays for the barrier between steps.
     package var pairMinimumStepWork = 1 << 15

@@ -9,8 +9,7 @@ import Darwin
 public enum KernelMemory {
     /// Buffers from this size on are 2 MB aligned and, on Linux, advised `MADV_HUGEPAGE`: a product over tens of
     /// megabytes then walks a few 2 MB pages instead of thousands of 4 KB ones, whose translations do not fit the
-    /// TLB (3200×2048×1024 and 3200×2048×256 products: 1.03–1.07× faster in paired runs, Zen 3). The kernel
-    /// decides whether huge pages are used; smaller buffers get 64 bytes.
+    /// TLB. The kernel decides whether huge pages are used; smaller buffers get 64 bytes.
     public static let hugePageBytes = 2 << 20
 
     /// Room for `count` floats (contents unspecified), 64-byte aligned at least (a cache line: vector loads and

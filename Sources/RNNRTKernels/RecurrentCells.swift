@@ -1,10 +1,10 @@
 import CRNNRTKernels
 
-/// Fused pointwise updates of one recurrent time step, for a batch of `batch` rows.
-///
-/// The matrix products (input projection and `h·Whhᵀ`) are done beforehand with `sgemm`; these
-/// functions apply the gate nonlinearities and the state update in one pass. Gate blocks are in
-/// PyTorch's order. None of them allocates.
+// Fused pointwise updates of one recurrent time step, for a batch of `batch` rows.
+//
+// The matrix products (input projection and `h·Whhᵀ`) are done beforehand with `sgemm`; these
+// functions apply the gate nonlinearities and the state update in one pass. Gate blocks are in
+// PyTorch's order. None of them allocates.
 
 /// LSTM step. `gates` is `[batch × 4H]`, blocks `i, f, g, o`, pre-activations with both biases added.
 /// Updates `c` (`[batch × H]`) in place and writes `h = o ⊙ tanh(c)` (`[batch × H]`).

@@ -190,11 +190,11 @@ public struct WeightMatrix: Sendable {
     /// (nil: no row slivers).
     /// Forms made on this first use (a one-time copy, made once and shared by every later use and thread; loading
     /// stays a mapping, and the first forward pass pays for it):
-    /// - for a batch `rnnrt_row_slivers_suit` takes (7, 8, 13–16, 31 or 32 rows), row slivers (the step's product
-    ///   of LSTM(256, 512) at batch 16 and 8: 1.23× and 1.29× faster than packed; GRU(·, 256) at batch 8: 1.16×);
+    /// - for a batch `rnnrt_row_slivers_suit` takes (7, 8, 13–16, 31 or 32 rows), row slivers, whose products at
+    ///   those batches beat the packed form's;
     /// - otherwise a matrix kept in place by size is packed, since the packed form's small-batch products are faster
-    ///   (LSTM(256, 512) batch 16: 12% on one thread, and two threads splitting the units scale 1.8× instead of
-    ///   1.1–1.3×). `packable`: false to keep the in-place form (row slivers are still added).
+    ///   and scale better when two threads split the units. `packable`: false to keep the in-place form (row slivers
+    ///   are still added).
     public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true,
                                               _ body: (rnnrt_weights) throws -> R) rethrows -> R? {
         if recurrentRowSlivers, let batch, rnnrt_row_slivers_suit(batch) == 1,

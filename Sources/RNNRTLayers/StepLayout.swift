@@ -16,8 +16,7 @@ package final class StepLayout: @unchecked Sendable {
 
     /// Whether whole batch-1 sequences run on the layout: when the input columns are at most a quarter of the
     /// hidden ones. Each step then reads W_ih again instead of one up-front input projection, which costs
-    /// more than it saves for wide inputs (LSTM(64, 128): 0.33 → 0.37 ms) and wins for narrow ones
-    /// (LSTM(1, 32): 0.51 → 0.36 ms).
+    /// more than it saves for wide inputs and wins for narrow ones.
     static func runsSequences(inputs: Int, hidden: Int) -> Bool { inputs * 4 <= hidden }
 
     /// Whether this layout holds only the hidden columns (`projected`), so its sequences need the input projection.

@@ -40,8 +40,8 @@ package enum TorchParameterNames {
     package static func isRecurrentParameter(_ name: String) -> Bool { parse(name) != nil }
 
     /// Parses `weight_ih_l3_reverse` into its parts, or nil for any other name (the layer has 1–6 digits,
-    /// no leading zero). Compares UTF-8 bytes: Foundation's string search, which `hasSuffix` on a
-    /// substring reached here, was a tenth of a millisecond of binding.
+    /// no leading zero). Compares UTF-8 bytes: `hasSuffix` on a substring goes through Foundation's string
+    /// search, a noticeable share of binding.
     package static func parse(_ name: String) -> (role: Role, layer: Int, reverse: Bool)? {
         let bytes = Array(name.utf8), reverseSuffix = Array("_reverse".utf8)
         for role in Role.allCases {

@@ -6,12 +6,13 @@ package final class Workspace {
     private var buffers: [UnsafeMutablePointer<Float>] = []
     private var capacities: [Int] = []
 
-    /// Buffer number `slot` with room for at least `count` floats (contents unspecified).
+    /// An empty workspace: its buffers are made on first use.
     package init() {}
 
     /// A second set of buffers for work that runs beside this one (the other direction of a layer).
     package lazy var partner = Workspace()
 
+    /// Buffer number `slot` with room for at least `count` floats (contents unspecified).
     package func buffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Float> {
         while buffers.count <= slot {
             buffers.append(KernelMemory.allocate(floats: 1))

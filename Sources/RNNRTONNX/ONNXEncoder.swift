@@ -56,7 +56,8 @@ extension ONNXModelFile {
 
 // MARK: - Model → protobuf
 
-/// The ONNX schema, field by field (FORMATS.md §8). Each function appends one message's fields.
+/// The ONNX schema, field by field (`onnx.proto`'s field numbers; docs/ONNX.md, "Writing ONNX"). Each function
+/// appends one message's fields.
 private enum ModelEncoder {
     static func model(_ m: Model, into w: inout ProtobufWriter) throws {
         w.int64(field: 1, m.irVersion)

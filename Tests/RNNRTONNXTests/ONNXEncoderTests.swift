@@ -7,7 +7,8 @@ import RNNRTCheckpoints
 import RNNRTCore
 
 // The ONNX writer: fixture models decode → encode → decode to an equal model, encode deterministically
-// and still run to the same outputs; hand-built models pin the wire layout (FORMATS.md §8) and the refusals.
+// and still run to the same outputs; hand-built models pin the wire layout (docs/ONNX.md, "Writing ONNX") and the
+// refusals.
 //
 // With RNNRT_ENCODER_OUTPUT=DIR the re-encoded fixture models are also written to DIR/<path under
 // Fixtures/> (tools/check_onnx_encoder.py checks them with onnx and onnxruntime).
@@ -303,7 +304,7 @@ private func everythingModel() throws -> Model {
         #expect(try ONNXModelFile.encode(shuffled) == ONNXModelFile.encode(model))
     }
 
-    /// The byte layout the onnx package writes (FORMATS.md §8 examples).
+    /// The byte layout the onnx package writes (the examples in docs/ONNX.md, "Writing ONNX").
     @Test func wireLayoutMatchesONNX() throws {
         let node = Node(opType: "LSTM", inputs: ["X"], outputs: ["Y"],
                         attributes: ["hidden_size": .int(5), "perm": .ints([0, 2, 1]), "neg": .int(-1),

@@ -4,7 +4,7 @@
 /// slot (only a hand-made stream writes one) goes to a dictionary, so a hostile slot number cannot make
 /// the array large. Not simply a dictionary because the first `[Int: PickleValue]` a process grows makes
 /// the Swift runtime look up `Int: Hashable` through every conformance record of every loaded library
-/// (Foundation has many): 0.1 ms of a 1–2 ms checkpoint load.
+/// (Foundation has many), a noticeable share of a small checkpoint's load.
 struct PickleMemo {
     private var dense: [PickleValue?] = []
     private var sparse: [Int: PickleValue] = [:]

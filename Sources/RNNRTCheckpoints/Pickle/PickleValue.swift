@@ -42,7 +42,7 @@ enum PickleNode {
 ///
 /// String keys (nearly all of a checkpoint's) are indexed by their string: the first
 /// `[PickleValue: Int]` a process grows costs a runtime conformance lookup (`PickleValue: Hashable`)
-/// through every loaded library's records, 0.1 ms of a checkpoint load; only other keys pay it.
+/// through every loaded library's records; only other keys pay it.
 struct PickleDict {
     private(set) var keys: [PickleValue] = []
     private(set) var values: [PickleValue] = []

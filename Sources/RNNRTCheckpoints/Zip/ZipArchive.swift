@@ -157,10 +157,9 @@ final class ZipArchive {
     }
 
     /// Before a large read into fresh memory: maps all of its pages in one call (Linux 5.14+
-    /// `MADV_POPULATE_WRITE`) instead of taking one page fault per 4 KB during the copy; those faults were
-    /// most of the time to load a 38 MB checkpoint (22–32 → 17–26 ms). Huge pages (`MADV_HUGEPAGE`) were
-    /// faster on average (~15 ms) but stalled some loads at 70 ms in compaction, so they are not asked for.
-    /// Advice only: ignored where unsupported.
+    /// `MADV_POPULATE_WRITE`) instead of taking one page fault per 4 KB during the copy, faults that would take
+    /// most of a large checkpoint's load time. Huge pages (`MADV_HUGEPAGE`) are not asked for: they can stall a
+    /// load in memory compaction. Advice only: ignored where unsupported.
     private static func prepareDestination(_ base: UnsafeMutableRawPointer, byteCount: Int) {
         #if os(Linux)
         let page = 4096

@@ -4,8 +4,8 @@ import Foundation
 /// record — a checkpoint's tensor storage — is read with one `pread` straight into its destination.
 ///
 /// libzip stays the reader of record: it opens and checks the archive, lists the entries and reads every
-/// deflated one. libzip 1.7 runs a CRC-32 over every stored read (about 3.5 GB/s here, a quarter of the
-/// time to load a 38 MB checkpoint); this path skips that, as `torch.load(mmap=True)` does. An entry is
+/// deflated one. libzip 1.7 runs a CRC-32 over every stored read, a large share of a checkpoint's load
+/// time; this path skips that, as `torch.load(mmap=True)` does. An entry is
 /// taken only when its central directory record and its local header agree with libzip's name, sizes and
 /// method and the data lies inside the file; anything unexpected (including ZIP64 fields this parser
 /// does not follow) leaves the entry to libzip.

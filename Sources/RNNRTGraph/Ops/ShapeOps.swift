@@ -30,8 +30,7 @@ extension GraphTensor.Elements {
 
 extension GraphTensor.Elements {
     /// The strided view `shape`/`strides`/`offset` (in source elements, C order) copied out contiguously:
-    /// the innermost axis in a tight loop, no index array (a transpose of a 13 M-element tensor used to
-    /// build 100 MB of indices first).
+    /// the innermost axis in a tight loop, no index array (which would take 8 bytes per element).
     func view(shape: [Int], strides: [Int], offset: Int) -> GraphTensor.Elements {
         switch self {
         case .float(let v): return .float(stridedCopy(v, shape: shape, strides: strides, offset: offset))
