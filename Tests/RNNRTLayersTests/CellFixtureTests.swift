@@ -129,7 +129,7 @@ struct CellCase: Decodable {
             }
             let c = Tolerance.pytorch.compare(Tensor(shape: want.shape, scalars: state.scalars), want)
             #expect(c.passed, "\(name) stream \(label): \(c)")
-            LargestError.record(c.maxAbsError, at: "\(name) stream \(label)")
+            LargestError.record(c.maxAbsError, at: "\(name) stream \(label)", source: "torch")
         }
     }
 

@@ -85,21 +85,7 @@ func expectMatchesPyTorch(_ result: RecurrentOutput, expectedIn dir: URL, case n
         }
         let c = Tolerance.pytorch.compare(actual, expected)
         #expect(c.passed, "\(name) \(label): \(c)")
-        LargestError.record(c.maxAbsError, at: "\(name) \(label)")
+        LargestError.record(c.maxAbsError, at: "\(name) \(label)", source: "torch")
     }
 }
 
-/// The largest error seen across fixture tests, printed for the closing note and the README.
-enum LargestError {
-    nonisolated(unsafe) private static var worst: (Float, String) = (0, "")
-    private static let lock = NSLock()
-
-    static func record(_ error: Float, at place: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if error > worst.0 {
-            worst = (error, place)
-            print("largest |rnnrt − torch| so far: \(error) (\(place))")
-        }
-    }
-}

@@ -69,7 +69,7 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
         }
         for (name, c) in try runONNXCase(folder) {
             #expect(c.passed, "\(folder) \(name): \(c)")
-            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
+            LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
         }
     }
 
@@ -78,21 +78,6 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
             .split(separator: "\n").map(String.init)
         #expect(Set(claimed) == Set(ONNXConformanceTests.node.map { String($0.dropFirst("onnx/node/".count)) }))
         #expect(claimed.count >= 18)
-    }
-}
-
-/// The largest error per fixture source, printed for the closing note and the README.
-enum ONNXLargestError {
-    nonisolated(unsafe) private static var worst: [String: (Float, String)] = [:]
-    private static let lock = NSLock()
-
-    static func record(_ error: Float, at place: String, source: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if error > (worst[source]?.0 ?? -1) {
-            worst[source] = (error, place)
-            print("largest error for \(source) so far: \(error) (\(place))")
-        }
     }
 }
 
@@ -143,7 +128,7 @@ func runONNXCaseFloat64(_ folder: String) throws -> (outputs: [(name: String, co
         }
         for (name, c) in outputs {
             #expect(c.passed, "\(folder) \(name): \(c)")
-            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: "float64 " + spec.source)
+            LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: "float64 " + spec.source)
         }
     }
 }

@@ -27,9 +27,7 @@ import RNNRTCore
     func fusedEqualsUnfused(layout: Int, direction: String) throws {
         var rng = SeededGenerator(seed: 7)
         let d = direction == "bidirectional" ? 2 : 1, hidden = 5, inputs = 3, steps = 4, batch = 2
-        func random(_ shape: [Int]) -> Tensor {
-            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -0.5...0.5, using: &rng) })
-        }
+        func random(_ shape: [Int]) -> Tensor { .random(shape, using: &rng) }
         let w = random([d, 4 * hidden, inputs]), r = random([d, 4 * hidden, hidden]), b = random([d, 8 * hidden])
         let x = random(layout == 1 ? [batch, steps, inputs] : [steps, batch, inputs])
         for perm: [Int64]? in [[0, 2, 1, 3], [1, 0, 2, 3], [2, 3, 0, 1], [3, 1, 0, 2], nil] {
@@ -226,9 +224,7 @@ extension PlanFusionTests {
     @Test func unrolledInputProjectionsRunAsOneProduct() throws {
         var rng = SeededGenerator(seed: 11)
         let steps = 3, k = 4, n = 5
-        func random(_ shape: [Int]) -> Tensor {
-            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -0.5...0.5, using: &rng) })
-        }
+        func random(_ shape: [Int]) -> Tensor { .random(shape, using: &rng) }
         let w = random([n, k]), r = random([n, n]), c = random([n]), x = random([steps, 1, k]), h0 = random([1, n])
         var nodes: [Node] = [], previous = "h0"
         for t in 0..<steps {

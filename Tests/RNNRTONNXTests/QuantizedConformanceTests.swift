@@ -16,7 +16,7 @@ import RNNRTCore
         let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
         for (name, c) in try runONNXCase(folder) {
             #expect(c.passed, "\(folder) \(name): \(c)")
-            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
+            LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
         }
     }
 
@@ -63,7 +63,7 @@ import RNNRTCore
             let actual = try #require(outputs[name]).tensor(name)
             let c = Tolerance(atol: spec.atol, rtol: 0).compare(actual, expected)
             #expect(c.passed, "\(folder) \(name): \(c)")
-            ONNXLargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
+            LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
             if spec.argmax.contains(name) {
                 #expect(Self.argmax(actual) == Self.argmax(expected), "\(folder) \(name): class decisions differ")
             }

@@ -125,7 +125,7 @@ import RNNRTCore
         let d = bidirectional ? 2 : 1
         let bound = Float(1 / Double(hidden).squareRoot())
         func weights(_ shape: [Int]) throws -> StoredTensor {
-            try StoredTensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -bound...bound, using: &rng) })
+            try StoredTensor(shape: shape, floats: .random(count: shape.reduce(1, *), in: -bound...bound, using: &rng))
         }
         let node = Node(name: "rnn", opType: "LSTM", inputs: ["x", "w", "r", "b"], outputs: ["y", "h", "c"],
                         attributes: ["hidden_size": .int(Int64(hidden)), "direction": .string(bidirectional ? "bidirectional" : "forward")])
@@ -138,7 +138,7 @@ import RNNRTCore
         let plan = try Plan(graph: try Self.lstm(input: 4, hidden: 64, bidirectional: false), opset: 17)
         let steps = 50_000
         var rng = SeededGenerator(seed: 9)
-        let x = GraphTensor(shape: [steps, 1, 4], floats: (0..<(steps * 4)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let x = GraphTensor(shape: [steps, 1, 4], floats: .random(count: steps * 4, in: -1...1, using: &rng))
         let start = ContinuousClock.now
         let e = Self.error { _ = try plan.run(["x": x], options: RunOptions(timeLimit: 0.05)) }
         #expect(ContinuousClock.now - start < .seconds(10))
@@ -151,7 +151,7 @@ import RNNRTCore
     @Test func threadsPerPlanOrPerCallGiveOneThreadsBits() throws {
         let graph = try Self.lstm(input: 24, hidden: 48, bidirectional: true)
         var rng = SeededGenerator(seed: 3)
-        let x = GraphTensor(shape: [300, 4, 24], floats: (0..<(300 * 4 * 24)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let x = GraphTensor(shape: [300, 4, 24], floats: .random(count: 300 * 4 * 24, in: -1...1, using: &rng))
         func bits(_ plan: Plan, _ options: RunOptions? = nil) throws -> [[UInt32]] {
             try plan.run(["x": x], options: options).map { try $0.tensor.floats("output").map(\.bitPattern) }
         }
