@@ -88,90 +88,16 @@ public final class Plan: Sendable {
         self.options = options
         try Plan.checkSupported(graph)
 
-        var slots: [String: Int] = [:]
-        func slot(_ name: String) -> Int {
-            if let s = slots[name] { return s }
-            slots[name] = slots.count
-            return slots.count - 1
-        }
-        var constants: [Int: GraphTensor] = [:]
-        var defaults: [(ValueInfo, Int, GraphTensor)] = []
-        let declaredInputs = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for name in graph.initializerNames {
-            guard let stored = graph.initializers[name] else { continue }
-            let value = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
-            if let info = declaredInputs[name] {
-                defaults.append((info, slot(name), value))
-            } else {
-                constants[slot(name)] = value
-            }
-        }
-        var inputs: [(ValueInfo, Int)] = []
-        for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
-        // Outer values the graph reads (its free variables), in a stable order; those known at load are constants.
-        var outer: [(String, Int)] = []
-        for name in Plan.freeVariables(of: graph).filter({ outerScope.contains($0) }).sorted() {
-            if let value = outerConstant(name) { constants[slot(name)] = value } else { outer.append((name, slot(name))) }
-        }
-        let defined = Set(slots.keys)
+        var draft = PlanDraft()
+        try draft.bindValues(of: graph, outerScope: outerScope, outerConstant: outerConstant)
+        let known = try draft.buildSteps(of: graph, opset: opset, prepared: prepared, options: options)
+        try draft.resolveOutputs(of: graph, known: known)
+        let folded = draft.constants
+        let outputs = draft.outputs, constants = draft.constants, inputs = draft.inputs, defaults = draft.defaults
+        let built: [BuiltStep]
+        (built, fusions) = Plan.fuse(draft.built, keeping: Set(outputs.map(\.1)), opset: opset) { folded[$0] }
+        let release = Plan.releases(of: built, keeping: Set(outputs.map(\.1)).union(constants.keys))
 
-        var built: [BuiltStep] = []
-        var known = defined
-        for node in graph.nodes {
-            for name in node.inputs where !name.isEmpty && !known.contains(name) {
-                throw RNNRTError(.malformed, "\(node.label) reads '\(name)', which no initializer, graph input or earlier node defines")
-            }
-            // Values the node's subgraphs read from this graph: passed to it as extra, implicit inputs, except
-            // constants, which the subgraphs' plans take at load.
-            let implicit = node.attributes.values.flatMap { attribute -> [String] in
-                switch attribute {
-                case .graph(let g): return Array(Plan.freeVariables(of: g))
-                case .graphs(let gs): return gs.flatMap { Plan.freeVariables(of: $0) }
-                default: return []
-                }
-            }.filter { known.contains($0) && slots[$0].flatMap { constants[$0] } == nil }
-            let implicitInputs = Array(Set(implicit)).sorted()
-            var context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
-                                          scope: known) { name in slots[name].flatMap { constants[$0] } }
-            context.prepared = prepared
-            let op = try withContext("loading \(node.label)") {
-                guard let builder = OpRegistry.builder(for: node) else {
-                    throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
-                }
-                return try builder(context)
-            }
-            let inSlots = (node.inputs + implicitInputs).map { $0.isEmpty ? nil : slot($0) }
-            let outSlots = node.outputs.map { $0.isEmpty ? nil : slot($0) }
-            for name in node.outputs where !name.isEmpty { known.insert(name) }
-            // Constant folding: a node whose inputs are all known now is run once, here.
-            if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
-               inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
-               let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }, options: options),
-               values.count >= outSlots.compactMap({ $0 }).count {
-                for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
-                continue
-            }
-            built.append((node, op, inSlots, outSlots))
-        }
-        var outputs: [(String, Int)] = []
-        for info in graph.outputs {
-            guard known.contains(info.name) else {
-                throw RNNRTError(.malformed, "graph output '\(info.name)' is not produced by any node, input or initializer")
-            }
-            outputs.append((info.name, slot(info.name)))
-        }
-        let folded = constants
-        (built, fusions) = Plan.fuse(built, keeping: Set(outputs.map(\.1)), opset: opset) { folded[$0] }
-
-        // Last readers: a value is released after the last step that reads it (never graph outputs or
-        // constants, which live in the plan).
-        var lastUse: [Int: Int] = [:]
-        for (index, step) in built.enumerated() {
-            for s in step.inputs.compactMap({ $0 }) { lastUse[s] = index }
-        }
-        let kept = Set(outputs.map(\.1)).union(constants.keys)
-        var release = [[Int]](repeating: [], count: built.count)
-        for (s, index) in lastUse where !kept.contains(s) { release[index].append(s) }
         // Slots renumbered densely over the values a run holds (folded intermediates get none), so a run's table
         // of values is as small as it can be.
         let read = Set(built.flatMap { $0.inputs.compactMap { $0 } } + outputs.map(\.1))
@@ -185,7 +111,7 @@ public final class Plan: Sendable {
         self.constants = liveConstants.keys.sorted().map { (number($0), liveConstants[$0]!) }
         inputSlots = inputs.map { ($0.0, number($0.1)) }
         defaultSlots = defaults.map { ($0.0, number($0.1), $0.2) }
-        outerSlots = outer.map { ($0.0, number($0.1)) }
+        outerSlots = draft.outer.map { ($0.0, number($0.1)) }
         outputSlots = outputs.map { ($0.0, number($0.1)) }
         steps = built.enumerated().map { index, b in
             Step(node: b.node, op: b.op, inputs: b.inputs.map { $0.map(number) }, outputs: b.outputs.map { $0.map(number) },
