@@ -97,54 +97,88 @@ func stridedCopy<T: BitwiseCopyable>(_ source: UnsafeBufferPointer<T>, shape: [I
 /// Operators that reshape, reorder, select or create tensors without arithmetic.
 enum ShapeOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["Identity"] = { _ in passThrough("input") }
-        r["Dropout"] = { _ in ClosureOperator { inputs in
+        r["Identity"] = identity
+        r["Dropout"] = dropout
+        r["Constant"] = constant
+        r["Shape"] = shape
+        r["Size"] = size
+        r["ConstantOfShape"] = constantOfShape
+        r["Range"] = range
+        r["Reshape"] = reshape
+        r["Flatten"] = flatten
+        r["Squeeze"] = squeeze
+        r["Unsqueeze"] = unsqueeze
+        r["Transpose"] = transpose
+        r["Concat"] = concat
+        r["Split"] = split
+        r["Slice"] = slice
+        r["Gather"] = gather
+        r["Expand"] = expand
+        r["Tile"] = tile
+        r["Pad"] = pad
+    }
+
+    static func identity(_ ctx: OperatorContext) throws -> GraphOperator {
+        passThrough("input")
+    }
+
+    static func dropout(_ ctx: OperatorContext) throws -> GraphOperator {
+        ClosureOperator { inputs in
             // Inference: the input unchanged, and an all-true mask when asked for.
             let x = try Check.input(inputs, 0, "data")
             return [x, GraphTensor(shape: x.shape, bools: [Bool](repeating: true, count: x.count))]
-        } }
-        r["Constant"] = { ctx in
-            let node = ctx.node
-            let value: GraphTensor
-            if case .tensor(let t)? = node.attributes["value"] { value = try GraphTensor(t) }
-            else if case .float(let f)? = node.attributes["value_float"] { value = GraphTensor(shape: [], floats: [f]) }
-            else if case .floats(let f)? = node.attributes["value_floats"] { value = GraphTensor(shape: [f.count], floats: f) }
-            else if case .int(let i)? = node.attributes["value_int"] { value = GraphTensor(shape: [], ints: [i]) }
-            else if case .ints(let i)? = node.attributes["value_ints"] { value = GraphTensor(shape: [i.count], ints: i) }
-            else {
-                throw RNNRTError(.unsupported, "\(node.label): Constant needs a 'value' tensor or value_float(s)/value_int(s) attribute (sparse and string constants are not supported)")
-            }
-            return ClosureOperator { _ in [value] }
         }
-        r["Shape"] = { ctx in
-            let start = try ctx.node.int("start", default: 0), end = try ctx.node.ints("end")?.first
-            return ClosureOperator { inputs in
-                let shape = try Check.input(inputs, 0, "data").shape
-                let rank = Int64(shape.count)
-                func clampAxis(_ a: Int64) -> Int { Int(max(0, min(rank, a < 0 ? a + rank : a))) }
-                let lo = clampAxis(start), hi = clampAxis(end ?? rank)
-                let dims = lo < hi ? shape[lo..<hi].map { Int64($0) } : []
-                return [GraphTensor(shape: [dims.count], ints: dims)]
-            }
+    }
+
+    static func constant(_ ctx: OperatorContext) throws -> GraphOperator {
+        let node = ctx.node
+        let value: GraphTensor
+        if case .tensor(let t)? = node.attributes["value"] { value = try GraphTensor(t) }
+        else if case .float(let f)? = node.attributes["value_float"] { value = GraphTensor(shape: [], floats: [f]) }
+        else if case .floats(let f)? = node.attributes["value_floats"] { value = GraphTensor(shape: [f.count], floats: f) }
+        else if case .int(let i)? = node.attributes["value_int"] { value = GraphTensor(shape: [], ints: [i]) }
+        else if case .ints(let i)? = node.attributes["value_ints"] { value = GraphTensor(shape: [i.count], ints: i) }
+        else {
+            throw RNNRTError(.unsupported, "\(node.label): Constant needs a 'value' tensor or value_float(s)/value_int(s) attribute (sparse and string constants are not supported)")
         }
-        r["Size"] = { _ in ClosureOperator { inputs in
+        return ClosureOperator { _ in [value] }
+    }
+
+    static func shape(_ ctx: OperatorContext) throws -> GraphOperator {
+        let start = try ctx.node.int("start", default: 0), end = try ctx.node.ints("end")?.first
+        return ClosureOperator { inputs in
+            let shape = try Check.input(inputs, 0, "data").shape
+            let rank = Int64(shape.count)
+            func clampAxis(_ a: Int64) -> Int { Int(max(0, min(rank, a < 0 ? a + rank : a))) }
+            let lo = clampAxis(start), hi = clampAxis(end ?? rank)
+            let dims = lo < hi ? shape[lo..<hi].map { Int64($0) } : []
+            return [GraphTensor(shape: [dims.count], ints: dims)]
+        }
+    }
+
+    static func size(_ ctx: OperatorContext) throws -> GraphOperator {
+        ClosureOperator { inputs in
             [GraphTensor(shape: [], ints: [Int64(try Check.input(inputs, 0, "data").count)])]
-        } }
-        r["ConstantOfShape"] = { ctx in
-            var value = GraphTensor(shape: [1], floats: [0])
-            if case .tensor(let t)? = ctx.node.attributes["value"] { value = try GraphTensor(t) }
-            let fill = value
-            return ClosureOperator { inputs in
-                let shape = try Check.intList(try Check.input(inputs, 0, "input"), "ConstantOfShape shape")
-                let n = try Check.elementCount(shape, "ConstantOfShape output", elementSize: fill.elements.elementSize)
-                switch fill.elements {
-                case .float(let v): return [GraphTensor(shape: shape, floats: outputFloats(n) { $0.update(repeating: v.first ?? 0) })]
-                case .int(let v): return [GraphTensor(shape: shape, ints: [Int64](repeating: v.first ?? 0, count: n))]
-                case .bool(let v): return [GraphTensor(shape: shape, bools: [Bool](repeating: v.first ?? false, count: n))]
-                }
+        }
+    }
+
+    static func constantOfShape(_ ctx: OperatorContext) throws -> GraphOperator {
+        var value = GraphTensor(shape: [1], floats: [0])
+        if case .tensor(let t)? = ctx.node.attributes["value"] { value = try GraphTensor(t) }
+        let fill = value
+        return ClosureOperator { inputs in
+            let shape = try Check.intList(try Check.input(inputs, 0, "input"), "ConstantOfShape shape")
+            let n = try Check.elementCount(shape, "ConstantOfShape output", elementSize: fill.elements.elementSize)
+            switch fill.elements {
+            case .float(let v): return [GraphTensor(shape: shape, floats: outputFloats(n) { $0.update(repeating: v.first ?? 0) })]
+            case .int(let v): return [GraphTensor(shape: shape, ints: [Int64](repeating: v.first ?? 0, count: n))]
+            case .bool(let v): return [GraphTensor(shape: shape, bools: [Bool](repeating: v.first ?? false, count: n))]
             }
         }
-        r["Range"] = { _ in ClosureOperator { inputs in
+    }
+
+    static func range(_ ctx: OperatorContext) throws -> GraphOperator {
+        ClosureOperator { inputs in
             let start = try Check.input(inputs, 0, "start"), limit = try Check.input(inputs, 1, "limit"), delta = try Check.input(inputs, 2, "delta")
             switch start.elements {
             case .float(let s):
@@ -164,181 +198,193 @@ enum ShapeOps {
                                                elementSize: MemoryLayout<Int64>.size)
                 return [GraphTensor(shape: [n], ints: (0..<n).map { s0 &+ Int64($0) &* d0 })]
             }
-        } }
-        r["Reshape"] = { ctx in
-            let allowZero = try ctx.node.int("allowzero", default: 0) != 0
-            let attrShape = ctx.opset < 5 ? try ctx.node.ints("shape") : nil
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "data")
-                let requested = try attrShape.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "shape"), "Reshape shape")
-                return [x.reshaped(try reshapeTarget(x.shape, requested, allowZero: allowZero))]
-            }
         }
-        r["Flatten"] = { ctx in
-            let axisAttr = try ctx.node.int("axis", default: 1)
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "input")
-                let axis = axisAttr < 0 ? Int(axisAttr) + x.rank : Int(axisAttr)
-                guard axis >= 0, axis <= x.rank else { throw RNNRTError(.invalidArgument, "Flatten axis \(axisAttr) is out of range for rank \(x.rank)") }
-                return [x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])]
-            }
+    }
+
+    static func reshape(_ ctx: OperatorContext) throws -> GraphOperator {
+        let allowZero = try ctx.node.int("allowzero", default: 0) != 0
+        let attrShape = ctx.opset < 5 ? try ctx.node.ints("shape") : nil
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            let requested = try attrShape.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "shape"), "Reshape shape")
+            return [x.reshaped(try reshapeTarget(x.shape, requested, allowZero: allowZero))]
         }
-        r["Squeeze"] = { ctx in
-            let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "data")
-                let given = try attrAxes.map { $0.map { Int($0) } } ?? (inputs.count > 1 ? inputs[1].map { try Check.intList($0, "Squeeze axes") } : nil)
-                let axes = try given.map { try Set($0.map { try Check.axis(Int64($0), rank: x.rank) }) }
-                var shape: [Int] = []
-                for (axis, extent) in x.shape.enumerated() {
-                    if let axes, axes.contains(axis) {
-                        guard extent == 1 else { throw RNNRTError(.shapeMismatch, "Squeeze axis \(axis) of \(x.shape.shapeDescription) has extent \(extent), not 1") }
-                        continue
-                    }
-                    if axes == nil && extent == 1 { continue }
-                    shape.append(extent)
+    }
+
+    static func flatten(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: 1)
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            let axis = axisAttr < 0 ? Int(axisAttr) + x.rank : Int(axisAttr)
+            guard axis >= 0, axis <= x.rank else { throw RNNRTError(.invalidArgument, "Flatten axis \(axisAttr) is out of range for rank \(x.rank)") }
+            return [x.reshaped([x.shape[..<axis].reduce(1, *), x.shape[axis...].reduce(1, *)])]
+        }
+    }
+
+    static func squeeze(_ ctx: OperatorContext) throws -> GraphOperator {
+        let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            let given = try attrAxes.map { $0.map { Int($0) } } ?? (inputs.count > 1 ? inputs[1].map { try Check.intList($0, "Squeeze axes") } : nil)
+            let axes = try given.map { try Set($0.map { try Check.axis(Int64($0), rank: x.rank) }) }
+            var shape: [Int] = []
+            for (axis, extent) in x.shape.enumerated() {
+                if let axes, axes.contains(axis) {
+                    guard extent == 1 else { throw RNNRTError(.shapeMismatch, "Squeeze axis \(axis) of \(x.shape.shapeDescription) has extent \(extent), not 1") }
+                    continue
                 }
-                return [x.reshaped(shape)]
+                if axes == nil && extent == 1 { continue }
+                shape.append(extent)
             }
+            return [x.reshaped(shape)]
         }
-        r["Unsqueeze"] = { ctx in
-            let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "data")
-                let given = try attrAxes.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "axes"), "Unsqueeze axes")
-                let rank = x.rank + given.count
-                let axes = Set(try given.map { try Check.axis(Int64($0), rank: rank) })
-                guard axes.count == given.count else { throw RNNRTError(.invalidArgument, "Unsqueeze axes \(given) repeat an axis") }
-                var shape: [Int] = []
-                var source = x.shape.makeIterator()
-                for axis in 0..<rank { shape.append(axes.contains(axis) ? 1 : (source.next() ?? 1)) }
-                return [x.reshaped(shape)]
+    }
+
+    static func unsqueeze(_ ctx: OperatorContext) throws -> GraphOperator {
+        let attrAxes = ctx.opset < 13 ? try ctx.node.ints("axes") : nil
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            let given = try attrAxes.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "axes"), "Unsqueeze axes")
+            let rank = x.rank + given.count
+            let axes = Set(try given.map { try Check.axis(Int64($0), rank: rank) })
+            guard axes.count == given.count else { throw RNNRTError(.invalidArgument, "Unsqueeze axes \(given) repeat an axis") }
+            var shape: [Int] = []
+            var source = x.shape.makeIterator()
+            for axis in 0..<rank { shape.append(axes.contains(axis) ? 1 : (source.next() ?? 1)) }
+            return [x.reshaped(shape)]
+        }
+    }
+
+    static func transpose(_ ctx: OperatorContext) throws -> GraphOperator {
+        let perm = try ctx.node.ints("perm")?.map { Int($0) }
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            let p = perm ?? Array((0..<x.rank).reversed())
+            guard p.count == x.rank, Set(p) == Set(0..<x.rank) else {
+                throw RNNRTError(.invalidArgument, "Transpose perm \(p) is not a permutation of the \(x.rank) axes of \(x.shape.shapeDescription)")
             }
+            return [transpose(x, p)]
         }
-        r["Transpose"] = { ctx in
-            let perm = try ctx.node.ints("perm")?.map { Int($0) }
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "data")
-                let p = perm ?? Array((0..<x.rank).reversed())
-                guard p.count == x.rank, Set(p) == Set(0..<x.rank) else {
-                    throw RNNRTError(.invalidArgument, "Transpose perm \(p) is not a permutation of the \(x.rank) axes of \(x.shape.shapeDescription)")
-                }
-                return [transpose(x, p)]
-            }
-        }
-        r["Concat"] = { ctx in
-            let axisAttr = try ctx.node.int("axis", default: 0)
-            return ClosureOperator { inputs in
-                let parts = inputs.compactMap { $0 }
-                guard let first = parts.first else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
-                let axis = try Check.axis(axisAttr, rank: first.rank, "Concat axis")
-                for p in parts {
-                    guard p.rank == first.rank, p.shape.enumerated().allSatisfy({ $0.offset == axis || $0.element == first.shape[$0.offset] }) else {
-                        throw RNNRTError(.shapeMismatch, "Concat on axis \(axis): \(p.shape.shapeDescription) does not match \(first.shape.shapeDescription) on the other axes")
-                    }
-                }
-                return [try concat(parts, axis: axis)]
-            }
-        }
-        r["Split"] = { ctx in
-            let axisAttr = try ctx.node.int("axis", default: 0)
-            let attrSplit = ctx.opset < 13 ? try ctx.node.ints("split") : nil
-            let numOutputs = ctx.node.outputs.count
-            let numOutputsAttr = try ctx.node.int("num_outputs", default: 0)
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "input")
-                let axis = try Check.axis(axisAttr, rank: x.rank, "Split axis")
-                let extent = x.shape[axis]
-                var sizes: [Int]
-                if let s = attrSplit { sizes = s.map { Int($0) } }
-                else if inputs.count > 1, let t = inputs[1] { sizes = try Check.intList(t, "split") }
-                else {
-                    let k = max(1, numOutputsAttr > 0 ? Int(numOutputsAttr) : numOutputs)
-                    let chunk = (extent + k - 1) / k
-                    sizes = (0..<k).map { i in max(0, min(chunk, extent - i * chunk)) }
-                }
-                guard sizes.allSatisfy({ $0 >= 0 && $0 <= extent }), sizes.reduce(0, +) == extent else {
-                    throw RNNRTError(.shapeMismatch, "Split sizes \(sizes) do not add up to axis \(axis) extent \(extent)")
-                }
-                var start = 0
-                return sizes.map { size in
-                    defer { start += size }
-                    return slice(x, axis: axis, start: start, count: size, step: 1)
+    }
+
+    static func concat(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: 0)
+        return ClosureOperator { inputs in
+            let parts = inputs.compactMap { $0 }
+            guard let first = parts.first else { throw RNNRTError(.invalidArgument, "Concat needs inputs") }
+            let axis = try Check.axis(axisAttr, rank: first.rank, "Concat axis")
+            for p in parts {
+                guard p.rank == first.rank, p.shape.enumerated().allSatisfy({ $0.offset == axis || $0.element == first.shape[$0.offset] }) else {
+                    throw RNNRTError(.shapeMismatch, "Concat on axis \(axis): \(p.shape.shapeDescription) does not match \(first.shape.shapeDescription) on the other axes")
                 }
             }
+            return [try concat(parts, axis: axis)]
         }
-        r["Slice"] = { ctx in
-            let legacy = ctx.opset < 10
-            let attrStarts = legacy ? try ctx.node.ints("starts") : nil
-            let attrEnds = legacy ? try ctx.node.ints("ends") : nil
-            let attrAxes = legacy ? try ctx.node.ints("axes") : nil
-            return ClosureOperator { inputs in
-                var x = try Check.input(inputs, 0, "data")
-                let starts: [Int64], ends: [Int64], axes: [Int64]?, steps: [Int64]?
-                if legacy {
-                    starts = attrStarts ?? []; ends = attrEnds ?? []; axes = attrAxes; steps = nil
-                } else {
-                    starts = try Check.input(inputs, 1, "starts").ints("starts")
-                    ends = try Check.input(inputs, 2, "ends").ints("ends")
-                    axes = try (inputs.count > 3 ? inputs[3] : nil)?.ints("axes")
-                    steps = try (inputs.count > 4 ? inputs[4] : nil)?.ints("steps")
-                }
-                guard starts.count == ends.count, axes.map({ $0.count == starts.count }) ?? true,
-                      steps.map({ $0.count == starts.count }) ?? true else {
-                    throw RNNRTError(.invalidArgument, "Slice starts, ends, axes and steps must have the same length (\(starts.count), \(ends.count), \(axes?.count ?? starts.count), \(steps?.count ?? starts.count))")
-                }
-                // Every axis's range in one view of x, copied once.
-                var shape = x.shape, strides = x.shape.strides, offset = 0
-                var sliced = [Bool](repeating: false, count: x.rank)
-                for i in 0..<starts.count {
-                    let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
-                    guard !sliced[axis] else {
-                        throw RNNRTError(.invalidArgument, "Slice names axis \(axis) more than once")
-                    }
-                    sliced[axis] = true
-                    let step = steps?[i] ?? 1
-                    guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
-                    let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
-                    offset += s * strides[axis]
-                    shape[axis] = count
-                    // One position or none: the step is never taken (and a huge one must not overflow the stride).
-                    if count > 1 { strides[axis] *= Int(step) }
-                }
-                if shape == x.shape && strides == x.shape.strides { return [x] }
-                x = GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
-                                : x.elements.view(shape: shape, strides: strides, offset: offset))
-                return [x]
+    }
+
+    static func split(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: 0)
+        let attrSplit = ctx.opset < 13 ? try ctx.node.ints("split") : nil
+        let numOutputs = ctx.node.outputs.count
+        let numOutputsAttr = try ctx.node.int("num_outputs", default: 0)
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            let axis = try Check.axis(axisAttr, rank: x.rank, "Split axis")
+            let extent = x.shape[axis]
+            var sizes: [Int]
+            if let s = attrSplit { sizes = s.map { Int($0) } }
+            else if inputs.count > 1, let t = inputs[1] { sizes = try Check.intList(t, "split") }
+            else {
+                let k = max(1, numOutputsAttr > 0 ? Int(numOutputsAttr) : numOutputs)
+                let chunk = (extent + k - 1) / k
+                sizes = (0..<k).map { i in max(0, min(chunk, extent - i * chunk)) }
+            }
+            guard sizes.allSatisfy({ $0 >= 0 && $0 <= extent }), sizes.reduce(0, +) == extent else {
+                throw RNNRTError(.shapeMismatch, "Split sizes \(sizes) do not add up to axis \(axis) extent \(extent)")
+            }
+            var start = 0
+            return sizes.map { size in
+                defer { start += size }
+                return slice(x, axis: axis, start: start, count: size, step: 1)
             }
         }
-        r["Gather"] = { ctx in
-            let axisAttr = try ctx.node.int("axis", default: 0)
-            return ClosureOperator { inputs in
-                let data = try Check.input(inputs, 0, "data"), idx = try Check.input(inputs, 1, "indices")
-                let axis = try Check.axis(axisAttr, rank: data.rank, "Gather axis")
-                let extent = data.shape[axis]
-                let indices = try idx.ints("indices").map { i -> Int in
-                    let j = i < 0 ? i + Int64(extent) : i
-                    guard j >= 0, j < Int64(extent) else {
-                        throw RNNRTError(.invalidArgument, "Gather index \(i) is out of range for axis \(axis) of extent \(extent)")
-                    }
-                    return Int(j)
-                }
-                let shape = Array(data.shape[..<axis]) + idx.shape + Array(data.shape[(axis + 1)...])
-                // The index of each output element, then the output.
-                _ = try Check.elementCount(shape, "Gather output", elementSize: MemoryLayout<Int>.size + data.elements.elementSize)
-                let outer = data.shape[..<axis].reduce(1, *), inner = data.shape[(axis + 1)...].reduce(1, *)
-                var picks: [Int] = []
-                picks.reserveCapacity(outer * indices.count * inner)
-                for o in 0..<outer {
-                    for i in indices {
-                        let base = (o * extent + i) * inner
-                        for k in 0..<inner { picks.append(base + k) }
-                    }
-                }
-                return [GraphTensor(shape: shape, elements: data.elements.picking(picks))]
+    }
+
+    static func slice(_ ctx: OperatorContext) throws -> GraphOperator {
+        let legacy = ctx.opset < 10
+        let attrStarts = legacy ? try ctx.node.ints("starts") : nil
+        let attrEnds = legacy ? try ctx.node.ints("ends") : nil
+        let attrAxes = legacy ? try ctx.node.ints("axes") : nil
+        return ClosureOperator { inputs in
+            var x = try Check.input(inputs, 0, "data")
+            let starts: [Int64], ends: [Int64], axes: [Int64]?, steps: [Int64]?
+            if legacy {
+                starts = attrStarts ?? []; ends = attrEnds ?? []; axes = attrAxes; steps = nil
+            } else {
+                starts = try Check.input(inputs, 1, "starts").ints("starts")
+                ends = try Check.input(inputs, 2, "ends").ints("ends")
+                axes = try (inputs.count > 3 ? inputs[3] : nil)?.ints("axes")
+                steps = try (inputs.count > 4 ? inputs[4] : nil)?.ints("steps")
             }
+            guard starts.count == ends.count, axes.map({ $0.count == starts.count }) ?? true,
+                  steps.map({ $0.count == starts.count }) ?? true else {
+                throw RNNRTError(.invalidArgument, "Slice starts, ends, axes and steps must have the same length (\(starts.count), \(ends.count), \(axes?.count ?? starts.count), \(steps?.count ?? starts.count))")
+            }
+            // Every axis's range in one view of x, copied once.
+            var shape = x.shape, strides = x.shape.strides, offset = 0
+            var sliced = [Bool](repeating: false, count: x.rank)
+            for i in 0..<starts.count {
+                let axis = try Check.axis(axes?[i] ?? Int64(i), rank: x.rank, "Slice axis")
+                guard !sliced[axis] else {
+                    throw RNNRTError(.invalidArgument, "Slice names axis \(axis) more than once")
+                }
+                sliced[axis] = true
+                let step = steps?[i] ?? 1
+                guard step != 0 else { throw RNNRTError(.invalidArgument, "Slice step cannot be 0") }
+                let (s, count) = sliceRange(extent: x.shape[axis], start: starts[i], end: ends[i], step: step)
+                offset += s * strides[axis]
+                shape[axis] = count
+                // One position or none: the step is never taken (and a huge one must not overflow the stride).
+                if count > 1 { strides[axis] *= Int(step) }
+            }
+            if shape == x.shape && strides == x.shape.strides { return [x] }
+            x = GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
+                            : x.elements.view(shape: shape, strides: strides, offset: offset))
+            return [x]
         }
-        r["Expand"] = { _ in ClosureOperator { inputs in
+    }
+
+    static func gather(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: 0)
+        return ClosureOperator { inputs in
+            let data = try Check.input(inputs, 0, "data"), idx = try Check.input(inputs, 1, "indices")
+            let axis = try Check.axis(axisAttr, rank: data.rank, "Gather axis")
+            let extent = data.shape[axis]
+            let indices = try idx.ints("indices").map { i -> Int in
+                let j = i < 0 ? i + Int64(extent) : i
+                guard j >= 0, j < Int64(extent) else {
+                    throw RNNRTError(.invalidArgument, "Gather index \(i) is out of range for axis \(axis) of extent \(extent)")
+                }
+                return Int(j)
+            }
+            let shape = Array(data.shape[..<axis]) + idx.shape + Array(data.shape[(axis + 1)...])
+            // The index of each output element, then the output.
+            _ = try Check.elementCount(shape, "Gather output", elementSize: MemoryLayout<Int>.size + data.elements.elementSize)
+            let outer = data.shape[..<axis].reduce(1, *), inner = data.shape[(axis + 1)...].reduce(1, *)
+            var picks: [Int] = []
+            picks.reserveCapacity(outer * indices.count * inner)
+            for o in 0..<outer {
+                for i in indices {
+                    let base = (o * extent + i) * inner
+                    for k in 0..<inner { picks.append(base + k) }
+                }
+            }
+            return [GraphTensor(shape: shape, elements: data.elements.picking(picks))]
+        }
+    }
+
+    static func expand(_ ctx: OperatorContext) throws -> GraphOperator {
+        ClosureOperator { inputs in
             let x = try Check.input(inputs, 0, "input")
             let requested = try Check.intList(try Check.input(inputs, 1, "shape"), "Expand shape")
             let shape = try broadcastShape(x.shape, requested)
@@ -347,8 +393,11 @@ enum ShapeOps {
             // A strided view of x, stride 0 along the repeated axes: no index per output element.
             return [GraphTensor(shape: shape, elements: shape.contains(0) ? x.elements.picking([])
                                 : x.elements.view(shape: shape, strides: broadcastStrides(from: x.shape, to: shape), offset: 0))]
-        } }
-        r["Tile"] = { _ in ClosureOperator { inputs in
+        }
+    }
+
+    static func tile(_ ctx: OperatorContext) throws -> GraphOperator {
+        ClosureOperator { inputs in
             let x = try Check.input(inputs, 0, "input")
             let repeats = try Check.intList(try Check.input(inputs, 1, "repeats"), "Tile repeats")
             guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
@@ -368,35 +417,36 @@ enum ShapeOps {
                 return offset
             }
             return [GraphTensor(shape: shape, elements: x.elements.picking(picks))]
-        } }
-        r["Pad"] = { ctx in
-            let mode = try ctx.node.string("mode", default: "constant")
-            guard ["constant", "edge", "reflect", "wrap"].contains(mode) else {
-                throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant, edge, reflect and wrap are)")
+        }
+    }
+
+    static func pad(_ ctx: OperatorContext) throws -> GraphOperator {
+        let mode = try ctx.node.string("mode", default: "constant")
+        guard ["constant", "edge", "reflect", "wrap"].contains(mode) else {
+            throw RNNRTError(.unsupported, "\(ctx.node.label): Pad mode '\(mode)' is not supported (constant, edge, reflect and wrap are)")
+        }
+        let attrPads = ctx.opset < 11 ? try ctx.node.ints("pads") : nil
+        let attrValue = ctx.opset < 11 ? try ctx.node.float("value", default: 0) : nil
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            var pads = try attrPads.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "pads"), "pads")
+            var value: Float = attrValue ?? 0
+            if attrValue == nil, inputs.count > 2, let v = inputs[2] {
+                if case .float(let f) = v.elements { value = f.first ?? 0 } else { value = Float(try v.ints("constant_value").first ?? 0) }
             }
-            let attrPads = ctx.opset < 11 ? try ctx.node.ints("pads") : nil
-            let attrValue = ctx.opset < 11 ? try ctx.node.float("value", default: 0) : nil
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "data")
-                var pads = try attrPads.map { $0.map { Int($0) } } ?? Check.intList(try Check.input(inputs, 1, "pads"), "pads")
-                var value: Float = attrValue ?? 0
-                if attrValue == nil, inputs.count > 2, let v = inputs[2] {
-                    if case .float(let f) = v.elements { value = f.first ?? 0 } else { value = Float(try v.ints("constant_value").first ?? 0) }
+            if inputs.count > 3, let axesT = inputs[3] {
+                let axes = try Check.intList(axesT, "axes").map { try Check.axis(Int64($0), rank: x.rank) }
+                guard pads.count == 2 * axes.count else {
+                    throw RNNRTError(.invalidArgument, "Pad has \(pads.count) pads for \(axes.count) axes, expected \(2 * axes.count)")
                 }
-                if inputs.count > 3, let axesT = inputs[3] {
-                    let axes = try Check.intList(axesT, "axes").map { try Check.axis(Int64($0), rank: x.rank) }
-                    guard pads.count == 2 * axes.count else {
-                        throw RNNRTError(.invalidArgument, "Pad has \(pads.count) pads for \(axes.count) axes, expected \(2 * axes.count)")
-                    }
-                    var full = [Int](repeating: 0, count: 2 * x.rank)
-                    for (k, a) in axes.enumerated() {
-                        full[a] = pads[k]; full[a + x.rank] = pads[k + axes.count]
-                    }
-                    pads = full
+                var full = [Int](repeating: 0, count: 2 * x.rank)
+                for (k, a) in axes.enumerated() {
+                    full[a] = pads[k]; full[a + x.rank] = pads[k + axes.count]
                 }
-                guard pads.count == 2 * x.rank else { throw RNNRTError(.invalidArgument, "Pad needs \(2 * x.rank) pads for rank \(x.rank), got \(pads.count)") }
-                return [try pad(x, pads, value, mode: mode)]
+                pads = full
             }
+            guard pads.count == 2 * x.rank else { throw RNNRTError(.invalidArgument, "Pad needs \(2 * x.rank) pads for rank \(x.rank), got \(pads.count)") }
+            return [try pad(x, pads, value, mode: mode)]
         }
     }
 
