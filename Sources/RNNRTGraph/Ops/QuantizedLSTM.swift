@@ -95,7 +95,8 @@ struct QuantizedLSTMOp: GraphOperator {
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         func input(_ i: Int) -> GraphTensor? { i < inputs.count ? inputs[i] : nil }
-        let xT = try Check.input(inputs, 0, "X"), wT = try Check.input(inputs, 1, "W"), rT = try Check.input(inputs, 2, "R")
+        let xT = try Check.input(inputs, 0, "X"), rT = try Check.input(inputs, 2, "R")
+        _ = try Check.input(inputs, 1, "W")
         guard xT.rank == 3, rT.rank == 3, rT.shape[1] > 0 else {
             throw RNNRTError(.shapeMismatch, "\(label): X must be [seq_length, batch, input_size] and R [D, hidden, 4·hidden], got \(xT.shape.shapeDescription) and \(rT.shape.shapeDescription)")
         }
