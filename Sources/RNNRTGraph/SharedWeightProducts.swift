@@ -67,13 +67,13 @@ extension Plan {
                 guard writer.updateValue(index, forKey: slot) == nil else { return (steps, []) }
             }
         }
-        var groups: [String: [Int]] = [:]
+        var groups: [String: (members: [Int], gemm: GemmOp)] = [:]
         for (index, step) in steps.enumerated() {
-            guard let key = sharingKey(step, constant: constant) else { continue }
-            groups[key, default: []].append(index)
+            guard let (key, gemm) = sharingKey(step, constant: constant) else { continue }
+            groups[key, default: ([], gemm)].members.append(index)
         }
-        var batches: [[Int]] = []
-        for members in groups.values.sorted(by: { $0[0] < $1[0] }) where members.count >= 2 {
+        var batches: [(members: [Int], gemm: GemmOp)] = []
+        for (members, gemm) in groups.values.sorted(by: { $0.members[0] < $1.members[0] }) where members.count >= 2 {
             // Steps that depend on a member's result; a member whose A is among them cannot wait for the product.
             let memberSet = Set(members)
             var tainted = [Bool](repeating: false, count: steps.count)
@@ -82,15 +82,15 @@ extension Plan {
                     || step.inputs.contains { $0.flatMap { writer[$0] }.map { tainted[$0] } ?? false }
             }
             let independent = members.filter { m in !(steps[m].inputs[0].flatMap { writer[$0] }.map { tainted[$0] } ?? false) }
-            if independent.count >= 2 { batches.append(independent) }
+            if independent.count >= 2 { batches.append((independent, gemm)) }
         }
         guard !batches.isEmpty else { return (steps, []) }
         return reordered(steps, batching: batches, writer: writer)
     }
 
     /// The group key of a `Gemm` step that can join a shared product: its `B` (a constant) and `C` slots and
-    /// attributes; nil for any other step.
-    private static func sharingKey(_ step: BuiltStep, constant: (Int) -> GraphTensor?) -> String? {
+    /// attributes, and its operator; nil for any other step.
+    private static func sharingKey(_ step: BuiltStep, constant: (Int) -> GraphTensor?) -> (String, GemmOp)? {
         guard let gemm = step.op as? GemmOp, gemm.weights != nil, !gemm.transA, step.outputs.count == 1,
               step.inputs.count >= 2, step.inputs.count <= 3, step.inputs[0] != nil,
               let b = step.inputs[1], constant(b) != nil else { return nil }
@@ -99,24 +99,24 @@ extension Plan {
             // A bias row broadcasts over stacked rows; a C with rows of its own does not.
             guard let value = constant(c), value.rank < 2 || value.shape[0] == 1 else { return nil }
         }
-        return "\(b) \(c.map(String.init) ?? "-") \(gemm.alpha) \(gemm.beta) \(gemm.transB)"
+        return ("\(b) \(c.map(String.init) ?? "-") \(gemm.alpha) \(gemm.beta) \(gemm.transB)", gemm)
     }
 
     /// The steps in dependency order with each batch's members replaced by one step, placed by its first member and
     /// run as soon as its inputs are ready; every other step keeps its place among the steps that are ready.
-    private static func reordered(_ steps: [BuiltStep], batching batches: [[Int]], writer: [Int: Int])
+    private static func reordered(_ steps: [BuiltStep], batching batches: [(members: [Int], gemm: GemmOp)], writer: [Int: Int])
         -> (steps: [BuiltStep], fused: [String]) {
         var batchOf: [Int: Int] = [:]
-        for (b, members) in batches.enumerated() { for m in members { batchOf[m] = b } }
+        for (b, batch) in batches.enumerated() { for m in batch.members { batchOf[m] = b } }
         // Units: a step of its own, or a batch (at its first member's index).
         var units: [(priority: Int, step: BuiltStep)] = []
         var unitOf: [Int: Int] = [:]
         for (index, step) in steps.enumerated() {
             if let b = batchOf[index] {
-                let members = batches[b]
+                let (members, gemm) = batches[b]
                 guard index == members[0] else { unitOf[index] = unitOf[members[0]]; continue }
                 let shared = Array(step.inputs.dropFirst())
-                let fusedStep: BuiltStep = (step.node, SharedWeightProducts(gemm: step.op as! GemmOp, count: members.count),
+                let fusedStep: BuiltStep = (step.node, SharedWeightProducts(gemm: gemm, count: members.count),
                                             members.map { steps[$0].inputs[0] } + shared,
                                             members.flatMap { steps[$0].outputs })
                 unitOf[index] = units.count
@@ -145,8 +145,8 @@ extension Plan {
             }
         }
         guard order.count == units.count else { return (steps, []) }
-        let fused = batches.map { members in
-            "\(members.count) Gemm nodes sharing one weight (\(steps[members[0]].node.label), …) run as one product"
+        let fused = batches.map { batch in
+            "\(batch.members.count) Gemm nodes sharing one weight (\(steps[batch.members[0]].node.label), …) run as one product"
         }
         return (order, fused)
     }
