@@ -139,38 +139,29 @@ extension StoredTensor {
     /// The elements as a float64 `Tensor64`: float64 elements as stored, the other float types widened exactly,
     /// integers and bools by value (64-bit integers beyond 2^53 rounded); complex types throw `.unsupported`.
     public func doubleTensor() throws -> Tensor64 {
-        let n = elementCount
         switch dtype {
-        case .float64:
-            let bytes = self.bytes
-            var out = [Double](repeating: 0, count: n)
-            bytes.withUnsafeBytes { raw in
-                for i in 0..<n { out[i] = Double(bitPattern: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
-            }
-            return Tensor64(shape: shape, scalars: out)
-        case .int64, .uint64:
-            let bytes = self.bytes
-            var out = [Double](repeating: 0, count: n)
-            bytes.withUnsafeBytes { raw in
-                for i in 0..<n {
-                    let bits = raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-                    out[i] = dtype == .int64 ? Double(Int64(bitPattern: bits)) : Double(bits)
-                }
-            }
-            return Tensor64(shape: shape, scalars: out)
-        case .int32, .uint32:
-            let bytes = self.bytes
-            var out = [Double](repeating: 0, count: n)
-            bytes.withUnsafeBytes { raw in
-                for i in 0..<n {
-                    let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)
-                    out[i] = dtype == .int32 ? Double(Int32(bitPattern: bits)) : Double(bits)
-                }
-            }
-            return Tensor64(shape: shape, scalars: out)
+        case .float64: return Tensor64(shape: shape, scalars: mapElements(as: UInt64.self) { Double(bitPattern: $0) })
+        case .int64: return Tensor64(shape: shape, scalars: mapElements(as: Int64.self) { Double($0) })
+        case .uint64: return Tensor64(shape: shape, scalars: mapElements(as: UInt64.self) { Double($0) })
+        case .int32: return Tensor64(shape: shape, scalars: mapElements(as: Int32.self) { Double($0) })
+        case .uint32: return Tensor64(shape: shape, scalars: mapElements(as: UInt32.self) { Double($0) })
         default:
             // float32, float16, bfloat16 and the narrow integers are exact in float32.
             return Tensor64(try floatTensor())
+        }
+    }
+}
+
+extension StoredTensor {
+    /// Each element read as a `T` (unaligned, in the host's byte order as stored) and passed through `transform`.
+    @inline(__always)
+    package func mapElements<T: FixedWidthInteger, R>(as _: T.Type, _ transform: (T) -> R) -> [R] {
+        let n = elementCount
+        return bytes.withUnsafeBytes { raw in
+            [R](unsafeUninitializedCapacity: n) { out, initialized in
+                for i in 0..<n { out[i] = transform(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+                initialized = n
+            }
         }
     }
 }

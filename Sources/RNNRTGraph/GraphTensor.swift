@@ -47,39 +47,27 @@ public struct GraphTensor: Sendable, Equatable {
     /// - Throws: `.unsupported` for complex tensors.
     public init(_ stored: StoredTensor) throws {
         shape = stored.shape
-        let n = stored.elementCount
         switch stored.dtype {
         case .float32, .float64, .float16, .bfloat16:
             elements = .float(try stored.floatTensor().scalars)
         case .bool:
             elements = .bool(stored.bytes.map { $0 != 0 })
         case .int64, .int32, .int16, .int8, .uint64, .uint32, .uint16, .uint8:
-            let out = stored.bytes.withUnsafeBytes { raw -> [Int64] in
-                switch stored.dtype {
-                case .int64: return GraphTensor.widened(raw, n, as: Int64.self) { $0 }
-                case .int32: return GraphTensor.widened(raw, n, as: Int32.self) { Int64($0) }
-                case .int16: return GraphTensor.widened(raw, n, as: Int16.self) { Int64($0) }
-                case .int8: return GraphTensor.widened(raw, n, as: Int8.self) { Int64($0) }
-                case .uint64: return GraphTensor.widened(raw, n, as: UInt64.self) { Int64(truncatingIfNeeded: $0) }
-                case .uint32: return GraphTensor.widened(raw, n, as: UInt32.self) { Int64($0) }
-                case .uint16: return GraphTensor.widened(raw, n, as: UInt16.self) { Int64($0) }
-                default: return GraphTensor.widened(raw, n, as: UInt8.self) { Int64($0) }
-                }
+            let out: [Int64]
+            switch stored.dtype {
+            case .int64: out = stored.mapElements(as: Int64.self) { $0 }
+            case .int32: out = stored.mapElements(as: Int32.self) { Int64($0) }
+            case .int16: out = stored.mapElements(as: Int16.self) { Int64($0) }
+            case .int8: out = stored.mapElements(as: Int8.self) { Int64($0) }
+            case .uint64: out = stored.mapElements(as: UInt64.self) { Int64(truncatingIfNeeded: $0) }
+            case .uint32: out = stored.mapElements(as: UInt32.self) { Int64($0) }
+            case .uint16: out = stored.mapElements(as: UInt16.self) { Int64($0) }
+            default: out = stored.mapElements(as: UInt8.self) { Int64($0) }
             }
             elements = .int(out)
             integerType = stored.dtype
         case .complex64, .complex128:
             throw RNNRTError(.unsupported, "complex tensors are not supported by the graph executor")
-        }
-    }
-
-    /// `n` values of type `T` read from `raw` (unaligned, little-endian as stored), each widened by `widen`.
-    @inline(__always)
-    private static func widened<T: FixedWidthInteger>(_ raw: UnsafeRawBufferPointer, _ n: Int, as: T.Type,
-                                                      _ widen: (T) -> Int64) -> [Int64] {
-        [Int64](unsafeUninitializedCapacity: n) { out, initialized in
-            for i in 0..<n { out[i] = widen(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
-            initialized = n
         }
     }
 
