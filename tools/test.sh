@@ -30,4 +30,6 @@ swift test --skip-build --sanitize=thread --build-path .build-tsan --filter "Con
 # report, out-of-memory or run past two minutes fails.
 JOBS=2 tools/fuzz/build.sh
 tools/fuzz/seed.sh
-for harness in onnx checkpoint npy; do tools/fuzz/run.sh "$harness" 60 -timeout=120 > /dev/null; done
+for harness in onnx checkpoint npy; do
+    tools/fuzz/run.sh "$harness" 60 -timeout=120 > /dev/null || { tail -n 80 "tools/fuzz/fuzz-$harness.log"; exit 1; }
+done
