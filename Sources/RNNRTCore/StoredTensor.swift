@@ -154,7 +154,7 @@ extension StoredTensor {
 
 extension StoredTensor {
     /// Each element read as a `T` (unaligned, in the host's byte order as stored) and passed through `transform`.
-    @inline(__always)
+    @inlinable
     package func mapElements<T: FixedWidthInteger, R>(as _: T.Type, _ transform: (T) -> R) -> [R] {
         let n = elementCount
         return bytes.withUnsafeBytes { raw in
