@@ -17,6 +17,9 @@
 ///   after them did), and the `Add` is dropped.
 /// - A `Conv` whose output only an activation step reads (`Relu`, `Sigmoid`, `Tanh`, a fused SiLU): the `Conv`
 ///   applies it to its output, and the activation step is dropped.
+/// - An integer product (`ConvInteger`, `MatMulInteger`) whose accumulators only `Add → Cast<float> → Mul` (or
+///   `Cast → Mul`) read: the dequantizing chain onnxruntime's quantizer writes, one step (`DequantizedProductOp`,
+///   bit for bit), run where the `Mul` was.
 /// - `Gemm`s multiplying by one constant weight, none reading another's result: one product
 ///   (`SharedWeightProducts`).
 extension Plan {
@@ -30,6 +33,7 @@ extension Plan {
                      constant: @escaping (Int) -> GraphTensor?) -> (steps: [BuiltStep], fused: [String]) {
         var fusion = Fusion(steps: steps, kept: kept)
         fusion.recurrentOutputsIntoTransposes()
+        fusion.dequantizingChains()
         fusion.gatedSigmoids()
         fusion.scalesIntoConvolutions(opset: opset, constant: constant)
         fusion.addsIntoConvolutions()
@@ -111,6 +115,46 @@ private struct Fusion {
             steps[only].op = ShapeOps.passThrough("data")
             fused.append("\(steps[index].node.label) writes Y as \(reader.node.label) reads it")
         }
+    }
+
+    mutating func dequantizingChains() {
+        for index in steps.indices where !removed.contains(index) {
+            guard let product = steps[index].op as? any IntegerAccumulating, product.returnsAccumulators,
+                  steps[index].outputs.count == 1, let y = steps[index].outputs[0], var next = onlyReader(of: y)
+            else { continue }
+            var add: (index: Int, addend: Int, productFirst: Bool)?
+            var sum = y
+            if steps[next].node.opType == "Add" {
+                guard let (addend, first) = otherOperand(of: next, besides: y), steps[next].outputs.count == 1,
+                      let out = steps[next].outputs[0], let reader = onlyReader(of: out) else { continue }
+                add = (next, addend, first)
+                (sum, next) = (out, reader)
+            }
+            let cast = next
+            guard steps[cast].node.opType == "Cast", steps[cast].inputs == [sum], steps[cast].outputs.count == 1,
+                  let to = try? steps[cast].node.int("to", default: 1), ONNXElementKind(code: Int32(clamping: to)) == .float,
+                  let floats = steps[cast].outputs[0], let mul = onlyReader(of: floats), steps[mul].node.opType == "Mul",
+                  let (scale, mulFirst) = otherOperand(of: mul, besides: floats) else { continue }
+            let label = steps[mul].node.label
+            steps[mul].op = DequantizedProductOp(
+                product: product, productInputs: steps[index].inputs.count,
+                add: add.map { (steps[$0.index].op, $0.productFirst) }, cast: steps[cast].op, mul: (steps[mul].op, mulFirst))
+            steps[mul].node = steps[index].node
+            setInputs(mul, steps[index].inputs + (add.map { [$0.addend] } ?? []) + [scale])
+            remove(index)
+            if let add { remove(add.index) }
+            remove(cast)
+            fused.append("\(steps[index].node.label) dequantizes as \(label) did")
+        }
+    }
+
+    /// The other input of the two-input step `index`, one of whose inputs is `slot`, and whether `slot` comes first
+    /// (nil when both inputs are `slot` or the other is absent).
+    func otherOperand(of index: Int, besides slot: Int) -> (Int, Bool)? {
+        let inputs = steps[index].inputs
+        guard inputs.count == 2, (inputs[0] == slot) != (inputs[1] == slot),
+              let other = inputs[0] == slot ? inputs[1] : inputs[0] else { return nil }
+        return (other, inputs[0] == slot)
     }
 
     mutating func gatedSigmoids() {

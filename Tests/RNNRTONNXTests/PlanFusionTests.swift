@@ -254,3 +254,43 @@ extension PlanFusionTests {
         for (ours, expected) in zip(result, h) { #expect(abs(ours - expected) <= 1e-6 + 1e-5 * abs(expected)) }
     }
 }
+
+extension PlanFusionTests {
+    /// An integer product's dequantizing chain (`[Add →] Cast → Mul`, as onnxruntime's quantizer writes it) run as
+    /// one step gives exactly what the unfused steps give (the product's accumulators also a graph output keep them
+    /// apart), for `ConvInteger` and `MatMulInteger`, with an addend per channel, a scalar one, none, and one that
+    /// broadcasts the result to a larger shape (where the chain's own operators run).
+    @Test(arguments: [("ConvInteger", [1, 4, 1, 1]), ("ConvInteger", [1]), ("ConvInteger", nil), ("ConvInteger", [2, 4, 1, 1]),
+                      ("MatMulInteger", [4]), ("MatMulInteger", nil), ("MatMulInteger", [2, 3, 4])])
+    func dequantizedProductsEqualTheirChains(_ product: String, addendShape: [Int]?) throws {
+        var rng = SeededGenerator(seed: 11)
+        let conv = product == "ConvInteger"
+        let xShape = conv ? [1, 3, 5, 6] : [3, 7], wShape = conv ? [4, 3, 3, 3] : [7, 4]
+        func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+        let w = try StoredTensor(dtype: .uint8, shape: wShape, bytes: bytes(wShape.reduce(1, *)))
+        let wZero = try StoredTensor(dtype: .uint8, shape: [], bytes: [131])
+        let x = GraphTensor(shape: xShape, ints: bytes(xShape.reduce(1, *)).map { Int64($0) }, type: .uint8)
+        let xZero = GraphTensor(shape: [], ints: [117], type: .uint8)
+        let addend = addendShape.map { GraphTensor(shape: $0, ints: (0..<$0.reduce(1, *)).map { _ in Int64.random(in: -5000...5000, using: &rng) }, type: .int32) }
+        let scale = GraphTensor(shape: [], floats: [0.00123])
+        func run(keepingAccumulators: Bool) throws -> (Plan, GraphTensor) {
+            var nodes = [Node(opType: product, inputs: ["x", "w", "x_zero", "w_zero"], outputs: ["acc"],
+                              attributes: conv ? ["pads": .ints([1, 1, 1, 1])] : [:])]
+            if addend != nil { nodes.append(Node(opType: "Add", inputs: ["q", "acc"], outputs: ["sum"])) }
+            nodes.append(Node(opType: "Cast", inputs: [addend != nil ? "sum" : "acc"], outputs: ["floats"], attributes: ["to": .int(1)]))
+            nodes.append(Node(opType: "Mul", inputs: ["floats", "scale"], outputs: ["y"]))
+            let graph = Graph(nodes: nodes, initializers: [("w", w), ("w_zero", wZero)],
+                              inputs: [ValueInfo(name: "x"), ValueInfo(name: "x_zero"), ValueInfo(name: "q"), ValueInfo(name: "scale")],
+                              outputs: [ValueInfo(name: "y")] + (keepingAccumulators ? [ValueInfo(name: "acc")] : []))
+            let plan = try Plan(graph: graph, opset: 17)
+            var feeds = ["x": x, "x_zero": xZero, "scale": scale]
+            feeds["q"] = addend
+            return (plan, try plan.run(feeds)[0].tensor)
+        }
+        let (fusedPlan, fused) = try run(keepingAccumulators: false)
+        let (plainPlan, plain) = try run(keepingAccumulators: true)
+        #expect(fusedPlan.fusions.count == 1 && fusedPlan.steps.count == 1, "\(fusedPlan.fusions)")
+        #expect(plainPlan.fusions.isEmpty)
+        #expect(fused.shape == plain.shape && fused == plain)
+    }
+}

@@ -9,7 +9,7 @@ import RNNRTKernels
 ///
 /// With a constant W (and zero point), the accumulators come from float convolutions (`ExactIntegerConv`); otherwise
 /// from an integer product per item and group.
-struct IntegerConvOp: GraphOperator {
+struct IntegerConvOp: IntegerAccumulating {
     let label: String
     let quantizedOutput: Bool
     let group: Int
@@ -42,7 +42,21 @@ struct IntegerConvOp: GraphOperator {
         }
     }
 
+    var returnsAccumulators: Bool { !quantizedOutput }
+
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let (shape, acc, geometry) = try convolve(inputs)
+        guard quantizedOutput else { return [GraphTensor(shape: shape, ints: IntegerWeights.widened(acc), type: .int32)] }
+        return [try requantize(acc, inputs, geometry, shape)]
+    }
+
+    func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
+        let (shape, acc, _) = try convolve(inputs)
+        return (shape, acc)
+    }
+
+    /// The int32 accumulators `[N, M, spatial...]` and the geometry they were computed on.
+    private func convolve(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32], geometry: ConvGeometry) {
         let q = quantizedOutput
         let xT = try Check.input(inputs, 0, "x"), wT = try Check.input(inputs, q ? 3 : 1, "w")
         let xZeroT = q ? try Check.input(inputs, 2, "x_zero_point") : (inputs.count > 2 ? inputs[2] : nil)
@@ -56,9 +70,7 @@ struct IntegerConvOp: GraphOperator {
         let m = geometry.outChannels
         let acc = try exact?.accumulate(xT, zeroPoint: xZero, geometry, label)
             ?? accumulate(xT, xZero: xZero, wT, wZeroT, geometry)
-        let shape = [geometry.batch, m] + geometry.outSize
-        guard q else { return [GraphTensor(shape: shape, ints: IntegerWeights.widened(acc), type: .int32)] }
-        return [try requantize(acc, inputs, geometry, shape)]
+        return ([geometry.batch, m] + geometry.outSize, acc, geometry)
     }
 
     /// The int32 accumulators `[N, M, positions]`, in integers.

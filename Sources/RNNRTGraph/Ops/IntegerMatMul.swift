@@ -7,10 +7,7 @@ import RNNRTCore
 /// does (`acc · (a_scale · b_scale) + bias`, or requantized with `a_scale · b_scale / y_scale`).
 enum IntegerMatMul {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["MatMulInteger"] = { ctx in
-            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
-            return ClosureOperator { inputs in [try matMulInteger(inputs, b, label)] }
-        }
+        r["MatMulInteger"] = { ctx in MatMulIntegerOp(label: ctx.node.label, prepared: try prepared(ctx, b: 1, zeroPoint: 3)) }
         r["QLinearMatMul"] = { ctx in
             let label = ctx.node.label, b = try prepared(ctx, b: 3, zeroPoint: 5)
             return ClosureOperator { inputs in [try qlinearMatMul(inputs, b, label)] }
@@ -130,14 +127,6 @@ enum IntegerMatMul {
         return b
     }
 
-    static func matMulInteger(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
-        let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
-        let aZero = try zeroPointA(aT, inputs.count > 2 ? inputs[2] : nil, label)
-        let bZero = inputs.count > 3 ? inputs[3] : nil
-        let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
-        return GraphTensor(shape: p.shape, ints: IntegerWeights.widened(p.acc), type: .int32)
-    }
-
     static func qlinearMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
         let aT = try Check.input(inputs, 0, "a"), bT = try Check.input(inputs, 3, "b")
         let aScaleT = try Check.input(inputs, 1, "a_scale"), bScaleT = try Check.input(inputs, 4, "b_scale")
@@ -201,5 +190,27 @@ enum IntegerMatMul {
         let p = try accumulate(aT, aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
         let bScales = try Quantization.perColumn(try Quantization.scales(bScaleT, "b_scale", label), bScaleT, n: p.n, "b_scale", label)
         return try scaled(p, multipliers: bScales.map { aScale * $0 }, bias: inputs.count > 4 ? inputs[4] : nil, label)
+    }
+}
+
+/// `MatMulInteger`: the int32 accumulators of `(A − aZero) · (B − bZero)`.
+struct MatMulIntegerOp: IntegerAccumulating {
+    let label: String
+    /// B bound at load, when it is a 2-D constant.
+    let prepared: IntegerWeights?
+
+    var returnsAccumulators: Bool { true }
+
+    func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
+        let (shape, acc) = try accumulators(inputs)
+        return [GraphTensor(shape: shape, ints: IntegerWeights.widened(acc), type: .int32)]
+    }
+
+    func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
+        let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
+        let aZero = try IntegerMatMul.zeroPointA(aT, inputs.count > 2 ? inputs[2] : nil, label)
+        let p = try IntegerMatMul.accumulate(aT, aZero: aZero, bT, bZero: inputs.count > 3 ? inputs[3] : nil,
+                                             prepared: prepared, label)
+        return (p.shape, p.acc)
     }
 }
