@@ -38,6 +38,32 @@ void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb,
     }
 }
 
+void rnnrt_pack_pair_bytes(ptrdiff_t k, ptrdiff_t n, const int8_t *b, ptrdiff_t ldb, int8_t *out) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t s = 0; s * 16 < n; s++) {
+        int8_t *sliver = out + (size_t)s * (size_t)pairs * 32;
+        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
+        for (ptrdiff_t q = 0; q < pairs; q++) {
+            const int8_t *even = b + 2 * q * ldb + s * 16, *odd = 2 * q + 1 < k ? even + ldb : NULL;
+            int8_t *dst = sliver + q * 32;
+            for (ptrdiff_t j = 0; j < 16; j++) {
+                dst[2 * j] = j < cols ? even[j] : 0;
+                dst[2 * j + 1] = j < cols && odd ? odd[j] : 0;
+            }
+        }
+    }
+}
+
+void rnnrt_add_row_sums_times(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                              ptrdiff_t k, const int32_t *column) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        uint32_t sum = 0;  // unsigned: the sums wrap as the product's do
+        for (ptrdiff_t p = 0; p < k; p++) sum += (uint32_t)(int32_t)a[i * lda + p];
+        uint32_t *row = (uint32_t *)(c + i * ldc);
+        for (ptrdiff_t j = 0; j < n; j++) row[j] += sum * (uint32_t)column[j];
+    }
+}
+
 int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t cols, const int32_t *zero, int64_t low,
                                  int64_t high, int16_t *out) {
     int inside = 1;
@@ -56,6 +82,21 @@ int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t col
 #include <immintrin.h>
 #define AVX2 __attribute__((target("avx2,fma")))
 
+// A tile's ROWS × 16 sums to c (rows ldc apart), its first `cols` columns.
+AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
+    for (int r = 0; r < ROWS; r++) {
+        if (cols == 16) {
+            _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
+        } else {
+            int32_t row[16];
+            _mm256_storeu_si256((__m256i *)row, acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(row + 8), acc[r][1]);
+            memcpy(c + r * ldc, row, (size_t)cols * sizeof(int32_t));
+        }
+    }
+}
+
 // ROWS rows of A (rows lda apart, `pairs` pairs each) times one sliver: 16 int32 sums per row, stored to c (ldc
 // apart) for the first `cols` columns.
 AVX2 static inline void tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda, const int16_t *sliver,
@@ -73,15 +114,42 @@ AVX2 static inline void tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, 
             acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(v, b1));
         }
     }
-    for (int r = 0; r < ROWS; r++) {
-        if (cols == 16) {
-            _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
-            _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
-        } else {
-            int32_t row[16];
-            _mm256_storeu_si256((__m256i *)row, acc[r][0]);
-            _mm256_storeu_si256((__m256i *)(row + 8), acc[r][1]);
-            memcpy(c + r * ldc, row, (size_t)cols * sizeof(int32_t));
+    store_tile(ROWS, acc, c, ldc, cols);
+}
+
+// `tile` for B packed as bytes (rnnrt_pack_pair_bytes): each pair row's 32 bytes widened to int16 as they are read.
+AVX2 static inline void tile_bytes(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda, const int8_t *sliver,
+                                   int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
+    __m256i acc[4][2];
+    for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (ptrdiff_t q = 0; q < pairs; q++) {
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(sliver + q * 32)));
+        __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(sliver + q * 32 + 16)));
+        for (int r = 0; r < ROWS; r++) {
+            int32_t pair;
+            memcpy(&pair, a + r * lda + 2 * q, sizeof pair);
+            __m256i v = _mm256_set1_epi32(pair);
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(v, b0));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(v, b1));
+        }
+    }
+    store_tile(ROWS, acc, c, ldc, cols);
+}
+
+AVX2 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                      const int8_t *packed, int32_t *c, ptrdiff_t ldc) {
+    ptrdiff_t pairs = (k + 1) / 2;
+    for (ptrdiff_t s = 0; s * 16 < n; s++) {
+        const int8_t *sliver = packed + (size_t)s * (size_t)pairs * 32;
+        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
+        int32_t *cs = c + s * 16;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= m; i += 4) tile_bytes(4, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
+        switch (m - i) {
+        case 3: tile_bytes(3, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        case 2: tile_bytes(2, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        case 1: tile_bytes(1, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
+        default: break;
         }
     }
 }
@@ -105,6 +173,8 @@ AVX2 void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const in
 }
 
 #else
+void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *packed, int32_t *c, ptrdiff_t ldc) {}
 void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                             const int16_t *packed, int32_t *c, ptrdiff_t ldc) {}
 #endif

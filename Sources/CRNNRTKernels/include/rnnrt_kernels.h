@@ -277,6 +277,19 @@ void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, pt
                            ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t dh, ptrdiff_t dw, ptrdiff_t pad_top,
                            ptrdiff_t pad_left, ptrdiff_t oh, ptrdiff_t ow, int16_t *out, int16_t *scratch);
 
+/// int8 values B [k × n] (rows ldb apart) packed as rnnrt_pack_pairs packs int16 ones, a byte per value, for
+/// rnnrt_igemm_pair_bytes_avx2; rnnrt_pairs_packed_count(k, n) bytes.
+void rnnrt_pack_pair_bytes(ptrdiff_t k, ptrdiff_t n, const int8_t *b, ptrdiff_t ldb, int8_t *out);
+
+/// rnnrt_igemm_pairs_avx2 with B packed as bytes by rnnrt_pack_pair_bytes.
+void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *packed, int32_t *c, ptrdiff_t ldc);
+
+/// c[i·ldc + j] += (Σ_{p<k} a[i·lda + p]) · column[j] for i < m, j < n, wrapping: the rank-one term of a product whose
+/// B was stored shifted by a constant per column.
+void rnnrt_add_row_sums_times(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,
+                              ptrdiff_t k, const int32_t *column);
+
 /// C[m×n] (int32, rows ldc apart) = A[m×k] · B exactly, wrapping, with B packed by rnnrt_pack_pairs and A int16 with
 /// rows lda apart holding an even count of values (2·⌈k/2⌉, a 0 after an odd k); every value at most 255 in magnitude
 /// keeps each pair's sum of two products in int16 · int16 range (vpmaddwd).

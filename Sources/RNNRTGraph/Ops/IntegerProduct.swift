@@ -7,6 +7,10 @@ import RNNRTKernels
 /// 8-bit value minus a zero point of its type). Two forms:
 ///
 /// - with the AVX2 kernels, B as int16 pairs (`rnnrt_pack_pairs`) for `rnnrt_igemm_pairs_avx2`, which sums in int32;
+///   or, for a B multiplied by few rows at a time (a recurrence's state: the product reads all of B for each),
+///   as bytes in the same order (`rnnrt_pack_pair_bytes`, half the memory), holding `B − offset` with offset 128 for
+///   uint8 and 0 for int8 so that every value fits int8, and the product gains the rank-one term
+///   `rowsum(A − aZero) · (offset − bZero[column])` (`rnnrt_add_row_sums_times`; none when that is 0 throughout);
 /// - otherwise B as float matrices for the float product kernels, its rows split into blocks short enough that the sum
 ///   of the magnitudes of one output's terms within a block stays at most 2^24: every partial sum, in whatever order a
 ///   kernel adds the terms, is then an integer float32 holds exactly. The blocks' sums are added in int32.
@@ -17,6 +21,8 @@ struct IntegerWeights: Sendable {
     let n: Int
     private enum Form: Sendable {
         case pairs([Int16])
+        /// B − offset as bytes, and `offset − bZero` per column when any is not 0.
+        case pairBytes([Int8], correction: [Int32]?)
         /// Rows of B per block, and per block `Bᵀ` of its rows as a product's right operand.
         case floatBlocks(rows: Int, [WeightMatrix])
     }
@@ -33,18 +39,26 @@ struct IntegerWeights: Sendable {
     var pairedWidth: Int { (k + 1) / 2 * 2 }
 
     /// Whether products run on int16 pairs (else on float blocks).
-    var usesPairs: Bool { if case .pairs = form { true } else { false } }
+    var usesPairs: Bool {
+        switch form {
+        case .pairs, .pairBytes: true
+        case .floatBlocks: false
+        }
+    }
 
     /// From a 2-D 8-bit B `[k × n]` minus `zeroPoints` (one per column).
-    init(_ bT: GraphTensor, zeroPoints: [Int32], _ label: String) throws {
+    init(_ bT: GraphTensor, zeroPoints: [Int32], fewRows: Bool = false, _ label: String) throws {
         guard case .int(let values) = bT.elements, bT.rank == 2 else {
             throw RNNRTError(.invalidArgument, "\(label): B must be a 2-D uint8 or int8 tensor, got \(bT.typeName) \(bT.shape.shapeDescription)")
         }
-        try self.init(values[...], k: bT.shape[0], n: bT.shape[1], type: bT.integerType, zeroPoints: zeroPoints, label)
+        try self.init(values[...], k: bT.shape[0], n: bT.shape[1], type: bT.integerType, zeroPoints: zeroPoints,
+                      fewRows: fewRows, label)
     }
 
-    /// From B's values `[k × n]` of an 8-bit `type` (each checked to lie in it) minus `zeroPoints` (one per column).
-    init(_ values: ArraySlice<Int64>, k: Int, n: Int, type: DType, zeroPoints: [Int32], _ label: String) throws {
+    /// From B's values `[k × n]` of an 8-bit `type` (each checked to lie in it) minus `zeroPoints` (one per column);
+    /// `fewRows`: products will multiply few rows of A at a time.
+    init(_ values: ArraySlice<Int64>, k: Int, n: Int, type: DType, zeroPoints: [Int32], fewRows: Bool = false,
+         _ label: String) throws {
         guard let range = Quantization.range(of: type), values.count == k * n, zeroPoints.count == n else {
             throw RNNRTError(.invalidArgument, "\(label): B must be uint8 or int8 [\(k), \(n)] with \(n) zero points, got \(type.rawValue) of \(values.count) values")
         }
@@ -61,6 +75,9 @@ struct IntegerWeights: Sendable {
             guard inside else { throw RNNRTError(.invalidArgument, "\(label): B holds a value outside \(type.rawValue)") }
         }
         form = shifted.withUnsafeBufferPointer { b in
+            if KernelSet.avx2 && fewRows {
+                return Self.pairBytes(b, k: k, n: n, offset: type == .uint8 ? 128 : 0, zeroPoints: zeroPoints)
+            }
             if KernelSet.avx2 {
                 return .pairs([Int16](unsafeUninitializedCapacity: Int(rnnrt_pairs_packed_count(k, n))) { out, initialized in
                     rnnrt_pack_pairs(k, n, b.baseAddress, n, out.baseAddress)
@@ -77,6 +94,18 @@ struct IntegerWeights: Sendable {
         }
     }
 
+    /// The bytes form of `shifted` (`B − bZero`, `[k × n]`): `shifted + bZero − offset` packed, and the correction.
+    private static func pairBytes(_ shifted: UnsafeBufferPointer<Int16>, k: Int, n: Int, offset: Int32,
+                                  zeroPoints: [Int32]) -> Form {
+        let bytes = (0..<(k * n)).map { Int8(Int32(shifted[$0]) + zeroPoints[$0 % n] - offset) }
+        let packed = [Int8](unsafeUninitializedCapacity: Int(rnnrt_pairs_packed_count(k, n))) { out, initialized in
+            bytes.withUnsafeBufferPointer { rnnrt_pack_pair_bytes(k, n, $0.baseAddress, n, out.baseAddress) }
+            initialized = out.count
+        }
+        let correction = zeroPoints.map { offset - $0 }
+        return .pairBytes(packed, correction: correction.allSatisfy { $0 == 0 } ? nil : correction)
+    }
+
     /// The int32 product `acc [m × n] = A [m × k] · B` (A's rows `lda` apart, each value an integer of magnitude ≤ 255).
     func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into acc: UnsafeMutablePointer<Int32>) {
         guard m > 0, n > 0 else { return }
@@ -88,6 +117,13 @@ struct IntegerWeights: Sendable {
             defer { a16.deallocate() }
             rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
             packed.withUnsafeBufferPointer { rnnrt_igemm_pairs_avx2(m, n, k, a16, width, $0.baseAddress!, acc, n) }
+        case .pairBytes(let packed, let correction):
+            let width = pairedWidth
+            let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
+            defer { a16.deallocate() }
+            rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
+            packed.withUnsafeBufferPointer { rnnrt_igemm_pair_bytes_avx2(m, n, k, a16, width, $0.baseAddress!, acc, n) }
+            if let correction { rnnrt_add_row_sums_times(acc, m, n, n, a16, width, k, correction) }
         case .floatBlocks(let rows, let blocks):
             withTemporaryFloats(m * n) { sums in
                 for (index, block) in blocks.enumerated() {

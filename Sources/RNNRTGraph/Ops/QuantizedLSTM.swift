@@ -89,7 +89,7 @@ struct QuantizedLSTMOp: GraphOperator {
         let columnScales = perDirection ? [Float](repeating: scales[d], count: n) : Array(scales[(d * n)..<((d + 1) * n)])
         let columnZeros = perDirection ? [Int32](repeating: zeros[d], count: n) : Array(zeros[(d * n)..<((d + 1) * n)])
         let product = try IntegerWeights(all[(d * k * n)..<((d + 1) * k * n)], k: k, n: n, type: t.integerType,
-                                         zeroPoints: columnZeros, label)
+                                         zeroPoints: columnZeros, fewRows: what == "R", label)
         return QuantizedWeights(product: product, scales: columnScales)
     }
 
