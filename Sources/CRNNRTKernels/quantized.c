@@ -17,6 +17,30 @@ static inline float quantize_uint8(float x, float scale, float zero) {
     return q < 255.0f ? q : 255.0f;
 }
 
+void rnnrt_min_max(const float *x, ptrdiff_t n, float *low, float *high) {
+    // Eight running minima and maxima, one per lane, so the loop vectorizes; `v < lo ? v : lo` keeps lo for a NaN v.
+    float lo[8] = {0}, hi[8] = {0};
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int l = 0; l < 8; l++) {
+            float v = x[i + l];
+            lo[l] = v < lo[l] ? v : lo[l];
+            hi[l] = v > hi[l] ? v : hi[l];
+        }
+    }
+    for (; i < n; i++) {
+        lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+        hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+    }
+    float l0 = 0, h0 = 0;
+    for (int l = 0; l < 8; l++) {
+        l0 = lo[l] < l0 ? lo[l] : l0;
+        h0 = hi[l] > h0 ? hi[l] : h0;
+    }
+    *low = l0;
+    *high = h0;
+}
+
 void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, int64_t *q) {
     for (ptrdiff_t i = 0; i < n; i++) q[i] = (int64_t)(int32_t)quantize_uint8(x[i], scale, zero);
 }

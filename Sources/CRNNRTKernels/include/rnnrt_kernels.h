@@ -234,6 +234,9 @@ void rnnrt_winograd_conv_avx2(ptrdiff_t m, ptrdiff_t c, ptrdiff_t rows, ptrdiff_
                               const float *x, const float *u, const float *bias, float *y, int accumulate,
                               float *scratch);
 
+/// The smallest and largest of 0 and x[0..<n] (NaNs ignored): the range onnxruntime's dynamic quantization covers.
+void rnnrt_min_max(const float *x, ptrdiff_t n, float *low, float *high);
+
 /// q[i] = x[i] / scale rounded half to even, plus zero, saturated to 0…255 (NaN: 0): uint8 quantization, for n values.
 void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, int64_t *q);
 

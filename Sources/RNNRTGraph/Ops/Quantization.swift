@@ -41,10 +41,7 @@ enum Quantization {
     /// 0…255 (scale 1 for an all-zero range), the zero point `−min / scale` rounded half to even into 0…255.
     static func dynamicParameters(_ x: UnsafeBufferPointer<Float>) -> (scale: Float, zeroPoint: Int32) {
         var low: Float = 0, high: Float = 0
-        for v in x {
-            low = v < low ? v : low
-            high = v > high ? v : high
-        }
+        if let base = x.baseAddress { rnnrt_min_max(base, x.count, &low, &high) }
         let scale = high == low ? 1 : (high - low) / 255
         let initial = 0 - low / scale
         let clamped = initial.isNaN ? 0 : Swift.max(0, Swift.min(255, initial))
