@@ -49,6 +49,10 @@ void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, floa
     for (ptrdiff_t i = 0; i < n; i++) q[i] = quantize_uint8(x[i], scale, zero) - zero;
 }
 
+void rnnrt_quantize_uint8_to_int16(const float *x, ptrdiff_t n, float scale, float zero, int32_t shift, int16_t *out) {
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = (int16_t)((int32_t)quantize_uint8(x[i], scale, zero) - shift);
+}
+
 int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out) {
     int inside = 1;
     for (ptrdiff_t i = 0; i < n; i++) {

@@ -17,6 +17,9 @@
 ///   after them did), and the `Add` is dropped.
 /// - A `Conv` whose output only an activation step reads (`Relu`, `Sigmoid`, `Tanh`, a fused SiLU): the `Conv`
 ///   applies it to its output, and the activation step is dropped.
+/// - A `DynamicQuantizeLinear` whose quantized output only an integer product (`ConvInteger`, `MatMulInteger`) reads,
+///   as its left operand: the product quantizes the float input as it reads it (`QuantizingProductOp`, the same
+///   values), and the `DynamicQuantizeLinear` computes only the scale and zero point.
 /// - An integer product (`ConvInteger`, `MatMulInteger`) whose accumulators only `Add → Cast<float> → Mul` (or
 ///   `Cast → Mul`) read: the dequantizing chain onnxruntime's quantizer writes, one step (`DequantizedProductOp`,
 ///   bit for bit), run where the `Mul` was.
@@ -33,6 +36,7 @@ extension Plan {
                      constant: @escaping (Int) -> GraphTensor?) -> (steps: [BuiltStep], fused: [String]) {
         var fusion = Fusion(steps: steps, kept: kept)
         fusion.recurrentOutputsIntoTransposes()
+        fusion.quantizingProducts()
         fusion.dequantizingChains()
         fusion.gatedSigmoids()
         fusion.scalesIntoConvolutions(opset: opset, constant: constant)
@@ -114,6 +118,22 @@ private struct Fusion {
             steps[index].op = recurrent.permutingOutput(perm)
             steps[only].op = ShapeOps.passThrough("data")
             fused.append("\(steps[index].node.label) writes Y as \(reader.node.label) reads it")
+        }
+    }
+
+    mutating func quantizingProducts() {
+        for index in steps.indices where !removed.contains(index) {
+            let step = steps[index]
+            guard step.node.opType == "DynamicQuantizeLinear", step.node.domain.isEmpty || step.node.domain == "ai.onnx",
+                  step.inputs.count == 1, let x = step.inputs[0], step.outputs.count == 3, let q = step.outputs[0],
+                  let scale = step.outputs[1], let zero = step.outputs[2], let reader = onlyReader(of: q),
+                  let product = steps[reader].op as? any IntegerAccumulating, product.returnsAccumulators,
+                  steps[reader].inputs.first == q else { continue }
+            steps[reader].op = QuantizingProductOp(product: product)
+            setInputs(reader, [x] + steps[reader].inputs.dropFirst() + [scale, zero])
+            steps[index].op = DynamicQuantizationParametersOp(label: step.node.label)
+            setOutputs(index, [nil, scale, zero])
+            fused.append("\(steps[reader].node.label) quantizes what \(step.node.label) quantized")
         }
     }
 

@@ -294,3 +294,43 @@ extension PlanFusionTests {
         #expect(fused.shape == plain.shape && fused == plain)
     }
 }
+
+extension PlanFusionTests {
+    /// `DynamicQuantizeLinear → ConvInteger/MatMulInteger → Add → Cast → Mul` (onnxruntime's dynamic quantization of a
+    /// layer) gives exactly the same output with the product quantizing its float input as it reads it, the
+    /// dequantizing chain fused, both, or neither (the quantized tensor or the accumulators also graph outputs keep
+    /// the steps apart), the input's zero point the product subtracts being the quantizer's or another.
+    @Test(arguments: ["ConvInteger", "MatMulInteger"], [true, false])
+    func dynamicallyQuantizedProductsEqualTheirSteps(_ product: String, ownZeroPoint: Bool) throws {
+        var rng = SeededGenerator(seed: 5)
+        let conv = product == "ConvInteger"
+        let xShape = conv ? [2, 3, 5, 4] : [3, 9], wShape = conv ? [6, 3, 3, 3] : [9, 6]
+        let w = try StoredTensor(dtype: .uint8, shape: wShape, bytes: (0..<wShape.reduce(1, *)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let wZero = try StoredTensor(dtype: .uint8, shape: [], bytes: [119])
+        let otherZero = try StoredTensor(dtype: .uint8, shape: [], bytes: [3])
+        let q = GraphTensor(shape: conv ? [1, 6, 1, 1] : [6], ints: (0..<6).map { _ in Int64.random(in: -900...900, using: &rng) }, type: .int32)
+        let x = GraphTensor(Tensor.random(xShape, using: &rng))
+        func run(keeping kept: [String]) throws -> (Plan, GraphTensor) {
+            let nodes = [
+                Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "x_scale", "x_zero"]),
+                Node(opType: product, inputs: ["xq", "w", ownZeroPoint ? "x_zero" : "other_zero", "w_zero"], outputs: ["acc"],
+                          attributes: conv ? ["strides": .ints([2, 1])] : [:]),
+                Node(opType: "Add", inputs: ["acc", "q"], outputs: ["sum"]),
+                Node(opType: "Cast", inputs: ["sum"], outputs: ["floats"], attributes: ["to": .int(1)]),
+                Node(opType: "Mul", inputs: ["x_scale", "floats"], outputs: ["y"]),
+            ]
+            let graph = Graph(nodes: nodes, initializers: [("w", w), ("w_zero", wZero), ("other_zero", otherZero)],
+                              inputs: [ValueInfo(name: "x"), ValueInfo(name: "q")],
+                              outputs: [ValueInfo(name: "y")] + kept.map { ValueInfo(name: $0) })
+            let plan = try Plan(graph: graph, opset: 17)
+            return (plan, try plan.run(["x": x, "q": q])[0].tensor)
+        }
+        let (plain, expected) = try run(keeping: ["xq", "acc"])
+        #expect(plain.fusions.isEmpty)
+        for kept in [[], ["xq"], ["acc"]] {
+            let (plan, y) = try run(keeping: kept)
+            #expect(plan.fusions.count == 2 - kept.count, "\(plan.fusions)")
+            #expect(y == expected, "keeping \(kept)")
+        }
+    }
+}

@@ -243,6 +243,9 @@ void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, 
 /// As rnnrt_quantize_uint8, minus zero, as floats: a quantized product's exact operand.
 void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, float zero, float *q);
 
+/// The uint8 quantization of rnnrt_quantize_uint8 minus `shift`, as int16 (a product's operand).
+void rnnrt_quantize_uint8_to_int16(const float *x, ptrdiff_t n, float scale, float zero, int32_t shift, int16_t *out);
+
 /// out[i] = x[i] − zero as floats for n values; returns 0 if a value lies outside low…high (each ≤ 2^24 in magnitude),
 /// else 1.
 int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out);

@@ -6,6 +6,14 @@ protocol IntegerAccumulating: GraphOperator {
     var returnsAccumulators: Bool { get }
     /// The accumulators and their shape, from the operator's inputs.
     func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32])
+    /// The accumulators with `x` as the left operand (in place of input 0).
+    func accumulators(_ x: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32])
+}
+
+extension IntegerAccumulating {
+    func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
+        try accumulators(.values(try Check.input(inputs, 0, "x")), inputs)
+    }
 }
 
 /// The dequantizing chain onnxruntime's quantizer writes after an integer product, as one step:

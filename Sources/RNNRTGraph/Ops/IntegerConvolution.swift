@@ -50,18 +50,23 @@ struct IntegerConvOp: IntegerAccumulating {
         return [try requantize(acc, inputs, geometry, shape)]
     }
 
-    func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
-        let (shape, acc, _) = try convolve(inputs)
+    func accumulators(_ x: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
+        let (shape, acc, _) = try convolve(x, inputs)
         return (shape, acc)
     }
 
     /// The int32 accumulators `[N, M, spatial...]` and the geometry they were computed on.
     private func convolve(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32], geometry: ConvGeometry) {
+        try convolve(.values(try Check.input(inputs, 0, "x")), inputs)
+    }
+
+    /// `convolve` with `xT` as x.
+    private func convolve(_ xT: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32], geometry: ConvGeometry) {
         let q = quantizedOutput
-        let xT = try Check.input(inputs, 0, "x"), wT = try Check.input(inputs, q ? 3 : 1, "w")
+        let wT = try Check.input(inputs, q ? 3 : 1, "w")
         let xZeroT = q ? try Check.input(inputs, 2, "x_zero_point") : (inputs.count > 2 ? inputs[2] : nil)
         let wZeroT = q ? try Check.input(inputs, 5, "w_zero_point") : (inputs.count > 3 ? inputs[3] : nil)
-        let xZero = try IntegerMatMul.zeroPointA(xT, xZeroT, label)
+        let xZero = try IntegerMatMul.zeroPointA(xT.integerType, xZeroT, label)
         guard wT.rank >= 3, wT.shape[0] >= group, wT.shape[0] % group == 0 else {
             throw RNNRTError(.shapeMismatch, "\(label): w \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
         }
@@ -69,7 +74,7 @@ struct IntegerConvOp: IntegerAccumulating {
                                         dilations: dilations, pads: pads, autoPad: autoPad)
         let m = geometry.outChannels
         let acc = try exact?.accumulate(xT, zeroPoint: xZero, geometry, label)
-            ?? accumulate(xT, xZero: xZero, wT, wZeroT, geometry)
+            ?? accumulate(try xT.tensor(label), xZero: xZero, wT, wZeroT, geometry)
         return ([geometry.batch, m] + geometry.outSize, acc, geometry)
     }
 
@@ -213,26 +218,14 @@ struct ExactIntegerConv {
     }
 
     /// The int32 accumulators `[N, M, positions]` of x (8-bit, `[N, C, spatial...]`, of `geometry`) minus `zeroPoint`.
-    func accumulate(_ xT: GraphTensor, zeroPoint: Int32, _ geometry: ConvGeometry, _ label: String) throws -> [Int32] {
+    func accumulate(_ xT: IntegerOperand, zeroPoint: Int32, _ geometry: ConvGeometry, _ label: String) throws -> [Int32] {
         guard let pairedRows else { return try accumulateInFloats(xT, zeroPoint: zeroPoint, label) }
-        guard case .int(let v) = xT.elements, let range = Quantization.range(of: xT.integerType) else {
-            throw RNNRTError(.invalidArgument, "\(label): x must be uint8 or int8, got \(xT.typeName) \(xT.shape.shapeDescription)")
-        }
         let geo = geometry, positions = geo.positions, m = geo.outChannels, group = geo.inChannels / max(geo.channelsPerGroup, 1)
         let perGroup = m / max(group, 1)
         guard geo.patchWidth == width else {
             throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) does not match W's \(width) patch values")
         }
-        let x16 = try [Int16](unsafeUninitializedCapacity: v.count) { out, initialized in
-            let inside = v.withUnsafeBufferPointer { src in
-                src.isEmpty || rnnrt_shifted_to_int16(src.baseAddress!, src.count, Int64(range.lowerBound),
-                                                      Int64(range.upperBound), Int64(zeroPoint), out.baseAddress!) == 1
-            }
-            initialized = v.count
-            guard inside else {
-                throw RNNRTError(.invalidArgument, "\(label): x holds a value outside \(xT.integerType.rawValue)")
-            }
-        }
+        let x16 = try xT.shiftedInt16(shift: zeroPoint, "x", label)
         var acc = [Int32](repeating: 0, count: try Check.elementCount([geo.batch, m, positions], "\(label) output"))
         guard positions > 0, perGroup > 0 else { return acc }
         _ = try Check.elementCount([width + 1, positions + 16], "\(label) patches")
@@ -264,8 +257,8 @@ struct ExactIntegerConv {
     }
 
     /// The float form's accumulators.
-    private func accumulateInFloats(_ xT: GraphTensor, zeroPoint: Int32, _ label: String) throws -> [Int32] {
-        guard xT.rank >= 3 else {
+    private func accumulateInFloats(_ xT: IntegerOperand, zeroPoint: Int32, _ label: String) throws -> [Int32] {
+        guard xT.shape.count >= 3 else {
             throw RNNRTError(.shapeMismatch, "\(label): x must be [N, C, spatial...], got \(xT.shape.shapeDescription)")
         }
         let (batch, channels) = (xT.shape[0], xT.shape[1]), plane = xT.shape.dropFirst(2).reduce(1, *)
@@ -273,7 +266,7 @@ struct ExactIntegerConv {
         guard chunks.count == 1 || chunks.last?.channels.upperBound == channels else {
             throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) has \(channels) channels, W \(chunks.last?.channels.upperBound ?? 0)")
         }
-        return try Quantization.withShiftedFloats(xT, zeroPoint: zeroPoint, "x", label) { x in
+        return try xT.withShiftedFloats(shift: zeroPoint, "x", label) { x in
             var acc: [Int32] = []
             for (index, chunk) in chunks.enumerated() {
                 let input = chunks.count == 1 ? Array(x) : (0..<batch).flatMap { b in

@@ -42,19 +42,26 @@ enum IntegerMatMul {
     /// when B is `prepared` (a 2-D constant), else in integers.
     static func accumulate(_ aT: GraphTensor, aZero: Int32, _ bT: GraphTensor, bZero: GraphTensor?, prepared: IntegerWeights?,
                            _ label: String) throws -> (shape: [Int], acc: [Int32], n: Int) {
+        try accumulate(.values(aT), aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
+    }
+
+    /// `accumulate` with A as an `IntegerOperand`.
+    static func accumulate(_ operand: IntegerOperand, aZero: Int32, _ bT: GraphTensor, bZero: GraphTensor?,
+                           prepared: IntegerWeights?, _ label: String) throws -> (shape: [Int], acc: [Int32], n: Int) {
         guard let prepared else {
+            let aT = try operand.tensor(label)
             return try product(a: try Quantization.integers(aT, "A", label), aShape: aT.shape, aZero: aZero,
                                b: try operandB(bT, zeroPoint: bZero, label), bShape: bT.shape, bZero: bZero, label)
         }
-        let (k, n) = (prepared.k, prepared.n)
-        guard let last = aT.shape.last, last == k else {
-            throw RNNRTError(.shapeMismatch, "\(label): A \(aT.shape.shapeDescription) × B [\(k), \(n)]: A's last axis must be \(k)")
+        let (k, n) = (prepared.k, prepared.n), aShape = operand.shape
+        guard let last = aShape.last, last == k else {
+            throw RNNRTError(.shapeMismatch, "\(label): A \(aShape.shapeDescription) × B [\(k), \(n)]: A's last axis must be \(k)")
         }
-        let rows = k == 0 ? aT.shape.dropLast().reduce(1, *) : aT.count / k
-        let shape = aT.rank == 1 ? [n] : Array(aT.shape.dropLast()) + [n]
+        let rows = aShape.dropLast().reduce(1, *)
+        let shape = aShape.count == 1 ? [n] : Array(aShape.dropLast()) + [n]
         let count = try Check.elementCount(shape, "\(label) output")
         guard count > 0, k > 0 else { return (shape, [Int32](repeating: 0, count: count), n) }
-        let acc = try Quantization.withShiftedFloats(aT, zeroPoint: aZero, "A", label) { a in
+        let acc = try operand.withShiftedFloats(shift: aZero, "A", label) { a in
             outputArray(count) { (c: UnsafeMutableBufferPointer<Int32>) in
                 prepared.multiply(m: rows, a: a.baseAddress!, lda: k, into: c.baseAddress!)
             }
@@ -112,9 +119,14 @@ enum IntegerMatMul {
 
     /// A's scalar zero point (0 when absent), checked to be of A's type.
     static func zeroPointA(_ aT: GraphTensor, _ zT: GraphTensor?, _ label: String) throws -> Int32 {
+        try zeroPointA(aT.integerType, zT, label)
+    }
+
+    /// A's scalar zero point (0 when absent), checked to be of A's type `type`.
+    static func zeroPointA(_ type: DType, _ zT: GraphTensor?, _ label: String) throws -> Int32 {
         guard let zT else { return 0 }
         let zp = try Quantization.zeroPoints(zT, "A zero point", label)
-        guard zp.type == aT.integerType else { throw RNNRTError(.invalidArgument, "\(label): A is \(aT.integerType.rawValue) but its zero point is \(zp.type.rawValue)") }
+        guard zp.type == type else { throw RNNRTError(.invalidArgument, "\(label): A is \(type.rawValue) but its zero point is \(zp.type.rawValue)") }
         return try Quantization.scalar(zp.values, zT, "A zero point", label)
     }
 
@@ -206,9 +218,9 @@ struct MatMulIntegerOp: IntegerAccumulating {
         return [GraphTensor(shape: shape, ints: IntegerWeights.widened(acc), type: .int32)]
     }
 
-    func accumulators(_ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
-        let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
-        let aZero = try IntegerMatMul.zeroPointA(aT, inputs.count > 2 ? inputs[2] : nil, label)
+    func accumulators(_ aT: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
+        let bT = try Check.input(inputs, 1, "B")
+        let aZero = try IntegerMatMul.zeroPointA(aT.integerType, inputs.count > 2 ? inputs[2] : nil, label)
         let p = try IntegerMatMul.accumulate(aT, aZero: aZero, bT, bZero: inputs.count > 3 ? inputs[3] : nil,
                                              prepared: prepared, label)
         return (p.shape, p.acc)

@@ -3,8 +3,9 @@ import FuzzSupport
 import RNNRT
 
 /// The file each input is written to (checkpoints are read from files: zip archives are mapped, not decoded from
-/// bytes), one per process.
-let path = FileManager.default.temporaryDirectory.appendingPathComponent("rnnrt-fuzz-checkpoint-\(getpid())").path
+/// bytes), one per process: in memory (/dev/shm) where there is one, so no input waits for a disk.
+let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm")
+            : FileManager.default.temporaryDirectory).appendingPathComponent("rnnrt-fuzz-checkpoint-\(getpid())").path
 
 @main struct FuzzCheckpointMain {
     static func main() { runFuzzer(fuzzCheckpoint) }
