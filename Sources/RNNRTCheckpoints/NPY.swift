@@ -10,7 +10,7 @@ import RNNRTCore
 /// known to fit in the bytes present.
 public enum NPY {
     /// Longest header accepted, in bytes (numpy refuses over 10 000 by default; we allow big shapes).
-    public static let maxHeaderLength = 100_000
+    package static let maxHeaderLength = 100_000
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
 
     /// Reads a `.npy` file.

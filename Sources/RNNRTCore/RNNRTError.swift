@@ -29,14 +29,14 @@ public struct RNNRTError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Where the error happened, innermost first.
     public internal(set) var context: [String]
 
-    public init(_ kind: Kind, _ message: String, context: [String] = []) {
+    package init(_ kind: Kind, _ message: String, context: [String] = []) {
         self.kind = kind
         self.message = message
         self.context = context
     }
 
     /// This error with one more line of context (outer to what is already there).
-    public func adding(context note: String) -> RNNRTError {
+    package func adding(context note: String) -> RNNRTError {
         var copy = self
         copy.context.append(note)
         return copy

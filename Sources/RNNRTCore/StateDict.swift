@@ -32,7 +32,7 @@ public struct StateDict: Sendable {
     }
 
     /// Records a non-tensor leaf for inspection.
-    public mutating func insertValue(_ text: String, named name: String) {
+    package mutating func insertValue(_ text: String, named name: String) {
         values.append((name, text))
     }
 

@@ -168,7 +168,7 @@ extension StoredTensor {
 
 extension Float {
     /// Decodes IEEE binary16 bits exactly (subnormals, infinities and NaN included), on any platform.
-    public init(halfBits h: UInt16) {
+    package init(halfBits h: UInt16) {
         let sign = UInt32(h >> 15) << 31
         let exp = Int((h >> 10) & 0x1F)
         let frac = UInt32(h & 0x3FF)

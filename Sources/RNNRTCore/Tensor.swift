@@ -34,7 +34,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Swaps axes 0 and 1 (time-major ↔ batch-major) of a tensor of rank ≥ 2.
-    public func swappingFirstTwoAxes() -> Tensor {
+    package func swappingFirstTwoAxes() -> Tensor {
         precondition(rank >= 2)
         let a = shape[0], b = shape[1]
         let inner = shape.dropFirst(2).reduce(1, *)
@@ -64,7 +64,7 @@ package func swapFirstTwoAxes(_ source: UnsafePointer<Float>, _ a: Int, _ b: Int
 
 extension Array where Element == Int {
     /// `[2, 3]` → `"[2, 3]"`; used in every message that names a shape.
-    public var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+    package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
 
     /// Steps this multi-index to the next position in C order over the first `count` axes of `extents` (the last
     /// axis fastest); past the end it wraps to all zeros.

@@ -80,13 +80,13 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
 
     /// Compares `a` and `b` with `exact`; `float32` is rnnrt's float32 result of the model `exact` was computed from,
     /// whose distance from `exact` is the noise floor.
-    public func compare(a: Tensor, b: Tensor, exact: Tensor64, float32: Tensor) -> NoiseComparison {
+    package func compare(a: Tensor, b: Tensor, exact: Tensor64, float32: Tensor) -> NoiseComparison {
         compare(a: a, b: b, exact: exact, floor: float32.shape == exact.shape ? NoiseTolerance.distance(float32, exact).0 : 0)
     }
 
     /// Compares `a` and `b` with `exact` given the noise floor (a floor that is not finite — rnnrt's float32 result
     /// NaN or infinite where the reference is not — judges nothing: the comparison fails).
-    public func compare(a: Tensor, b: Tensor, exact: Tensor64, floor: Double) -> NoiseComparison {
+    package func compare(a: Tensor, b: Tensor, exact: Tensor64, floor: Double) -> NoiseComparison {
         guard a.shape == exact.shape, b.shape == exact.shape else {
             return NoiseComparison(distanceA: a.shape == exact.shape ? 0 : .infinity, distanceB: b.shape == exact.shape ? 0 : .infinity,
                                    floor: floor, bound: 0, worstIndex: nil, worstSide: a.shape == exact.shape ? "B" : "A", passed: false)
@@ -102,13 +102,13 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
     }
 
     /// The largest finite `|exact|` (0 for an empty or all-zero reference).
-    public static func scale(_ exact: Tensor64) -> Double {
+    package static func scale(_ exact: Tensor64) -> Double {
         exact.scalars.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
     }
 
     /// The largest `|x − exact|` and where it is: equal values (infinities included) and NaN against NaN count 0, NaN
     /// against a number counts infinite. `x` has `exact`'s element count.
-    public static func distance(_ x: Tensor, _ exact: Tensor64) -> (Double, Int?) {
+    package static func distance(_ x: Tensor, _ exact: Tensor64) -> (Double, Int?) {
         var largest = 0.0, worst: Int? = nil
         for i in 0..<x.count {
             let v = Double(x.scalars[i]), e = exact.scalars[i]
@@ -137,7 +137,7 @@ public struct NoiseComparison: Sendable, Equatable, Codable {
     /// True when both distances are within the bound.
     public let passed: Bool
 
-    public init(distanceA: Double, distanceB: Double, floor: Double, bound: Double, worstIndex: [Int]?, worstSide: String?,
+    package init(distanceA: Double, distanceB: Double, floor: Double, bound: Double, worstIndex: [Int]?, worstSide: String?,
                 passed: Bool) {
         self.distanceA = distanceA
         self.distanceB = distanceB

@@ -28,7 +28,7 @@ public struct Graph: Sendable {
     }
 
     /// The inputs a caller must (or may) feed: declared inputs that are not initializers.
-    public var runtimeInputs: [ValueInfo] { inputs.filter { initializers[$0.name] == nil } }
+    package var runtimeInputs: [ValueInfo] { inputs.filter { initializers[$0.name] == nil } }
 }
 
 /// One operator application.
@@ -54,7 +54,7 @@ public struct Node: Sendable {
     }
 
     /// The node as messages name it: `LSTM node 'lstm_1'` (or its first output when unnamed).
-    public var label: String {
+    package var label: String {
         "\(opType) node '\(name.isEmpty ? (outputs.first ?? "?") : name)'"
     }
 }

@@ -30,7 +30,7 @@ public struct GraphTensor: Sendable, Equatable {
     }
 
     /// An integer tensor of ONNX type `type` (uint8, int8, int32, ...), its values already in that type's range.
-    public init(shape: [Int], ints: [Int64], type: DType) {
+    package init(shape: [Int], ints: [Int64], type: DType) {
         self.init(shape: shape, elements: .int(ints))
         integerType = type
     }
@@ -76,7 +76,7 @@ public struct GraphTensor: Sendable, Equatable {
     public var rank: Int { shape.count }
 
     /// `float`, the integer type (`int64`, `uint8`, ...) or `bool`, for messages.
-    public var typeName: String {
+    package var typeName: String {
         switch elements {
         case .float: return "float"
         case .int: return integerType.rawValue
@@ -85,7 +85,7 @@ public struct GraphTensor: Sendable, Equatable {
     }
 
     /// The float elements, or `.invalidArgument` naming `what` when the tensor is not float.
-    public func floats(_ what: @autoclosure () -> String) throws -> [Float] {
+    package func floats(_ what: @autoclosure () -> String) throws -> [Float] {
         guard case .float(let v) = elements else {
             throw RNNRTError(.invalidArgument, "\(what()) must be a float tensor, got \(typeName) \(shape.shapeDescription)")
         }
@@ -93,7 +93,7 @@ public struct GraphTensor: Sendable, Equatable {
     }
 
     /// The integer elements (bools count as 0/1), or `.invalidArgument` for float tensors.
-    public func ints(_ what: @autoclosure () -> String) throws -> [Int64] {
+    package func ints(_ what: @autoclosure () -> String) throws -> [Int64] {
         switch elements {
         case .int(let v): return v
         case .bool(let v): return v.map { $0 ? 1 : 0 }

@@ -159,7 +159,7 @@ public final class Plan: Sendable {
     }
 
     /// `run`, recording the time each node takes into `profile`.
-    public func run(_ inputs: [String: GraphTensor], profile: PlanProfile,
+    package func run(_ inputs: [String: GraphTensor], profile: PlanProfile,
                     options: RunOptions? = nil) throws -> [(name: String, tensor: GraphTensor)] {
         let outputs = try runOutermost(inputs, profile: profile, options: options ?? self.options)
         profile.finishRun()

@@ -5,7 +5,7 @@ public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
     case gru = "GRU"
 
     /// Row blocks stacked in each weight matrix: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n).
-    public var gateCount: Int {
+    package var gateCount: Int {
         switch self {
         case .rnn: return 1
         case .lstm: return 4
@@ -14,7 +14,7 @@ public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
     }
 
     /// The kind whose weight matrices stack `gateCount` blocks, if any.
-    public init?(gateCount: Int) {
+    package init?(gateCount: Int) {
         switch gateCount {
         case 1: self = .rnn
         case 4: self = .lstm
@@ -110,7 +110,7 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     }
 
     /// The one-layer unidirectional module a cell is run as (the configuration itself when not a cell).
-    public var asModule: RecurrentConfiguration {
+    package var asModule: RecurrentConfiguration {
         var module = self
         module.isCell = false
         return module

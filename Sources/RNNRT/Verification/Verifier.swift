@@ -20,7 +20,7 @@ public enum VerifiableModel {
     }
 
     /// One line describing the model.
-    public var description: String {
+    package var description: String {
         switch self {
         case .module(let m, let sd): return "\(sd.format): \(m.configuration.torchDescription)\(m.prefix.isEmpty ? "" : " at prefix '\(m.prefix)'")"
         case .graph(_, let model): return "ONNX opset \(model.opset), \(model.graph.nodes.count) nodes"
@@ -28,7 +28,7 @@ public enum VerifiableModel {
     }
 
     /// Output names in order.
-    public var outputNames: [String] {
+    package var outputNames: [String] {
         switch self {
         case .module(let m, _): return m.configuration.kind == .lstm ? ["output", "h_n", "c_n"] : ["output", "h_n"]
         case .graph(let plan, _): return plan.graph.outputs.map(\.name)
@@ -37,7 +37,7 @@ public enum VerifiableModel {
 
     /// Runs on `inputs` given by position; a graph records the time each node takes into `profile` when one is
     /// given (a module records nothing).
-    public func run(_ inputs: [GraphTensor], profile: PlanProfile? = nil) throws -> [GraphTensor] {
+    package func run(_ inputs: [GraphTensor], profile: PlanProfile? = nil) throws -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
@@ -58,7 +58,7 @@ public enum VerifiableModel {
 
     /// Runs in float64 (`RecurrentModule.forwardFloat64`, `Plan.runFloat64`) on the same `inputs`; also returns the
     /// operators a graph had to compute in float32.
-    public func runFloat64(_ inputs: [GraphTensor]) throws -> (outputs: [GraphTensor64], float32Operators: [String]) {
+    package func runFloat64(_ inputs: [GraphTensor]) throws -> (outputs: [GraphTensor64], float32Operators: [String]) {
         switch self {
         case .module(let m, _):
             guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
@@ -80,7 +80,7 @@ public enum VerifiableModel {
     /// declares: the module's `[L, N, I]` (batch-first `[N, L, I]`); a graph's declared inputs, fixed
     /// dimensions kept, symbolic ones set from their names (`batch`/`N` → batch; `seq`/`time`/`len`/`T`
     /// → steps; otherwise by position), token-id inputs drawn below the embedding table's size.
-    public func randomInputs(steps: Int, batch: Int, generator: inout SeededGenerator) -> [GraphTensor] {
+    package func randomInputs(steps: Int, batch: Int, generator: inout SeededGenerator) -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             let c = m.configuration

@@ -77,7 +77,7 @@ public struct GraphTensor64: Sendable, Equatable {
     }
 
     /// `float`, the integer type (`int64`, `uint8`, ...) or `bool`, for messages.
-    public var typeName: String {
+    package var typeName: String {
         switch elements {
         case .double: return "float"
         case .int: return integerType.rawValue
