@@ -24,7 +24,9 @@ public struct RNNRTError: Error, CustomStringConvertible, Sendable, Equatable {
         case limit
     }
 
+    /// What went wrong, coarsely: the case to branch on.
     public let kind: Kind
+    /// One sentence naming what was expected and what was found, without the context lines.
     public let message: String
     /// Where the error happened, innermost first.
     public internal(set) var context: [String]
@@ -42,6 +44,7 @@ public struct RNNRTError: Error, CustomStringConvertible, Sendable, Equatable {
         return copy
     }
 
+    /// The message, then one `  while …` line per context entry, innermost first: what the `rnnrt` command prints.
     public var description: String {
         ([message] + context.map { "  while \($0)" }).joined(separator: "\n")
     }

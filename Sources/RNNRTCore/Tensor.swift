@@ -26,6 +26,7 @@ public struct Tensor: Sendable, Equatable {
     public var count: Int { scalars.count }
 
     /// The same elements with another shape of equal element count.
+    /// - Throws: `RNNRTError` `.shapeMismatch` when the counts differ or an extent is negative.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == count else {
             throw RNNRTError(.shapeMismatch, "cannot reshape \(shape.shapeDescription) to \(newShape.shapeDescription)")

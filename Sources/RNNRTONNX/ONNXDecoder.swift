@@ -38,7 +38,7 @@ import Darwin
 public enum ONNXModelFile {
     /// Deepest nesting of protobuf messages accepted; `ModelProto` is level 1, its `GraphProto` level 2.
     /// Each level of subgraph (graph → node → attribute → graph) takes three.
-    package static let maxNestingDepth = 64
+    public static let maxNestingDepth = 64
 
     /// Reads and decodes an ONNX model file; external data is looked up beside it.
     /// - Throws: `RNNRTError` (see the type's documentation), with "reading PATH" as outer context.
