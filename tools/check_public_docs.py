@@ -2,6 +2,7 @@
 """Lists the public declarations in Sources/ that have no `///` doc comment directly above them.
 
     python3 tools/check_public_docs.py [--summary] [PATH ...]     # default: Sources/
+    python3 tools/check_public_docs.py --list [PATH ...]
 
 A declaration is public when it is marked `public` or `open` (func, var, let, init, subscript, struct, class,
 actor, enum, protocol, typealias, associatedtype, macro), or when it sits directly in a `public enum` (its cases),
@@ -12,6 +13,10 @@ keywords inside them are not read as code.
 
 Prints `file:line: declaration` for each, a count per folder of Sources/, and the total; exits 1 when there is
 any, 0 when there is none.
+
+With --list, prints every public declaration, documented or not, as `module: declaration` (the declaration up to
+its opening brace, on one line), then per module the number of declarations, of types among them and of those
+without a doc comment; exits 0.
 """
 import os
 import re
@@ -30,17 +35,17 @@ DECLARATION = re.compile(
 NOT_PUBLIC = {"private", "fileprivate", "internal", "package"}
 
 
-def blank_comments_and_strings(source):
+def blank_comments_and_strings(source, keep_strings=False):
     """The source with every comment and string literal replaced by spaces (newlines kept), so that lines and
-    columns still match; code inside string interpolations is kept."""
+    columns still match; code inside string interpolations is kept. With keep_strings, string literals stay."""
     out = []
     i, n = 0, len(source)
     # Each entry: ("code", open parens) for the file or an interpolation; ("string", hashes, multiline);
     # ("comment", nesting).
     stack = [("code", 0)]
 
-    def blank(text):
-        out.append("".join(ch if ch == "\n" else " " for ch in text))
+    def blank(text, string=False):
+        out.append(text if string and keep_strings else "".join(ch if ch == "\n" else " " for ch in text))
 
     while i < n:
         mode = stack[-1]
@@ -62,7 +67,7 @@ def blank_comments_and_strings(source):
                 hashes = len(match.group(1))
                 multiline = match.group(2) == '"""'
                 stack.append(("string", hashes, multiline))
-                blank(match.group(0))
+                blank(match.group(0), True)
                 i += len(match.group(0))
                 continue
             if len(stack) > 1:  # inside an interpolation: its closing parenthesis returns to the string
@@ -71,7 +76,7 @@ def blank_comments_and_strings(source):
                 elif c == ")":
                     if mode[1] == 0:
                         stack.pop()
-                        blank(c)
+                        blank(c, True)
                         i += 1
                         continue
                     stack[-1] = ("code", mode[1] - 1)
@@ -97,14 +102,14 @@ def blank_comments_and_strings(source):
             escape = "\\" + "#" * hashes
             close = ('"""' if multiline else '"') + "#" * hashes
             if source.startswith(escape + "(", i):
-                blank(escape + "(")
+                blank(escape + "(", True)
                 i += len(escape) + 1
                 stack.append(("code", 0))
             elif source.startswith(escape, i):
-                blank(source[i:i + len(escape) + 1])
+                blank(source[i:i + len(escape) + 1], True)
                 i += len(escape) + 1
             elif source.startswith(close, i):
-                blank(close)
+                blank(close, True)
                 i += len(close)
                 stack.pop()
             elif c == "\n" and not multiline:  # an unterminated literal: stop at the line's end
@@ -112,7 +117,7 @@ def blank_comments_and_strings(source):
                 out.append(c)
                 i += 1
             else:
-                blank(c)
+                blank(c, True)
                 i += 1
     return "".join(out)
 
@@ -135,12 +140,41 @@ def has_doc_comment(raw_lines, index):
     return False
 
 
-def undocumented(path):
-    """(line number, declaration text) of each public declaration in the file without a doc comment."""
+TYPE_KEYWORDS = {"struct", "class", "actor", "enum", "protocol", "typealias"}
+CONTINUATIONS = ("->", "throws", "rethrows", "async", "where", ",", "&", ":", "=")
+
+
+def signature(lines, index, column):
+    """The declaration starting at `column` of line `index`, up to its opening brace (or its end), on one line."""
+    text, depth = [], 0
+    for number in range(index, min(index + 40, len(lines))):
+        line = lines[number][column if number == index else 0:]
+        for ch in line:
+            if ch == "{" and depth == 0:
+                return tidy("".join(text))
+            depth += (ch in "([") - (ch in ")]")
+            text.append(ch)
+        text.append(" ")
+        following = lines[number + 1].strip() if number + 1 < len(lines) else ""
+        if depth <= 0 and not line.rstrip().endswith(CONTINUATIONS) and not following.startswith(CONTINUATIONS):
+            break
+    return tidy("".join(text))
+
+
+def tidy(text):
+    """`text` with its runs of white space made single spaces, none inside parentheses or brackets."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"([(\[]) | ([)\]])", lambda m: m.group(1) or m.group(2), text)
+
+
+def public_declarations(path):
+    """(line number, declaration, keyword, documented) of each public declaration in the file, the declaration up to
+    its opening brace on one line."""
     with open(path, encoding="utf-8") as f:
         raw = f.read()
     raw_lines = raw.split("\n")
     code_lines = blank_comments_and_strings(raw).split("\n")
+    text_lines = blank_comments_and_strings(raw, keep_strings=True).split("\n")
     found = []
     scopes = []          # per open brace: "public enum", "public protocol", "public extension" or None
     pending = None       # the scope kind the next `{` opens, from a type or extension declaration
@@ -156,8 +190,10 @@ def undocumented(path):
                 or (enclosing in ("public protocol", "public extension") and keyword != "case"))
             if keyword == "case" and enclosing != "public enum":
                 implicit = explicit = False  # a `case` of a switch, or of a non-public enum
-            if (explicit or implicit) and keyword != "extension" and not has_doc_comment(raw_lines, index):
-                found.append((index + 1, raw_lines[index].strip()))
+            if (explicit or implicit) and keyword != "extension":
+                column = len(line) - len(line.lstrip())
+                found.append((index + 1, signature(text_lines, index, column), keyword,
+                              has_doc_comment(raw_lines, index)))
             public = explicit or implicit
             if keyword in ("enum", "protocol", "extension") and public:
                 pending = f"public {keyword}"
@@ -172,22 +208,40 @@ def undocumented(path):
     return found
 
 
-def main(argv):
-    summary = "--summary" in argv
-    repository = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-    roots = [os.path.relpath(os.path.abspath(a), repository) for a in argv if a != "--summary"] or ["Sources"]
-    os.chdir(repository)
-    files = []
-    for root in roots:
-        if os.path.isfile(root):
-            files.append(root)
-        for folder, dirs, names in os.walk(root):
-            dirs.sort()
-            files += [os.path.join(folder, name) for name in sorted(names) if name.endswith(".swift")]
+def module(path):
+    """The folder of Sources/ (or the top folder) a file belongs to."""
+    parts = path.split(os.sep)
+    return parts[1] if parts[0] == "Sources" and len(parts) > 2 else parts[0]
+
+
+def list_declarations(files):
+    """Prints every public declaration as `module: declaration`, then the counts per module."""
+    counts = {}
+    for path in files:
+        for _, text, keyword, documented in public_declarations(path):
+            name = module(path)
+            print(f"{name}: {text}")
+            entry = counts.setdefault(name, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += keyword in TYPE_KEYWORDS
+            entry[2] += not documented
+    print()
+    print(f"{'declarations':>12}  {'types':>5}  {'undocumented':>12}  module")
+    for name in sorted(counts):
+        print(f"{counts[name][0]:12d}  {counts[name][1]:5d}  {counts[name][2]:12d}  {name}")
+    totals = [sum(entry[i] for entry in counts.values()) for i in range(3)]
+    print(f"{totals[0]:12d}  {totals[1]:5d}  {totals[2]:12d}  total")
+    return 0
+
+
+def list_undocumented(files, roots, summary):
+    """Prints each public declaration without a doc comment and the counts per folder; 1 when there is any."""
     total = 0
     per_folder = {}
     for path in files:
-        for line, text in undocumented(path):
+        for line, text, _, documented in public_declarations(path):
+            if documented:
+                continue
             if not summary:
                 print(f"{path}:{line}: {text}")
             parts = path.split(os.sep)
@@ -203,6 +257,23 @@ def main(argv):
         return 1
     print(f"every public declaration in {', '.join(roots)} has a /// doc comment")
     return 0
+
+
+def main(argv):
+    options = {"--summary", "--list"}
+    repository = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    roots = [os.path.relpath(os.path.abspath(a), repository) for a in argv if a not in options] or ["Sources"]
+    os.chdir(repository)
+    files = []
+    for root in roots:
+        if os.path.isfile(root):
+            files.append(root)
+        for folder, dirs, names in os.walk(root):
+            dirs.sort()
+            files += [os.path.join(folder, name) for name in sorted(names) if name.endswith(".swift")]
+    if "--list" in argv:
+        return list_declarations(files)
+    return list_undocumented(files, roots, "--summary" in argv)
 
 
 if __name__ == "__main__":

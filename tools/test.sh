@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
+# Every public declaration has a /// doc comment (pure Python, before any build).
+python3 tools/check_public_docs.py
 swift build --build-tests
 swift test --skip-build
 # The example app (Examples/StreamFrames), a package depending on rnnrt by path: it streams frames and runs an ONNX

@@ -2,38 +2,38 @@ import Foundation
 
 /// What `rnnrt inspect` reports about a checkpoint: every tensor, every non-tensor value, and every
 /// recurrent module with its inferred configuration. `Codable`, so `--json` is this struct encoded.
-public struct CheckpointSummary: Codable, Sendable {
+package struct CheckpointSummary: Codable, Sendable {
     /// One tensor: its state-dict name, dtype and shape.
-    public struct TensorEntry: Codable, Sendable {
-        public let name: String
-        public let dtype: String
-        public let shape: [Int]
+    package struct TensorEntry: Codable, Sendable {
+        package let name: String
+        package let dtype: String
+        package let shape: [Int]
     }
 
     /// One non-tensor leaf of a training checkpoint (`epoch`, `loss`, ...), as text.
-    public struct ValueEntry: Codable, Sendable {
-        public let name: String
-        public let value: String
+    package struct ValueEntry: Codable, Sendable {
+        package let name: String
+        package let value: String
     }
 
     /// One recurrent module: the `--prefix` that selects it and its configuration, or why it cannot bind.
-    public struct ModuleEntry: Codable, Sendable {
-        public let prefix: String
-        public let configuration: RecurrentConfiguration?
+    package struct ModuleEntry: Codable, Sendable {
+        package let prefix: String
+        package let configuration: RecurrentConfiguration?
         /// PyTorch constructor call, e.g. `nn.LSTM(3, 5, num_layers=2)`.
-        public let torch: String?
-        public let parameterCount: Int?
-        public let error: String?
+        package let torch: String?
+        package let parameterCount: Int?
+        package let error: String?
     }
 
-    public let path: String
-    public let format: String
-    public let tensors: [TensorEntry]
-    public let values: [ValueEntry]
-    public let modules: [ModuleEntry]
+    package let path: String
+    package let format: String
+    package let tensors: [TensorEntry]
+    package let values: [ValueEntry]
+    package let modules: [ModuleEntry]
 
     /// Summarizes `stateDict`, read from `path`.
-    public init(stateDict: StateDict, path: String) {
+    package init(stateDict: StateDict, path: String) {
         self.path = path
         format = stateDict.format
         tensors = stateDict.tensors.map { TensorEntry(name: $0.name, dtype: $0.tensor.dtype.rawValue, shape: $0.tensor.shape) }
@@ -52,7 +52,7 @@ public struct CheckpointSummary: Codable, Sendable {
     }
 
     /// The summary as pretty-printed JSON with sorted keys.
-    public func jsonString() throws -> String {
+    package func jsonString() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

@@ -3,47 +3,47 @@ import Foundation
 /// What `rnnrt inspect` reports about an ONNX model: opset, inputs and outputs with their shapes, an
 /// operator histogram, initializer sizes, each recurrent node with its attributes, and the operators
 /// rnnrt cannot run. `Codable`, so `--json` is this struct encoded.
-public struct GraphSummary: Codable, Sendable {
-    public struct Value: Codable, Sendable {
-        public let name: String
+package struct GraphSummary: Codable, Sendable {
+    package struct Value: Codable, Sendable {
+        package let name: String
         /// ONNX element type name (`float`, `int64`, ...), or the numeric code when unknown.
-        public let type: String
+        package let type: String
         /// Extents as text (`"seq"`, `"2"`, `"?"`); nil when the rank is unknown.
-        public let shape: [String]?
+        package let shape: [String]?
     }
 
-    public struct Initializer: Codable, Sendable {
-        public let name: String
-        public let dtype: String
-        public let shape: [Int]
-        public let bytes: Int
+    package struct Initializer: Codable, Sendable {
+        package let name: String
+        package let dtype: String
+        package let shape: [Int]
+        package let bytes: Int
     }
 
-    public struct RecurrentNode: Codable, Sendable {
-        public let name: String
-        public let opType: String
-        public let inputs: [String]
-        public let outputs: [String]
+    package struct RecurrentNode: Codable, Sendable {
+        package let name: String
+        package let opType: String
+        package let inputs: [String]
+        package let outputs: [String]
         /// Attribute values as text (`direction: bidirectional`, `hidden_size: 16`).
-        public let attributes: [String: String]
+        package let attributes: [String: String]
     }
 
-    public let path: String
-    public let format: String
-    public let irVersion: Int64
-    public let opsets: [String: Int64]
-    public let producer: String
-    public let inputs: [Value]
-    public let outputs: [Value]
+    package let path: String
+    package let format: String
+    package let irVersion: Int64
+    package let opsets: [String: Int64]
+    package let producer: String
+    package let inputs: [Value]
+    package let outputs: [Value]
     /// Node count per operator type (subgraphs included).
-    public let operators: [String: Int]
-    public let initializers: [Initializer]
-    public let initializerBytes: Int
-    public let recurrentNodes: [RecurrentNode]
+    package let operators: [String: Int]
+    package let initializers: [Initializer]
+    package let initializerBytes: Int
+    package let recurrentNodes: [RecurrentNode]
     /// Operator types rnnrt does not implement (empty when the model runs).
-    public let unsupportedOperators: [String]
+    package let unsupportedOperators: [String]
 
-    public init(model: Model, path: String) {
+    package init(model: Model, path: String) {
         self.path = path
         format = "ONNX"
         irVersion = model.irVersion
@@ -84,7 +84,7 @@ public struct GraphSummary: Codable, Sendable {
     }
 
     /// The summary as pretty-printed JSON with sorted keys.
-    public func jsonString() throws -> String {
+    package func jsonString() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

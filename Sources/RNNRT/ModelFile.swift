@@ -1,9 +1,15 @@
 import Foundation
 
 /// Any model file rnnrt reads, detected from its content: a checkpoint (every PyTorch format,
-/// safetensors, .npz) or an ONNX model.
+/// safetensors, .npz) or an ONNX model, as read and not yet bound.
+///
+/// What a file holds, for code that looks at its contents before (or instead of) running it. `VerifiableModel`
+/// opens a file through this and binds it to something runnable with the options a run needs; a checkpoint with
+/// several modules, which cannot bind without a prefix, is still a `ModelFile`.
 public enum ModelFile {
+    /// A checkpoint's tensors and values, in any format `StateDict(contentsOf:)` reads.
     case checkpoint(StateDict)
+    /// A decoded ONNX model.
     case onnx(Model)
 
     /// Reads the file at `url`: checkpoint formats are recognized by their first bytes; anything else is

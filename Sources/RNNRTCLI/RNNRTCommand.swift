@@ -7,21 +7,21 @@ import RNNRT
 /// Exit status (set here, and by `verify` for its documented 0/1/2): 0 success; 1 the model could not run
 /// on the given input (shapes, binding, I/O) or stopped at a limit; 64 usage error; 65 a file is malformed,
 /// unsupported or refused as unsafe.
-public struct RNNRTCommand: ParsableCommand {
+package struct RNNRTCommand: ParsableCommand {
     /// The package version, printed by `rnnrt --version` (CHANGELOG.md lists what each version brought).
-    public static let version = "0.9.0"
+    package static let version = "0.9.0"
 
-    public static let configuration = CommandConfiguration(
+    package static let configuration = CommandConfiguration(
         commandName: "rnnrt",
         abstract: "Run PyTorch recurrent networks (RNN, LSTM, GRU) without Python.",
         version: version,
         subcommands: [Run.self, Inspect.self, Verify.self, Convert.self, Bench.self])
 
-    public init() {}
+    package init() {}
 
     /// Parses `arguments` (the process's when nil), runs the command, prints one clear message on
     /// failure and exits with the status documented on the type.
-    public static func main(_ arguments: [String]? = nil) -> Never {
+    package static func main(_ arguments: [String]? = nil) -> Never {
         let status = execute(arguments, standardOutput: { print($0) }, standardError: { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         })
@@ -30,7 +30,7 @@ public struct RNNRTCommand: ParsableCommand {
 
     /// Runs `arguments` in-process and returns the exit status; output goes through the two closures.
     /// Used by `main` and by tests.
-    public static func execute(_ arguments: [String]?, standardOutput: @escaping (String) -> Void,
+    package static func execute(_ arguments: [String]?, standardOutput: @escaping (String) -> Void,
                                standardError: @escaping (String) -> Void) -> Int32 {
         Console.out = standardOutput
         Console.err = standardError

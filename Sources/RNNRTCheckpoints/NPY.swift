@@ -28,6 +28,8 @@ public enum NPY {
     }
 
     /// Decodes the bytes of a `.npy` file (also the entries of a `.npz`).
+    /// - Throws: `RNNRTError` `.malformed` for a bad magic, header or data size, `.unsupported` for a dtype rnnrt
+    ///   does not read (strings, objects, structured arrays, ...).
     public static func decode(_ bytes: [UInt8]) throws -> StoredTensor {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             let head = bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
@@ -108,7 +110,8 @@ public enum NPY {
         return out
     }
 
-    /// Writes `tensor` as a `.npy` file.
+    /// Writes `tensor` as a `.npy` file (`encode(_:)`), replacing what is at `url`.
+    /// - Throws: `RNNRTError` `.io` when the file cannot be written.
     public static func write(_ tensor: StoredTensor, to url: URL) throws {
         do {
             try Data(encode(tensor)).write(to: url)
@@ -117,7 +120,8 @@ public enum NPY {
         }
     }
 
-    /// Writes a float32 tensor as a `.npy` file.
+    /// Writes a float32 tensor as a `.npy` file of dtype `<f4`, replacing what is at `url`.
+    /// - Throws: `RNNRTError` `.io` when the file cannot be written.
     public static func write(_ tensor: Tensor, to url: URL) throws {
         try write(StoredTensor(tensor), to: url)
     }

@@ -4,7 +4,7 @@ import RNNRTCore
 /// NumPy `.npz` archives (`numpy.savez`, `numpy.savez_compressed`): a zip of `<name>.npy` entries, stored or
 /// deflated, each decoded by `NPY.decode`. numpy writes forced-ZIP64 local headers; libzip reads them.
 public enum NPZ {
-    public static let formatName = "NumPy .npz"
+    package static let formatName = "NumPy .npz"
 
     /// Reads every array of the `.npz` at `url`, named without the `.npy` suffix, in archive order.
     /// - Throws: `RNNRTError` `.io` when the file cannot be read, `.malformed` for a corrupt archive, an

@@ -18,7 +18,7 @@ extension StateDict {
     /// - Throws: `RNNRTError` `.io` when the file cannot be written (naming the path and the reason),
     ///   `.unsupported` for complex128 tensors (safetensors has no such dtype) or a header over the
     ///   100 MB readers accept, `.invalidArgument` for a tensor named `__metadata__`.
-    public func writeSafeTensors(to url: URL, metadata: [String: String] = [:]) throws {
+    package func writeSafeTensors(to url: URL, metadata: [String: String] = [:]) throws {
         let (header, ordered) = try SafeTensors.serializedHeader(tensors, metadata: metadata)
         var length = UInt64(header.count)
         var prefix: [UInt8] = []

@@ -4,7 +4,7 @@ import RNNRTCore
 extension StateDict {
     /// Whether the file at `url` starts like a format `init(contentsOf:)` knows (zip, legacy torch.save,
     /// safetensors, .npy, tar), without reading further. Missing or unreadable files throw `.io`.
-    public static func recognizesFormat(of url: URL) throws -> Bool {
+    package static func recognizesFormat(of url: URL) throws -> Bool {
         let head = try withContext("reading \(url.path)") { try FileBytes.head(of: url.path, count: 512) }
         if case .unknown = CheckpointFormat(detecting: head) { return false }
         return true

@@ -21,7 +21,7 @@ extension StateDict {
     /// The file is written beside `url` under a temporary name and renamed over it when complete.
     /// - Throws: `RNNRTError` `.io` when the file cannot be written (naming the path and the reason),
     ///   `.unsupported` for a shape whose strides do not fit in 64 bits.
-    public func writeTorch(to url: URL) throws {
+    package func writeTorch(to url: URL) throws {
         let tensors = self.tensors
         let pickle = try PickleWriter.stateDict(tensors.enumerated().map { index, item in
             (name: item.name, dtype: item.tensor.dtype, shape: item.tensor.shape, storageKey: String(index))

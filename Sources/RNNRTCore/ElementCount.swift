@@ -2,10 +2,10 @@
 /// them: every reader and operator sizes what it allocates through these, so a hostile shape is refused with an error
 /// naming it instead of trapping on overflow or allocating without bound, and a call stays within its
 /// `RunOptions.memoryLimit`.
-public enum ElementCount {
+package enum ElementCount {
     /// The most elements an operator creates from sizes it is given (a shape input, repeats, pads, scales, broadcast
     /// extents): 2^28, 1 GiB of float32. Tensors a caller or a file supplies are limited only by their own size.
-    public static let maximum = 1 << 28
+    package static let maximum = 1 << 28
 
     /// Counts `of(_:_:elementSize:)` passes without reading the call's limits (a task-local value): 2^16 elements,
     /// 256 KiB of float32, which every element limit allows (constant folding's too) and which costs less to make
@@ -17,7 +17,7 @@ public enum ElementCount {
     /// constant-folded); `.limit` when a tensor of that many elements of `elementSize` bytes, with what the call holds
     /// already, would pass the call's memory limit (`RunLimits.current`). `elementSize` 0: a count that allocates
     /// nothing (a shape checked, not made).
-    public static func of(_ shape: [Int], _ what: @autoclosure () -> String,
+    package static func of(_ shape: [Int], _ what: @autoclosure () -> String,
                           elementSize: Int = MemoryLayout<Float>.size) throws -> Int {
         guard let n = shape.checkedElementCount() else {
             throw RNNRTError(.invalidArgument, "\(what()) \(shape.shapeDescription) has a negative extent or more elements than an Int counts")
@@ -56,14 +56,14 @@ public enum ElementCount {
     }
 
     /// `a · b`, or `.invalidArgument` naming `what` when it overflows `Int`.
-    public static func product(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
+    package static func product(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
         let (p, overflow) = a.multipliedReportingOverflow(by: b)
         guard !overflow else { throw RNNRTError(.invalidArgument, "\(what()): \(a) × \(b) overflows") }
         return p
     }
 
     /// `a + b`, or `.invalidArgument` naming `what` when it overflows `Int`.
-    public static func sum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
+    package static func sum(_ a: Int, _ b: Int, _ what: @autoclosure () -> String) throws -> Int {
         let (s, overflow) = a.addingReportingOverflow(b)
         guard !overflow else { throw RNNRTError(.invalidArgument, "\(what()): \(a) + \(b) overflows") }
         return s
@@ -74,7 +74,7 @@ extension Array where Element == Int {
     /// The product of the extents, or nil when one is negative or the product of the non-zero extents overflows
     /// `Int`. A shape that passes can have the product of any of its axes taken unchecked (an empty tensor of shape
     /// `[0, 2^40, 2^40]` does not: the last two axes alone overflow), which is what operators do.
-    public func checkedElementCount() -> Int? {
+    package func checkedElementCount() -> Int? {
         var n = 1, zero = false
         for d in self {
             guard d >= 0 else { return nil }

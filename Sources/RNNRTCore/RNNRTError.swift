@@ -24,24 +24,27 @@ public struct RNNRTError: Error, CustomStringConvertible, Sendable, Equatable {
         case limit
     }
 
+    /// What went wrong, coarsely: the case to branch on.
     public let kind: Kind
+    /// One sentence naming what was expected and what was found, without the context lines.
     public let message: String
     /// Where the error happened, innermost first.
     public internal(set) var context: [String]
 
-    public init(_ kind: Kind, _ message: String, context: [String] = []) {
+    package init(_ kind: Kind, _ message: String, context: [String] = []) {
         self.kind = kind
         self.message = message
         self.context = context
     }
 
     /// This error with one more line of context (outer to what is already there).
-    public func adding(context note: String) -> RNNRTError {
+    package func adding(context note: String) -> RNNRTError {
         var copy = self
         copy.context.append(note)
         return copy
     }
 
+    /// The message, then one `  while …` line per context entry, innermost first: what the `rnnrt` command prints.
     public var description: String {
         ([message] + context.map { "  while \($0)" }).joined(separator: "\n")
     }

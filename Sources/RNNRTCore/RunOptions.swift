@@ -16,11 +16,12 @@ public struct RunOptions: Sendable {
     public var threads: Int
     /// Bytes a call's values may hold at once; nil: no limit. Checked before every tensor whose size comes from the
     /// model (an operator's output sized by a shape input, repeats, pads or broadcasting; a recurrence's outputs and
-    /// scratch) of more than 2^16 elements, counting the float values the call holds
-    /// already (`ElementCount`).
+    /// scratch) of more than 2^16 elements, counting the float values the call holds already; a call that would
+    /// pass it throws `RNNRTError` `.limit`.
     public var memoryLimit: Int?
     /// Seconds a call may take; nil: no limit. Checked before each node of a graph, each `Loop` iteration and `If`
-    /// branch, and between chunks of a recurrence's steps (about a millisecond of work each).
+    /// branch, and between chunks of a recurrence's steps (about a millisecond of work each); a call past it throws
+    /// `RNNRTError` `.limit`.
     public var timeLimit: Double?
     /// Stops the calls that use these options, from any thread, at their next check.
     public var cancellation: Cancellation?
@@ -51,10 +52,14 @@ public struct RunOptions: Sendable {
 public final class Cancellation: Sendable {
     package let flag = AtomicFlag()
 
+    /// A flag not yet set.
     public init() {}
 
+    /// Sets the flag, from any thread: the calls using it stop at their next check, and every later call using it
+    /// stops at its first. It cannot be cleared; make a new `Cancellation` for the next call.
     public func cancel() { flag.set() }
 
+    /// Whether `cancel()` was called.
     public var isCancelled: Bool { flag.isSet }
 }
 

@@ -1,11 +1,11 @@
 /// A small deterministic random number generator (SplitMix64): `rnnrt verify --seed` inputs, benchmark
 /// inputs and test data are reproducible from a seed.
-public struct SeededGenerator: RandomNumberGenerator {
+package struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -14,7 +14,7 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// `count` floats uniform in `range`.
-    public mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
+    package mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
         (0..<count).map { _ in Float.random(in: range, using: &self) }
     }
 }

@@ -8,7 +8,8 @@ public struct StateDict: Sendable {
     private var tensorsByName: [String: StoredTensor] = [:]
     /// Non-tensor leaves (numbers, strings, bools), as `name = text`, in file order.
     public private(set) var values: [(name: String, text: String)] = []
-    /// A short human-readable name of the format the tensors came from.
+    /// A short human-readable name of the format the tensors came from (`PyTorch zip (torch.save)`, `safetensors`,
+    /// ...; `in-memory` for one made in code).
     public var format: String
 
     /// An empty state dict.
@@ -32,7 +33,7 @@ public struct StateDict: Sendable {
     }
 
     /// Records a non-tensor leaf for inspection.
-    public mutating func insertValue(_ text: String, named name: String) {
+    package mutating func insertValue(_ text: String, named name: String) {
         values.append((name, text))
     }
 

@@ -2,10 +2,13 @@ import RNNRTKernels
 
 /// A tensor as a file stores it: any `DType`, C order, elements in host (little-endian) byte order.
 ///
-/// Readers produce these; `floatTensor()` converts to the float32 `Tensor` the engine computes on, and
-/// binding takes `floatStorage()`, which never copies float32 elements.
+/// Readers produce these (`NPY`, `StateDict`'s tensors, ONNX initializers); `floatTensor()` converts one to the
+/// float32 `Tensor` the engine computes on, `GraphTensor(_:)` to a graph input of its own element kind. Binding a
+/// module shares float32 elements with the file instead of copying them.
 public struct StoredTensor: Sendable {
+    /// The element type as stored.
     public let dtype: DType
+    /// Extent of each axis (`[]` for a scalar).
     public let shape: [Int]
     /// Float32 tensors read straight into floats, or used in place in a checkpoint's read-only file mapping,
     /// keep them as they are, so binding shares them instead of copying (the weights of a checkpoint are
@@ -168,7 +171,7 @@ extension StoredTensor {
 
 extension Float {
     /// Decodes IEEE binary16 bits exactly (subnormals, infinities and NaN included), on any platform.
-    public init(halfBits h: UInt16) {
+    package init(halfBits h: UInt16) {
         let sign = UInt32(h >> 15) << 31
         let exp = Int((h >> 10) & 0x1F)
         let frac = UInt32(h & 0x3FF)

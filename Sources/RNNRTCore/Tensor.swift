@@ -26,6 +26,7 @@ public struct Tensor: Sendable, Equatable {
     public var count: Int { scalars.count }
 
     /// The same elements with another shape of equal element count.
+    /// - Throws: `RNNRTError` `.shapeMismatch` when the counts differ or an extent is negative.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == count else {
             throw RNNRTError(.shapeMismatch, "cannot reshape \(shape.shapeDescription) to \(newShape.shapeDescription)")
@@ -34,7 +35,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Swaps axes 0 and 1 (time-major ↔ batch-major) of a tensor of rank ≥ 2.
-    public func swappingFirstTwoAxes() -> Tensor {
+    package func swappingFirstTwoAxes() -> Tensor {
         precondition(rank >= 2)
         let a = shape[0], b = shape[1]
         let inner = shape.dropFirst(2).reduce(1, *)
@@ -64,7 +65,7 @@ package func swapFirstTwoAxes(_ source: UnsafePointer<Float>, _ a: Int, _ b: Int
 
 extension Array where Element == Int {
     /// `[2, 3]` → `"[2, 3]"`; used in every message that names a shape.
-    public var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
+    package var shapeDescription: String { "[" + map(String.init).joined(separator: ", ") + "]" }
 
     /// Steps this multi-index to the next position in C order over the first `count` axes of `extents` (the last
     /// axis fastest); past the end it wraps to all zeros.

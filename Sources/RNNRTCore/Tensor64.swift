@@ -36,7 +36,7 @@ public struct Tensor64: Sendable, Equatable {
     public var float32: Tensor { Tensor(shape: shape, scalars: scalars.map { Float($0) }) }
 
     /// Swaps axes 0 and 1 (time-major ↔ batch-major) of a tensor of rank ≥ 2.
-    public func swappingFirstTwoAxes() -> Tensor64 {
+    package func swappingFirstTwoAxes() -> Tensor64 {
         precondition(rank >= 2)
         let a = shape[0], b = shape[1]
         let inner = shape.dropFirst(2).reduce(1, *)

@@ -2,9 +2,12 @@
 ///
 /// The default (`.pytorch`) is rnnrt's contract with PyTorch on float32: atol 1e-5, rtol 1e-4.
 public struct Tolerance: Sendable, Equatable, Codable {
+    /// The absolute term: the difference allowed where `expected` is 0.
     public var atol: Float
+    /// The relative term: the share of `|expected|` added to `atol`.
     public var rtol: Float
 
+    /// `|actual − expected| ≤ atol + rtol·|expected|`.
     public init(atol: Float, rtol: Float) {
         self.atol = atol
         self.rtol = rtol
@@ -13,7 +16,8 @@ public struct Tolerance: Sendable, Equatable, Codable {
     /// rnnrt's agreement contract with PyTorch: atol 1e-5, rtol 1e-4.
     public static let pytorch = Tolerance(atol: 1e-5, rtol: 1e-4)
 
-    /// Compares `actual` against `expected` element by element.
+    /// Compares `actual` against `expected` element by element (NaN agrees with NaN, an infinity with the same
+    /// infinity); tensors of different shapes do not agree.
     public func compare(_ actual: Tensor, _ expected: Tensor) -> Comparison {
         guard actual.shape == expected.shape else {
             return Comparison(actualShape: actual.shape, expectedShape: expected.shape, maxAbsError: .infinity,
@@ -43,7 +47,9 @@ public struct Tolerance: Sendable, Equatable, Codable {
 
 /// The result of `Tolerance.compare`.
 public struct Comparison: Sendable, Equatable, Codable {
+    /// The shape of the tensor compared (`actual`).
     public let actualShape: [Int]
+    /// The shape of the reference (`expected`).
     public let expectedShape: [Int]
     /// Largest `|actual − expected|` over all elements.
     public let maxAbsError: Float
@@ -70,6 +76,7 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
     /// The absolute term, in float32 ulps (2⁻²³) of `max(1, largest |reference|)`.
     public var ulps: Double
 
+    /// Each side within `multiple` noise floors plus `ulps` float32 ulps of the reference's largest magnitude.
     public init(multiple: Double, ulps: Double) {
         self.multiple = multiple
         self.ulps = ulps
@@ -80,13 +87,13 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
 
     /// Compares `a` and `b` with `exact`; `float32` is rnnrt's float32 result of the model `exact` was computed from,
     /// whose distance from `exact` is the noise floor.
-    public func compare(a: Tensor, b: Tensor, exact: Tensor64, float32: Tensor) -> NoiseComparison {
+    package func compare(a: Tensor, b: Tensor, exact: Tensor64, float32: Tensor) -> NoiseComparison {
         compare(a: a, b: b, exact: exact, floor: float32.shape == exact.shape ? NoiseTolerance.distance(float32, exact).0 : 0)
     }
 
     /// Compares `a` and `b` with `exact` given the noise floor (a floor that is not finite — rnnrt's float32 result
     /// NaN or infinite where the reference is not — judges nothing: the comparison fails).
-    public func compare(a: Tensor, b: Tensor, exact: Tensor64, floor: Double) -> NoiseComparison {
+    package func compare(a: Tensor, b: Tensor, exact: Tensor64, floor: Double) -> NoiseComparison {
         guard a.shape == exact.shape, b.shape == exact.shape else {
             return NoiseComparison(distanceA: a.shape == exact.shape ? 0 : .infinity, distanceB: b.shape == exact.shape ? 0 : .infinity,
                                    floor: floor, bound: 0, worstIndex: nil, worstSide: a.shape == exact.shape ? "B" : "A", passed: false)
@@ -102,13 +109,13 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
     }
 
     /// The largest finite `|exact|` (0 for an empty or all-zero reference).
-    public static func scale(_ exact: Tensor64) -> Double {
+    package static func scale(_ exact: Tensor64) -> Double {
         exact.scalars.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 }
     }
 
     /// The largest `|x − exact|` and where it is: equal values (infinities included) and NaN against NaN count 0, NaN
     /// against a number counts infinite. `x` has `exact`'s element count.
-    public static func distance(_ x: Tensor, _ exact: Tensor64) -> (Double, Int?) {
+    package static func distance(_ x: Tensor, _ exact: Tensor64) -> (Double, Int?) {
         var largest = 0.0, worst: Int? = nil
         for i in 0..<x.count {
             let v = Double(x.scalars[i]), e = exact.scalars[i]
@@ -120,24 +127,27 @@ public struct NoiseTolerance: Sendable, Equatable, Codable {
     }
 }
 
-/// The result of `NoiseTolerance.compare`.
+/// How two float32 results compared with a float64 reference under a `NoiseTolerance`: a
+/// `VerificationReport.OutputResult`'s numbers under the float64 judgement.
 public struct NoiseComparison: Sendable, Equatable, Codable {
-    /// Largest `|A − exact|` and `|B − exact|` (infinite when a shape differs from the reference's).
+    /// Largest `|A − exact|` (infinite when A's shape differs from the reference's).
     public let distanceA: Double
+    /// Largest `|B − exact|` (infinite when B's shape differs from the reference's).
     public let distanceB: Double
     /// The float32 noise floor: largest `|rnnrt's float32 − exact|`.
     public let floor: Double
     /// What each distance may reach: `multiple · floor + ulps · 2⁻²³ · max(1, largest |exact|)`.
     public let bound: Double
-    /// Where the side farther from the reference is farthest from it, and which side that is (`A` or `B`).
+    /// Where the side farther from the reference is farthest from it (nil when neither side differs from it).
     public let worstIndex: [Int]?
+    /// Which side `worstIndex` is on: `A` or `B`.
     public let worstSide: String?
     /// The larger distance in noise floors (infinite over a zero floor, unless both sides are exact: 0).
     public let ratio: Double
     /// True when both distances are within the bound.
     public let passed: Bool
 
-    public init(distanceA: Double, distanceB: Double, floor: Double, bound: Double, worstIndex: [Int]?, worstSide: String?,
+    package init(distanceA: Double, distanceB: Double, floor: Double, bound: Double, worstIndex: [Int]?, worstSide: String?,
                 passed: Bool) {
         self.distanceA = distanceA
         self.distanceB = distanceB

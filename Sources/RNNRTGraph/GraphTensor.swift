@@ -9,38 +9,52 @@ import RNNRTCore
 /// inputs'. Operators that build new integer tensors from others (shape and indexing operators) give them
 /// int64.
 ///
+/// Float data goes in and out as a `Tensor`: `GraphTensor(tensor)` is an input, `try output.tensor(name)` a float
+/// output's values.
+///
 /// Element arrays are copy-on-write Swift arrays, so an operator that receives the last reference to an
 /// input can update it in place (the executor drops each value after its last use).
 public struct GraphTensor: Sendable, Equatable {
+    /// The elements, in C order, of one of the three kinds.
     public enum Elements: Sendable, Equatable {
+        /// Float elements (every ONNX float type, computed in float32).
         case float([Float])
+        /// Integer elements of any ONNX integer type, held as Int64 (`integerType` says which).
         case int([Int64])
+        /// Bool elements.
         case bool([Bool])
     }
 
+    /// Extent of each axis (`[]` for a scalar).
     public var shape: [Int]
+    /// The elements in C order; their count is the product of `shape`.
     public var elements: Elements
     /// The ONNX type of an integer tensor's values (`.int64` unless the tensor was read as, or computed to be,
     /// another integer type); unused for float and bool tensors.
     public var integerType: DType = .int64
 
+    /// A tensor of `shape` over `elements` (their count must be the shape's element count); integers are int64.
     public init(shape: [Int], elements: Elements) {
         self.shape = shape
         self.elements = elements
     }
 
     /// An integer tensor of ONNX type `type` (uint8, int8, int32, ...), its values already in that type's range.
-    public init(shape: [Int], ints: [Int64], type: DType) {
+    package init(shape: [Int], ints: [Int64], type: DType) {
         self.init(shape: shape, elements: .int(ints))
         integerType = type
     }
 
+    /// A float `Tensor` as a graph value, to feed a plan: same shape, same elements.
     public init(_ tensor: Tensor) {
         self.init(shape: tensor.shape, elements: .float(tensor.scalars))
     }
 
+    /// A float tensor of `shape` over `floats` (C order; the count must be the shape's element count).
     public init(shape: [Int], floats: [Float]) { self.init(shape: shape, elements: .float(floats)) }
+    /// An int64 tensor of `shape` over `ints` (C order; the count must be the shape's element count).
     public init(shape: [Int], ints: [Int64]) { self.init(shape: shape, elements: .int(ints)) }
+    /// A bool tensor of `shape` over `bools` (C order; the count must be the shape's element count).
     public init(shape: [Int], bools: [Bool]) { self.init(shape: shape, elements: .bool(bools)) }
 
     /// A stored tensor of any dtype: floats become float32, integers int64, bools bools.
@@ -73,10 +87,11 @@ public struct GraphTensor: Sendable, Equatable {
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
+    /// Number of axes.
     public var rank: Int { shape.count }
 
     /// `float`, the integer type (`int64`, `uint8`, ...) or `bool`, for messages.
-    public var typeName: String {
+    package var typeName: String {
         switch elements {
         case .float: return "float"
         case .int: return integerType.rawValue
@@ -85,7 +100,7 @@ public struct GraphTensor: Sendable, Equatable {
     }
 
     /// The float elements, or `.invalidArgument` naming `what` when the tensor is not float.
-    public func floats(_ what: @autoclosure () -> String) throws -> [Float] {
+    package func floats(_ what: @autoclosure () -> String) throws -> [Float] {
         guard case .float(let v) = elements else {
             throw RNNRTError(.invalidArgument, "\(what()) must be a float tensor, got \(typeName) \(shape.shapeDescription)")
         }
@@ -93,7 +108,7 @@ public struct GraphTensor: Sendable, Equatable {
     }
 
     /// The integer elements (bools count as 0/1), or `.invalidArgument` for float tensors.
-    public func ints(_ what: @autoclosure () -> String) throws -> [Int64] {
+    package func ints(_ what: @autoclosure () -> String) throws -> [Int64] {
         switch elements {
         case .int(let v): return v
         case .bool(let v): return v.map { $0 ? 1 : 0 }
@@ -101,12 +116,15 @@ public struct GraphTensor: Sendable, Equatable {
         }
     }
 
-    /// The float32 `Tensor` of a float tensor.
+    /// A float tensor's values as a `Tensor` (same shape): how a plan's float output comes back to `Tensor`, as in
+    /// `try output.tensor(name)`.
+    /// - Throws: `.invalidArgument` naming `what` (the value's name, for the message) when the elements are
+    ///   integer or bool; read those from `elements`.
     public func tensor(_ what: @autoclosure () -> String) throws -> Tensor {
         Tensor(shape: shape, scalars: try floats(what()))
     }
 
-    /// As stored: float32, int64 or bool.
+    /// As stored: float32, the integer type (`integerType`), or bool; what `NPY.write` takes to save any output.
     public var stored: StoredTensor {
         switch elements {
         case .float(let v):

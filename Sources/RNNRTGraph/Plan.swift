@@ -1,9 +1,9 @@
 import RNNRTCore
 
 /// A graph ready to run: every node's operator resolved and built (attributes checked, constant weights
-/// prepared), constants folded (inside `If` and `Loop` bodies too), fusions applied (`Plan.fuse`), values numbered,
-/// and the last use of every value known, so that each float buffer goes back to the run's arena (`FloatArena`) as
-/// soon as nothing reads it: a call with the shapes of the calls before it computes into their buffers.
+/// prepared), constants folded (inside `If` and `Loop` bodies too), fusions applied, values numbered, and the last
+/// use of every value known, so that each float buffer goes back to the run's pool of buffers as soon as nothing
+/// reads it: a call with the shapes of the calls before it computes into their buffers.
 ///
 /// ```swift
 /// let plan = try Plan(model: model)                       // unsupported ops: one error listing them all
@@ -33,7 +33,9 @@ public final class Plan: Sendable {
         }
     }
 
+    /// The graph the plan was made from, as given (before folding and fusion).
     public let graph: Graph
+    /// The `ai.onnx` operator set version the operators are built for.
     public let opset: Int64
     /// What a run that passes no options of its own may use: threads, memory, time.
     public let options: RunOptions
@@ -43,7 +45,8 @@ public final class Plan: Sendable {
     let constants: [(slot: Int, value: GraphTensor)]
     /// Every input name a caller may give (runtime inputs and overridable initializers).
     let inputNames: Set<String>
-    /// The inputs a caller feeds (the graph's inputs that are not initializers), in order.
+    /// The inputs a caller feeds (the graph's inputs that are not initializers), in order, with their declared
+    /// element types and shapes.
     public let runtimeInputs: [ValueInfo]
     let inputSlots: [(info: ValueInfo, slot: Int)]
     /// Graph inputs that also have an initializer: the initializer is a default a caller may override
@@ -73,6 +76,9 @@ public final class Plan: Sendable {
         try self.init(graph: model.graph, opset: model.opset, options: options)
     }
 
+    /// Resolves and builds every node of `graph` (one made in code, or a model's) for operator set `opset`;
+    /// `options` hold every run that passes none of its own.
+    /// - Throws: as `init(model:options:)`.
     public convenience init(graph: Graph, opset: Int64, options: RunOptions = RunOptions()) throws {
         try self.init(graph: graph, opset: opset, outerScope: [], outerConstant: { _ in nil }, prepared: PreparedWeights(),
                       options: options)
@@ -159,7 +165,7 @@ public final class Plan: Sendable {
     }
 
     /// `run`, recording the time each node takes into `profile`.
-    public func run(_ inputs: [String: GraphTensor], profile: PlanProfile,
+    package func run(_ inputs: [String: GraphTensor], profile: PlanProfile,
                     options: RunOptions? = nil) throws -> [(name: String, tensor: GraphTensor)] {
         let outputs = try runOutermost(inputs, profile: profile, options: options ?? self.options)
         profile.finishRun()

@@ -4,23 +4,23 @@
 /// A node inside an `If` or `Loop` body is recorded under its own path (the enclosing node's label, then its own);
 /// an enclosing node keeps only its own time, its bodies' nodes excluded, so the times add up to the runs' time.
 /// One profile records one run at a time (it is not for concurrent runs).
-public final class PlanProfile: @unchecked Sendable {
+package final class PlanProfile: @unchecked Sendable {
     /// One node's record.
-    public struct Entry: Sendable {
+    package struct Entry: Sendable {
         /// The node's label, after those of the nodes whose bodies hold it (`If node 'a' › LSTM node 'b'`).
-        public let path: String
-        public let opType: String
+        package let path: String
+        package let opType: String
         /// How many times it ran (a `Loop` body's nodes once per iteration).
-        public fileprivate(set) var calls: Int
-        public fileprivate(set) var seconds: Double
+        package fileprivate(set) var calls: Int
+        package fileprivate(set) var seconds: Double
     }
 
     /// Time per operator type.
-    public struct OperatorTotal: Sendable {
-        public let opType: String
+    package struct OperatorTotal: Sendable {
+        package let opType: String
         /// Distinct nodes of this type that ran.
-        public let nodes: Int
-        public let seconds: Double
+        package let nodes: Int
+        package let seconds: Double
     }
 
     /// A step of a plan, run inside the node of entry `parent` (−1 at the top).
@@ -38,18 +38,18 @@ public final class PlanProfile: @unchecked Sendable {
     /// Time recorded so far, in every entry: what a node's bodies recorded while it ran is this difference.
     private var recorded: Duration = .zero
     /// Completed top-level runs.
-    public private(set) var runs = 0
+    package private(set) var runs = 0
 
-    public init() {}
+    package init() {}
 
     /// Every node that ran, in the order each first ran.
-    public var nodes: [Entry] { entries }
+    package var nodes: [Entry] { entries }
 
     /// Seconds over every node and run.
-    public var totalSeconds: Double { nodes.reduce(0) { $0 + $1.seconds } }
+    package var totalSeconds: Double { nodes.reduce(0) { $0 + $1.seconds } }
 
     /// Time per operator type, the largest first.
-    public var operatorTotals: [OperatorTotal] {
+    package var operatorTotals: [OperatorTotal] {
         Dictionary(grouping: nodes, by: \.opType)
             .map { OperatorTotal(opType: $0.key, nodes: $0.value.count, seconds: $0.value.reduce(0) { $0 + $1.seconds }) }
             .sorted { $0.seconds > $1.seconds }

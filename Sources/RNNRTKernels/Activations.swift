@@ -3,19 +3,19 @@ import Foundation
 
 /// Logistic sigmoid `1 / (1 + e^-x)` in float32, correctly saturating at both ends (no NaN for ±∞).
 @inline(__always)
-public func sigmoid(_ x: Float) -> Float {
+package func sigmoid(_ x: Float) -> Float {
     1 / (1 + Foundation.exp(-x))
 }
 
 /// Hyperbolic tangent in float32 (the C library's `tanhf`, ≤ 1 ulp).
 @inline(__always)
-public func hyperbolicTangent(_ x: Float) -> Float {
+package func hyperbolicTangent(_ x: Float) -> Float {
     Foundation.tanh(x)
 }
 
 /// `max(x, 0)`, propagating NaN as PyTorch's relu does.
 @inline(__always)
-public func relu(_ x: Float) -> Float {
+package func relu(_ x: Float) -> Float {
     x.isNaN ? x : (x > 0 ? x : 0)
 }
 
@@ -23,7 +23,7 @@ extension ActivationFunction {
     /// `y[i] = f(x[i])` for `count` values; `y` may be `x`. With the AVX2 kernels, sigmoid, tanh, relu and SiLU run
     /// on the vector math of the recurrent cells; everything else (and every function on the portable kernels)
     /// element by element.
-    public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
         if KernelSet.avx2 {
             switch self {
@@ -38,7 +38,7 @@ extension ActivationFunction {
     }
 
     /// A new array of `f(x[i])`.
-    public func applied(to x: [Float]) -> [Float] {
+    package func applied(to x: [Float]) -> [Float] {
         [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
             x.withUnsafeBufferPointer { apply($0.baseAddress!, y.baseAddress!, count: x.count) }
             initialized = x.count

@@ -3,7 +3,7 @@ import Foundation
 extension ActivationFunction {
     /// The function in float64, for the float64 reference computation: the same formulas as the float32 one with
     /// `activation_alpha`/`activation_beta` widened, softplus without the float32 cut-off (`max(x, 0) + log1p(e^−|x|)`).
-    public func callAsFunction(_ x: Double) -> Double {
+    package func callAsFunction(_ x: Double) -> Double {
         switch self {
         case .relu: return x.isNaN ? x : (x > 0 ? x : 0)
         case .tanh: return Foundation.tanh(x)

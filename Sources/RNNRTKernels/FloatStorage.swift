@@ -8,7 +8,7 @@
 ///
 /// `@unchecked Sendable`: the array is a value, and borrowed memory is never written while its owner (itself
 /// `Sendable`) lives, so any thread may read it.
-public struct FloatStorage: @unchecked Sendable {
+package struct FloatStorage: @unchecked Sendable {
     private enum Elements {
         case array([Float])
         case borrowed(base: UnsafePointer<Float>, count: Int, owner: AnyObject & Sendable)
@@ -17,18 +17,18 @@ public struct FloatStorage: @unchecked Sendable {
     private let elements: Elements
 
     /// The elements of `floats` (shared, not copied).
-    public init(_ floats: [Float]) {
+    package init(_ floats: [Float]) {
         elements = .array(floats)
     }
 
     /// `count` floats at `base`, which must stay initialized, unchanged and valid for as long as `owner`
     /// lives; the storage and every copy of it keep `owner` alive.
-    public init(unsafeBorrowing base: UnsafePointer<Float>, count: Int, owner: AnyObject & Sendable) {
+    package init(unsafeBorrowing base: UnsafePointer<Float>, count: Int, owner: AnyObject & Sendable) {
         elements = .borrowed(base: base, count: max(count, 0), owner: owner)
     }
 
     /// Number of elements.
-    public var count: Int {
+    package var count: Int {
         switch elements {
         case .array(let a): return a.count
         case .borrowed(_, let count, _): return count
@@ -36,13 +36,13 @@ public struct FloatStorage: @unchecked Sendable {
     }
 
     /// Whether the elements are borrowed from another object's memory (a file mapping) rather than an array.
-    public var isBorrowed: Bool {
+    package var isBorrowed: Bool {
         if case .borrowed = elements { return true }
         return false
     }
 
     /// Calls `body` with the elements, valid only inside `body`.
-    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+    package func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         switch elements {
         case .array(let a):
             return try a.withUnsafeBufferPointer(body)
@@ -52,7 +52,7 @@ public struct FloatStorage: @unchecked Sendable {
     }
 
     /// The elements as an array: the array itself when there is one, else a copy of the borrowed elements.
-    public var array: [Float] {
+    package var array: [Float] {
         switch elements {
         case .array(let a):
             return a
@@ -63,7 +63,7 @@ public struct FloatStorage: @unchecked Sendable {
 
     /// The elements in `range`: borrowed storage is narrowed without a copy, an array is shared when the
     /// range is all of it and copied otherwise. Nil when `range` does not lie within `0..<count`.
-    public func slice(_ range: Range<Int>) -> FloatStorage? {
+    package func slice(_ range: Range<Int>) -> FloatStorage? {
         guard range.lowerBound >= 0, range.upperBound <= count else { return nil }
         switch elements {
         case .array(let a):

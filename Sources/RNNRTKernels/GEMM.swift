@@ -7,7 +7,7 @@ import CRNNRTKernels
 /// are the caller's contract (checked with `precondition`). The inner kernel keeps a 4×16 block of C in
 /// SIMD registers and streams rows of B, so B should be the wide, pre-packed operand (weights laid out
 /// `[k×n]` once at load time).
-public func sgemm(
+package func sgemm(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
@@ -25,7 +25,7 @@ public func sgemm(
 
 /// The portable Swift `sgemm` (SIMD8 register blocks): the fallback on CPUs without AVX2/FMA and the
 /// reference the AVX2 kernel is tested against.
-public func portableSgemm(
+package func portableSgemm(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,

@@ -3,7 +3,7 @@ import Foundation
 /// A gate activation of the ONNX recurrent operators (`activations` attribute), with its
 /// `activation_alpha`/`activation_beta` parameters; also what the graph executor's activation operators apply to
 /// whole tensors (`apply`).
-public enum ActivationFunction: Sendable, Equatable {
+package enum ActivationFunction: Sendable, Equatable {
     case relu
     case tanh
     case sigmoid
@@ -27,7 +27,7 @@ public enum ActivationFunction: Sendable, Equatable {
     case silu
 
     @inline(__always)
-    public func callAsFunction(_ x: Float) -> Float {
+    package func callAsFunction(_ x: Float) -> Float {
         switch self {
         case .relu: return RNNRTKernels.relu(x)
         case .tanh: return hyperbolicTangent(x)
@@ -47,15 +47,15 @@ public enum ActivationFunction: Sendable, Equatable {
 
 /// Everything about a recurrent cell's pointwise update beyond PyTorch's fixed form, as the ONNX
 /// operators allow: gate activations, pre-activation clipping, LSTM coupled input-forget gate.
-public struct CellFunctions: Sendable, Equatable {
+package struct CellFunctions: Sendable, Equatable {
     /// LSTM: `[f, g, h]`; GRU: `[f, g]`; RNN: `[f]` (ONNX's names).
-    public var activations: [ActivationFunction]
+    package var activations: [ActivationFunction]
     /// Clamp every gate pre-activation to `[−clip, clip]`; nil: no clipping.
-    public var clip: Float?
+    package var clip: Float?
     /// LSTM: `f = 1 − i`.
-    public var inputForget: Bool
+    package var inputForget: Bool
 
-    public init(activations: [ActivationFunction], clip: Float? = nil, inputForget: Bool = false) {
+    package init(activations: [ActivationFunction], clip: Float? = nil, inputForget: Bool = false) {
         self.activations = activations
         self.clip = clip
         self.inputForget = inputForget
@@ -72,7 +72,7 @@ public struct CellFunctions: Sendable, Equatable {
 /// General LSTM step (any activations, clipping, coupled gates, peepholes). `gates` is `[batch × 4H]` in
 /// PyTorch's block order `i, f, g, o` with both biases and `h·Rᵀ` added; `peepholes`, when given, is
 /// `[3H]` in the order `i, f, o`. Updates `c` in place and writes `h` (`[batch × H]` each).
-public func lstmPointwiseGeneral(
+package func lstmPointwiseGeneral(
     gates: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int, functions fn: CellFunctions, peepholes: UnsafePointer<Float>?
 ) {
@@ -97,7 +97,7 @@ public func lstmPointwiseGeneral(
 /// General GRU step with the reset gate applied after the recurrent product (`linear_before_reset` ≠ 0,
 /// PyTorch's form): `inputPart` = `x·Wᵀ + Wb`, `hiddenPart` = `h·Rᵀ + Rb`, both `[batch × 3H]` in
 /// block order `r, z, n`. Updates `h` in place.
-public func gruPointwiseGeneral(
+package func gruPointwiseGeneral(
     inputPart: UnsafePointer<Float>, hiddenPart: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int, functions fn: CellFunctions
 ) {
@@ -115,7 +115,7 @@ public func gruPointwiseGeneral(
 /// First half of a GRU step with the reset gate applied before the recurrent product
 /// (`linear_before_reset` = 0): from `x·Wᵀ + Wb` and `h·Rᵀ + Rb` (only the `r, z` blocks are read), writes
 /// the reset gate `r` and `r ⊙ h` (`[batch × H]` each) and the update gate `z` into `zOut`.
-public func gruResetGates(
+package func gruResetGates(
     inputPart: UnsafePointer<Float>, hiddenPart: UnsafePointer<Float>, h: UnsafePointer<Float>,
     resetHidden: UnsafeMutablePointer<Float>, zOut: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int, functions fn: CellFunctions
@@ -132,7 +132,7 @@ public func gruResetGates(
 
 /// Second half of that step: `n = g(x_n + (r ⊙ h)·R_nᵀ + Rb_n)` (`candidate` holds the last two terms,
 /// `[batch × H]`), `h' = (1 − z) ⊙ n + z ⊙ h`.
-public func gruCandidateUpdate(
+package func gruCandidateUpdate(
     inputPart: UnsafePointer<Float>, candidate: UnsafePointer<Float>, z: UnsafePointer<Float>,
     h: UnsafeMutablePointer<Float>, hidden: Int, batch: Int, functions fn: CellFunctions
 ) {
@@ -147,7 +147,7 @@ public func gruCandidateUpdate(
 }
 
 /// General Elman RNN step: `h = f(clip(pre))` over `count` values.
-public func rnnPointwiseGeneral(preactivation: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int,
+package func rnnPointwiseGeneral(preactivation: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int,
                                 functions fn: CellFunctions) {
     for j in 0..<count { h[j] = fn.act(0, preactivation[j]) }
 }

@@ -6,15 +6,15 @@ import Darwin
 
 /// Memory for the buffers the kernels stream through: workspace (a sequence's input projection, layer outputs)
 /// and weights copied into a kernel form.
-public enum KernelMemory {
+package enum KernelMemory {
     /// Buffers from this size on are 2 MB aligned and, on Linux, advised `MADV_HUGEPAGE`: a product over tens of
     /// megabytes then walks a few 2 MB pages instead of thousands of 4 KB ones, whose translations do not fit the
     /// TLB. The kernel decides whether huge pages are used; smaller buffers get 64 bytes.
-    public static let hugePageBytes = 2 << 20
+    package static let hugePageBytes = 2 << 20
 
     /// Room for `count` floats (contents unspecified), 64-byte aligned at least (a cache line: vector loads and
     /// stores never straddle two lines); release it with `deallocate()`.
-    public static func allocate(floats count: Int) -> UnsafeMutablePointer<Float> {
+    package static func allocate(floats count: Int) -> UnsafeMutablePointer<Float> {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let huge = bytes >= hugePageBytes
         let size = huge ? (bytes + hugePageBytes - 1) / hugePageBytes * hugePageBytes : bytes

@@ -8,7 +8,7 @@ import CRNNRTKernels
 
 /// LSTM step. `gates` is `[batch × 4H]`, blocks `i, f, g, o`, pre-activations with both biases added.
 /// Updates `c` (`[batch × H]`) in place and writes `h = o ⊙ tanh(c)` (`[batch × H]`).
-public func lstmPointwise(
+package func lstmPointwise(
     gates: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int
 ) {
@@ -30,7 +30,7 @@ public func lstmPointwise(
 /// GRU step. `inputPart` is `x·Wihᵀ + b_ih` and `hiddenPart` is `h·Whhᵀ + b_hh`, both `[batch × 3H]`
 /// with blocks `r, z, n`. Updates `h` (`[batch × H]`) in place:
 /// `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`, `n = tanh(x_n + r ⊙ h_n)`, `h' = (1 − z) ⊙ n + z ⊙ h`.
-public func gruPointwise(
+package func gruPointwise(
     inputPart: UnsafePointer<Float>, hiddenPart: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
     hidden: Int, batch: Int
 ) {
@@ -47,7 +47,7 @@ public func gruPointwise(
 }
 
 /// Elman RNN step: `h = tanh(pre)` or `relu(pre)` elementwise over `count` values.
-public func rnnPointwise(
+package func rnnPointwise(
     preactivation: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>, count: Int, useRelu: Bool
 ) {
     if KernelSet.avx2 { rnnrt_rnn_pointwise_avx2(preactivation, h, count, useRelu ? 1 : 0); return }

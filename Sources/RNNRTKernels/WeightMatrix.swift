@@ -20,14 +20,14 @@ import Darwin
 /// A recurrence may add a kernel form on first use (`withRecurrentKernelWeights`): row slivers for the batch sizes
 /// they suit, or the packed form of a large matrix kept in place. Each is one more copy of the matrix, made once and
 /// kept with it.
-public struct WeightMatrix: Sendable {
+package struct WeightMatrix: Sendable {
     /// Elements up to which W is packed (1 MB of float32).
-    public static let packLimit = 1 << 18
+    package static let packLimit = 1 << 18
     /// Rows of A from which a product with a matrix kept in place by size uses its packed copy (made on first use).
-    public static let packedFromRows = 8
+    package static let packedFromRows = 8
 
     /// Which AVX2 form a matrix takes.
-    public enum Layout: Sendable {
+    package enum Layout: Sendable {
         /// Packed up to `packLimit` elements, in place above.
         case bySize
         case packed
@@ -35,7 +35,7 @@ public struct WeightMatrix: Sendable {
 
         /// `RNNRT_WEIGHT_LAYOUT=packed` or `in-place` forces one form for every matrix (the tests run every
         /// fixture both ways); otherwise by size.
-        public static let current: Layout = {
+        package static let current: Layout = {
             guard let value = getenv("RNNRT_WEIGHT_LAYOUT").map({ String(cString: $0) }) else { return .bySize }
             switch value {
             case "packed": return .packed
@@ -47,7 +47,7 @@ public struct WeightMatrix: Sendable {
         /// The form of a graph's constant product operand (`Conv`, `Gemm`, `MatMul` weights): packed whatever its
         /// size, since each call multiplies many rows by it (the in-place form would pack it again per call), unless
         /// `RNNRT_WEIGHT_LAYOUT` forces a form.
-        public static var constantOperand: Layout { current == .bySize ? .packed : current }
+        package static var constantOperand: Layout { current == .bySize ? .packed : current }
     }
 
     /// Floats from `KernelMemory` (64-byte aligned at least: the packed slivers are read 32 bytes at a time, and
@@ -91,9 +91,9 @@ public struct WeightMatrix: Sendable {
     }
 
     /// Columns of the right operand (inner dimension of the product).
-    public let k: Int
+    package let k: Int
     /// Rows of W: outputs of the product.
-    public let n: Int
+    package let n: Int
     let storage: Storage
     /// For a matrix kept in place by size: its packed copy for recurrences, made on first use.
     private let packedOnUse: PackedOnUse?
@@ -104,13 +104,13 @@ public struct WeightMatrix: Sendable {
     private let recurrentRowSlivers: Bool
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs.
-    public init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
+    package init(weights w: [Float], rows n: Int, cols k: Int, layout: Layout = .current) {
         self.init(weights: FloatStorage(w), rows: n, cols: k, layout: layout)
     }
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs; a matrix used in place keeps
     /// `w` (and whatever owns its memory) alive and only reads it.
-    public init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current) {
+    package init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current) {
         precondition(w.count == k * n)
         self.k = k
         self.n = n
@@ -137,7 +137,7 @@ public struct WeightMatrix: Sendable {
 
     /// From `Wᵀ = B [k × n]`, row-major with rows `ldb` apart (a `MatMul`'s right operand as stored): packed straight
     /// from B when the packed form is chosen, else transposed into W first.
-    public static func transposing(_ b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int,
+    package static func transposing(_ b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int,
                                    layout: Layout = .current) -> WeightMatrix {
         let packed = layout == .packed || (layout == .bySize && k * n <= WeightMatrix.packLimit)
         if KernelSet.avx2 && k > 0 && n > 0 && packed {
@@ -161,7 +161,7 @@ public struct WeightMatrix: Sendable {
     }
 
     /// Number of elements of W.
-    public var count: Int { k * n }
+    package var count: Int { k * n }
 
     /// Whether `other` is this matrix, in the same memory (not a copy of it).
     package func sharesStorage(with other: WeightMatrix) -> Bool {
@@ -175,7 +175,7 @@ public struct WeightMatrix: Sendable {
     }
 
     /// The matrix as the AVX2 kernels take it, valid inside `body`; nil for the portable form.
-    public func withKernelWeights<R>(_ body: (rnnrt_weights) throws -> R) rethrows -> R? {
+    package func withKernelWeights<R>(_ body: (rnnrt_weights) throws -> R) rethrows -> R? {
         switch storage {
         case .packed(let p):
             return try withExtendedLifetime(p) { try body(packedWeights(p)) }
@@ -195,7 +195,7 @@ public struct WeightMatrix: Sendable {
     /// - otherwise a matrix kept in place by size is packed, since the packed form's small-batch products are faster
     ///   and scale better when two threads split the units. `packable`: false to keep the in-place form (row slivers
     ///   are still added).
-    public func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true,
+    package func withRecurrentKernelWeights<R>(batch: Int? = nil, packable: Bool = true,
                                               _ body: (rnnrt_weights) throws -> R) rethrows -> R? {
         if recurrentRowSlivers, let batch, rnnrt_row_slivers_suit(batch) == 1,
            let result = try withRowSlivers({ slivers in
@@ -214,7 +214,7 @@ public struct WeightMatrix: Sendable {
 
     /// W in slivers of 6 rows, each `[k][6]` (`rnnrt_pack_row_slivers`: the packed left operand of a product
     /// `W · B`), valid inside `body`; made on first use and kept. Nil for the portable form.
-    public func withRowSlivers<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R? {
+    package func withRowSlivers<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R? {
         guard let rowSliversOnUse else { return nil }
         let slivers = rowSliversOnUse.get {
             withKernelWeights { weights in
@@ -237,7 +237,7 @@ public struct WeightMatrix: Sendable {
     }
 
     /// `C[m×w] = (accumulate ? C : 0) + A[m×k] · Wᵀ[:, columns]` (all columns when nil; `w` = their count).
-    public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+    package func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                          accumulate: Bool, columns: Range<Int>? = nil) {
         let cols = columns ?? 0..<n
         guard m > 0, !cols.isEmpty else { return }

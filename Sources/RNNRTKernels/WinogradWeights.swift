@@ -2,15 +2,15 @@ import CRNNRTKernels
 
 /// A 3×3 convolution's constant weights transformed once for Winograd's F(2×2, 3×3)
 /// (`rnnrt_winograd_conv_avx2`): each 2×2 block of outputs in 16 products instead of 36. With the AVX2 kernels only.
-public final class WinogradWeights: @unchecked Sendable {
+package final class WinogradWeights: @unchecked Sendable {
     /// Output channels.
-    public let m: Int
+    package let m: Int
     /// Input channels.
-    public let c: Int
+    package let c: Int
     private let u: UnsafeMutablePointer<Float>
 
     /// From W `[m][c][3][3]` row-major; nil without the AVX2 kernels.
-    public init?(weights w: [Float], outputs m: Int, inputs c: Int) {
+    package init?(weights w: [Float], outputs m: Int, inputs c: Int) {
         guard KernelSet.avx2, m > 0, c > 0, w.count == m * c * 9 else { return nil }
         self.m = m
         self.c = c
@@ -21,12 +21,12 @@ public final class WinogradWeights: @unchecked Sendable {
     deinit { u.deallocate() }
 
     /// Floats of scratch `convolve` needs.
-    public var scratchFloats: Int { Int(rnnrt_winograd_scratch(m, c)) }
+    package var scratchFloats: Int { Int(rnnrt_winograd_scratch(m, c)) }
 
     /// `y [m][oh][ow] = (accumulate ? y : 0) + bias + conv(image)` for an image `[c][rows][cols]` that holds the padding
     /// (`rows ≥ oh + 2`, `cols ≥ ow + 2`) followed by at least `cols + 32` readable floats; `scratch` holds
     /// `scratchFloats`.
-    public func convolve(image: UnsafePointer<Float>, rows: Int, cols: Int, oh: Int, ow: Int, bias: UnsafePointer<Float>?,
+    package func convolve(image: UnsafePointer<Float>, rows: Int, cols: Int, oh: Int, ow: Int, bias: UnsafePointer<Float>?,
                          into y: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
         precondition(rows >= oh + 2 && cols >= ow + 2)
         rnnrt_winograd_conv_avx2(m, c, rows, cols, oh, ow, image, u, bias, y, accumulate ? 1 : 0, scratch)

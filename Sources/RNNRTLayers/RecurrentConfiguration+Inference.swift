@@ -16,7 +16,7 @@ extension RecurrentConfiguration {
 
     /// Whether the parameters under `prefix` are a cell's (`weight_ih`, `weight_hh`) rather than a module's
     /// (`weight_ih_l0`, ...): true when the module's first-layer names are absent and a cell's are there.
-    public static func holdsCell(_ stateDict: StateDict, prefix: String) -> Bool {
+    package static func holdsCell(_ stateDict: StateDict, prefix: String) -> Bool {
         let module = [TorchParameterNames.Role.weightIH, .weightHH].map { prefix + TorchParameterNames.name($0, layer: 0, reverse: false) }
         let cell = [TorchParameterNames.Role.weightIH, .weightHH].map { prefix + $0.rawValue }
         return !module.contains { stateDict[$0] != nil } && cell.contains { stateDict[$0] != nil }
@@ -33,7 +33,7 @@ extension RecurrentConfiguration {
     ///
     /// Only what inference needs is checked here; `RecurrentModule` binds strictly afterwards.
     /// - Throws: `RNNRTError` `.binding` when the parameters do not describe a recurrent module or cell.
-    public static func infer(from stateDict: StateDict, prefix: String = "",
+    package static func infer(from stateDict: StateDict, prefix: String = "",
                              nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil) throws -> RecurrentConfiguration {
         let p = Parameters(stateDict: stateDict, prefix: prefix, cell: holdsCell(stateDict, prefix: prefix))
         guard let wih = p.tensor(.weightIH), let whh = p.tensor(.weightHH) else {
@@ -117,7 +117,7 @@ extension RecurrentConfiguration {
     /// The hyperparameters a file stores beside a module's weights, where it has them: `batch_first` and
     /// `nonlinearity` (or `mode` = `'RNN_RELU'`/`'RNN_TANH'`) as values under the module's prefix, which
     /// whole pickled modules and TorchScript archives record. Nil for what the file does not say.
-    public static func storedHyperparameters(in stateDict: StateDict, prefix: String)
+    package static func storedHyperparameters(in stateDict: StateDict, prefix: String)
         -> (batchFirst: Bool?, nonlinearity: Nonlinearity?) {
         let batchFirst = stateDict.value(named: prefix + "batch_first").flatMap { ["True": true, "False": false][$0] }
         var nonlinearity: Nonlinearity?

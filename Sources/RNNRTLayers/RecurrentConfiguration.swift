@@ -1,11 +1,14 @@
 /// Which `torch.nn` recurrent module a set of weights belongs to.
 public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
+    /// `nn.RNN` (and `nn.RNNCell`): `h' = nonlinearity(W_ih·x + b_ih + W_hh·h + b_hh)`.
     case rnn = "RNN"
+    /// `nn.LSTM` (and `nn.LSTMCell`): gates i, f, g, o, a cell state `c` beside `h`.
     case lstm = "LSTM"
+    /// `nn.GRU` (and `nn.GRUCell`): gates r, z, n.
     case gru = "GRU"
 
     /// Row blocks stacked in each weight matrix: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n).
-    public var gateCount: Int {
+    package var gateCount: Int {
         switch self {
         case .rnn: return 1
         case .lstm: return 4
@@ -14,7 +17,7 @@ public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
     }
 
     /// The kind whose weight matrices stack `gateCount` blocks, if any.
-    public init?(gateCount: Int) {
+    package init?(gateCount: Int) {
         switch gateCount {
         case 1: self = .rnn
         case 4: self = .lstm
@@ -26,7 +29,10 @@ public enum RecurrentKind: String, Sendable, Codable, CaseIterable {
 
 /// The nonlinearity of an `nn.RNN` (PyTorch's `nonlinearity=` argument).
 public enum Nonlinearity: String, Sendable, Codable, CaseIterable {
-    case tanh, relu
+    /// `nonlinearity='tanh'`, PyTorch's default.
+    case tanh
+    /// `nonlinearity='relu'`.
+    case relu
 }
 
 /// Everything `nn.RNN`/`nn.LSTM`/`nn.GRU`'s constructor takes that matters at inference, with PyTorch's
@@ -37,13 +43,20 @@ public enum Nonlinearity: String, Sendable, Codable, CaseIterable {
 /// suffix (`weight_ih`, `bias_hh`). rnnrt runs a cell as that module stepped over the sequence, the state
 /// carried from step to step; `batchFirst` then only says how that sequence is laid out.
 public struct RecurrentConfiguration: Sendable, Equatable, Codable {
+    /// RNN, LSTM or GRU.
     public var kind: RecurrentKind
     /// Only meaningful for `.rnn`; LSTM and GRU have fixed nonlinearities.
     public var nonlinearity: Nonlinearity
+    /// Features of each input step (`input_size`): the last axis of the input sequence.
     public var inputSize: Int
+    /// Features of the hidden state (`hidden_size`); an LSTM's cell state too.
     public var hiddenSize: Int
+    /// Stacked layers (`num_layers`), each reading the previous one's output.
     public var numLayers: Int
+    /// Whether each layer also runs from the last step back (`bidirectional`), its output concatenated after the
+    /// forward direction's.
     public var bidirectional: Bool
+    /// Whether the module has `bias_ih`/`bias_hh` parameters (`bias`).
     public var bias: Bool
     /// LSTM projection size; 0 means no projection.
     public var projSize: Int
@@ -52,6 +65,8 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     /// A cell (`nn.LSTMCell`, ...): one layer, one direction, no projection, parameters named `weight_ih`, ...
     public var isCell: Bool
 
+    /// A configuration with PyTorch's constructor defaults for what is left out. Not checked here: binding a module
+    /// to it throws `.invalidArgument` for what PyTorch's constructor would reject.
     public init(kind: RecurrentKind, inputSize: Int, hiddenSize: Int, numLayers: Int = 1,
                 bidirectional: Bool = false, bias: Bool = true, projSize: Int = 0,
                 nonlinearity: Nonlinearity = .tanh, batchFirst: Bool = false, isCell: Bool = false) {
@@ -110,7 +125,7 @@ public struct RecurrentConfiguration: Sendable, Equatable, Codable {
     }
 
     /// The one-layer unidirectional module a cell is run as (the configuration itself when not a cell).
-    public var asModule: RecurrentConfiguration {
+    package var asModule: RecurrentConfiguration {
         var module = self
         module.isCell = false
         return module

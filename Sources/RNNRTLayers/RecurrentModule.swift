@@ -129,7 +129,7 @@ public struct RecurrentModule: Sendable {
     }
 
     /// Number of scalar parameters (as `sum(p.numel() for p in module.parameters())`).
-    public var parameterCount: Int {
+    package var parameterCount: Int {
         recurrence.weights.joined().reduce(0) { total, w in
             let biases = configuration.bias ? 2 * w.inputBias.count : 0
             return total + w.inputWeights.count + w.hiddenWeights.count + w.projectionT.count + biases

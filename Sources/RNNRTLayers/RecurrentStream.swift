@@ -100,7 +100,9 @@ public final class RecurrentStream {
         stepperAhead = false
     }
 
-    /// Sets the state to `h0`/`c0` (zeros when nil).
+    /// Sets the state to `h0`/`c0` (zeros when nil), shaped as `init(module:batchSize:h0:c0:)` takes them.
+    /// - Throws: `.shapeMismatch` for a mis-shaped state (the stream is then unchanged); `.invalidArgument` for a
+    ///   `c0` given to a module that is not an LSTM.
     public func reset(h0: Tensor? = nil, c0: Tensor? = nil) throws {
         let config = module.configuration
         let newH = try RecurrentModule.initialState(h0, named: "h0", shape: h.shape, cell: config.isCell)
@@ -117,6 +119,7 @@ public final class RecurrentStream {
     /// Feeds one time step. `x` is `[batchSize, inputSize]`, or `[inputSize]` when `batchSize` is 1;
     /// returns the top layer's output for this step with the same rank (`[batchSize, outputSize]` or
     /// `[outputSize]`).
+    /// - Throws: `.shapeMismatch` for any other shape of `x`.
     public func step(_ x: Tensor) throws -> Tensor {
         let config = module.configuration
         let expected = [batchSize, config.inputSize]

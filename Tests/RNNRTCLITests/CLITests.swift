@@ -198,7 +198,8 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(r.err.contains(phrase), "\(label): \(r.err)")
     }
 
-    /// `rnnrt --version` prints the package version alone, and CHANGELOG.md's newest entry is that version.
+    /// `rnnrt --version` prints the package version alone, and CHANGELOG.md's newest version entry is that version
+    /// (an `## Unreleased` section may stand above it).
     @Test func versionPrintsThePackageVersion() throws {
         let r = rnnrt(["--version"])
         #expect(r.status == 0, "\(r.err)")
@@ -206,7 +207,7 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         #expect(r.out.split(separator: ".").count == 3 && r.out.allSatisfy { $0.isNumber || $0 == "." }, "\(r.out)")
         let changelog = try String(contentsOf: Fixture.root.deletingLastPathComponent().appendingPathComponent("CHANGELOG.md"),
                                    encoding: .utf8)
-        let newest = changelog.split(separator: "\n").first { $0.hasPrefix("## ") }
+        let newest = changelog.split(separator: "\n").first { $0.hasPrefix("## ") && $0 != "## Unreleased" }
         #expect(newest?.hasPrefix("## \(RNNRTCommand.version)") == true, "\(newest ?? "no entry")")
     }
 

@@ -11,14 +11,14 @@ import RNNRTGraph
 /// PyTorch cell with its projection; its initializers keep PyTorch's names, so it converts back exactly.
 /// A cell (`nn.LSTMCell`, ...) is written as the one-layer module it runs as: one recurrent node; the
 /// metadata names the cell, so `ONNXImport` gives back the cell's parameter names.
-public enum ONNXExport {
-    public static let opset: Int64 = 17
+package enum ONNXExport {
+    package static let opset: Int64 = 17
     /// Metadata keys rnnrt writes (and reads back in `ONNXImport`).
-    public static let moduleKey = "rnnrt.torch_module"
-    public static let batchFirstKey = "rnnrt.batch_first"
+    package static let moduleKey = "rnnrt.torch_module"
+    package static let batchFirstKey = "rnnrt.batch_first"
 
     /// The ONNX model of the module under `prefix` in `stateDict`.
-    public static func model(for module: RecurrentModule, stateDict: StateDict) throws -> Model {
+    package static func model(for module: RecurrentModule, stateDict: StateDict) throws -> Model {
         let config = module.configuration
         var b = GraphBuilder()
         let d = config.directionCount, layers = config.numLayers, stack = layers * d

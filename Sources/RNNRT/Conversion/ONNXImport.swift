@@ -6,12 +6,12 @@ import Foundation
 /// Graphs rnnrt wrote for LSTMs with `proj_size` keep PyTorch's tensors under their own names and are read
 /// back from those; graphs rnnrt wrote for a cell (metadata `rnnrt.torch_module` = `nn.LSTMCell(…)`, ...)
 /// give back the cell's names (`weight_ih`, ...).
-public enum ONNXImport {
+package enum ONNXImport {
     /// The state dict (PyTorch names, no prefix, float32) and the module configuration to construct.
     /// - Throws: `.unsupported` for nodes PyTorch cannot express (peepholes, clip, input_forget, custom
     ///   activations, GRU `linear_before_reset=0`, computed weights) or graphs with no recurrent layer;
     ///   `.binding` when the layers do not stack into one module.
-    public static func stateDict(from model: Model) throws -> (StateDict, RecurrentConfiguration) {
+    package static func stateDict(from model: Model) throws -> (StateDict, RecurrentConfiguration) {
         let graph = model.graph
         var constants = graph.initializers
         for node in graph.nodes where node.opType == "Constant" {

@@ -2,12 +2,22 @@ import Foundation
 
 /// A model rnnrt can run for verification: a checkpoint's recurrent module (inputs `x` [, `h0`, `c0`];
 /// outputs `output`, `h_n`, `c_n`) or an ONNX graph (its inputs and outputs in order).
+///
+/// Unlike `ModelFile`, which holds a file as read, this holds the model bound and ready to run, the way `Verifier`
+/// runs both sides of a comparison: a checkpoint's module chosen by prefix and the hyperparameters a state dict
+/// lacks, a graph planned, each with the `RunOptions` it runs under.
 public enum VerifiableModel {
+    /// A checkpoint's recurrent module, with the state dict it was bound from (whose names and shapes the
+    /// diagnosis reads).
     case module(RecurrentModule, StateDict)
+    /// An ONNX model's plan, with the model it was planned from.
     case graph(Plan, Model)
 
-    /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`. Every run is
-    /// held to `options`.
+    /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`, with
+    /// `nonlinearity` and `batchFirst` as `RecurrentModule(stateDict:prefix:nonlinearity:batchFirst:options:)` takes
+    /// them. Every run is held to `options`.
+    /// - Throws: `RNNRTError`: what `ModelFile(contentsOf:)` throws, `.binding` when the checkpoint's module cannot
+    ///   bind, `.unsupported` for an ONNX operator rnnrt does not run.
     public init(contentsOf url: URL, prefix: String = "", nonlinearity: Nonlinearity? = nil, batchFirst: Bool? = nil,
                 options: RunOptions = RunOptions()) throws {
         switch try ModelFile(contentsOf: url) {
@@ -20,7 +30,7 @@ public enum VerifiableModel {
     }
 
     /// One line describing the model.
-    public var description: String {
+    package var description: String {
         switch self {
         case .module(let m, let sd): return "\(sd.format): \(m.configuration.torchDescription)\(m.prefix.isEmpty ? "" : " at prefix '\(m.prefix)'")"
         case .graph(_, let model): return "ONNX opset \(model.opset), \(model.graph.nodes.count) nodes"
@@ -28,7 +38,7 @@ public enum VerifiableModel {
     }
 
     /// Output names in order.
-    public var outputNames: [String] {
+    package var outputNames: [String] {
         switch self {
         case .module(let m, _): return m.configuration.kind == .lstm ? ["output", "h_n", "c_n"] : ["output", "h_n"]
         case .graph(let plan, _): return plan.graph.outputs.map(\.name)
@@ -37,7 +47,7 @@ public enum VerifiableModel {
 
     /// Runs on `inputs` given by position; a graph records the time each node takes into `profile` when one is
     /// given (a module records nothing).
-    public func run(_ inputs: [GraphTensor], profile: PlanProfile? = nil) throws -> [GraphTensor] {
+    package func run(_ inputs: [GraphTensor], profile: PlanProfile? = nil) throws -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
@@ -58,7 +68,7 @@ public enum VerifiableModel {
 
     /// Runs in float64 (`RecurrentModule.forwardFloat64`, `Plan.runFloat64`) on the same `inputs`; also returns the
     /// operators a graph had to compute in float32.
-    public func runFloat64(_ inputs: [GraphTensor]) throws -> (outputs: [GraphTensor64], float32Operators: [String]) {
+    package func runFloat64(_ inputs: [GraphTensor]) throws -> (outputs: [GraphTensor64], float32Operators: [String]) {
         switch self {
         case .module(let m, _):
             guard let x = inputs.first else { throw RNNRTError(.invalidArgument, "the module needs an input sequence") }
@@ -80,7 +90,7 @@ public enum VerifiableModel {
     /// declares: the module's `[L, N, I]` (batch-first `[N, L, I]`); a graph's declared inputs, fixed
     /// dimensions kept, symbolic ones set from their names (`batch`/`N` → batch; `seq`/`time`/`len`/`T`
     /// → steps; otherwise by position), token-id inputs drawn below the embedding table's size.
-    public func randomInputs(steps: Int, batch: Int, generator: inout SeededGenerator) -> [GraphTensor] {
+    package func randomInputs(steps: Int, batch: Int, generator: inout SeededGenerator) -> [GraphTensor] {
         switch self {
         case .module(let m, _):
             let c = m.configuration
@@ -152,47 +162,67 @@ public enum Judgement: Sendable, Equatable {
 /// What `rnnrt verify` found: per trial (input shapes), per output pair, the comparison; and, when they
 /// disagree, which usual conversion mistake explains it.
 public struct VerificationReport: Codable, Sendable {
+    /// One output pair of a trial: A's and B's outputs at the same position, and how they compared.
     public struct OutputResult: Codable, Sendable {
+        /// The outputs' position (0-based) in each model's output order.
         public let index: Int
+        /// A's name for the output (`output`, `h_n`, `c_n` for a module; the graph's output name), or `(none)` when A
+        /// has fewer outputs.
         public let nameA: String
+        /// B's name for the output (`expected[k]` for stored references), or `(none)` when B has fewer outputs.
         public let nameB: String
+        /// A's output shape (`[]` when A has no output at this position).
         public let shapeA: [Int]
+        /// B's output shape (`[]` when B has no output at this position).
         public let shapeB: [Int]
-        /// Largest `|A − B|` and `|A − B| / |B|`.
+        /// Largest `|A − B|` over the elements (infinity when the shapes differ or one side is missing).
         public let maxAbsError: Float
+        /// Largest `|A − B| / |B|` over the elements (infinity when the shapes differ or one side is missing).
         public let maxRelError: Float
         /// The judged element: under the float64 judgement, where the side farther from the float64 result is
         /// farthest from it; under a fixed tolerance, the element furthest past (or closest to) its bound.
         public let worstIndex: [Int]?
         /// The float64 judgement's numbers (nil under a fixed tolerance, and for integer or bool outputs).
         public let noise: NoiseComparison?
+        /// Whether the pair agrees under the report's judgement.
         public let passed: Bool
     }
 
+    /// One run of both models on the same inputs.
     public struct Trial: Codable, Sendable {
-        /// `T=7 N=3`, or `given inputs`.
+        /// `T=7 N=3` (a seeded random sequence of 7 steps, batch 3), or `given inputs`.
         public let label: String
+        /// The shape of each input, in the models' input order.
         public let inputShapes: [[Int]]
+        /// Every output pair, by position (empty when the trial could not run).
         public let outputs: [OutputResult]
         /// Why the trial could not run on one of the models, if it could not.
         public let error: String?
+        /// Whether the trial ran and every output pair agrees.
         public var passed: Bool { error == nil && !outputs.isEmpty && outputs.allSatisfy(\.passed) }
     }
 
+    /// How model A is named in the report (the first of `Verifier`'s `labels`).
     public let modelA: String
+    /// How model B, or the stored references, are named in the report (the second of the `labels`).
     public let modelB: String
     /// `float64` (the noise-floor judgement) or `tolerance` (fixed `atol`/`rtol`).
     public let judgement: String
     /// The float64 judgement's multiple and absolute term (nil under a fixed tolerance).
     public let noiseTolerance: NoiseTolerance?
-    /// The fixed tolerance (nil under the float64 judgement).
+    /// The fixed tolerance's absolute term (nil under the float64 judgement).
     public let atol: Float?
+    /// The fixed tolerance's relative term (nil under the float64 judgement).
     public let rtol: Float?
     /// Operators of A's graph that its float64 run computed in float32 (their rounding is in no floor).
-    public var float32Operators: [String]
-    public var trials: [Trial]
-    /// Conversion mistakes that reproduce B's outputs from A (or A's from B).
-    public var diagnosis: [String]
+    public internal(set) var float32Operators: [String]
+    /// Every trial, in the order run: one for given inputs, else one per `Verifier.trialSizes` entry.
+    public internal(set) var trials: [Trial]
+    /// Conversion mistakes that reproduce B's outputs from A (or A's from B), one sentence each; when no trial ran,
+    /// what differs between the two models' declarations.
+    public internal(set) var diagnosis: [String]
+    /// Whether at least one trial ran on both models and every trial that ran agrees (a trial one model cannot run,
+    /// such as a batch a graph with a fixed batch does not take, is skipped).
     public var passed: Bool { !trials.isEmpty && trials.contains { $0.error == nil } && trials.allSatisfy { $0.passed || $0.error != nil } }
     /// True when no trial could run on both models.
     public var couldNotRun: Bool { !trials.contains { $0.error == nil } }
@@ -217,6 +247,9 @@ public struct VerificationReport: Codable, Sendable {
         diagnosis = []
     }
 
+    /// The report as pretty-printed JSON with sorted keys (`rnnrt verify --json`); infinities and NaN as the strings
+    /// `inf`, `-inf`, `nan`.
+    /// - Throws: `EncodingError` (not expected: every field encodes).
     public func jsonString() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -230,9 +263,10 @@ public enum Verifier {
     /// The (steps, batch) sizes tried when no inputs are given: batch 1 included, several lengths.
     public static let trialSizes: [(steps: Int, batch: Int)] = [(1, 1), (7, 1), (5, 3), (16, 2)]
 
-    /// Runs `a` and `b` on the same inputs — `inputs` when given, else seeded random inputs of each trial
-    /// size — and compares outputs paired by position; under the float64 judgement, each pair against A's float64
-    /// result.
+    /// Runs `a` and `b` on the same inputs — `inputs` when given (by position), else random inputs from `seed` of
+    /// each `trialSizes` entry, shaped as `a` declares — and compares outputs paired by position; under the float64
+    /// judgement, each pair against A's float64 result. `labels` name A and B in the report. Throws nothing: a model
+    /// that cannot run on a trial's inputs is recorded in that trial's `error`.
     public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?,
                                judgement: Judgement = .float64(.standard), seed: UInt64,
                                labels: (String, String)) -> VerificationReport {
@@ -283,14 +317,15 @@ public enum Verifier {
         return report
     }
 
-    /// `compare` under a fixed tolerance.
+    /// `compare(_:_:inputs:judgement:seed:labels:)` under a fixed tolerance (`|A − B| ≤ atol + rtol·|B|`).
     public static func compare(_ a: VerifiableModel, _ b: VerifiableModel, inputs: [GraphTensor]?, tolerance: Tolerance,
                                seed: UInt64, labels: (String, String)) -> VerificationReport {
         compare(a, b, inputs: inputs, judgement: .tolerance(tolerance), seed: seed, labels: labels)
     }
 
-    /// Runs `model` on `inputs` and compares its outputs, by position, with `expected`; under the float64 judgement,
-    /// both against the model's float64 result.
+    /// Runs `model` on `inputs` and compares its outputs, by position, with `expected` (such as outputs saved from
+    /// PyTorch); under the float64 judgement, both against the model's float64 result. `labels` name the model and the
+    /// references in the report. Throws nothing: a run that fails is recorded in the trial's `error`.
     public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor],
                              judgement: Judgement = .float64(.standard), labels: (String, String)) -> VerificationReport {
         var report = VerificationReport(modelA: labels.0, modelB: labels.1, judgement: judgement)
@@ -312,7 +347,7 @@ public enum Verifier {
         return report
     }
 
-    /// `check` under a fixed tolerance.
+    /// `check(_:inputs:expected:judgement:labels:)` under a fixed tolerance (`|A − B| ≤ atol + rtol·|B|`).
     public static func check(_ model: VerifiableModel, inputs: [GraphTensor], expected: [GraphTensor], tolerance: Tolerance,
                              labels: (String, String)) -> VerificationReport {
         check(model, inputs: inputs, expected: expected, judgement: .tolerance(tolerance), labels: labels)

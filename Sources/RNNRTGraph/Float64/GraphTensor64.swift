@@ -3,27 +3,37 @@ import RNNRTCore
 /// A tensor of a graph's float64 run (`Plan.runFloat64`): float elements in float64, integer (int64 for every
 /// integer type, tagged with its ONNX type as `GraphTensor` does) or bool, C order.
 public struct GraphTensor64: Sendable, Equatable {
+    /// The elements, in C order, of one of the three kinds.
     public enum Elements: Sendable, Equatable {
+        /// Float elements, in float64.
         case double([Double])
+        /// Integer elements of any ONNX integer type, held as Int64 (`integerType` says which).
         case int([Int64])
+        /// Bool elements.
         case bool([Bool])
     }
 
+    /// Extent of each axis (`[]` for a scalar).
     public var shape: [Int]
+    /// The elements in C order; their count is the product of `shape`.
     public var elements: Elements
     /// The ONNX type of an integer tensor's values; unused for float and bool tensors.
     public var integerType: DType = .int64
 
+    /// A tensor of `shape` over `elements` (their count must be the shape's element count); integers are int64.
     public init(shape: [Int], elements: Elements) {
         self.shape = shape
         self.elements = elements
     }
 
+    /// A float64 tensor of `shape` over `doubles` (C order; the count must be the shape's element count).
     public init(shape: [Int], doubles: [Double]) { self.init(shape: shape, elements: .double(doubles)) }
+    /// An int64 tensor of `shape` over `ints` (C order; the count must be the shape's element count).
     public init(shape: [Int], ints: [Int64]) { self.init(shape: shape, elements: .int(ints)) }
+    /// A bool tensor of `shape` over `bools` (C order; the count must be the shape's element count).
     public init(shape: [Int], bools: [Bool]) { self.init(shape: shape, elements: .bool(bools)) }
 
-    /// A float64 tensor.
+    /// A float64 `Tensor` as a graph value, to feed `Plan.runFloat64`: same shape, same elements.
     public init(_ tensor: Tensor64) {
         self.init(shape: tensor.shape, elements: .double(tensor.scalars))
     }
@@ -57,6 +67,7 @@ public struct GraphTensor64: Sendable, Equatable {
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
+    /// Number of axes.
     public var rank: Int { shape.count }
 
     /// The tensor with float elements rounded to float32.
@@ -77,7 +88,7 @@ public struct GraphTensor64: Sendable, Equatable {
     }
 
     /// `float`, the integer type (`int64`, `uint8`, ...) or `bool`, for messages.
-    public var typeName: String {
+    package var typeName: String {
         switch elements {
         case .double: return "float"
         case .int: return integerType.rawValue
