@@ -138,10 +138,8 @@ private func syntheticStateDict() throws -> StateDict {
                    "npz/weights_stored.npz", "npz/weights_deflated.npz"]
         out += SafeTensorsTests.files.map { "safetensors/\($0)" }
         for folder in Fixture.folders(in: "formats") {
-            guard let data = try? Data(contentsOf: Fixture.url("formats/\(folder)/case.json")),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let model = object["model"] as? String else { continue }
-            out.append("formats/\(folder)/\(model)")
+            guard let spec = try? FormatCase.load(folder) else { continue }
+            out.append("formats/\(folder)/\(spec.model)")
         }
         return out
     }()
@@ -154,15 +152,9 @@ private func syntheticStateDict() throws -> StateDict {
     @Test(arguments: fixtures)
     func roundTripsFixture(_ file: String) throws {
         let sd = try StateDict(contentsOf: Fixture.url(file))
-        var prefix: String?, module: String?
-        let caseFile = Fixture.url(file).deletingLastPathComponent().appendingPathComponent("case.json")
-        if file.hasPrefix("formats/"), let data = try? Data(contentsOf: caseFile),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            prefix = object["prefix"] as? String
-            module = object["module"] as? String
-        }
+        let spec = file.hasPrefix("formats/") ? try? FormatCase.load(String(file.split(separator: "/")[1])) : nil
         try roundTrip(sd, caseName: file, source: Fixture.url(file).path, metadata: Self.metadata[file] ?? [:],
-                      prefix: prefix, module: module)
+                      prefix: spec?.prefix, module: spec?.module)
     }
 
     /// The metadata the fixtures were written with (`__metadata__` as `save_file` got it).

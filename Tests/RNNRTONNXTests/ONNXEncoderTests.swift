@@ -133,12 +133,7 @@ private func fixtureFeeds(_ path: String) throws -> [String: GraphTensor]? {
     }
     let caseFile = folder.appendingPathComponent("case.json")
     guard FileManager.default.fileExists(atPath: caseFile.path) else { return nil }
-    let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: caseFile))
-    var feeds: [String: GraphTensor] = [:]
-    for (k, name) in spec.inputs.enumerated() {
-        feeds[name] = try GraphTensor(try NPY.read(contentsOf: folder.appendingPathComponent("inputs/\(k).npy")))
-    }
-    return feeds
+    return try ONNXCase.load(folder).feeds(in: folder)
 }
 
 /// Builds a plan and, when `feeds` is given, runs it.
