@@ -18,8 +18,7 @@ import RNNRTTestSupport
 @Suite struct UnknownOperatorTests {
     @Test func unknownOperatorsAreListedAtLoad() throws {
         let model = try ONNXModelFile.read(contentsOf: Fixture.url("malformed/onnx/unknown_ops.onnx"))
-        let error = #expect(throws: RNNRTError.self) { try Plan(model: model) }
-        #expect(error?.kind == .unsupported)
+        let error = expectRNNRTError(.unsupported) { try Plan(model: model) }
         #expect(error?.message == "the model uses operators rnnrt does not support: FancyOp (2 nodes), com.microsoft.Attention (1 node)")
     }
 }
