@@ -386,6 +386,7 @@ private func everythingModel() throws -> Model {
         }
     }
 
+    /// An initializer name without a tensor, the default domain at two versions, a name holding a NUL character.
     @Test func inconsistentModelsAreRefused() throws {
         var graph = Graph(name: "g", initializers: [("w", try tensor(.uint8, [1], [1]))])
         graph.initializerNames.append("missing")
@@ -396,6 +397,13 @@ private func everythingModel() throws -> Model {
         expectRNNRTError(.invalidArgument, containing: ["versions 17 and 22"]) {
             try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22, "ai.onnx": 17], graph: Graph()))
         }
+
+        // A C string ends at its first NUL: such a name is refused, naming where it is.
+        let nul = Graph(name: "g", nodes: [Node(name: "n", opType: "Relu", inputs: ["a\u{0}b"], outputs: ["y"])])
+        let error = expectRNNRTError(.invalidArgument, containing: ["NUL"]) {
+            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: nul))
+        }
+        #expect(error?.context == ["writing node 'n'", "writing graph 'g'"])
     }
 
     /// Initializers added to the dictionary but not to `initializerNames` are written after the listed
