@@ -38,10 +38,12 @@ let package = Package(
         .target(name: "RNNRTTestSupport", dependencies: ["RNNRT"], path: "Tests/RNNRTTestSupport"),
         .testTarget(name: "RNNRTKernelsTests", dependencies: ["RNNRTKernels", "RNNRTCore"]),
         .testTarget(name: "RNNRTCoreTests", dependencies: ["RNNRTCore", "RNNRTTestSupport"]),
-        .testTarget(name: "RNNRTCheckpointsTests", dependencies: ["RNNRTCheckpoints", "RNNRTTestSupport"]),
+        .testTarget(name: "RNNRTCheckpointsTests", dependencies: ["RNNRTCheckpoints", "RNNRTLayers", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTLayersTests", dependencies: ["RNNRT", "RNNRTTestSupport"]),
-        .testTarget(name: "RNNRTGraphTests", dependencies: ["RNNRTGraph", "RNNRTTestSupport"]),
+        // Executor tests load their fixture models with RNNRTONNX and their inputs with RNNRTCheckpoints' NPY.
+        .testTarget(name: "RNNRTGraphTests", dependencies: ["RNNRTGraph", "RNNRTONNX", "RNNRTCheckpoints", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTONNXTests", dependencies: ["RNNRTONNX", "RNNRTTestSupport"]),
+        .testTarget(name: "RNNRTTests", dependencies: ["RNNRT", "RNNRTTestSupport"]),
         .testTarget(name: "RNNRTCLITests", dependencies: ["RNNRTCLI", "RNNRTTestSupport"]),
     ]
 )

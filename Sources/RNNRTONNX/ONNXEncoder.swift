@@ -1,10 +1,11 @@
+import CONNXProto
 import Foundation
 import RNNRTCore
 import RNNRTGraph
 
 extension ONNXModelFile {
-    /// Encodes a model as the bytes of an ONNX file (a serialized `ModelProto`), written directly in the
-    /// protobuf wire format.
+    /// Encodes a model as the bytes of an ONNX file (a serialized `ModelProto`): the model is built as protobuf-c's
+    /// generated `Onnx__ModelProto` structs (`tools/onnx/onnx-subset.proto`) and packed by protobuf-c.
     ///
     /// Everything a `Model` holds is written, in the layout the onnx package itself uses (fields in
     /// field-number order; `TensorProto.dims` and `AttributeProto.ints`/`floats` unpacked):
@@ -28,14 +29,21 @@ extension ONNXModelFile {
     ///   something rnnrt writes), for subgraphs nested deeper than `maxNestingDepth` protobuf levels (the
     ///   decoder would refuse the file) and for a model of 2 GiB or more (protobuf's limit; external data
     ///   is not written); `.invalidArgument` for an inconsistent model (an `initializerNames` entry without
-    ///   a tensor, or the default domain imported twice with different versions).
+    ///   a tensor, or the default domain imported twice with different versions) and for a name (of a
+    ///   graph, node, value, attribute, tensor, domain or metadata entry) containing a NUL character, which
+    ///   protobuf-c's strings cannot hold.
     public static func encode(_ model: Model) throws -> [UInt8] {
-        var writer = ProtobufWriter(maxDepth: maxNestingDepth)
-        try ModelEncoder.model(model, into: &writer)
-        guard writer.bytes.count <= Int(Int32.max) else {
-            throw RNNRTError(.unsupported, "the encoded model is \(writer.bytes.count) bytes, more than protobuf's 2 GiB limit; rnnrt does not write external data")
+        let memory = ProtoMemory()
+        return try withExtendedLifetime(memory) {
+            var proto = try ProtoBuilder(memory: memory, maxDepth: maxNestingDepth).model(model)
+            let size = onnx__model_proto__get_packed_size(&proto)
+            guard size <= Int(Int32.max) else {
+                throw RNNRTError(.unsupported, "the encoded model is \(size) bytes, more than protobuf's 2 GiB limit; rnnrt does not write external data")
+            }
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = onnx__model_proto__pack(&proto, buffer.baseAddress)
+            }
         }
-        return writer.bytes
     }
 
     /// Encodes a model (see `encode(_:)`) and writes it to a file, replacing the file atomically.
@@ -54,30 +62,39 @@ extension ONNXModelFile {
     }
 }
 
-// MARK: - Model → protobuf
+// MARK: - Model → protobuf-c structs
 
-/// The ONNX schema, field by field (`onnx.proto`'s field numbers; docs/ONNX.md, "Writing ONNX"). Each function
-/// appends one message's fields.
-private enum ModelEncoder {
-    static func model(_ m: Model, into w: inout ProtobufWriter) throws {
-        w.int64(field: 1, m.irVersion)
-        if !m.producerName.isEmpty { w.string(field: 2, m.producerName) }
-        if !m.producerVersion.isEmpty { w.string(field: 3, m.producerVersion) }
-        try withContext("writing graph '\(m.graph.name)'") {
-            try w.message(field: 7) { w in try graph(m.graph, into: &w) }
+/// Builds protobuf-c's `Onnx__*` structs for a `Model`, one function per message; every block a struct points to
+/// (nested messages, arrays, strings, tensor data) is taken from `memory`, so the structs are valid while it is.
+private struct ProtoBuilder {
+    let memory: ProtoMemory
+    /// Deepest message level written; the `ModelProto` is level 1.
+    let maxDepth: Int
+
+    func model(_ m: Model) throws -> Onnx__ModelProto {
+        var p = Onnx__ModelProto()
+        onnx__model_proto__init(&p)
+        p.has_ir_version = 1
+        p.ir_version = m.irVersion
+        p.producer_name = try m.producerName.isEmpty ? nil : memory.string(m.producerName)
+        p.producer_version = try m.producerVersion.isEmpty ? nil : memory.string(m.producerVersion)
+        p.graph = try withContext("writing graph '\(m.graph.name)'") { try memory.message(graph(m.graph, level: 2)) }
+        (p.n_opset_import, p.opset_import) = try memory.messages(try Self.opsets(m.opsetImports)) { domain, version in
+            var o = Onnx__OperatorSetIdProto()
+            onnx__operator_set_id_proto__init(&o)
+            o.domain = try memory.string(domain)
+            o.has_version = 1
+            o.version = version
+            return o
         }
-        for (domain, version) in try opsets(m.opsetImports) {
-            try w.message(field: 8) { w in
-                w.string(field: 1, domain)
-                w.int64(field: 2, version)
-            }
+        (p.n_metadata_props, p.metadata_props) = try memory.messages(m.metadata) { entry in
+            var e = Onnx__StringStringEntryProto()
+            onnx__string_string_entry_proto__init(&e)
+            e.key = try memory.string(entry.key)
+            e.value = try memory.string(entry.value)
+            return e
         }
-        for entry in m.metadata {
-            try w.message(field: 14) { w in
-                w.string(field: 1, entry.key)
-                w.string(field: 2, entry.value)
-            }
-        }
+        return p
     }
 
     /// Opset imports sorted by domain (UTF-8 order), `"ai.onnx"` folded into `""`.
@@ -93,22 +110,23 @@ private enum ModelEncoder {
         return merged.sorted { utf8Less($0.key, $1.key) }.map { ($0.key, $0.value) }
     }
 
-    static func graph(_ g: Graph, into w: inout ProtobufWriter) throws {
-        for (index, n) in g.nodes.enumerated() {
+    /// A `GraphProto` at `level`.
+    func graph(_ g: Graph, level: Int) throws -> Onnx__GraphProto {
+        try enter(level)
+        var p = Onnx__GraphProto()
+        onnx__graph_proto__init(&p)
+        (p.n_node, p.node) = try memory.messages(Array(g.nodes.enumerated())) { index, n in
             let label = n.name.isEmpty ? "node #\(index) (\(n.opType))" : "node '\(n.name)'"
-            try withContext("writing \(label)") {
-                try w.message(field: 1) { w in try node(n, into: &w) }
-            }
+            return try withContext("writing \(label)") { try node(n, level: level + 1) }
         }
-        if !g.name.isEmpty { w.string(field: 2, g.name) }
-        for (name, t) in try initializers(g) {
-            try withContext("writing initializer '\(name)'") {
-                try w.message(field: 5) { w in try tensor(t, name: name, into: &w) }
-            }
+        p.name = try g.name.isEmpty ? nil : memory.string(g.name)
+        (p.n_initializer, p.initializer) = try memory.messages(try Self.initializers(g)) { name, t in
+            try withContext("writing initializer '\(name)'") { try tensor(t, name: name, level: level + 1) }
         }
-        for v in g.inputs { try w.message(field: 11) { w in try valueInfo(v, into: &w) } }
-        for v in g.outputs { try w.message(field: 12) { w in try valueInfo(v, into: &w) } }
-        for v in g.valueInfo { try w.message(field: 13) { w in try valueInfo(v, into: &w) } }
+        (p.n_input, p.input) = try memory.messages(g.inputs) { try valueInfo($0, level: level + 1) }
+        (p.n_output, p.output) = try memory.messages(g.outputs) { try valueInfo($0, level: level + 1) }
+        (p.n_value_info, p.value_info) = try memory.messages(g.valueInfo) { try valueInfo($0, level: level + 1) }
+        return p
     }
 
     /// `initializerNames` in order (each once), then initializers that list misses, by name.
@@ -126,121 +144,151 @@ private enum ModelEncoder {
         return out
     }
 
-    static func node(_ n: Node, into w: inout ProtobufWriter) throws {
-        for input in n.inputs { w.string(field: 1, input) }
-        for output in n.outputs { w.string(field: 2, output) }
-        if !n.name.isEmpty { w.string(field: 3, n.name) }
-        w.string(field: 4, n.opType)
-        for (name, value) in n.attributes.sorted(by: { utf8Less($0.key, $1.key) }) {
-            try withContext("writing attribute '\(name)'") {
-                try w.message(field: 5) { w in try attribute(name, value, into: &w) }
-            }
+    /// A `NodeProto` at `level`: attributes sorted by name, the domain only when it is not the default.
+    func node(_ n: Node, level: Int) throws -> Onnx__NodeProto {
+        try enter(level)
+        var p = Onnx__NodeProto()
+        onnx__node_proto__init(&p)
+        (p.n_input, p.input) = try memory.strings(n.inputs)
+        (p.n_output, p.output) = try memory.strings(n.outputs)
+        p.name = try n.name.isEmpty ? nil : memory.string(n.name)
+        p.op_type = try memory.string(n.opType)
+        (p.n_attribute, p.attribute) = try memory.messages(n.attributes.sorted { Self.utf8Less($0.key, $1.key) }) { name, value in
+            try withContext("writing attribute '\(name)'") { try attribute(name, value, level: level + 1) }
         }
-        if !n.domain.isEmpty && n.domain != "ai.onnx" { w.string(field: 7, n.domain) }
+        p.domain = try n.domain.isEmpty || n.domain == "ai.onnx" ? nil : memory.string(n.domain)
+        return p
     }
 
-    /// `AttributeProto`: name (1), the value field of its kind, then `type` (20).
-    static func attribute(_ name: String, _ value: Attribute, into w: inout ProtobufWriter) throws {
-        w.string(field: 1, name)
-        let type: Int64
+    /// An `AttributeProto` at `level`: its name, the value field of its kind and `type`.
+    func attribute(_ name: String, _ value: Attribute, level: Int) throws -> Onnx__AttributeProto {
+        try enter(level)
+        var p = Onnx__AttributeProto()
+        onnx__attribute_proto__init(&p)
+        p.name = try memory.string(name)
+        p.has_type = 1
         switch value {
         case .float(let f):
-            w.float(field: 2, f)
-            type = 1
+            (p.has_f, p.f, p.type) = (1, f, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
         case .int(let i):
-            w.int64(field: 3, i)
-            type = 2
+            (p.has_i, p.i, p.type) = (1, i, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
         case .string(let s):
-            w.string(field: 4, s)
-            type = 3
+            (p.has_s, p.s, p.type) = (1, memory.bytes(Array(s.utf8)), ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
         case .tensor(let t):
-            try w.message(field: 5) { w in try tensor(t, name: nil, into: &w) }
-            type = 4
+            p.t = try memory.message(tensor(t, name: nil, level: level + 1))
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR
         case .graph(let g):
-            try withContext("writing graph '\(g.name)'") {
-                try w.message(field: 6) { w in try graph(g, into: &w) }
-            }
-            type = 5
+            p.g = try withContext("writing graph '\(g.name)'") { try memory.message(graph(g, level: level + 1)) }
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH
         case .floats(let values):
-            for f in values { w.float(field: 7, f) }
-            type = 6
+            (p.n_floats, p.floats) = memory.array(values)
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS
         case .ints(let values):
-            for i in values { w.int64(field: 8, i) }
-            type = 7
+            (p.n_ints, p.ints) = memory.array(values)
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS
         case .strings(let values):
-            for s in values { w.string(field: 9, s) }
-            type = 8
+            (p.n_strings, p.strings) = memory.array(values.map { memory.bytes(Array($0.utf8)) })
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS
         case .tensors(let values):
-            for (i, t) in values.enumerated() {
-                try withContext("writing tensor #\(i)") {
-                    try w.message(field: 10) { w in try tensor(t, name: nil, into: &w) }
-                }
+            (p.n_tensors, p.tensors) = try memory.messages(Array(values.enumerated())) { i, t in
+                try withContext("writing tensor #\(i)") { try tensor(t, name: nil, level: level + 1) }
             }
-            type = 9
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS
         case .graphs(let values):
-            for (i, g) in values.enumerated() {
-                try withContext("writing graph #\(i) '\(g.name)'") {
-                    try w.message(field: 11) { w in try graph(g, into: &w) }
-                }
+            (p.n_graphs, p.graphs) = try memory.messages(Array(values.enumerated())) { i, g in
+                try withContext("writing graph #\(i) '\(g.name)'") { try graph(g, level: level + 1) }
             }
-            type = 10
+            p.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS
         }
-        w.int64(field: 20, type)
+        return p
     }
 
-    /// `TensorProto`: dims (1, unpacked), data_type (2), name (8), raw_data (9, little-endian).
-    static func tensor(_ t: StoredTensor, name: String?, into w: inout ProtobufWriter) throws {
-        let code = try dataType(t.dtype)
-        for d in t.shape { w.int64(field: 1, Int64(d)) }
-        w.int64(field: 2, Int64(code))
-        if let name, !name.isEmpty { w.string(field: 8, name) }
-        w.bytesField(field: 9, ONNXModelFile.hostOrder(t.bytes, elementSize: t.dtype.byteSize))
+    /// A `TensorProto` at `level`: dims, data_type, the name when given, `raw_data` (little-endian).
+    func tensor(_ t: StoredTensor, name: String?, level: Int) throws -> Onnx__TensorProto {
+        try enter(level)
+        var p = Onnx__TensorProto()
+        onnx__tensor_proto__init(&p)
+        (p.n_dims, p.dims) = memory.array(t.shape.map(Int64.init))
+        p.has_data_type = 1
+        p.data_type = try Self.dataType(t.dtype)
+        if let name, !name.isEmpty { p.name = try memory.string(name) }
+        p.has_raw_data = 1
+        p.raw_data = memory.bytes(ONNXModelFile.hostOrder(t.bytes, elementSize: t.dtype.byteSize))
+        return p
     }
 
-    /// The ONNX `TensorProto.DataType` code of a dtype.
+    /// The ONNX `TensorProto.DataType` of a dtype.
     static func dataType(_ dtype: DType) throws -> Int32 {
+        let code: Onnx__TensorProto__DataType
         switch dtype {
-        case .float32: return 1
-        case .uint8: return 2
-        case .int8: return 3
-        case .uint16: return 4
-        case .int16: return 5
-        case .int32: return 6
-        case .int64: return 7
-        case .bool: return 9
-        case .float16: return 10
-        case .float64: return 11
-        case .uint32: return 12
-        case .uint64: return 13
-        case .bfloat16: return 16
+        case .float32: code = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT
+        case .uint8: code = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8
+        case .int8: code = ONNX__TENSOR_PROTO__DATA_TYPE__INT8
+        case .uint16: code = ONNX__TENSOR_PROTO__DATA_TYPE__UINT16
+        case .int16: code = ONNX__TENSOR_PROTO__DATA_TYPE__INT16
+        case .int32: code = ONNX__TENSOR_PROTO__DATA_TYPE__INT32
+        case .int64: code = ONNX__TENSOR_PROTO__DATA_TYPE__INT64
+        case .bool: code = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL
+        case .float16: code = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16
+        case .float64: code = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE
+        case .uint32: code = ONNX__TENSOR_PROTO__DATA_TYPE__UINT32
+        case .uint64: code = ONNX__TENSOR_PROTO__DATA_TYPE__UINT64
+        case .bfloat16: code = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16
         case .complex64, .complex128:
             throw RNNRTError(.unsupported, "cannot write a \(dtype.rawValue) tensor: rnnrt does not write complex data to ONNX")
         }
+        return Int32(code.rawValue)
     }
 
-    /// `ValueInfoProto`: name (1) and, when anything is declared, `type.tensor_type` (2 → 1).
-    static func valueInfo(_ v: ValueInfo, into w: inout ProtobufWriter) throws {
-        w.string(field: 1, v.name)
-        guard v.elementType != 0 || v.shape != nil else { return }
-        try w.message(field: 2) { w in                    // TypeProto
-            try w.message(field: 1) { w in                // TypeProto.Tensor
-                if v.elementType != 0 { w.int64(field: 1, Int64(v.elementType)) }
-                guard let shape = v.shape else { return }
-                try w.message(field: 2) { w in            // TensorShapeProto
-                    for d in shape {
-                        try w.message(field: 1) { w in    // Dimension
-                            switch d {
-                            case .fixed(let n): w.int64(field: 1, Int64(n))
-                            case .symbolic(let s) where !s.isEmpty: w.string(field: 2, s)
-                            case .symbolic, .unknown: break
-                            }
-                        }
-                    }
-                }
+    /// A `ValueInfoProto` at `level`: the name and, when anything is declared, `type.tensor_type` with the element
+    /// type (when not 0) and the shape (when there is one).
+    func valueInfo(_ v: ValueInfo, level: Int) throws -> Onnx__ValueInfoProto {
+        try enter(level)
+        var p = Onnx__ValueInfoProto()
+        onnx__value_info_proto__init(&p)
+        p.name = try memory.string(v.name)
+        guard v.elementType != 0 || v.shape != nil else { return p }
+        try enter(level + 2)
+        var tensorType = Onnx__TypeProto__Tensor()
+        onnx__type_proto__tensor__init(&tensorType)
+        if v.elementType != 0 { (tensorType.has_elem_type, tensorType.elem_type) = (1, v.elementType) }
+        if let shape = v.shape { tensorType.shape = try memory.message(self.shape(shape, level: level + 3)) }
+        var type = Onnx__TypeProto()
+        onnx__type_proto__init(&type)
+        type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+        type.tensor_type = memory.message(tensorType)
+        p.type = memory.message(type)
+        return p
+    }
+
+    /// A `TensorShapeProto` at `level`: `.fixed` → `dim_value`, a non-empty `.symbolic` → `dim_param`, others neither.
+    func shape(_ dims: [RNNRTGraph.Dimension], level: Int) throws -> Onnx__TensorShapeProto {
+        try enter(level)
+        var p = Onnx__TensorShapeProto()
+        onnx__tensor_shape_proto__init(&p)
+        (p.n_dim, p.dim) = try memory.messages(dims) { d in
+            try enter(level + 1)
+            var dim = Onnx__TensorShapeProto__Dimension()
+            onnx__tensor_shape_proto__dimension__init(&dim)
+            switch d {
+            case .fixed(let n):
+                (dim.value_case, dim.dim_value) = (ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, Int64(n))
+            case .symbolic(let s) where !s.isEmpty:
+                (dim.value_case, dim.dim_param) = (ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM, try memory.string(s))
+            case .symbolic, .unknown:
+                break
             }
+            return dim
+        }
+        return p
+    }
+
+    /// Refuses a message at `level` deeper than the decoder reads back.
+    func enter(_ level: Int) throws {
+        guard level <= maxDepth else {
+            throw RNNRTError(.unsupported, "the model nests messages deeper than \(maxDepth) protobuf levels (subgraphs inside subgraphs), which rnnrt refuses to read back")
         }
     }
-
 
     /// Byte-wise (UTF-8) order: the same on every platform and locale.
     static func utf8Less(_ a: String, _ b: String) -> Bool {
@@ -248,84 +296,58 @@ private enum ModelEncoder {
     }
 }
 
-// MARK: - Wire format
+// MARK: - C memory
 
-/// Appends protobuf wire-format fields to a byte buffer. Nested messages are written in place and their
-/// length prefix inserted after, so nothing is serialized twice; nesting deeper than `maxDepth` levels
-/// (the top-level message is level 1) throws instead of producing a file the decoder would refuse.
-struct ProtobufWriter {
-    private(set) var bytes: [UInt8] = []
-    let maxDepth: Int
-    /// The current message's level; 1 is the top-level message.
-    private var depth = 1
+/// The C memory protobuf-c's structs point to while one model is encoded: every block is allocated here and freed
+/// together when the last reference goes.
+private final class ProtoMemory {
+    private var blocks: [UnsafeMutableRawPointer] = []
 
-    init(maxDepth: Int) {
-        self.maxDepth = maxDepth
+    deinit {
+        for block in blocks { block.deallocate() }
     }
 
-    /// Wire types.
-    private static let varintType: UInt64 = 0, lengthDelimited: UInt64 = 2, fixed32Type: UInt64 = 5
+    /// A copy of `values`, or nil when there are none: a repeated field's count and array.
+    func array<T>(_ values: [T]) -> (Int, UnsafeMutablePointer<T>?) {
+        values.isEmpty ? (0, nil) : (values.count, copy(values))
+    }
 
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
+    /// A block holding `values`.
+    private func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+        p.initialize(from: values, count: values.count)
+        blocks.append(UnsafeMutableRawPointer(p))
+        return p
+    }
+
+    /// A copy of one message, for a message field.
+    func message<T>(_ value: T) -> UnsafeMutablePointer<T> {
+        copy([value])
+    }
+
+    /// The messages `build` makes of `values`, for a repeated message field.
+    func messages<E, T>(_ values: [E], _ build: (E) throws -> T) throws -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<T>?>?) {
+        array(try values.map { Optional(message(try build($0))) })
+    }
+
+    /// `text` as a NUL-terminated UTF-8 string.
+    /// - Throws: `.invalidArgument` when `text` holds a NUL character, which would end the C string early.
+    func string(_ text: String) throws -> UnsafeMutablePointer<CChar> {
+        let utf8 = Array(text.utf8)
+        guard !utf8.contains(0) else {
+            throw RNNRTError(.invalidArgument, "the name \(text.debugDescription) contains a NUL character, which protobuf-c cannot write")
         }
-        bytes.append(UInt8(v))
+        return copy(utf8.map { CChar(bitPattern: $0) } + [0])
     }
 
-    mutating func tag(field: Int, wireType: UInt64) {
-        varint(UInt64(field) << 3 | wireType)
+    /// `texts` as NUL-terminated UTF-8 strings, for a repeated `string` field (see `string(_:)`).
+    func strings(_ texts: [String]) throws -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        array(try texts.map { Optional(try string($0)) })
     }
 
-    /// An `int64`, `int32` or enum field: negative values take 10 bytes (sign-extended), as protobuf says.
-    mutating func int64(field: Int, _ value: Int64) {
-        tag(field: field, wireType: Self.varintType)
-        varint(UInt64(bitPattern: value))
-    }
-
-    /// A `float` field: fixed32, little-endian bit pattern (NaN payloads kept).
-    mutating func float(field: Int, _ value: Float) {
-        tag(field: field, wireType: Self.fixed32Type)
-        let bits = value.bitPattern
-        for shift in stride(from: 0, to: 32, by: 8) {
-            bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift)))
-        }
-    }
-
-    /// A `bytes` field.
-    mutating func bytesField(field: Int, _ value: [UInt8]) {
-        tag(field: field, wireType: Self.lengthDelimited)
-        varint(UInt64(value.count))
-        bytes.append(contentsOf: value)
-    }
-
-    /// A `string` field, as UTF-8.
-    mutating func string(field: Int, _ value: String) {
-        tag(field: field, wireType: Self.lengthDelimited)
-        varint(UInt64(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
-    }
-
-    /// A nested message field whose contents `body` appends.
-    mutating func message(field: Int, _ body: (inout ProtobufWriter) throws -> Void) throws {
-        guard depth < maxDepth else {
-            throw RNNRTError(.unsupported, "the model nests messages deeper than \(maxDepth) protobuf levels (subgraphs inside subgraphs), which rnnrt refuses to read back")
-        }
-        tag(field: field, wireType: Self.lengthDelimited)
-        let start = bytes.count
-        depth += 1
-        defer { depth -= 1 }
-        try body(&self)
-        let length = UInt64(bytes.count - start)
-        var prefix: [UInt8] = []
-        var v = length
-        while v >= 0x80 {
-            prefix.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        prefix.append(UInt8(v))
-        bytes.insert(contentsOf: prefix, at: start)
+    /// A copy of `data`, for a `bytes` field.
+    func bytes(_ data: [UInt8]) -> ProtobufCBinaryData {
+        let (count, p) = array(data)
+        return ProtobufCBinaryData(len: count, data: p)
     }
 }

@@ -83,8 +83,7 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
     @Test(arguments: formatRuns)
     func runsEveryFormat(_ name: String, _ flags: [String]) throws {
         let dir = Fixture.url("formats/\(name)")
-        struct Spec: Decodable { let model, format, module: String }
-        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try FormatCase.load(name)
         let out = try Fixture.temporaryDirectory()
         let model = dir.appendingPathComponent(spec.model).path
         let r = rnnrt(["run", model, dir.appendingPathComponent("x.npy").path, "-o", out.path] + flags)
@@ -128,8 +127,7 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
     /// each graph output lands in DIR/NAME.npy and matches the reference.
     @Test func runsAnONNXModel() throws {
         let dir = Fixture.url("onnx/node/test_lstm_with_peepholes")
-        struct Spec: Decodable { let inputs: [String]; let outputs: [String] }
-        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(dir)
         let out = try Fixture.temporaryDirectory()
         let paths = spec.inputs.indices.map { dir.appendingPathComponent("inputs/\($0).npy").path }
         // The first three positionally, the rest by name.

@@ -8,33 +8,15 @@ import RNNRTTestSupport
 /// tools/fixtures/make_cell_fixtures.py): every file of every case run as a user would, with only the flags
 /// its format cannot store, and round trips through ONNX and safetensors.
 @Suite(.serialized) struct CellCLITests {
-    struct Spec: Decodable {
-        struct File: Decodable {
-            let format: String
-            let prefix: String
-            let stores_nonlinearity: Bool
-        }
-        let kind: String
-        let module: String
-        let nonlinearity: String?
-        let batch_first: Bool
-        let h0: Bool
-        let files: [String: File]
-    }
-
-    static func spec(_ name: String) throws -> Spec {
-        try JSONDecoder().decode(Spec.self, from: Data(contentsOf: Fixture.url("cells/\(name)/case.json")))
-    }
-
     /// Every (case, checkpoint file) pair.
     static let files: [(String, String)] = Fixture.folders(in: "cells").flatMap { name in
-        ((try? spec(name))?.files.keys.sorted() ?? []).map { (name, $0) }
+        ((try? CellCase.load(name))?.files.keys.sorted() ?? []).map { (name, $0) }
     }
 
     /// The flags `run`, `convert` and `verify` need for `file` of case `name`: the layout, the
     /// nonlinearity where the file does not store it.
     static func flags(_ name: String, _ file: String) throws -> [String] {
-        let spec = try spec(name)
+        let spec = try CellCase.load(name)
         var flags = spec.batch_first ? ["--batch-first"] : []
         if let n = spec.nonlinearity, spec.files[file]?.stores_nonlinearity != true { flags += ["--nonlinearity", n] }
         return flags
@@ -66,7 +48,7 @@ import RNNRTTestSupport
     @Test(arguments: files)
     func runsEveryFileLikePyTorch(_ name: String, _ file: String) throws {
         let dir = Fixture.url("cells/\(name)")
-        let spec = try Self.spec(name)
+        let spec = try CellCase.load(name)
         let out = try Fixture.temporaryDirectory()
         let r = rnnrt(["run", dir.appendingPathComponent(file).path, dir.appendingPathComponent("x.npy").path, "-o", out.path]
                       + (try Self.flags(name, file)) + Self.stateFlags(dir))
@@ -112,7 +94,7 @@ import RNNRTTestSupport
     @Test(arguments: ["lstm_h0", "gru_nobias", "rnn_relu_batch_first_h0", "rnn_tanh_basic", "gru_t1_b1", "lstm_decoder32"])
     func convertRoundTrips(_ name: String) throws {
         let dir = Fixture.url("cells/\(name)"), tmp = try Fixture.temporaryDirectory()
-        let spec = try Self.spec(name), flags = try Self.flags(name, "model.pt")
+        let spec = try CellCase.load(name), flags = try Self.flags(name, "model.pt")
         let source = dir.appendingPathComponent("model.pt").path
         let onnx = tmp.appendingPathComponent("cell.onnx").path
         let converted = rnnrt(["convert", source, "-o", onnx] + flags)
@@ -138,23 +120,6 @@ import RNNRTTestSupport
         let r = rnnrt(["verify", dir.appendingPathComponent("model.pt").path] + inputs + expected.flatMap { ["--expect", $0] }
                       + (try Self.flags(name, "model.pt")))
         #expect(r.status == 0 && r.out.contains("result: PASS"), "\(r.out) \(r.err)")
-    }
-
-    /// A copy of an LSTM cell with its gate blocks stored in ONNX's order (i, o, f, c) is caught, and the
-    /// mistake named, by replaying it on the cell.
-    @Test func verifyNamesAPermutedCellsMistake() throws {
-        let source = Fixture.url("cells/lstm_basic/model.pt")
-        let original = try StateDict(contentsOf: source)
-        let tensors: [(String, StoredTensor)] = try original.names.filter { $0.hasPrefix("lstm_cell.") }.map { name in
-            let t = try original[name]!.floatTensor()
-            let block = t.count / 4
-            let perm = [0, 3, 1, 2].flatMap { t.scalars[($0 * block)..<(($0 + 1) * block)] }
-            return (String(name.dropFirst("lstm_cell.".count)), StoredTensor(Tensor(shape: t.shape, scalars: perm)))
-        }
-        let broken = try Fixture.temporaryDirectory().appendingPathComponent("permuted.safetensors")
-        try StateDict(tensors).writeSafeTensors(to: broken)
-        let r = rnnrt(["verify", source.path, broken.path])
-        #expect(r.status == 1 && r.out.contains("gate blocks permuted"), "\(r.out) \(r.err)")
     }
 
     /// `--input h0=…`/`c0=…` for the exported graph, the states given as `[1, N, H]` (the graph's form).

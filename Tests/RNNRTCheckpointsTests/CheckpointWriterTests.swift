@@ -138,10 +138,8 @@ private func syntheticStateDict() throws -> StateDict {
                    "npz/weights_stored.npz", "npz/weights_deflated.npz"]
         out += SafeTensorsTests.files.map { "safetensors/\($0)" }
         for folder in Fixture.folders(in: "formats") {
-            guard let data = try? Data(contentsOf: Fixture.url("formats/\(folder)/case.json")),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let model = object["model"] as? String else { continue }
-            out.append("formats/\(folder)/\(model)")
+            guard let spec = try? FormatCase.load(folder) else { continue }
+            out.append("formats/\(folder)/\(spec.model)")
         }
         return out
     }()
@@ -154,15 +152,9 @@ private func syntheticStateDict() throws -> StateDict {
     @Test(arguments: fixtures)
     func roundTripsFixture(_ file: String) throws {
         let sd = try StateDict(contentsOf: Fixture.url(file))
-        var prefix: String?, module: String?
-        let caseFile = Fixture.url(file).deletingLastPathComponent().appendingPathComponent("case.json")
-        if file.hasPrefix("formats/"), let data = try? Data(contentsOf: caseFile),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            prefix = object["prefix"] as? String
-            module = object["module"] as? String
-        }
+        let spec = file.hasPrefix("formats/") ? try? FormatCase.load(String(file.split(separator: "/")[1])) : nil
         try roundTrip(sd, caseName: file, source: Fixture.url(file).path, metadata: Self.metadata[file] ?? [:],
-                      prefix: prefix, module: module)
+                      prefix: spec?.prefix, module: spec?.module)
     }
 
     /// The metadata the fixtures were written with (`__metadata__` as `save_file` got it).
@@ -270,11 +262,9 @@ private func syntheticStateDict() throws -> StateDict {
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("x.safetensors")
         let complex = try StateDict([("z", StoredTensor(dtype: .complex128, shape: [1], bytes: [UInt8](repeating: 0, count: 16)))])
-        let e1 = #expect(throws: RNNRTError.self) { try complex.writeSafeTensors(to: url) }
-        #expect(e1?.kind == .unsupported)
+        expectRNNRTError(.unsupported) { try complex.writeSafeTensors(to: url) }
         let reserved = try StateDict([("__metadata__", StoredTensor(dtype: .uint8, shape: [1], bytes: [0]))])
-        let e2 = #expect(throws: RNNRTError.self) { try reserved.writeSafeTensors(to: url) }
-        #expect(e2?.kind == .invalidArgument)
+        expectRNNRTError(.invalidArgument) { try reserved.writeSafeTensors(to: url) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
@@ -425,9 +415,9 @@ private func syntheticStateDict() throws -> StateDict {
     /// An empty tensor whose other extents multiply past `Int` has strides no file can hold: it is refused as a
     /// `StoredTensor` already, so no writer meets one.
     @Test func stridesTooLargeAreRefused() throws {
-        let error = #expect(throws: RNNRTError.self) { try StoredTensor(dtype: .float32, shape: [0, Int.max, 4], bytes: []) }
-        #expect(error?.kind == .malformed)
-        #expect(error?.message.contains("[0, 9223372036854775807, 4]") == true)
+        expectRNNRTError(.malformed, containing: ["[0, 9223372036854775807, 4]"]) {
+            try StoredTensor(dtype: .float32, shape: [0, Int.max, 4], bytes: [])
+        }
     }
 
     // MARK: - Files
@@ -450,13 +440,7 @@ private func syntheticStateDict() throws -> StateDict {
         for target in targets {
             for (label, write) in [("pt", { try sd.writeTorch(to: target) }),
                                    ("safetensors", { try sd.writeSafeTensors(to: target) })] as [(String, () throws -> Void)] {
-                do {
-                    try write()
-                    Issue.record("\(label) to \(target.path) did not fail")
-                } catch let error as RNNRTError {
-                    #expect(error.kind == .io, "\(label) \(target.path): \(error)")
-                    #expect(error.message.contains(target.path), "\(label): \(error.message)")
-                }
+                expectRNNRTError(.io, containing: [target.path], "\(label) to \(target.path)") { try write() }
             }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["file.txt", "folder"])
@@ -501,7 +485,6 @@ private func syntheticStateDict() throws -> StateDict {
         for entry in writer.entries {
             #expect(try archive.read(try #require(archive.entry(named: entry.name))) == entry.bytes)
         }
-        let error = #expect(throws: RNNRTError.self) { try ZipWriter().write(to: dir.appendingPathComponent("empty.zip")) }
-        #expect(error?.kind == .invalidArgument)
+        expectRNNRTError(.invalidArgument) { try ZipWriter().write(to: dir.appendingPathComponent("empty.zip")) }
     }
 }

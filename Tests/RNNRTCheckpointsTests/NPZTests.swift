@@ -47,33 +47,26 @@ import RNNRTCore
 /// Corrupt `.npz` archives fail with a typed error naming the entry.
 @Suite struct MalformedNPZTests {
     @Test func entryThatIsNotAnArray() {
-        let error = #expect(throws: RNNRTError.self) {
+        let error = expectRNNRTError(.malformed, containing: ["zip entry 'a.txt' is not an array"]) {
             try NPZ.read(contentsOf: Fixture.url("malformed/npz/not_npy_entry.npz"))
         }
-        #expect(error?.kind == .malformed)
-        #expect(error?.message.contains("zip entry 'a.txt' is not an array") == true, "\(error?.message ?? "")")
         #expect(error?.description.contains("not_npy_entry.npz") == true, "the context names the file")
     }
 
     @Test func truncatedEntry() {
-        let error = #expect(throws: RNNRTError.self) {
+        let error = expectRNNRTError(.malformed, containing: ["needs 192 bytes, the file has 187"]) {
             try NPZ.read(contentsOf: Fixture.url("malformed/npz/truncated_entry.npz"))
         }
-        #expect(error?.kind == .malformed)
-        #expect(error?.message.contains("needs 192 bytes, the file has 187") == true, "\(error?.message ?? "")")
         #expect(error?.context.first == "reading entry 'weight_ih_l0.npy'", "\(String(describing: error?.context))")
     }
 
     @Test func notAZip() {
-        let error = #expect(throws: RNNRTError.self) {
+        expectRNNRTError(.malformed, containing: ["zip"]) {
             try NPZ.read(contentsOf: Fixture.url("safetensors/lstm_f32.safetensors"))
         }
-        #expect(error?.kind == .malformed)
-        #expect(error?.message.contains("zip") == true, "\(error?.message ?? "")")
     }
 
     @Test func missingFileIsAnIOError() {
-        let error = #expect(throws: RNNRTError.self) { try NPZ.read(contentsOf: URL(fileURLWithPath: "/nonexistent/x.npz")) }
-        #expect(error?.kind == .io)
+        expectRNNRTError(.io) { try NPZ.read(contentsOf: URL(fileURLWithPath: "/nonexistent/x.npz")) }
     }
 }

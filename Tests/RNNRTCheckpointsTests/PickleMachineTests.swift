@@ -1,6 +1,7 @@
 import Testing
 @testable import RNNRTCheckpoints
 import RNNRTCore
+import RNNRTTestSupport
 
 @Suite struct PickleMachineTests {
     private func run(_ bytes: [UInt8]) throws -> (PickleValue, PickleMachine) {
@@ -59,16 +60,13 @@ import RNNRTCore
                       ("torch", "load"), ("nt", "system"), ("collections", "defaultdict")])
     func refusesGlobalsOutsideTheAllowList(_ module: String, _ name: String) {
         let bytes: [UInt8] = [0x80, 2, 0x63] + Array("\(module)\n\(name)\n".utf8) + [0x29, 0x52, 0x2E]
-        let error = #expect(throws: RNNRTError.self) { try run(bytes) }
-        #expect(error?.kind == .unsafe)
         let shown = module == "__builtin__" ? "builtins" : module
-        #expect(error?.message.contains("'\(shown).\(name)'") == true)
+        expectRNNRTError(.unsafe, containing: ["'\(shown).\(name)'"]) { try run(bytes) }
     }
 
     @Test func refusesCallingNonGlobals() {
         // A tuple "called" with REDUCE.
-        let error = #expect(throws: RNNRTError.self) { try run([0x80, 2, 0x29, 0x29, 0x52, 0x2E]) }
-        #expect(error?.kind == .unsafe)
+        expectRNNRTError(.unsafe) { try run([0x80, 2, 0x29, 0x29, 0x52, 0x2E]) }
     }
 
     @Test(arguments: [
@@ -84,8 +82,7 @@ import RNNRTCore
         [0x80, 2, 0x4B, 1, 0x28, 0x85, 0x2E],               // TUPLE1 crossing a MARK
     ])
     func rejectsBrokenStreams(_ bytes: [UInt8]) {
-        let error = #expect(throws: RNNRTError.self) { try run(bytes) }
-        #expect(error?.kind == .malformed)
+        expectRNNRTError(.malformed) { try run(bytes) }
     }
 
     @Test func deepNestingNeitherRecursesNorCrashes() throws {

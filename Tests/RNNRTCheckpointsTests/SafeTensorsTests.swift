@@ -85,9 +85,7 @@ private func readSafeTensors(_ relativePath: String) throws -> StateDict {
             (#"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#, [0, 0, 0, 0], .malformed, "expected the end of the JSON text"),
         ]
         for (header, data, kind, phrase) in cases {
-            let error = #expect(throws: RNNRTError.self) { try SafeTensors.read(file(header, data: data)) }
-            #expect(error?.kind == kind, "\(header): \(String(describing: error))")
-            #expect(error?.message.contains(phrase) == true, "\(header): \(error?.message ?? "")")
+            expectRNNRTError(kind, containing: [phrase]) { try SafeTensors.read(file(header, data: data)) }
         }
     }
 
@@ -131,9 +129,7 @@ private func readSafeTensors(_ relativePath: String) throws -> StateDict {
 
     @Test(arguments: cases)
     func failsClearly(_ file: String, _ kind: RNNRTError.Kind, _ phrase: String) {
-        let error = #expect(throws: RNNRTError.self) { try readSafeTensors("malformed/safetensors/\(file)") }
-        #expect(error?.kind == kind, "\(file): \(String(describing: error))")
-        #expect(error?.message.contains(phrase) == true, "\(file): \(error?.message ?? "")")
+        expectRNNRTError(kind, containing: [phrase]) { try readSafeTensors("malformed/safetensors/\(file)") }
     }
 
     /// Random byte edits of a valid file (header and data) either read or throw `RNNRTError`; never crash.
@@ -176,9 +172,7 @@ private func readSafeTensors(_ relativePath: String) throws -> StateDict {
     private func parse(_ text: String) throws -> JSONValue { try JSONValue.parse(Array(text.utf8)) }
 
     private func fails(_ text: String, _ phrase: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let error = #expect(throws: RNNRTError.self, sourceLocation: sourceLocation) { try parse(text) }
-        #expect(error?.kind == .malformed, sourceLocation: sourceLocation)
-        #expect(error?.message.contains(phrase) == true, "\(text): \(error?.message ?? "")", sourceLocation: sourceLocation)
+        expectRNNRTError(.malformed, containing: [phrase], sourceLocation: sourceLocation) { try parse(text) }
     }
 
     @Test func scalarsAndContainers() throws {

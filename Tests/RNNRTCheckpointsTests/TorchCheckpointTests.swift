@@ -66,16 +66,13 @@ import RNNRTCore
 
     @Test(arguments: cases)
     func failsClearly(_ file: String, _ kind: RNNRTError.Kind, _ phrase: String) {
-        let error = #expect(throws: RNNRTError.self) {
+        let error = expectRNNRTError(kind, containing: [phrase]) {
             try StateDict(contentsOf: Fixture.url("malformed/\(file)"))
         }
-        #expect(error?.kind == kind, "\(file): \(String(describing: error))")
-        #expect(error?.message.contains(phrase) == true, "\(file): \(error?.message ?? "")")
         #expect(error?.description.contains(file) == true, "the message names the file")
     }
 
     @Test func missingFileIsAnIOError() {
-        let error = #expect(throws: RNNRTError.self) { try StateDict(contentsOf: URL(fileURLWithPath: "/nonexistent/x.pt")) }
-        #expect(error?.kind == .io)
+        expectRNNRTError(.io) { try StateDict(contentsOf: URL(fileURLWithPath: "/nonexistent/x.pt")) }
     }
 }

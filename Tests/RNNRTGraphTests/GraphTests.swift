@@ -1,5 +1,6 @@
 import Testing
 import RNNRTGraph
+import RNNRTONNX
 import RNNRTCore
 import Foundation
 import RNNRTTestSupport
@@ -9,6 +10,16 @@ import RNNRTTestSupport
         let g = Graph(initializers: [("w", .init(Tensor(repeating: 1, shape: [2])))],
                       inputs: [ValueInfo(name: "x"), ValueInfo(name: "w")])
         #expect(g.runtimeInputs.map(\.name) == ["x"])
+    }
+}
+
+/// A model with operators rnnrt lacks decodes (so `inspect` works) but refuses to load for running, naming every
+/// missing operator at once.
+@Suite struct UnknownOperatorTests {
+    @Test func unknownOperatorsAreListedAtLoad() throws {
+        let model = try ONNXModelFile.read(contentsOf: Fixture.url("malformed/onnx/unknown_ops.onnx"))
+        let error = expectRNNRTError(.unsupported) { try Plan(model: model) }
+        #expect(error?.message == "the model uses operators rnnrt does not support: FancyOp (2 nodes), com.microsoft.Attention (1 node)")
     }
 }
 

@@ -42,12 +42,10 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
             }
         }
         try sd.insert(StoredTensor(Tensor(repeating: 0, shape: [16, 4])), named: "weight_hh_l0_reverse")
-        let error = #expect(throws: RNNRTError.self) { try RecurrentModule(configuration: config, stateDict: sd) }
-        #expect(error?.kind == .binding)
-        let message = error?.message ?? ""
-        #expect(message.contains("missing 'bias_hh_l1'"))
-        #expect(message.contains("'weight_hh_l1' has shape [16, 5], expected [16, 4]"))
-        #expect(message.contains("unexpected 'weight_hh_l0_reverse'"))
+        expectRNNRTError(.binding, containing: ["missing 'bias_hh_l1'", "'weight_hh_l1' has shape [16, 5], expected [16, 4]",
+                                                "unexpected 'weight_hh_l0_reverse'"]) {
+            try RecurrentModule(configuration: config, stateDict: sd)
+        }
     }
 
     @Test func severalModulesNeedAPrefix() throws {
@@ -75,9 +73,7 @@ func randomStateDict(_ config: RecurrentConfiguration, prefix: String = "", seed
 
     @Test func rejectsInputWithWrongFeatureSize() throws {
         let m = try RecurrentModule(stateDict: randomStateDict(RecurrentConfiguration(kind: .lstm, inputSize: 3, hiddenSize: 2)))
-        let error = #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [5, 1, 4])) }
-        #expect(error?.kind == .shapeMismatch)
-        #expect(error?.message.contains("4 features") == true)
+        expectRNNRTError(.shapeMismatch, containing: ["4 features"]) { try m.forward(Tensor(repeating: 0, shape: [5, 1, 4])) }
         #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [3])) }
         #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [0, 1, 3])) }
         #expect(throws: RNNRTError.self) { try m.forward(Tensor(repeating: 0, shape: [2, 1, 3]), h0: Tensor(repeating: 0, shape: [1, 2, 2])) }

@@ -47,12 +47,8 @@ import RNNRTCore
         let module = try RecurrentModule(configuration: config, stateDict: randomStateDict(config))
         let x = Self.input(config, steps: 100, batch: 4)
         // 100 · 4 · (16 + 64) floats: 125 KiB.
-        do {
-            _ = try module.forward(x, options: RunOptions(memoryLimit: 100 << 10))
-            Issue.record("no error")
-        } catch let e as RNNRTError {
-            #expect(e.kind == .limit)
-            #expect(e.message.contains("nn.LSTM(8, 16)") && e.message.contains("125 KiB") && e.message.contains("memory limit of 100 KiB"), "\(e)")
+        expectRNNRTError(.limit, containing: ["nn.LSTM(8, 16)", "125 KiB", "memory limit of 100 KiB"]) {
+            try module.forward(x, options: RunOptions(memoryLimit: 100 << 10))
         }
         #expect(try module.forward(x, options: RunOptions(memoryLimit: 1 << 20)).output.shape == [100, 4, 16])
     }

@@ -179,13 +179,10 @@ extension PlanFusionTests {
     @Test(arguments: graphs)
     func steadyStateCallsReuseTheirBuffers(_ folder: String) throws {
         let dir = Fixture.url(folder)
-        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(dir)
         guard spec.expect_failure != true else { return }
         let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
-        var feeds: [String: GraphTensor] = [:]
-        for (k, name) in spec.inputs.enumerated() {
-            feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
-        }
+        let feeds = try spec.feeds(in: dir)
         let first = try plan.run(feeds)
         _ = try plan.run(feeds)
         let made = plan.arenas.buffersMade, foreign = plan.arenas.foreignBuffers, held = plan.arenas.floatsHeld

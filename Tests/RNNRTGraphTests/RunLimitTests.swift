@@ -22,10 +22,8 @@ import RNNRTCore
     }
 
     static func expectLimit(_ e: RNNRTError?, _ words: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let e else { Issue.record("no error", sourceLocation: sourceLocation); return }
-        #expect(e.kind == .limit, "\(e)", sourceLocation: sourceLocation)
-        for word in words { #expect(e.message.contains(word), "\(e)", sourceLocation: sourceLocation) }
-        #expect(e.context.isEmpty, "\(e)", sourceLocation: sourceLocation)
+        expectRNNRTError(e, .limit, containing: words, sourceLocation: sourceLocation)
+        #expect(e?.context.isEmpty != false, "\(String(describing: e))", sourceLocation: sourceLocation)
     }
 
     /// `ConstantOfShape` named `big` making the shape it is given.

@@ -13,7 +13,7 @@ import RNNRTCore
 
     @Test(arguments: ops)
     func operatorMatchesOnnxruntime(_ folder: String) throws {
-        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(Fixture.url(folder))
         for (name, c) in try runONNXCase(folder) {
             #expect(c.passed, "\(folder) \(name): \(c)")
             LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
@@ -22,9 +22,8 @@ import RNNRTCore
 
     @Test func everyQuantizedOperatorHasFixtures() throws {
         let covered = Set(try Self.ops.map { folder -> String in
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json"))) as? [String: Any]
-            let domain = json?["domain"] as? String ?? "ai.onnx"
-            let op = json?["op"] as? String ?? "?"
+            let spec = try ONNXCase.load(Fixture.url(folder))
+            let domain = spec.domain ?? "ai.onnx", op = spec.op ?? "?"
             return domain == "ai.onnx" ? op : "\(domain).\(op)"
         })
         let expected: Set<String> = ["QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger",
@@ -40,31 +39,19 @@ import RNNRTCore
 @Suite struct QuantizedModelTests {
     static let models = Fixture.folders(in: "onnx/quant_models").map { "onnx/quant_models/\($0)" }
 
-    struct Spec: Decodable {
-        let source: String
-        let inputs: [String]
-        let outputs: [String]
-        let atol: Float
-        let argmax: [String]
-    }
-
     @Test(arguments: models)
     func modelMatchesOnnxruntime(_ folder: String) throws {
         let dir = Fixture.url(folder)
-        let spec = try JSONDecoder().decode(Spec.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(dir)
         let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
-        var feeds: [String: GraphTensor] = [:]
-        for (k, name) in spec.inputs.enumerated() {
-            feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
-        }
-        let outputs = Dictionary(try plan.run(feeds).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let outputs = Dictionary(try plan.run(try spec.feeds(in: dir)).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         for (k, name) in spec.outputs.enumerated() {
             let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy"))).tensor(name)
             let actual = try #require(outputs[name]).tensor(name)
             let c = Tolerance(atol: spec.atol, rtol: 0).compare(actual, expected)
             #expect(c.passed, "\(folder) \(name): \(c)")
             LargestError.record(c.maxAbsError, at: "\(folder) \(name)", source: spec.source)
-            if spec.argmax.contains(name) {
+            if spec.argmax?.contains(name) == true {
                 #expect(Self.argmax(actual) == Self.argmax(expected), "\(folder) \(name): class decisions differ")
             }
         }

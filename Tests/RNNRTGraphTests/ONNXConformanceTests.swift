@@ -6,30 +6,15 @@ import RNNRTGraph
 import RNNRTCheckpoints
 import RNNRTCore
 
-/// One `Fixtures/onnx/<source>/<case>/case.json` (tools/fixtures/onnx/*.py).
-struct ONNXCase: Decodable {
-    let source: String
-    let inputs: [String]
-    let outputs: [String]
-    let atol: Float
-    let rtol: Float
-    let notes: String?
-    let expect_failure: Bool?
-}
-
 /// Runs one fixture folder: feeds `inputs/<k>.npy` by name, compares every output with
 /// `expected/<k>.npy` within the case's tolerance (rnnrt's contract 1e-5 + 1e-4·|ref| unless the
 /// reference itself is less precise, as for float16 inputs).
 func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Comparison)] {
     let dir = Fixture.url(folder)
-    let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+    let spec = try ONNXCase.load(dir)
     let model = try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx"))
     let plan = try Plan(model: model)
-    var feeds: [String: GraphTensor] = [:]
-    for (k, name) in spec.inputs.enumerated() {
-        feeds[name] = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
-    }
-    let outputs = Dictionary(try plan.run(feeds).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+    let outputs = Dictionary(try plan.run(try spec.feeds(in: dir)).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
     let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
     return try spec.outputs.enumerated().map { k, name in
         let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")))
@@ -62,7 +47,7 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
 
     @Test(arguments: node + spec + torch + ops + graphs)
     func matchesReference(_ folder: String) throws {
-        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(Fixture.url(folder))
         if spec.expect_failure == true {
             #expect(throws: RNNRTError.self, "\(folder) should fail") { try runONNXCase(folder) }
             return
@@ -85,13 +70,9 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
 /// used.
 func runONNXCaseFloat64(_ folder: String) throws -> (outputs: [(name: String, comparison: Comparison)], float32: [String]) {
     let dir = Fixture.url(folder)
-    let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+    let spec = try ONNXCase.load(dir)
     let plan = try Plan(model: try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx")))
-    var feeds: [String: GraphTensor64] = [:]
-    for (k, name) in spec.inputs.enumerated() {
-        feeds[name] = try GraphTensor64(try NPY.read(contentsOf: dir.appendingPathComponent("inputs/\(k).npy")))
-    }
-    let run = try plan.runFloat64(feeds)
+    let run = try plan.runFloat64(try spec.feeds(in: dir, as: GraphTensor64.init))
     let outputs = Dictionary(run.outputs.map { ($0.name, $0.tensor.float32) }, uniquingKeysWith: { a, _ in a })
     let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
     let compared = try spec.outputs.enumerated().map { k, name in
@@ -117,7 +98,7 @@ func runONNXCaseFloat64(_ folder: String) throws -> (outputs: [(name: String, co
 @Suite struct ONNXFloat64ConformanceTests {
     @Test(arguments: ONNXConformanceTests.node + ONNXConformanceTests.spec + ONNXConformanceTests.torch + ONNXConformanceTests.ops + ONNXConformanceTests.graphs)
     func float64MatchesReference(_ folder: String) throws {
-        let spec = try JSONDecoder().decode(ONNXCase.self, from: Data(contentsOf: Fixture.url(folder).appendingPathComponent("case.json")))
+        let spec = try ONNXCase.load(Fixture.url(folder))
         if spec.expect_failure == true {
             #expect(throws: RNNRTError.self, "\(folder) should fail") { try runONNXCaseFloat64(folder) }
             return

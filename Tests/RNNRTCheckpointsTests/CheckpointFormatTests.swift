@@ -1,19 +1,8 @@
 import Foundation
 import Testing
-import RNNRT
+import RNNRTCheckpoints
+import RNNRTLayers
 import RNNRTTestSupport
-
-/// One `Fixtures/formats/<case>/case.json`, as written by `tools/fixtures/make_format_fixtures.py`.
-struct FormatCase: Decodable {
-    let model: String
-    let format: String
-    let prefix: String
-    /// The module rnnrt must infer, as PyTorch would construct it (stored hyperparameters included).
-    let module: String
-    /// The flag a user must pass because the file does not store it; nil when the file does.
-    let batch_first: Bool?
-    let nonlinearity: String?
-}
 
 /// The same recurrent models saved in every format rnnrt reads — legacy torch.save, TorchScript (scripted,
 /// traced, deflated), whole pickled modules, training checkpoints, float64/16/bfloat16 weights, safetensors,
@@ -28,7 +17,7 @@ struct FormatCase: Decodable {
     @Test(arguments: cases)
     func runsLikePyTorch(_ name: String) throws {
         let dir = Fixture.url("formats/\(name)")
-        let spec = try JSONDecoder().decode(FormatCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try FormatCase.load(name)
         let stateDict = try StateDict(contentsOf: dir.appendingPathComponent(spec.model))
         #expect(stateDict.format == spec.format, "\(name)")
         let module = try RecurrentModule(stateDict: stateDict, prefix: spec.prefix,
@@ -45,7 +34,7 @@ struct FormatCase: Decodable {
     @Test(arguments: cases)
     func keepsValuesAndArrays(_ name: String) throws {
         let dir = Fixture.url("formats/\(name)")
-        let spec = try JSONDecoder().decode(FormatCase.self, from: Data(contentsOf: dir.appendingPathComponent("case.json")))
+        let spec = try FormatCase.load(name)
         let stateDict = try StateDict(contentsOf: dir.appendingPathComponent(spec.model))
         let valuesFile = dir.appendingPathComponent("values.json")
         if FileManager.default.fileExists(atPath: valuesFile.path) {
