@@ -97,82 +97,69 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
     }
 }
 
-// ROWS rows of A (rows lda apart, `pairs` pairs each) times one sliver: 16 int32 sums per row, stored to c (ldc
-// apart) for the first `cols` columns.
-AVX2 static inline void tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda, const int16_t *sliver,
-                             int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
-    __m256i acc[4][2];
-    for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (ptrdiff_t q = 0; q < pairs; q++) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)(sliver + q * 32));
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(sliver + q * 32 + 16));
-        for (int r = 0; r < ROWS; r++) {
-            int32_t pair;
-            memcpy(&pair, a + r * lda + 2 * q, sizeof pair);
-            __m256i v = _mm256_set1_epi32(pair);
-            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(v, b0));
-            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(v, b1));
-        }
-    }
-    store_tile(ROWS, acc, c, ldc, cols);
-}
+// The products, one per form of B (int16 pairs, or bytes widened as they are read) and per instruction set: AVX2's
+// vpmaddwd then vpaddd, or AVX-512 VNNI's vpdpwssd, which does both in one instruction (on 256-bit registers, as the
+// AVX2 form). Each tile multiplies ROWS rows of A (rows lda apart, `pairs` pairs each) by one sliver: 16 int32 sums
+// per row, stored to c (ldc apart) for the first `cols` columns.
+#define LOAD_PAIRS(sliver, q, half) _mm256_loadu_si256((const __m256i *)((sliver) + (q) * 32 + 16 * (half)))
+#define LOAD_BYTES(sliver, q, half) \
+    _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)((sliver) + (q) * 32 + 16 * (half))))
+#define MAC_AVX2(acc, v, b) _mm256_add_epi32((acc), _mm256_madd_epi16((v), (b)))
+#define MAC_VNNI(acc, v, b) _mm256_dpwssd_epi32((acc), (v), (b))
 
-// `tile` for B packed as bytes (rnnrt_pack_pair_bytes): each pair row's 32 bytes widened to int16 as they are read.
-AVX2 static inline void tile_bytes(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda, const int8_t *sliver,
-                                   int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
-    __m256i acc[4][2];
-    for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (ptrdiff_t q = 0; q < pairs; q++) {
-        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(sliver + q * 32)));
-        __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(sliver + q * 32 + 16)));
-        for (int r = 0; r < ROWS; r++) {
-            int32_t pair;
-            memcpy(&pair, a + r * lda + 2 * q, sizeof pair);
-            __m256i v = _mm256_set1_epi32(pair);
-            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(v, b0));
-            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(v, b1));
-        }
+#define DEFINE_IGEMM(NAME, ATTRIBUTES, ELEMENT, LOAD, MAC)                                                           \
+    ATTRIBUTES static inline void NAME##_tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda,     \
+                                              const ELEMENT *sliver, int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {   \
+        __m256i acc[4][2];                                                                                          \
+        for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();                              \
+        for (ptrdiff_t q = 0; q < pairs; q++) {                                                                     \
+            __m256i b0 = LOAD(sliver, q, 0), b1 = LOAD(sliver, q, 1);                                               \
+            for (int r = 0; r < ROWS; r++) {                                                                        \
+                int32_t pair;                                                                                       \
+                memcpy(&pair, a + r * lda + 2 * q, sizeof pair);                                                    \
+                __m256i v = _mm256_set1_epi32(pair);                                                                \
+                acc[r][0] = MAC(acc[r][0], v, b0);                                                                  \
+                acc[r][1] = MAC(acc[r][1], v, b1);                                                                  \
+            }                                                                                                       \
+        }                                                                                                           \
+        store_tile(ROWS, acc, c, ldc, cols);                                                                        \
+    }                                                                                                               \
+    ATTRIBUTES void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,                    \
+                         const ELEMENT *packed, int32_t *c, ptrdiff_t ldc) {                                        \
+        ptrdiff_t pairs = (k + 1) / 2;                                                                              \
+        for (ptrdiff_t s = 0; s * 16 < n; s++) {                                                                    \
+            const ELEMENT *sliver = packed + (size_t)s * (size_t)pairs * 32;                                        \
+            ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;                                                     \
+            int32_t *cs = c + s * 16;                                                                               \
+            ptrdiff_t i = 0;                                                                                        \
+            for (; i + 4 <= m; i += 4) NAME##_tile(4, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);    \
+            switch (m - i) {                                                                                        \
+            case 3: NAME##_tile(3, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;                \
+            case 2: NAME##_tile(2, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;                \
+            case 1: NAME##_tile(1, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;                \
+            default: break;                                                                                         \
+            }                                                                                                       \
+        }                                                                                                           \
     }
-    store_tile(ROWS, acc, c, ldc, cols);
-}
 
-AVX2 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
-                                      const int8_t *packed, int32_t *c, ptrdiff_t ldc) {
-    ptrdiff_t pairs = (k + 1) / 2;
-    for (ptrdiff_t s = 0; s * 16 < n; s++) {
-        const int8_t *sliver = packed + (size_t)s * (size_t)pairs * 32;
-        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
-        int32_t *cs = c + s * 16;
-        ptrdiff_t i = 0;
-        for (; i + 4 <= m; i += 4) tile_bytes(4, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
-        switch (m - i) {
-        case 3: tile_bytes(3, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        case 2: tile_bytes(2, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        case 1: tile_bytes(1, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        default: break;
-        }
-    }
-}
+#define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
-AVX2 void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
-                                 const int16_t *packed, int32_t *c, ptrdiff_t ldc) {
-    ptrdiff_t pairs = (k + 1) / 2;
-    for (ptrdiff_t s = 0; s * 16 < n; s++) {
-        const int16_t *sliver = packed + (size_t)s * (size_t)pairs * 32;
-        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
-        int32_t *cs = c + s * 16;
-        ptrdiff_t i = 0;
-        for (; i + 4 <= m; i += 4) tile(4, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
-        switch (m - i) {
-        case 3: tile(3, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        case 2: tile(2, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        case 1: tile(1, pairs, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); break;
-        default: break;
-        }
-    }
+DEFINE_IGEMM(rnnrt_igemm_pairs_avx2, AVX2, int16_t, LOAD_PAIRS, MAC_AVX2)
+DEFINE_IGEMM(rnnrt_igemm_pair_bytes_avx2, AVX2, int8_t, LOAD_BYTES, MAC_AVX2)
+DEFINE_IGEMM(rnnrt_igemm_pairs_vnni, VNNI, int16_t, LOAD_PAIRS, MAC_VNNI)
+DEFINE_IGEMM(rnnrt_igemm_pair_bytes_vnni, VNNI, int8_t, LOAD_BYTES, MAC_VNNI)
+
+int rnnrt_has_avx512_vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
 }
 
 #else
+int rnnrt_has_avx512_vnni(void) { return 0; }
+void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                            const int16_t *packed, int32_t *c, ptrdiff_t ldc) {}
+void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *packed, int32_t *c, ptrdiff_t ldc) {}
 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc) {}
 void rnnrt_igemm_pairs_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,

@@ -2,6 +2,7 @@ import Testing
 @testable import RNNRTGraph
 import RNNRTCore
 import RNNRTKernels
+import CRNNRTKernels
 
 /// `IntegerWeights`: every form gives the exact int32 product `(A − aZero) · (B − bZero)`, extremes included.
 @Suite struct IntegerProductTests {
@@ -32,5 +33,33 @@ import RNNRTKernels
             a.withUnsafeBufferPointer { ap in acc.withUnsafeMutableBufferPointer { weights.multiply(m: m, a: ap.baseAddress!, lda: k, into: $0.baseAddress!) } }
             #expect(acc == expected, "fewRows \(fewRows)")
         }
+    }
+}
+
+extension IntegerProductTests {
+    /// The AVX-512 VNNI products give the AVX2 products' sums exactly (both forms of B, every row tail, a column
+    /// count off 16, values at ±255), on a CPU that has both.
+    @Test(.enabled(if: KernelSet.avx512vnni), arguments: [1, 2, 3, 4, 7])
+    func vnniProductsEqualAVX2Products(m: Int) {
+        var rng = SeededGenerator(seed: UInt64(m))
+        let k = 37, n = 21, width = 38
+        let a = (0..<(m * width)).map { i -> Int16 in i % width >= k ? 0 : (i % 4 == 0 ? [255, -255][i % 3 == 0 ? 0 : 1] : Int16.random(in: -255...255, using: &rng)) }
+        let b16 = (0..<(k * n)).map { i -> Int16 in i % 7 == 0 ? [255, -255][i % 2] : Int16.random(in: -255...255, using: &rng) }
+        let b8 = (0..<(k * n)).map { i -> Int8 in i % 5 == 0 ? [127, -128][i % 2] : Int8.random(in: -128...127, using: &rng) }
+        let count = Int(rnnrt_pairs_packed_count(k, n))
+        var pairs = [Int16](repeating: 0, count: count), bytes = [Int8](repeating: 0, count: count)
+        rnnrt_pack_pairs(k, n, b16, n, &pairs)
+        rnnrt_pack_pair_bytes(k, n, b8, n, &bytes)
+        var avx2 = [Int32](repeating: 0, count: m * n), vnni = [Int32](repeating: 1, count: m * n)
+        rnnrt_igemm_pairs_avx2(m, n, k, a, width, pairs, &avx2, n)
+        rnnrt_igemm_pairs_vnni(m, n, k, a, width, pairs, &vnni, n)
+        #expect(vnni == avx2)
+        rnnrt_igemm_pair_bytes_avx2(m, n, k, a, width, bytes, &avx2, n)
+        rnnrt_igemm_pair_bytes_vnni(m, n, k, a, width, bytes, &vnni, n)
+        #expect(vnni == avx2)
+        let expected = (0..<(m * n)).map { index -> Int32 in
+            (0..<k).reduce(Int32(0)) { $0 + Int32(a[(index / n) * width + $1]) * Int32(b8[$1 * n + index % n]) }
+        }
+        #expect(vnni == expected)
     }
 }

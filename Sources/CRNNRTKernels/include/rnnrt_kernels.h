@@ -287,6 +287,15 @@ void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, pt
 /// rnnrt_igemm_pair_bytes_avx2; rnnrt_pairs_packed_count(k, n) bytes.
 void rnnrt_pack_pair_bytes(ptrdiff_t k, ptrdiff_t n, const int8_t *b, ptrdiff_t ldb, int8_t *out);
 
+/// Whether the CPU (and the OS) run AVX-512 VNNI on 256-bit registers (vpdpwssd), for the *_vnni products.
+int rnnrt_has_avx512_vnni(void);
+
+/// rnnrt_igemm_pairs_avx2 and rnnrt_igemm_pair_bytes_avx2 on AVX-512 VNNI's vpdpwssd (the same sums).
+void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                            const int16_t *packed, int32_t *c, ptrdiff_t ldc);
+void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
+                                 const int8_t *packed, int32_t *c, ptrdiff_t ldc);
+
 /// rnnrt_igemm_pairs_avx2 with B packed as bytes by rnnrt_pack_pair_bytes.
 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc);

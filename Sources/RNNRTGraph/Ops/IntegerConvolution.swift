@@ -162,7 +162,7 @@ struct IntegerConvOp: IntegerAccumulating {
 ///
 /// - with the AVX2 kernels and a 1-D or 2-D kernel, as int16 rows (padded to an even width) multiplied by each item's
 ///   and group's patches of `x − xZero` packed in pairs (`rnnrt_pack_conv_pairs`, 0 in the padding, which holds the zero
-///   point) with `rnnrt_igemm_pairs_avx2`, which sums in int32;
+///   point) with `IntegerKernels.pairs`, which sums in int32;
 /// - otherwise on the float convolution kernels: `W − wZero` as float weights and the input as `x − xZero` floats. As
 ///   in `IntegerWeights`, each input value's magnitude is at most 255 and the input channels are split into chunks
 ///   whose patch width keeps the magnitudes of one output's terms summing to at most 2^24, so every float partial sum
@@ -244,7 +244,7 @@ struct ExactIntegerConv {
                                                       geo.dilation[1], geo.dilation[2], geo.padBegin[1], geo.padBegin[2],
                                                       geo.outExtent[1], geo.outExtent[2], p.baseAddress!,
                                                       p.baseAddress! + packedCount)
-                                rnnrt_igemm_pairs_avx2(perGroup, positions, width, w.baseAddress! + g * perGroup * paddedWidth,
+                                IntegerKernels.pairs(perGroup, positions, width, w.baseAddress! + g * perGroup * paddedWidth,
                                                        paddedWidth, p.baseAddress!, c.baseAddress! + (b * m + g * perGroup) * positions,
                                                        positions)
                             }

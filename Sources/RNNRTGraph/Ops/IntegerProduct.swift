@@ -6,7 +6,7 @@ import RNNRTKernels
 /// `(A − aZero) · (B − bZero)`. Every value of `A − aZero` and `B − bZero` is an integer of magnitude at most 255 (an
 /// 8-bit value minus a zero point of its type). Two forms:
 ///
-/// - with the AVX2 kernels, B as int16 pairs (`rnnrt_pack_pairs`) for `rnnrt_igemm_pairs_avx2`, which sums in int32;
+/// - with the AVX2 kernels, B as int16 pairs (`rnnrt_pack_pairs`) for `IntegerKernels.pairs`, which sums in int32;
 ///   or, for a B multiplied by few rows at a time (a recurrence's state: the product reads all of B for each),
 ///   as bytes in the same order (`rnnrt_pack_pair_bytes`, half the memory), holding `B − offset` with offset 128 for
 ///   uint8 and 0 for int8 so that every value fits int8, and the product gains the rank-one term
@@ -116,13 +116,13 @@ struct IntegerWeights: Sendable {
             let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
             defer { a16.deallocate() }
             rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
-            packed.withUnsafeBufferPointer { rnnrt_igemm_pairs_avx2(m, n, k, a16, width, $0.baseAddress!, acc, n) }
+            packed.withUnsafeBufferPointer { IntegerKernels.pairs(m, n, k, a16, width, $0.baseAddress!, acc, n) }
         case .pairBytes(let packed, let correction):
             let width = pairedWidth
             let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
             defer { a16.deallocate() }
             rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
-            packed.withUnsafeBufferPointer { rnnrt_igemm_pair_bytes_avx2(m, n, k, a16, width, $0.baseAddress!, acc, n) }
+            packed.withUnsafeBufferPointer { IntegerKernels.pairBytes(m, n, k, a16, width, $0.baseAddress!, acc, n) }
             if let correction { rnnrt_add_row_sums_times(acc, m, n, n, a16, width, k, correction) }
         case .floatBlocks(let rows, let blocks):
             withTemporaryFloats(m * n) { sums in
@@ -177,5 +177,23 @@ extension IntegerWeights {
         outputArray(acc.count) { (out: UnsafeMutableBufferPointer<Int64>) in
             acc.withUnsafeBufferPointer { src in for i in 0..<src.count { out[i] = Int64(src[i]) } }
         }
+    }
+}
+
+/// The exact int32 products of int16 pairs on the kernels this CPU runs best: AVX-512 VNNI's where it has them
+/// (`KernelSet.avx512vnni`), else AVX2's (the same sums). See `rnnrt_igemm_pairs_avx2`.
+enum IntegerKernels {
+    /// `c [m × n] = a [m × k] · B`, B packed by `rnnrt_pack_pairs`.
+    static func pairs(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Int16>, _ lda: Int, _ packed: UnsafePointer<Int16>,
+                      _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) {
+        if KernelSet.avx512vnni { rnnrt_igemm_pairs_vnni(m, n, k, a, lda, packed, c, ldc) }
+        else { rnnrt_igemm_pairs_avx2(m, n, k, a, lda, packed, c, ldc) }
+    }
+
+    /// `c [m × n] = a [m × k] · B`, B packed by `rnnrt_pack_pair_bytes`.
+    static func pairBytes(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Int16>, _ lda: Int, _ packed: UnsafePointer<Int8>,
+                          _ c: UnsafeMutablePointer<Int32>, _ ldc: Int) {
+        if KernelSet.avx512vnni { rnnrt_igemm_pair_bytes_vnni(m, n, k, a, lda, packed, c, ldc) }
+        else { rnnrt_igemm_pair_bytes_avx2(m, n, k, a, lda, packed, c, ldc) }
     }
 }
