@@ -17,6 +17,8 @@ tools/docs.sh
 RNNRT_WEIGHT_LAYOUT=in-place swift test --skip-build
 RNNRT_WEIGHT_LAYOUT=packed swift test --skip-build
 RNNRT_PORTABLE_KERNELS=1 swift test --skip-build
+# The integer products on AVX2's kernels where the CPU would use AVX-512 VNNI's.
+RNNRT_NO_AVX512=1 swift test --skip-build --filter "Quantized|IntegerProduct|PlanFusion"
 # The two-thread split's rare paths: every barrier wait asleep on the futex; one thread alone after the first barrier,
 # and after the last barrier of a 30-step case.
 RNNRT_PAIR_SPIN_TICKS=0 RNNRT_PAIR_SLEEPS=1000000000 swift test --skip-build --filter TwoThreadTests
