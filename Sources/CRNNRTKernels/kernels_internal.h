@@ -10,6 +10,17 @@ static inline ptrdiff_t rnnrt_step_gates(int kind) {
     return kind == RNNRT_STEP_LSTM ? 4 : kind == RNNRT_STEP_GRU ? 3 : 1;
 }
 
+/// W[row][col] of W [n×k] in either of its rnnrt_weights forms.
+static inline float rnnrt_weight_at(rnnrt_weights w, ptrdiff_t k, ptrdiff_t row, ptrdiff_t col) {
+    if (w.packed) return w.data[(size_t)(row / 16) * (size_t)k * 16 + (size_t)col * 16 + (size_t)(row % 16)];
+    return w.data[(size_t)row * (size_t)w.ld + (size_t)col];
+}
+
+/// rnnrt_weights_multiply with the scratch a row-sliver product needs (rnnrt_row_slivers_scratch floats; NULL:
+/// allocated per call when it is used), for loops that make the same product step after step.
+void rnnrt_weights_product_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
+                                float *c, ptrdiff_t ldc, int accumulate, float *scratch);
+
 /// rnnrt_sgemm_packed_avx2 over several column ranges of the packed B at once, A packed once for all: range r is
 /// columns [starts[r], starts[r] + width) of B (starts[r] a multiple of 16), written to the same columns of C (c
 /// points at column 0). A thread computing its units of every gate makes one call instead of one per gate.
