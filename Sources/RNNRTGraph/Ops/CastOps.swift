@@ -12,7 +12,7 @@ enum CastOps {
         guard let kind = ONNXElementKind(code: to) else {
             throw RNNRTError(.unsupported, "\(ctx.node.label): Cast to ONNX element type \(to) is not supported (float, integer and bool types are)")
         }
-        return ClosureOperator { inputs in [try convert(try Check.input(inputs, 0, "input"), to: kind)] }
+        return ClosureOperator { inputs in [try cast(try Check.input(inputs, 0, "input"), to: kind)] }
     }
 
     static func castLike(_ ctx: OperatorContext) throws -> GraphOperator {
@@ -24,12 +24,12 @@ enum CastOps {
             case .int: kind = .int
             case .bool: kind = .bool
             }
-            return [try convert(try Check.input(inputs, 0, "input"), to: kind)]
+            return [try cast(try Check.input(inputs, 0, "input"), to: kind)]
         }
     }
 
     /// `x` with elements of `kind`: floats to integers toward zero (NaN 0, saturated), numbers to bools non-zero.
-    static func convert(_ x: GraphTensor, to kind: ONNXElementKind) throws -> GraphTensor {
+    static func cast(_ x: GraphTensor, to kind: ONNXElementKind) throws -> GraphTensor {
         switch (kind, x.elements) {
         case (.float, .float): return x
         case (.float, .int(let v)): return GraphTensor(shape: x.shape, floats: v.mapOutput { Float($0) })
