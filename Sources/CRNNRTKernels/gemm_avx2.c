@@ -1,6 +1,7 @@
 // The product of two matrices as stored (see rnnrt_sgemm_avx2 in include/rnnrt_kernels.h): tiles of 4 rows × 16
 // columns over B read in place, one row at a time for what is left; a big product packs B and runs the packed product.
 #include "rnnrt_kernels.h"
+#include "kernels_internal.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -88,10 +89,10 @@ AVX2 void rnnrt_sgemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a
     }
     // Big products: pack B once and use the 6×16 kernel.
     if (m >= 24 && n >= 64 && k >= 16) {
-        float *packed = (float *)malloc(rnnrt_packed_b_count(k, n) * sizeof(float));
+        float *packed = (float *)malloc(rnnrt_packed_b_count_inline(k, n) * sizeof(float));
         if (packed) {
             rnnrt_pack_b(k, n, b, ldb, packed);
-            rnnrt_sgemm_packed_avx2(m, n, k, a, lda, packed, c, ldc, accumulate);
+            rnnrt_sgemm_packed_inline(m, n, k, a, lda, packed, c, ldc, accumulate);
             free(packed);
             return;
         }

@@ -156,8 +156,7 @@ AVX2 void rnnrt_sgemm_packed_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *
 
 AVX2 void rnnrt_sgemm_packed_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                   const float *packed_b, float *c, ptrdiff_t ldc, int accumulate) {
-    ptrdiff_t start = 0;
-    rnnrt_sgemm_packed_ranges_avx2(m, k, a, lda, packed_b, 1, &start, n, c, ldc, accumulate);
+    rnnrt_sgemm_packed_inline(m, n, k, a, lda, packed_b, c, ldc, accumulate);
 }
 
 #else

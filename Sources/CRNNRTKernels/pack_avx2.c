@@ -1,6 +1,7 @@
 // The right operand of the packed products laid out in slivers of 16 columns (see rnnrt_pack_b and rnnrt_pack_bt in
 // include/rnnrt_kernels.h).
 #include "rnnrt_kernels.h"
+#include "kernels_internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -8,9 +9,7 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #include "tiles_avx2.h"
 
-size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) {
-    return (size_t)((n + 15) / 16) * (size_t)k * 16;
-}
+size_t rnnrt_packed_b_count(ptrdiff_t k, ptrdiff_t n) { return rnnrt_packed_b_count_inline(k, n); }
 
 void rnnrt_pack_b(ptrdiff_t k, ptrdiff_t n, const float *b, ptrdiff_t ldb, float *out) {
     for (ptrdiff_t jb = 0; jb * 16 < n; jb++) {

@@ -22,15 +22,7 @@ void rnnrt_pack_row_slivers(ptrdiff_t rows, ptrdiff_t cols, rnnrt_weights w, flo
     }
 }
 
-// Rows of A per register tile on row slivers for a product with m rows of A: 16 (13–16, 31, 32 rows) or 8 (7, 8
-// rows) where that pads fewer rows than the other forms' tiles of 6 rows of A, else 0: at those counts row slivers
-// beat the packed form, at others (12, 24, 48, 64 rows) tiles of 16 lose to it or only tie.
-static ptrdiff_t rowSliverTile(ptrdiff_t m) {
-    if (m == 7 || m == 8) return 8;
-    return m >= 13 && m <= 32 && (m + 15) / 16 * 16 < (m + 5) / 6 * 6 ? 16 : 0;
-}
-
-int rnnrt_row_slivers_suit(ptrdiff_t m) { return rowSliverTile(m) != 0; }
+int rnnrt_row_slivers_suit(ptrdiff_t m) { return rnnrt_row_slivers_suit_inline(m); }
 
 // dst[j·ldd + i] = (accumulate ? dst[j·ldd + i] : 0) + src[i·lds + j] for i < rows, j < cols: 8×8 blocks
 // transposed in registers.
@@ -50,9 +42,7 @@ AVX2 static void transposeInto(ptrdiff_t rows, ptrdiff_t cols, const float *src,
 }
 
 size_t rnnrt_row_slivers_scratch(ptrdiff_t m, ptrdiff_t width, ptrdiff_t k) {
-    // Aᵀ in tiles of rows of A, and Cᵀ for the slivers one range overlaps (at most width + 10 rows; with slack).
-    size_t ld = (size_t)(m + 15) / 16 * 16;
-    return ld * (size_t)k + ld * (size_t)(width + 18);
+    return rnnrt_row_slivers_scratch_inline(m, width, k);
 }
 
 // 6·count rows of W (count slivers: 1 or 2) × 8 rows of A (Aᵀ packed [k][8]): the Cᵀ rows, stride ldc.
@@ -80,7 +70,7 @@ AVX2 void rnnrt_row_slivers_ranges_avx2(ptrdiff_t m, ptrdiff_t k, const float *a
                                         ptrdiff_t ranges, const ptrdiff_t *starts, ptrdiff_t width, float *c,
                                         ptrdiff_t ldc, int accumulate, float *scratch) {
     if (m <= 0 || width <= 0 || ranges <= 0) return;
-    ptrdiff_t tw = rowSliverTile(m) == 8 ? 8 : 16, tiles = (m + tw - 1) / tw, ld = tw * tiles;
+    ptrdiff_t tw = rnnrt_row_sliver_tile(m) == 8 ? 8 : 16, tiles = (m + tw - 1) / tw, ld = tw * tiles;
     float *at = scratch, *ct = scratch + (size_t)ld * (size_t)k;
     for (ptrdiff_t q = 0; q < tiles; q++) {
         ptrdiff_t rows = m - tw * q < tw ? m - tw * q : tw;

@@ -11,8 +11,8 @@
 // Scratch for a sequence's recurrent products (malloc'd once, not per step): NULL when they need none or it could
 // not be allocated (the products then allocate their own).
 static float *sequenceScratch(ptrdiff_t batch, ptrdiff_t n, ptrdiff_t k, rnnrt_weights w) {
-    if (!w.row_slivers || !rnnrt_row_slivers_suit(batch)) return 0;
-    return (float *)malloc(rnnrt_row_slivers_scratch(batch, n, k) * sizeof(float));
+    if (!w.row_slivers || !rnnrt_row_slivers_suit_inline(batch)) return 0;
+    return (float *)malloc(rnnrt_row_slivers_scratch_inline(batch, n, k) * sizeof(float));
 }
 
 static inline void copyRows(const float *h, ptrdiff_t batch, ptrdiff_t hidden, float *out, ptrdiff_t stride) {

@@ -9,8 +9,8 @@
 
 AVX2 void rnnrt_weights_product_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, rnnrt_weights w,
                                      float *c, ptrdiff_t ldc, int accumulate, float *scratch) {
-    if (w.row_slivers && k > 0 && rnnrt_row_slivers_suit(m)) {
-        float *own = scratch ? 0 : (float *)malloc(rnnrt_row_slivers_scratch(m, n, k) * sizeof(float));
+    if (w.row_slivers && k > 0 && rnnrt_row_slivers_suit_inline(m)) {
+        float *own = scratch ? 0 : (float *)malloc(rnnrt_row_slivers_scratch_inline(m, n, k) * sizeof(float));
         if (scratch || own) {
             ptrdiff_t start = 0;
             rnnrt_row_slivers_ranges_avx2(m, k, a, lda, w.row_slivers, 1, &start, n, c, ldc, accumulate,
@@ -19,7 +19,7 @@ AVX2 void rnnrt_weights_product_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, cons
             return;
         }
     }
-    if (w.packed) rnnrt_sgemm_packed_avx2(m, n, k, a, lda, w.data, c, ldc, accumulate);
+    if (w.packed) rnnrt_sgemm_packed_inline(m, n, k, a, lda, w.data, c, ldc, accumulate);
     else rnnrt_sgemm_rows_avx2(m, n, k, a, lda, w.data, w.ld, c, ldc, accumulate);
 }
 
