@@ -23,7 +23,10 @@ enum OpRegistry {
 
     static let standard: [String: OperatorBuilder] = {
         var r: [String: OperatorBuilder] = [:]
-        ElementwiseOps.register(&r)
+        UnaryOps.register(&r)
+        ArithmeticOps.register(&r)
+        LogicOps.register(&r)
+        CastOps.register(&r)
         ShapeOps.register(&r)
         LinearAlgebraOps.register(&r)
         ReductionOps.register(&r)

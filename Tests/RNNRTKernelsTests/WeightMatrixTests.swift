@@ -85,7 +85,7 @@ import Testing
                             }
                         }
                         return weights.row_slivers != nil
-                    })
+                    } as Bool?)
                     #expect(slivers == (layout != .inPlace && [7, 8, 13, 16, 31, 32].contains(m)), "n \(n) k \(k) m \(m)")
                     let worst = Self.worstError(c, a: a, w: w, start: start, m: m, n: n, k: k, columns: 0..<n,
                                                 accumulate: accumulate)

@@ -11,6 +11,5 @@ define="" library=""
 if [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ]; then
     define=-DWITH_OPENBLAS library=-lopenblas
 fi
-"$cc" -O2 $define -I "$src/include" -I "$src" tools/bench/floors.c "$src/kernels_avx2.c" "$src/gates_avx2.c" \
-    -o "$out" $library -lm
+"$cc" -O2 $define -I "$src/include" -I "$src" tools/bench/floors.c "$src"/*.c -o "$out" $library -lm -lpthread
 OPENBLAS_NUM_THREADS=1 "$out"

@@ -89,7 +89,7 @@ struct LoopOp: GraphOperator {
             return v
         }
         try budget.admit(tripCount: tripCount, label)
-        var condition = try own.count > 1 ? own[1].map { try ElementwiseOps.bools($0, "cond").first ?? false } ?? true : true
+        var condition = try own.count > 1 ? own[1].map { try LogicOps.bools($0, "cond").first ?? false } ?? true : true
         var carried: [GraphTensor] = []
         for (k, value) in own.dropFirst(2).enumerated() {
             guard let value else { throw RNNRTError(.invalidArgument, "\(label): loop-carried input \(k) is missing") }
@@ -120,7 +120,7 @@ struct LoopOp: GraphOperator {
                                                 names[1]: GraphTensor(shape: [], bools: [condition])]
             for (name, value) in zip(names.dropFirst(2), carried) { feeds[name] = value }
             let results = try body.run(feeds, outer: outer, profile: profile).map(\.tensor)
-            condition = try ElementwiseOps.bools(results[0], "body condition").first ?? false
+            condition = try LogicOps.bools(results[0], "body condition").first ?? false
             let previous = carried
             carried = Array(results[1..<(1 + carriedCount)])
             scans.append(Array(results.dropFirst(carriedCount + 1)))
@@ -174,7 +174,7 @@ struct IfOp: GraphOperator {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try run(inputs, profile: nil) }
 
     func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] {
-        let condition = try ElementwiseOps.bools(try Check.input(inputs, 0, "cond"), "cond").first ?? false
+        let condition = try LogicOps.bools(try Check.input(inputs, 0, "cond"), "cond").first ?? false
         try RunLimits.current?.check("before the \(condition ? "then" : "else") branch of \(label)")
         var outer: [String: GraphTensor] = [:]
         for (name, value) in zip(implicitNames, inputs.dropFirst(explicitCount)) { outer[name] = value }

@@ -183,12 +183,13 @@ struct ConvTransposeWeights: Sendable {
     /// `c [rows × columns] = W_gᵀ · x[:, 0..<columns]`, where input channel `ci` is the row at `offsets[ci]` (the
     /// product kernel) or at `ci · ldx` (`sgemm`) from `x`.
     func product(_ x: UnsafePointer<Float>, columns: Int, ldx: Int, offsets: [Int], into c: UnsafeMutablePointer<Float>) {
-        let done = matrix?.withRowSlivers { a6 in
+        // nil when there is no weight matrix or it has no row slivers: then the portable product.
+        let ranOnSlivers: Void? = matrix?.withRowSlivers { a6 in
             offsets.withUnsafeBufferPointer { o in
                 rnnrt_conv_product_avx2(rows, cols, a6, x, o.baseAddress!, 1, columns, columns, nil, c, columns, 0)
             }
         }
-        guard done == nil else { return }
+        guard ranOnSlivers == nil else { return }
         transposed.withUnsafeBufferPointer { a in
             sgemm(m: rows, n: columns, k: cols, a: a.baseAddress!, lda: cols, b: x, ldb: ldx, c: c, ldc: columns,
                   accumulate: false)

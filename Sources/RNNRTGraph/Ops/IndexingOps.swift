@@ -4,48 +4,58 @@ import RNNRTCore
 /// add, mul, max, min), `Trilu`, `OneHot` and `TopK` (ties to the lower index, as onnxruntime resolves them).
 enum IndexingOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["GatherElements"] = { ctx in
-            let axis = try ctx.node.int("axis", default: 0)
-            return ClosureOperator { inputs in
-                try checkSizes(inputs)
-                return [try gatherElements(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"), axis: axis)]
-            }
-        }
-        r["ScatterND"] = { ctx in
-            let reduction = try ctx.node.string("reduction", default: "none")
-            guard ["none", "add", "mul", "max", "min"].contains(reduction) else {
-                throw RNNRTError(.malformed, "\(ctx.node.label): reduction must be none, add, mul, max or min, found '\(reduction)'")
-            }
-            return ClosureOperator { inputs in
-                try checkSizes(inputs)
-                return [try scatterND(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"),
-                               try Check.input(inputs, 2, "updates"), reduction: reduction)]
-            }
-        }
-        r["Trilu"] = { ctx in
-            let upper = try ctx.node.int("upper", default: 1) != 0
-            return ClosureOperator { inputs in
-                try checkSizes(inputs)
-                let k = try inputs.count > 1 ? inputs[1].map { try Check.intList($0, "Trilu k") } : nil
-                guard k == nil || k?.count == 1 else { throw RNNRTError(.invalidArgument, "Trilu k must be a single value") }
-                return [try trilu(try Check.input(inputs, 0, "input"), k: k?[0] ?? 0, upper: upper)]
-            }
-        }
-        r["OneHot"] = { ctx in
-            let axis = try ctx.node.int("axis", default: -1)
-            return ClosureOperator { inputs in
-                try checkSizes(inputs)
-                return [try oneHot(try Check.input(inputs, 0, "indices"), depth: try Check.input(inputs, 1, "depth"),
-                            values: try Check.input(inputs, 2, "values"), axis: axis)]
-            }
-        }
+        r["GatherElements"] = gatherElements
+        r["GatherND"] = gatherND
+        r["ScatterND"] = scatterND
+        r["Trilu"] = trilu
+        r["OneHot"] = oneHot
         r["TopK"] = { try TopKOp(context: $0) }
-        r["GatherND"] = { ctx in
-            let batchDims = try ctx.node.int("batch_dims", default: 0)
-            return ClosureOperator { inputs in
-                try checkSizes(inputs)
-                return [try gatherND(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"), batchDims: batchDims)]
-            }
+    }
+
+    static func gatherElements(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axis = try ctx.node.int("axis", default: 0)
+        return ClosureOperator { inputs in
+            try checkSizes(inputs)
+            return [try gatherElements(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"), axis: axis)]
+        }
+    }
+
+    static func gatherND(_ ctx: OperatorContext) throws -> GraphOperator {
+        let batchDims = try ctx.node.int("batch_dims", default: 0)
+        return ClosureOperator { inputs in
+            try checkSizes(inputs)
+            return [try gatherND(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"), batchDims: batchDims)]
+        }
+    }
+
+    static func scatterND(_ ctx: OperatorContext) throws -> GraphOperator {
+        let reduction = try ctx.node.string("reduction", default: "none")
+        guard ["none", "add", "mul", "max", "min"].contains(reduction) else {
+            throw RNNRTError(.malformed, "\(ctx.node.label): reduction must be none, add, mul, max or min, found '\(reduction)'")
+        }
+        return ClosureOperator { inputs in
+            try checkSizes(inputs)
+            return [try scatterND(try Check.input(inputs, 0, "data"), try Check.input(inputs, 1, "indices"),
+                                  try Check.input(inputs, 2, "updates"), reduction: reduction)]
+        }
+    }
+
+    static func trilu(_ ctx: OperatorContext) throws -> GraphOperator {
+        let upper = try ctx.node.int("upper", default: 1) != 0
+        return ClosureOperator { inputs in
+            try checkSizes(inputs)
+            let k = try inputs.count > 1 ? inputs[1].map { try Check.intList($0, "Trilu k") } : nil
+            guard k == nil || k?.count == 1 else { throw RNNRTError(.invalidArgument, "Trilu k must be a single value") }
+            return [try trilu(try Check.input(inputs, 0, "input"), k: k?[0] ?? 0, upper: upper)]
+        }
+    }
+
+    static func oneHot(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axis = try ctx.node.int("axis", default: -1)
+        return ClosureOperator { inputs in
+            try checkSizes(inputs)
+            return [try oneHot(try Check.input(inputs, 0, "indices"), depth: try Check.input(inputs, 1, "depth"),
+                               values: try Check.input(inputs, 2, "values"), axis: axis)]
         }
     }
 

@@ -7,22 +7,32 @@ import RNNRTCore
 /// does (`acc · (a_scale · b_scale) + bias`, or requantized with `a_scale · b_scale / y_scale`).
 enum IntegerMatMul {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["MatMulInteger"] = { ctx in MatMulIntegerOp(label: ctx.node.label, prepared: try prepared(ctx, b: 1, zeroPoint: 3)) }
-        r["QLinearMatMul"] = { ctx in
-            let label = ctx.node.label, b = try prepared(ctx, b: 3, zeroPoint: 5)
-            return ClosureOperator { inputs in [try qlinearMatMul(inputs, b, label)] }
-        }
+        r["MatMulInteger"] = matMulInteger
+        r["QLinearMatMul"] = qlinearMatMul
     }
 
     static func registerMicrosoft(_ r: inout [String: OperatorBuilder]) {
-        r["MatMulIntegerToFloat"] = { ctx in
-            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 5)
-            return ClosureOperator { inputs in [try matMulIntegerToFloat(inputs, b, label)] }
-        }
-        r["DynamicQuantizeMatMul"] = { ctx in
-            let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
-            return ClosureOperator { inputs in [try dynamicQuantizeMatMul(inputs, b, label)] }
-        }
+        r["MatMulIntegerToFloat"] = matMulIntegerToFloat
+        r["DynamicQuantizeMatMul"] = dynamicQuantizeMatMul
+    }
+
+    static func matMulInteger(_ ctx: OperatorContext) throws -> GraphOperator {
+        MatMulIntegerOp(label: ctx.node.label, prepared: try prepared(ctx, b: 1, zeroPoint: 3))
+    }
+
+    static func qlinearMatMul(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label, b = try prepared(ctx, b: 3, zeroPoint: 5)
+        return ClosureOperator { inputs in [try qlinearMatMul(inputs, b, label)] }
+    }
+
+    static func matMulIntegerToFloat(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 5)
+        return ClosureOperator { inputs in [try matMulIntegerToFloat(inputs, b, label)] }
+    }
+
+    static func dynamicQuantizeMatMul(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
+        return ClosureOperator { inputs in [try dynamicQuantizeMatMul(inputs, b, label)] }
     }
 
     /// B as `IntegerWeights`, when it is a 2-D constant whose zero point (if any) is a constant too.

@@ -5,23 +5,24 @@ import RNNRTKernels
 /// operand is a constant (the usual case: a linear layer's weights); convolution is `ConvOp`.
 enum LinearAlgebraOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["MatMul"] = { ctx in
-            // A constant 2-D B is bound once, at load, as the weight matrix Bᵀ.
-            guard let b = ctx.constantInput(1), b.rank == 2, case .float(let values) = b.elements else {
-                return ClosureOperator { inputs in
-                    [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
-                }
-            }
-            let weights = try ctx.prepared.matrix(for: b, form: "Bᵀ") { try constantOperand(transposing: Tensor(shape: b.shape, scalars: values)) }
-            return ClosureOperator { inputs in
-                [try multiply(try Check.input(inputs, 0, "A"), by: weights, "MatMul")]
-            }
-        }
+        r["MatMul"] = matmul
         r["Gemm"] = { try GemmOp(context: $0) }
         r["Conv"] = { try ConvOp(context: $0) }
     }
 
-    /// The constant right operand `B [k×n]` of a product as the weight matrix `W = Bᵀ [n×k]`.
+    /// `MatMul`; a constant 2-D B is bound once, at load, as the weight matrix Bᵀ.
+    static func matmul(_ ctx: OperatorContext) throws -> GraphOperator {
+        guard let b = ctx.constantInput(1), b.rank == 2, case .float(let values) = b.elements else {
+            return ClosureOperator { inputs in
+                [try matmul(try Check.input(inputs, 0, "A"), try Check.input(inputs, 1, "B"))]
+            }
+        }
+        let weights = try ctx.prepared.matrix(for: b, form: "Bᵀ") { try constantOperand(transposing: Tensor(shape: b.shape, scalars: values)) }
+        return ClosureOperator { inputs in
+            [try multiply(try Check.input(inputs, 0, "A"), by: weights, "MatMul")]
+        }
+    }
+
     static func constantOperand(transposing b: Tensor) throws -> WeightMatrix {
         let w = try transpose2D(b)
         return WeightMatrix(weights: w.scalars, rows: w.shape[0], cols: w.shape[1], layout: .constantOperand)

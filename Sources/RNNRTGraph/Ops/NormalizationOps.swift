@@ -1,40 +1,130 @@
 import Foundation
 import RNNRTCore
 
-/// ONNX `InstanceNormalization` and `GroupNormalization` on float `[N, C, spatial...]` tensors: each item's channels
-/// in groups (one channel per group for instance normalization) normalized by the group's mean and variance, then
-/// scaled and shifted per channel (`GroupNormalization` before opset 21 gives scale and bias per group).
+/// Normalization operators: `LayerNormalization` over the trailing axes from `axis`, `BatchNormalization` (inference:
+/// the given statistics per channel), and `InstanceNormalization` and `GroupNormalization` on float
+/// `[N, C, spatial...]` tensors: each item's channels in groups (one channel per group for instance normalization)
+/// normalized by the group's mean and variance, then scaled and shifted per channel (`GroupNormalization` before
+/// opset 21 gives scale and bias per group).
 enum NormalizationOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["InstanceNormalization"] = { ctx in
-            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
-            let label = ctx.node.label
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "input")
-                let channels = x.rank >= 2 ? x.shape[1] : 0
-                let scale = try NormalizationOps.perChannel(inputs, 1, "scale", channels: channels, groups: channels, label)
-                let bias = try NormalizationOps.perChannel(inputs, 2, "B", channels: channels, groups: channels, label)
-                return [try NormalizationOps.normalize(x, groups: channels, scale: scale, bias: bias, epsilon: epsilon, label)]
-            }
-        }
-        r["GroupNormalization"] = { ctx in
-            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
-            let groups = try ctx.node.int("num_groups", default: 0)
-            let label = ctx.node.label, perGroup = ctx.opset < 21
-            guard groups >= 1, groups <= 1 << 24 else {
-                throw RNNRTError(.malformed, "\(label): num_groups must be from 1 to 2^24, found \(groups)")
-            }
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "X")
-                let channels = x.rank >= 2 ? x.shape[1] : 0, g = Int(groups)
-                guard x.rank >= 2, channels % g == 0 else {
-                    throw RNNRTError(.shapeMismatch, "\(label): X \(x.shape.shapeDescription) must be [N, C, ...] with C a multiple of num_groups \(g)")
+        r["LayerNormalization"] = layerNormalization
+        r["BatchNormalization"] = batchNormalization
+        r["InstanceNormalization"] = instanceNormalization
+        r["GroupNormalization"] = groupNormalization
+    }
+
+    static func layerNormalization(_ ctx: OperatorContext) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: -1)
+        let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+        let statistics = ctx.node.outputs.count > 1
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "X")
+            let values = try x.floats("LayerNormalization X")
+            let axis = try Check.axis(axisAttr, rank: x.rank)
+            let inner = x.shape[axis...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
+            let normShape = Array(x.shape[axis...])
+            func expand(_ t: GraphTensor?, _ name: String) throws -> [Float]? {
+                guard let t else { return nil }
+                let values = try t.floats(name)
+                if t.shape == normShape { return values }
+                guard try broadcastShape(normShape, t.shape) == normShape else {
+                    throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)")
                 }
-                let given = perGroup ? g : channels
-                let scale = try NormalizationOps.perChannel(inputs, 1, "scale", channels: channels, groups: given, label)
-                let bias = try NormalizationOps.perChannel(inputs, 2, "bias", channels: channels, groups: given, label)
-                return [try NormalizationOps.normalize(x, groups: g, scale: scale, bias: bias, epsilon: epsilon, label)]
+                guard let picks = broadcastIndices(from: t.shape, to: normShape) else { return values }
+                return picks.map { values[$0] }
             }
+            let scale = try expand(Check.input(inputs, 1, "Scale"), "Scale")
+            let bias = try expand(inputs.count > 2 ? inputs[2] : nil, "B")
+            var means = statistics ? outputFloats(outer) { _ in } : [], invStd = statistics ? outputFloats(outer) { _ in } : []
+            let y = outputFloats(values.count) { out in
+                values.withUnsafeBufferPointer { v in
+                    for o in 0..<outer {
+                        let (mean, inv) = normalizeRow(v.baseAddress! + o * inner, count: inner, epsilon: epsilon,
+                                                       scale: scale, bias: bias, into: out.baseAddress! + o * inner)
+                        if statistics { means[o] = mean; invStd[o] = inv }
+                    }
+                }
+            }
+            guard statistics else { return [GraphTensor(shape: x.shape, floats: y)] }
+            let statShape = Array(x.shape[..<axis]) + [Int](repeating: 1, count: x.rank - axis)
+            return [GraphTensor(shape: x.shape, floats: y), GraphTensor(shape: statShape, floats: means),
+                    GraphTensor(shape: statShape, floats: invStd)]
+        }
+    }
+
+    /// One row of LayerNormalization: `(x − mean) / √(variance + ε)`, times `scale` and plus `bias` (each `count` values)
+    /// when given, the statistics in double; returns the mean and the inverse standard deviation.
+    static func normalizeRow(_ x: UnsafePointer<Float>, count: Int, epsilon: Float, scale: [Float]?, bias: [Float]?,
+                             into y: UnsafeMutablePointer<Float>) -> (mean: Float, invStd: Float) {
+        var mean: Double = 0
+        for k in 0..<count { mean += Double(x[k]) }
+        mean /= Double(max(count, 1))
+        var variance: Double = 0
+        for k in 0..<count { let d = Double(x[k]) - mean; variance += d * d }
+        variance /= Double(max(count, 1))
+        let inv = 1 / (variance + Double(epsilon)).squareRoot()
+        for k in 0..<count {
+            var value = Float((Double(x[k]) - mean) * inv)
+            if let scale { value *= scale[k] }
+            if let bias { value += bias[k] }
+            y[k] = value
+        }
+        return (Float(mean), Float(inv))
+    }
+
+    static func batchNormalization(_ ctx: OperatorContext) throws -> GraphOperator {
+        let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "X")
+            var v = try x.floats("BatchNormalization X").mapOutput { $0 }
+            let scale = try Check.input(inputs, 1, "scale").floats("scale"), bias = try Check.input(inputs, 2, "B").floats("B")
+            let mean = try Check.input(inputs, 3, "input_mean").floats("mean"), variance = try Check.input(inputs, 4, "input_var").floats("var")
+            guard x.rank >= 2 else { throw RNNRTError(.shapeMismatch, "BatchNormalization X must be [N, C, ...], got \(x.shape.shapeDescription)") }
+            let c = x.shape[1], inner = x.shape[2...].reduce(1, *)
+            guard [scale, bias, mean, variance].allSatisfy({ $0.count == c }) else {
+                throw RNNRTError(.shapeMismatch, "BatchNormalization parameters must have \(c) values (one per channel)")
+            }
+            for n in 0..<x.shape[0] {
+                for ch in 0..<c {
+                    let a = scale[ch] / (variance[ch] + epsilon).squareRoot(), b = bias[ch] - mean[ch] * a
+                    let base = (n * c + ch) * inner
+                    for k in 0..<inner { v[base + k] = v[base + k] * a + b }
+                }
+            }
+            return [GraphTensor(shape: x.shape, floats: v)]
+        }
+    }
+
+    static func instanceNormalization(_ ctx: OperatorContext) throws -> GraphOperator {
+        let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+        let label = ctx.node.label
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            let channels = x.rank >= 2 ? x.shape[1] : 0
+            let scale = try NormalizationOps.perChannel(inputs, 1, "scale", channels: channels, groups: channels, label)
+            let bias = try NormalizationOps.perChannel(inputs, 2, "B", channels: channels, groups: channels, label)
+            return [try NormalizationOps.normalize(x, groups: channels, scale: scale, bias: bias, epsilon: epsilon, label)]
+        }
+    }
+
+    static func groupNormalization(_ ctx: OperatorContext) throws -> GraphOperator {
+        let epsilon = try ctx.node.float("epsilon", default: 1e-5)
+        let groups = try ctx.node.int("num_groups", default: 0)
+        let label = ctx.node.label, perGroup = ctx.opset < 21
+        guard groups >= 1, groups <= 1 << 24 else {
+            throw RNNRTError(.malformed, "\(label): num_groups must be from 1 to 2^24, found \(groups)")
+        }
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "X")
+            let channels = x.rank >= 2 ? x.shape[1] : 0, g = Int(groups)
+            guard x.rank >= 2, channels % g == 0 else {
+                throw RNNRTError(.shapeMismatch, "\(label): X \(x.shape.shapeDescription) must be [N, C, ...] with C a multiple of num_groups \(g)")
+            }
+            let given = perGroup ? g : channels
+            let scale = try NormalizationOps.perChannel(inputs, 1, "scale", channels: channels, groups: given, label)
+            let bias = try NormalizationOps.perChannel(inputs, 2, "bias", channels: channels, groups: given, label)
+            return [try NormalizationOps.normalize(x, groups: g, scale: scale, bias: bias, epsilon: epsilon, label)]
         }
     }
 

@@ -4,18 +4,30 @@ import RNNRTCore
 /// strides, pads, dilations, ceil_mode, auto_pad; count_include_pad), `GlobalMaxPool` and `GlobalAveragePool`.
 enum PoolingOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["MaxPool"] = { ctx in
-            if ctx.node.outputs.count > 1, !ctx.node.outputs[1].isEmpty {
-                throw RNNRTError(.unsupported, "\(ctx.node.label): the Indices output of MaxPool is not supported")
-            }
-            return PoolOp(kind: .max, window: try PoolWindow(ctx.node), label: ctx.node.label)
+        r["MaxPool"] = maxPool
+        r["AveragePool"] = averagePool
+        r["GlobalMaxPool"] = globalMaxPool
+        r["GlobalAveragePool"] = globalAveragePool
+    }
+
+    static func maxPool(_ ctx: OperatorContext) throws -> GraphOperator {
+        if ctx.node.outputs.count > 1, !ctx.node.outputs[1].isEmpty {
+            throw RNNRTError(.unsupported, "\(ctx.node.label): the Indices output of MaxPool is not supported")
         }
-        r["AveragePool"] = { ctx in
-            let include = try ctx.node.int("count_include_pad", default: 0) != 0
-            return PoolOp(kind: .average(countingPads: include), window: try PoolWindow(ctx.node), label: ctx.node.label)
-        }
-        r["GlobalMaxPool"] = { ctx in PoolOp(kind: .max, window: nil, label: ctx.node.label) }
-        r["GlobalAveragePool"] = { ctx in PoolOp(kind: .average(countingPads: false), window: nil, label: ctx.node.label) }
+        return PoolOp(kind: .max, window: try PoolWindow(ctx.node), label: ctx.node.label)
+    }
+
+    static func averagePool(_ ctx: OperatorContext) throws -> GraphOperator {
+        let include = try ctx.node.int("count_include_pad", default: 0) != 0
+        return PoolOp(kind: .average(countingPads: include), window: try PoolWindow(ctx.node), label: ctx.node.label)
+    }
+
+    static func globalMaxPool(_ ctx: OperatorContext) throws -> GraphOperator {
+        PoolOp(kind: .max, window: nil, label: ctx.node.label)
+    }
+
+    static func globalAveragePool(_ ctx: OperatorContext) throws -> GraphOperator {
+        PoolOp(kind: .average(countingPads: false), window: nil, label: ctx.node.label)
     }
 }
 

@@ -5,26 +5,31 @@ import RNNRTCore
 /// block quantization (opset 21 `block_size`) and the 4- and 16-bit and float8 types are refused.
 enum QuantizationOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        r["QuantizeLinear"] = { ctx in
-            let label = ctx.node.label, axis = try ctx.node.int("axis", default: 1), opset = ctx.opset
-            let outputType = try declaredOutputType(ctx)
-            try refuseBlocks(ctx)
-            return ClosureOperator { inputs in
-                [try quantizeLinear(inputs, axis: axis, opset: opset, outputType: outputType, label)]
-            }
-        }
-        r["DequantizeLinear"] = { ctx in
-            let label = ctx.node.label, axis = try ctx.node.int("axis", default: 1), opset = ctx.opset
-            try refuseBlocks(ctx)
-            return ClosureOperator { inputs in [try dequantizeLinear(inputs, axis: axis, opset: opset, label)] }
-        }
-        r["DynamicQuantizeLinear"] = { ctx in
-            let label = ctx.node.label
-            return ClosureOperator { inputs in try dynamicQuantizeLinear(try Check.input(inputs, 0, "x"), label) }
+        r["QuantizeLinear"] = quantizeLinear
+        r["DequantizeLinear"] = dequantizeLinear
+        r["DynamicQuantizeLinear"] = dynamicQuantizeLinear
+    }
+
+    static func quantizeLinear(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label, axis = try ctx.node.int("axis", default: 1), opset = ctx.opset
+        let outputType = try declaredOutputType(ctx)
+        try refuseBlocks(ctx)
+        return ClosureOperator { inputs in
+            [try quantizeLinear(inputs, axis: axis, opset: opset, outputType: outputType, label)]
         }
     }
 
-    /// The output type QuantizeLinear gives without a zero point: opset 21's `output_dtype` (uint8 or int8), else uint8.
+    static func dequantizeLinear(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label, axis = try ctx.node.int("axis", default: 1), opset = ctx.opset
+        try refuseBlocks(ctx)
+        return ClosureOperator { inputs in [try dequantizeLinear(inputs, axis: axis, opset: opset, label)] }
+    }
+
+    static func dynamicQuantizeLinear(_ ctx: OperatorContext) throws -> GraphOperator {
+        let label = ctx.node.label
+        return ClosureOperator { inputs in try dynamicQuantizeLinear(try Check.input(inputs, 0, "x"), label) }
+    }
+
     private static func declaredOutputType(_ ctx: OperatorContext) throws -> DType {
         switch try ctx.node.int("output_dtype", default: 0) {
         case 0, 2: return .uint8

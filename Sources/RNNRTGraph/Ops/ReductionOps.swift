@@ -1,212 +1,202 @@
 import Foundation
 import RNNRTCore
 
-/// Operators that reduce over axes: `Reduce*`, `ArgMax`/`ArgMin`, `Softmax`/`LogSoftmax`,
-/// `LayerNormalization`, `BatchNormalization` (inference), `CumSum`.
+/// Operators that reduce over axes: `Reduce*`, `ArgMax`/`ArgMin`, `Softmax`/`LogSoftmax`, `CumSum`.
 enum ReductionOps {
     static func register(_ r: inout [String: OperatorBuilder]) {
-        /// `fold`, for the reductions that are a running sum from 0 (`combine` of a group is then its values added in
-        /// order, then `finish` with the group's size): axes that form one run are summed row by row, without
-        /// gathering each group first.
-        func reduce(_ name: String, axesInputFrom opset: Int64, fold: (@Sendable (Float, Int) -> Float)? = nil,
-                    _ combine: @escaping @Sendable (UnsafeBufferPointer<Float>) -> Float) {
-            r[name] = { ctx in
-                let keepDims = try ctx.node.int("keepdims", default: 1) != 0
-                let noopWithEmpty = try ctx.node.int("noop_with_empty_axes", default: 0) != 0
-                let attrAxes = ctx.opset < opset ? try ctx.node.ints("axes") : nil
-                let axesFromInput = ctx.opset >= opset
-                return ClosureOperator { inputs in
-                    let x = try Check.input(inputs, 0, "data")
-                    var axes = attrAxes.map { $0.map { Int($0) } }
-                    if axesFromInput, inputs.count > 1, let t = inputs[1] { axes = try Check.intList(t, "axes") }
-                    if (axes ?? []).isEmpty && noopWithEmpty { return [x] }
-                    let values: [Float]
-                    switch x.elements {
-                    case .float(let v): values = v
-                    default: values = try x.ints("data").map { Float($0) }
-                    }
-                    let normalized = try Set((axes ?? []).isEmpty ? Array(0..<x.rank) : (axes ?? []).map { try Check.axis(Int64($0), rank: x.rank) })
-                    let (shape, count) = reducedShape(x.shape, normalized, keepDims: keepDims)
-                    if case .int = x.elements {
-                        return [GraphTensor(shape: shape, ints: withTemporaryFloats(count) { out in
-                            reduceAxes(values, x.shape, normalized, combine, into: out)
-                            return out.map(\.saturatingInt64)
-                        })]
-                    }
-                    return [GraphTensor(shape: shape, floats: outputFloats(count) { out in
-                        if let fold, let run = axisRun(x.shape, normalized) {
-                            sumRows(values, run, into: out)
-                            for i in 0..<out.count { out[i] = fold(out[i], run.group) }
-                        } else {
-                            reduceAxes(values, x.shape, normalized, combine, into: out)
-                        }
-                    })]
-                }
+        r["ReduceSum"] = reduceSum
+        r["ReduceMean"] = reduceMean
+        r["ReduceMax"] = reduceMax
+        r["ReduceMin"] = reduceMin
+        r["ReduceProd"] = reduceProd
+        r["ReduceL1"] = reduceL1
+        r["ReduceL2"] = reduceL2
+        r["ReduceSumSquare"] = reduceSumSquare
+        r["ReduceLogSumExp"] = reduceLogSumExp
+        r["ArgMax"] = argMax
+        r["ArgMin"] = argMin
+        r["Softmax"] = softmax
+        r["LogSoftmax"] = logSoftmax
+        r["CumSum"] = cumSum
+    }
+
+    // MARK: Reduce*
+
+    /// A `Reduce*` operator combining each group of values with `combine` (integer inputs reduced in float, the result
+    /// saturated back to integers); its axes come from the `axes` attribute before `opset` and from the second input
+    /// from it on. `fold`, for the reductions that are a running sum from 0 (`combine` of a group is then its values
+    /// added in order, then `finish` with the group's size): axes that form one run are summed row by row, without
+    /// gathering each group first.
+    static func reduce(_ ctx: OperatorContext, axesInputFrom opset: Int64, fold: (@Sendable (Float, Int) -> Float)? = nil,
+                       _ combine: @escaping @Sendable (UnsafeBufferPointer<Float>) -> Float) throws -> GraphOperator {
+        let keepDims = try ctx.node.int("keepdims", default: 1) != 0
+        let noopWithEmpty = try ctx.node.int("noop_with_empty_axes", default: 0) != 0
+        let attrAxes = ctx.opset < opset ? try ctx.node.ints("axes") : nil
+        let axesFromInput = ctx.opset >= opset
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            var axes = attrAxes.map { $0.map { Int($0) } }
+            if axesFromInput, inputs.count > 1, let t = inputs[1] { axes = try Check.intList(t, "axes") }
+            if (axes ?? []).isEmpty && noopWithEmpty { return [x] }
+            let values: [Float]
+            switch x.elements {
+            case .float(let v): values = v
+            default: values = try x.ints("data").map { Float($0) }
             }
+            let normalized = try Set((axes ?? []).isEmpty ? Array(0..<x.rank) : (axes ?? []).map { try Check.axis(Int64($0), rank: x.rank) })
+            let (shape, count) = reducedShape(x.shape, normalized, keepDims: keepDims)
+            if case .int = x.elements {
+                return [GraphTensor(shape: shape, ints: withTemporaryFloats(count) { out in
+                    reduceAxes(values, x.shape, normalized, combine, into: out)
+                    return out.map(\.saturatingInt64)
+                })]
+            }
+            return [GraphTensor(shape: shape, floats: outputFloats(count) { out in
+                if let fold, let run = axisRun(x.shape, normalized) {
+                    sumRows(values, run, into: out)
+                    for i in 0..<out.count { out[i] = fold(out[i], run.group) }
+                } else {
+                    reduceAxes(values, x.shape, normalized, combine, into: out)
+                }
+            })]
         }
-        reduce("ReduceSum", axesInputFrom: 13, fold: { sum, _ in sum }) { $0.reduce(0, +) }
-        reduce("ReduceMean", axesInputFrom: 18, fold: { sum, n in n == 0 ? .nan : sum / Float(n) }) {
+    }
+
+    static func reduceSum(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 13, fold: { sum, _ in sum }) { $0.reduce(0, +) }
+    }
+
+    static func reduceMean(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18, fold: { sum, n in n == 0 ? .nan : sum / Float(n) }) {
             $0.isEmpty ? .nan : $0.reduce(0, +) / Float($0.count)
         }
-        reduce("ReduceMax", axesInputFrom: 18) { $0.max() ?? -.infinity }
-        reduce("ReduceMin", axesInputFrom: 18) { $0.min() ?? .infinity }
-        reduce("ReduceProd", axesInputFrom: 18) { $0.reduce(1, *) }
-        reduce("ReduceL1", axesInputFrom: 18) { $0.reduce(0) { $0 + abs($1) } }
-        reduce("ReduceL2", axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
-        reduce("ReduceSumSquare", axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 } }
-        reduce("ReduceLogSumExp", axesInputFrom: 18) { v in
+    }
+
+    static func reduceMax(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.max() ?? -.infinity }
+    }
+
+    static func reduceMin(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.min() ?? .infinity }
+    }
+
+    static func reduceProd(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.reduce(1, *) }
+    }
+
+    static func reduceL1(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.reduce(0) { $0 + abs($1) } }
+    }
+
+    static func reduceL2(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+    }
+
+    static func reduceSumSquare(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { $0.reduce(0) { $0 + $1 * $1 } }
+    }
+
+    static func reduceLogSumExp(_ ctx: OperatorContext) throws -> GraphOperator {
+        try reduce(ctx, axesInputFrom: 18) { v in
             guard let m = v.max(), m.isFinite else { return v.max() ?? -.infinity }
             return m + Foundation.log(v.reduce(0) { $0 + Foundation.exp($1 - m) })
         }
+    }
 
-        func argReduce(_ name: String, _ better: @escaping @Sendable (Float, Float) -> Bool) {
-            r[name] = { ctx in
-                let axisAttr = try ctx.node.int("axis", default: 0)
-                let keepDims = try ctx.node.int("keepdims", default: 1) != 0
-                let selectLast = try ctx.node.int("select_last_index", default: 0) != 0
-                return ClosureOperator { inputs in
-                    let x = try Check.input(inputs, 0, "data")
-                    let values: [Float]
-                    if case .float(let v) = x.elements { values = v } else { values = try x.ints("data").map { Float($0) } }
-                    let axis = try Check.axis(axisAttr, rank: x.rank)
-                    let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
-                    var out = [Int64](repeating: 0, count: outer * inner)
-                    for o in 0..<outer {
-                        for i in 0..<inner {
-                            var best = 0
-                            for k in 1..<max(extent, 1) {
-                                let v = values[(o * extent + k) * inner + i], b = values[(o * extent + best) * inner + i]
-                                if better(v, b) || (selectLast && v == b) { best = k }
-                            }
-                            out[o * inner + i] = Int64(best)
-                        }
-                    }
-                    var shape = x.shape
-                    if keepDims { shape[axis] = 1 } else { shape.remove(at: axis) }
-                    return [GraphTensor(shape: shape, ints: out)]
-                }
-            }
-        }
-        argReduce("ArgMax") { $0 > $1 }
-        argReduce("ArgMin") { $0 < $1 }
+    // MARK: ArgMax, ArgMin
 
-        func softmax(_ name: String, log: Bool) {
-            r[name] = { ctx in
-                let legacy = ctx.opset < 13
-                let axisAttr = try ctx.node.int("axis", default: legacy ? 1 : -1)
-                return ClosureOperator { inputs in
-                    let x = try Check.input(inputs, 0, "input")
-                    var v = try x.floats("\(name) input").mapOutput { $0 }
-                    let axis = try Check.axis(axisAttr, rank: x.rank)
-                    // Opset < 13 flattens to 2-D at `axis`; ≥ 13 normalizes along that one axis.
-                    let outer = x.shape[..<axis].reduce(1, *)
-                    let extent = legacy ? x.shape[axis...].reduce(1, *) : x.shape[axis]
-                    let inner = legacy ? 1 : x.shape[(axis + 1)...].reduce(1, *)
-                    for o in 0..<outer {
-                        for i in 0..<inner {
-                            let base = o * extent * inner + i
-                            var m = -Float.infinity
-                            for k in 0..<extent { m = max(m, v[base + k * inner]) }
-                            var sum: Float = 0
-                            for k in 0..<extent { sum += Foundation.exp(v[base + k * inner] - m) }
-                            let logSum = Foundation.log(sum)
-                            for k in 0..<extent {
-                                let shifted = v[base + k * inner] - m
-                                v[base + k * inner] = log ? shifted - logSum : Foundation.exp(shifted) / sum
-                            }
-                        }
+    /// The index along `axis` of each lane's best value, `better(v, best)` saying when `v` replaces it (the first
+    /// best, or the last with `select_last_index`).
+    static func argReduce(_ ctx: OperatorContext, _ better: @escaping @Sendable (Float, Float) -> Bool) throws -> GraphOperator {
+        let axisAttr = try ctx.node.int("axis", default: 0)
+        let keepDims = try ctx.node.int("keepdims", default: 1) != 0
+        let selectLast = try ctx.node.int("select_last_index", default: 0) != 0
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "data")
+            let values: [Float]
+            if case .float(let v) = x.elements { values = v } else { values = try x.ints("data").map { Float($0) } }
+            let axis = try Check.axis(axisAttr, rank: x.rank)
+            let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+            var out = [Int64](repeating: 0, count: outer * inner)
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    var best = 0
+                    for k in 1..<max(extent, 1) {
+                        let v = values[(o * extent + k) * inner + i], b = values[(o * extent + best) * inner + i]
+                        if better(v, b) || (selectLast && v == b) { best = k }
                     }
-                    return [GraphTensor(shape: x.shape, floats: v)]
+                    out[o * inner + i] = Int64(best)
                 }
             }
+            var shape = x.shape
+            if keepDims { shape[axis] = 1 } else { shape.remove(at: axis) }
+            return [GraphTensor(shape: shape, ints: out)]
         }
-        softmax("Softmax", log: false)
-        softmax("LogSoftmax", log: true)
+    }
 
-        r["LayerNormalization"] = { ctx in
-            let axisAttr = try ctx.node.int("axis", default: -1)
-            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
-            let statistics = ctx.node.outputs.count > 1
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "X")
-                let values = try x.floats("LayerNormalization X")
-                let axis = try Check.axis(axisAttr, rank: x.rank)
-                let inner = x.shape[axis...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
-                let normShape = Array(x.shape[axis...])
-                func expand(_ t: GraphTensor?, _ name: String) throws -> [Float]? {
-                    guard let t else { return nil }
-                    let values = try t.floats(name)
-                    if t.shape == normShape { return values }
-                    guard try broadcastShape(normShape, t.shape) == normShape else {
-                        throw RNNRTError(.shapeMismatch, "LayerNormalization \(name) \(t.shape.shapeDescription) does not broadcast to \(normShape.shapeDescription)")
+    static func argMax(_ ctx: OperatorContext) throws -> GraphOperator { try argReduce(ctx) { $0 > $1 } }
+    static func argMin(_ ctx: OperatorContext) throws -> GraphOperator { try argReduce(ctx) { $0 < $1 } }
+
+    // MARK: Softmax, LogSoftmax
+
+    /// `Softmax` (`log` false) or `LogSoftmax` along an axis (`name` for messages).
+    static func axisSoftmax(_ ctx: OperatorContext, _ name: String, log: Bool) throws -> GraphOperator {
+        let legacy = ctx.opset < 13
+        let axisAttr = try ctx.node.int("axis", default: legacy ? 1 : -1)
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "input")
+            var v = try x.floats("\(name) input").mapOutput { $0 }
+            let axis = try Check.axis(axisAttr, rank: x.rank)
+            // Opset < 13 flattens to 2-D at `axis`; ≥ 13 normalizes along that one axis.
+            let outer = x.shape[..<axis].reduce(1, *)
+            let extent = legacy ? x.shape[axis...].reduce(1, *) : x.shape[axis]
+            let inner = legacy ? 1 : x.shape[(axis + 1)...].reduce(1, *)
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    let base = o * extent * inner + i
+                    var m = -Float.infinity
+                    for k in 0..<extent { m = max(m, v[base + k * inner]) }
+                    var sum: Float = 0
+                    for k in 0..<extent { sum += Foundation.exp(v[base + k * inner] - m) }
+                    let logSum = Foundation.log(sum)
+                    for k in 0..<extent {
+                        let shifted = v[base + k * inner] - m
+                        v[base + k * inner] = log ? shifted - logSum : Foundation.exp(shifted) / sum
                     }
-                    guard let picks = broadcastIndices(from: t.shape, to: normShape) else { return values }
-                    return picks.map { values[$0] }
                 }
-                let scale = try expand(Check.input(inputs, 1, "Scale"), "Scale")
-                let bias = try expand(inputs.count > 2 ? inputs[2] : nil, "B")
-                var means = statistics ? outputFloats(outer) { _ in } : [], invStd = statistics ? outputFloats(outer) { _ in } : []
-                let y = outputFloats(values.count) { out in
-                    values.withUnsafeBufferPointer { v in
-                        for o in 0..<outer {
-                            let (mean, inv) = normalizeRow(v.baseAddress! + o * inner, count: inner, epsilon: epsilon,
-                                                           scale: scale, bias: bias, into: out.baseAddress! + o * inner)
-                            if statistics { means[o] = mean; invStd[o] = inv }
+            }
+            return [GraphTensor(shape: x.shape, floats: v)]
+        }
+    }
+
+    static func softmax(_ ctx: OperatorContext) throws -> GraphOperator { try axisSoftmax(ctx, "Softmax", log: false) }
+    static func logSoftmax(_ ctx: OperatorContext) throws -> GraphOperator { try axisSoftmax(ctx, "LogSoftmax", log: true) }
+
+    // MARK: CumSum
+
+    static func cumSum(_ ctx: OperatorContext) throws -> GraphOperator {
+        let exclusive = try ctx.node.int("exclusive", default: 0) != 0, reverse = try ctx.node.int("reverse", default: 0) != 0
+        return ClosureOperator { inputs in
+            let x = try Check.input(inputs, 0, "x")
+            let axis = try Check.axis(try Check.input(inputs, 1, "axis").ints("axis").first ?? 0, rank: x.rank)
+            let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
+            func scan<T: AdditiveArithmetic & BitwiseCopyable>(_ v: [T]) -> [T] {
+                var out = v.mapOutput { $0 }
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        var acc = T.zero
+                        for s in 0..<extent {
+                            let k = reverse ? extent - 1 - s : s
+                            let idx = (o * extent + k) * inner + i
+                            if exclusive { out[idx] = acc; acc += v[idx] } else { acc += v[idx]; out[idx] = acc }
                         }
                     }
                 }
-                guard statistics else { return [GraphTensor(shape: x.shape, floats: y)] }
-                let statShape = Array(x.shape[..<axis]) + [Int](repeating: 1, count: x.rank - axis)
-                return [GraphTensor(shape: x.shape, floats: y), GraphTensor(shape: statShape, floats: means),
-                        GraphTensor(shape: statShape, floats: invStd)]
+                return out
             }
-        }
-        r["BatchNormalization"] = { ctx in
-            let epsilon = try ctx.node.float("epsilon", default: 1e-5)
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "X")
-                var v = try x.floats("BatchNormalization X").mapOutput { $0 }
-                let scale = try Check.input(inputs, 1, "scale").floats("scale"), bias = try Check.input(inputs, 2, "B").floats("B")
-                let mean = try Check.input(inputs, 3, "input_mean").floats("mean"), variance = try Check.input(inputs, 4, "input_var").floats("var")
-                guard x.rank >= 2 else { throw RNNRTError(.shapeMismatch, "BatchNormalization X must be [N, C, ...], got \(x.shape.shapeDescription)") }
-                let c = x.shape[1], inner = x.shape[2...].reduce(1, *)
-                guard [scale, bias, mean, variance].allSatisfy({ $0.count == c }) else {
-                    throw RNNRTError(.shapeMismatch, "BatchNormalization parameters must have \(c) values (one per channel)")
-                }
-                for n in 0..<x.shape[0] {
-                    for ch in 0..<c {
-                        let a = scale[ch] / (variance[ch] + epsilon).squareRoot(), b = bias[ch] - mean[ch] * a
-                        let base = (n * c + ch) * inner
-                        for k in 0..<inner { v[base + k] = v[base + k] * a + b }
-                    }
-                }
-                return [GraphTensor(shape: x.shape, floats: v)]
-            }
-        }
-        r["CumSum"] = { ctx in
-            let exclusive = try ctx.node.int("exclusive", default: 0) != 0, reverse = try ctx.node.int("reverse", default: 0) != 0
-            return ClosureOperator { inputs in
-                let x = try Check.input(inputs, 0, "x")
-                let axis = try Check.axis(try Check.input(inputs, 1, "axis").ints("axis").first ?? 0, rank: x.rank)
-                let outer = x.shape[..<axis].reduce(1, *), extent = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *)
-                func scan<T: AdditiveArithmetic & BitwiseCopyable>(_ v: [T]) -> [T] {
-                    var out = v.mapOutput { $0 }
-                    for o in 0..<outer {
-                        for i in 0..<inner {
-                            var acc = T.zero
-                            for s in 0..<extent {
-                                let k = reverse ? extent - 1 - s : s
-                                let idx = (o * extent + k) * inner + i
-                                if exclusive { out[idx] = acc; acc += v[idx] } else { acc += v[idx]; out[idx] = acc }
-                            }
-                        }
-                    }
-                    return out
-                }
-                switch x.elements {
-                case .float(let v): return [GraphTensor(shape: x.shape, floats: scan(v))]
-                default: return [GraphTensor(shape: x.shape, ints: scan(try x.ints("x")))]
-                }
+            switch x.elements {
+            case .float(let v): return [GraphTensor(shape: x.shape, floats: scan(v))]
+            default: return [GraphTensor(shape: x.shape, ints: scan(try x.ints("x")))]
             }
         }
     }
@@ -215,26 +205,6 @@ enum ReductionOps {
     static func reducedShape(_ shape: [Int], _ axes: Set<Int>, keepDims: Bool) -> (shape: [Int], count: Int) {
         let kept = shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
         return (keepDims ? kept : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element), kept.reduce(1, *))
-    }
-
-    /// One row of LayerNormalization: `(x − mean) / √(variance + ε)`, times `scale` and plus `bias` (each `count` values)
-    /// when given, the statistics in double; returns the mean and the inverse standard deviation.
-    static func normalizeRow(_ x: UnsafePointer<Float>, count: Int, epsilon: Float, scale: [Float]?, bias: [Float]?,
-                             into y: UnsafeMutablePointer<Float>) -> (mean: Float, invStd: Float) {
-        var mean: Double = 0
-        for k in 0..<count { mean += Double(x[k]) }
-        mean /= Double(max(count, 1))
-        var variance: Double = 0
-        for k in 0..<count { let d = Double(x[k]) - mean; variance += d * d }
-        variance /= Double(max(count, 1))
-        let inv = 1 / (variance + Double(epsilon)).squareRoot()
-        for k in 0..<count {
-            var value = Float((Double(x[k]) - mean) * inv)
-            if let scale { value *= scale[k] }
-            if let bias { value += bias[k] }
-            y[k] = value
-        }
-        return (Float(mean), Float(inv))
     }
 
     /// `shape` as `[outer, group, inner]` when `axes` are one run of consecutive axes (nil otherwise).
