@@ -43,14 +43,14 @@ package struct GraphSummary: Codable, Sendable {
     /// Operator types rnnrt does not implement (empty when the model runs).
     package let unsupportedOperators: [String]
 
-    package init(model: Model, path: String) {
+    package init(model: GraphModel, path: String) {
         self.path = path
         format = "ONNX"
         irVersion = model.irVersion
         opsets = Dictionary(model.opsetImports.map { ($0.key.isEmpty ? "ai.onnx" : $0.key, $0.value) }, uniquingKeysWith: max)
         producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
         let graph = model.graph
-        func value(_ info: ValueInfo) -> Value {
+        func value(_ info: GraphValueInfo) -> Value {
             Value(name: info.name, type: GraphSummary.typeName(info.elementType), shape: info.shape?.map(\.description))
         }
         inputs = graph.runtimeInputs.map(value)
@@ -97,7 +97,7 @@ package struct GraphSummary: Codable, Sendable {
         return names[code] ?? (code == 0 ? "?" : "type \(code)")
     }
 
-    static func describe(_ a: Attribute) -> String {
+    static func describe(_ a: GraphAttribute) -> String {
         switch a {
         case .float(let v): return "\(v)"
         case .int(let v): return "\(v)"

@@ -10,7 +10,7 @@ public enum ModelFile {
     /// A checkpoint's tensors and values, in any format `StateDict(contentsOf:)` reads.
     case checkpoint(StateDict)
     /// A decoded ONNX model.
-    case onnx(Model)
+    case onnx(GraphModel)
 
     /// Reads the file at `url`: checkpoint formats are recognized by their first bytes; anything else is
     /// read as ONNX protobuf (which has no magic number).

@@ -21,7 +21,7 @@ struct Inspect: ParsableCommand {
         }
     }
 
-    private func describe(_ onnx: Model) throws {
+    private func describe(_ onnx: GraphModel) throws {
         let summary = GraphSummary(model: onnx, path: model)
         if json {
             say(try summary.jsonString())

@@ -62,7 +62,7 @@ struct Run: ParsableCommand {
         return dir
     }
 
-    private func runONNX(_ onnx: Model) throws {
+    private func runONNX(_ onnx: GraphModel) throws {
         let flags = [("--h0", h0 != nil), ("--c0", c0 != nil)].filter(\.1).map(\.0) + moduleOptions.given
         guard flags.isEmpty else {
             throw RNNRTError(.invalidArgument, "\(flags.joined(separator: ", ")) apply to checkpoints; an ONNX model's inputs are given positionally or with --input NAME=PATH")

@@ -7,22 +7,22 @@ public struct Graph: Sendable {
     /// The graph's name in the file (informational; may be empty).
     public var name: String
     /// The operator applications, in the file's order, which ONNX requires to be topological.
-    public var nodes: [Node]
+    public var nodes: [GraphNode]
     /// Constant tensors by name, in file order (`initializerNames`).
     public var initializers: [String: StoredTensor]
     /// The initializers' names in file order (a name given twice: its last tensor is kept, both names listed).
     public var initializerNames: [String]
     /// Declared graph inputs, in order. Older models (IR < 4) also list their initializers here.
-    public var inputs: [ValueInfo]
+    public var inputs: [GraphValueInfo]
     /// Declared graph outputs, in order.
-    public var outputs: [ValueInfo]
+    public var outputs: [GraphValueInfo]
     /// Optional type and shape annotations of intermediate values.
-    public var valueInfo: [ValueInfo]
+    public var valueInfo: [GraphValueInfo]
 
     /// A graph of `nodes`; `initializers` in order (a repeated name keeps its last tensor). Nothing is checked until
     /// a `Plan` is made.
-    public init(name: String = "", nodes: [Node] = [], initializers: [(String, StoredTensor)] = [],
-                inputs: [ValueInfo] = [], outputs: [ValueInfo] = [], valueInfo: [ValueInfo] = []) {
+    public init(name: String = "", nodes: [GraphNode] = [], initializers: [(String, StoredTensor)] = [],
+                inputs: [GraphValueInfo] = [], outputs: [GraphValueInfo] = [], valueInfo: [GraphValueInfo] = []) {
         self.name = name
         self.nodes = nodes
         self.initializers = Dictionary(initializers, uniquingKeysWith: { _, last in last })
@@ -33,11 +33,11 @@ public struct Graph: Sendable {
     }
 
     /// The inputs a caller must (or may) feed: declared inputs that are not initializers.
-    package var runtimeInputs: [ValueInfo] { inputs.filter { initializers[$0.name] == nil } }
+    package var runtimeInputs: [GraphValueInfo] { inputs.filter { initializers[$0.name] == nil } }
 }
 
 /// One operator application.
-public struct Node: Sendable {
+public struct GraphNode: Sendable {
     /// The node's name in the file (may be empty); messages name the node by it.
     public var name: String
     /// The operator (`LSTM`, `Gemm`, ...), looked up in `domain`.
@@ -49,12 +49,12 @@ public struct Node: Sendable {
     /// Output value names; `""` marks an omitted optional output.
     public var outputs: [String]
     /// The operator's attributes by name (`hidden_size`, `axis`, ...).
-    public var attributes: [String: Attribute]
+    public var attributes: [String: GraphAttribute]
 
     /// A node applying `opType` (of `domain`, `""` for `ai.onnx`) to the values named `inputs`, naming its results
     /// `outputs`.
     public init(name: String = "", opType: String, domain: String = "", inputs: [String], outputs: [String],
-                attributes: [String: Attribute] = [:]) {
+                attributes: [String: GraphAttribute] = [:]) {
         self.name = name
         self.opType = opType
         self.domain = domain
@@ -70,7 +70,7 @@ public struct Node: Sendable {
 }
 
 /// A node attribute value (ONNX `AttributeProto`).
-public enum Attribute: Sendable {
+public enum GraphAttribute: Sendable {
     /// One float (`alpha`, `epsilon`, ...).
     case float(Float)
     /// One integer (`axis`, `hidden_size`, ...).
@@ -94,17 +94,17 @@ public enum Attribute: Sendable {
 }
 
 /// A declared value: name, element type and shape (each possibly unknown).
-public struct ValueInfo: Sendable, Equatable {
+public struct GraphValueInfo: Sendable, Equatable {
     /// The value's name, as nodes' inputs and outputs refer to it.
     public var name: String
     /// ONNX `TensorProto.DataType` code (1 float, 7 int64, ...); 0 when not declared.
     public var elementType: Int32
     /// Per-axis extents; nil when the rank itself is unknown.
-    public var shape: [Dimension]?
+    public var shape: [GraphDimension]?
 
     /// A declaration of the value `name`: `elementType` an ONNX `TensorProto.DataType` code (0: not declared),
     /// `shape` its axes (nil: rank unknown).
-    public init(name: String, elementType: Int32 = 0, shape: [Dimension]? = nil) {
+    public init(name: String, elementType: Int32 = 0, shape: [GraphDimension]? = nil) {
         self.name = name
         self.elementType = elementType
         self.shape = shape
@@ -112,7 +112,7 @@ public struct ValueInfo: Sendable, Equatable {
 }
 
 /// One axis of a declared shape.
-public enum Dimension: Sendable, Equatable, CustomStringConvertible {
+public enum GraphDimension: Sendable, Equatable, CustomStringConvertible {
     /// A known extent.
     case fixed(Int)
     /// An extent named by the exporter (`batch`, `seq_len`, ...), set by the inputs a run is given.
@@ -131,7 +131,7 @@ public enum Dimension: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A whole model file: metadata plus the main graph.
-public struct Model: Sendable {
+public struct GraphModel: Sendable {
     /// The ONNX IR version the file declares (older ones, below 4, list initializers among the inputs).
     public var irVersion: Int64
     /// Operator set versions by domain (`""` is `ai.onnx`).

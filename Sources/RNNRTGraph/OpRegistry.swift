@@ -5,7 +5,7 @@ import RNNRTLayers
 /// operator family.
 enum OpRegistry {
     /// The builder of `node`'s operator in its domain (`""`/`ai.onnx` or `com.microsoft`), nil when rnnrt has none.
-    static func builder(for node: Node) -> OperatorBuilder? {
+    static func builder(for node: GraphNode) -> OperatorBuilder? {
         switch node.domain {
         case "", "ai.onnx": return standard[node.opType]
         case "com.microsoft": return microsoft[node.opType]

@@ -19,7 +19,7 @@ extension GraphOperator {
 /// What an operator builder may look at: the node, the opset it is interpreted under, and the values
 /// already known when the model is loaded (initializers and constant-folded outputs).
 struct OperatorContext {
-    let node: Node
+    let node: GraphNode
     /// The default-domain opset version of the model.
     let opset: Int64
     /// Values of the enclosing graph the node's subgraphs read, passed after the node's own inputs.
@@ -49,7 +49,7 @@ struct ClosureOperator: GraphOperator {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try body(inputs) }
 }
 
-extension Node {
+extension GraphNode {
     /// Integer attribute `name`, or `default` when absent.
     package func int(_ name: String, default value: Int64) throws -> Int64 {
         switch attributes[name] {
@@ -107,12 +107,12 @@ extension Node {
         }
     }
 
-    private func wrongType(_ name: String, _ expected: String, _ found: Attribute) -> RNNRTError {
+    private func wrongType(_ name: String, _ expected: String, _ found: GraphAttribute) -> RNNRTError {
         RNNRTError(.malformed, "\(label): attribute '\(name)' should be \(expected), found \(found.kindName)")
     }
 }
 
-extension Attribute {
+extension GraphAttribute {
     var kindName: String {
         switch self {
         case .float: return "a float"

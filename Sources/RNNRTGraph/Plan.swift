@@ -15,7 +15,7 @@ import RNNRTCore
 public final class Plan: Sendable {
     /// A class, so a run walks its steps without copying each node.
     final class Step: Sendable {
-        let node: Node
+        let node: GraphNode
         let op: GraphOperator
         /// Value slot of each input (nil: omitted).
         let inputs: [Int?]
@@ -24,7 +24,7 @@ public final class Plan: Sendable {
         /// Slots whose last reader is this step.
         let release: [Int]
 
-        init(node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?], release: [Int]) {
+        init(node: GraphNode, op: GraphOperator, inputs: [Int?], outputs: [Int?], release: [Int]) {
             self.node = node
             self.op = op
             self.inputs = inputs
@@ -47,11 +47,11 @@ public final class Plan: Sendable {
     let inputNames: Set<String>
     /// The inputs a caller feeds (the graph's inputs that are not initializers), in order, with their declared
     /// element types and shapes.
-    public let runtimeInputs: [ValueInfo]
-    let inputSlots: [(info: ValueInfo, slot: Int)]
+    public let runtimeInputs: [GraphValueInfo]
+    let inputSlots: [(info: GraphValueInfo, slot: Int)]
     /// Graph inputs that also have an initializer: the initializer is a default a caller may override
     /// (never constant-folded).
-    let defaultSlots: [(info: ValueInfo, slot: Int, value: GraphTensor)]
+    let defaultSlots: [(info: GraphValueInfo, slot: Int, value: GraphTensor)]
     /// Values a subgraph reads from its enclosing graph, passed by the enclosing operator at run time.
     let outerSlots: [(name: String, slot: Int)]
     let outputSlots: [(name: String, slot: Int)]
@@ -72,7 +72,7 @@ public final class Plan: Sendable {
     /// Resolves and builds every node of `model`'s graph; `options` hold every run that passes none of its own.
     /// - Throws: `.unsupported` listing every operator type rnnrt does not implement (all at once, by name
     ///   and node count); `.malformed` for a graph that reads a value nothing defines, or invalid attributes.
-    public convenience init(model: Model, options: RunOptions = RunOptions()) throws {
+    public convenience init(model: GraphModel, options: RunOptions = RunOptions()) throws {
         try self.init(graph: model.graph, opset: model.opset, options: options)
     }
 
@@ -259,7 +259,7 @@ public final class Plan: Sendable {
     /// Checks a given input against its declaration: its shape must agree with its elements (`Check.countable`), rank
     /// must agree (when declared) and the element kind must fit; integer data for a float input is converted (token
     /// ids stay integers).
-    static func conform(_ given: GraphTensor, to info: ValueInfo) throws -> GraphTensor {
+    static func conform(_ given: GraphTensor, to info: GraphValueInfo) throws -> GraphTensor {
         _ = try Check.countable(given, "input '\(info.name)'")
         if let dims = info.shape, dims.count != given.rank {
             throw RNNRTError(.shapeMismatch, "input '\(info.name)' has rank \(given.rank) (shape \(given.shape.shapeDescription)), the model declares rank \(dims.count): [\(dims.map(\.description).joined(separator: ", "))]")

@@ -9,9 +9,9 @@ struct PlanDraft {
     /// Values known at load, by slot: initializers, outer constants, folded nodes' outputs.
     private(set) var constants: [Int: GraphTensor] = [:]
     /// Initializers that are also graph inputs: defaults a caller may override (never folded).
-    private(set) var defaults: [(ValueInfo, Int, GraphTensor)] = []
+    private(set) var defaults: [(GraphValueInfo, Int, GraphTensor)] = []
     /// The graph inputs a caller feeds.
-    private(set) var inputs: [(ValueInfo, Int)] = []
+    private(set) var inputs: [(GraphValueInfo, Int)] = []
     /// Values of an enclosing graph passed at run time (those not known at load).
     private(set) var outer: [(String, Int)] = []
     /// The nodes that run, in graph order.
@@ -73,7 +73,7 @@ struct PlanDraft {
     }
 
     /// `node`'s operator, built with the constants known so far (its context reads them only while it is built).
-    private func makeOperator(_ node: Node, implicitInputs: [String], known: Set<String>, opset: Int64,
+    private func makeOperator(_ node: GraphNode, implicitInputs: [String], known: Set<String>, opset: Int64,
                               prepared: PreparedWeights) throws -> GraphOperator {
         var context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
                                       scope: known) { name in self.constant(name) }
@@ -88,7 +88,7 @@ struct PlanDraft {
 
     /// The values `node`'s subgraphs read from this graph, passed to it as extra, implicit inputs, except constants,
     /// which the subgraphs' plans take at load.
-    private func implicitInputs(of node: Node, known: Set<String>) -> [String] {
+    private func implicitInputs(of node: GraphNode, known: Set<String>) -> [String] {
         let implicit = node.attributes.values.flatMap { attribute -> [String] in
             switch attribute {
             case .graph(let g): return Array(Plan.freeVariables(of: g))

@@ -27,7 +27,7 @@
 ///   (`SharedWeightProducts`).
 extension Plan {
     /// A step as `init` builds it, before releases are known.
-    typealias BuiltStep = (node: Node, op: GraphOperator, inputs: [Int?], outputs: [Int?])
+    typealias BuiltStep = (node: GraphNode, op: GraphOperator, inputs: [Int?], outputs: [Int?])
 
     /// `steps` with every fusion applied, and a description of each (for tests). `kept`: slots that must keep their
     /// ONNX meaning (graph outputs).

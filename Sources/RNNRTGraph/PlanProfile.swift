@@ -56,7 +56,7 @@ package final class PlanProfile: @unchecked Sendable {
     }
 
     /// Runs `body` as step `step` of `plan` (node `node`) and records its own time.
-    func measure<T>(_ plan: Plan, step: Int, _ node: Node, _ body: () throws -> T) rethrows -> T {
+    func measure<T>(_ plan: Plan, step: Int, _ node: GraphNode, _ body: () throws -> T) rethrows -> T {
         let parent = path.last ?? -1
         let key = StepKey(parent: parent, plan: ObjectIdentifier(plan), step: step)
         let index: Int

@@ -3,12 +3,12 @@ import Foundation
 import RNNRTCore
 import RNNRTGraph
 
-/// Turns the unpacked protobuf-c structs into `Model` values; every list is bounded by what protobuf-c
+/// Turns the unpacked protobuf-c structs into `GraphModel` values; every list is bounded by what protobuf-c
 /// allocated, so nothing here allocates more than the input's size warrants.
 struct Converter {
     let modelDirectory: URL?
 
-    func model(_ m: Onnx__ModelProto) throws -> Model {
+    func model(_ m: Onnx__ModelProto) throws -> GraphModel {
         var opsets: [String: Int64] = [:]
         for entry in pointers(m.opset_import, m.n_opset_import) {
             let domain = normalizedDomain(string(entry.pointee.domain))
@@ -26,7 +26,7 @@ struct Converter {
         let metadata = pointers(m.metadata_props, m.n_metadata_props).map {
             (key: string($0.pointee.key), value: string($0.pointee.value))
         }
-        return Model(irVersion: m.has_ir_version != 0 ? m.ir_version : 0, opsetImports: opsets,
+        return GraphModel(irVersion: m.has_ir_version != 0 ? m.ir_version : 0, opsetImports: opsets,
                      producerName: string(m.producer_name), producerVersion: string(m.producer_version),
                      graph: graph, metadata: metadata)
     }
@@ -42,13 +42,13 @@ struct Converter {
             }
             initializers.append((name, tensor))
         }
-        var nodes: [Node] = []
+        var nodes: [GraphNode] = []
         for (index, n) in pointers(g.node, g.n_node).enumerated() {
             let label = nodeLabel(n.pointee, index: index)
             nodes.append(try withContext("reading \(label)") { try node(n.pointee) })
         }
         func values(_ list: UnsafeMutablePointer<UnsafeMutablePointer<Onnx__ValueInfoProto>?>?,
-                    _ count: Int) -> [ValueInfo] {
+                    _ count: Int) -> [GraphValueInfo] {
             pointers(list, count).map { valueInfo($0.pointee) }
         }
         return Graph(name: string(g.name), nodes: nodes, initializers: initializers,
@@ -64,8 +64,8 @@ struct Converter {
         return "node #\(index) (\(op.isEmpty ? "no op_type" : op)\(outputs.first.map { ", output '\($0)'" } ?? ""))"
     }
 
-    func node(_ n: Onnx__NodeProto) throws -> Node {
-        var attributes: [String: Attribute] = [:]
+    func node(_ n: Onnx__NodeProto) throws -> GraphNode {
+        var attributes: [String: GraphAttribute] = [:]
         for a in pointers(n.attribute, n.n_attribute) {
             let name = string(a.pointee.name)
             let value = try withContext("reading attribute '\(name)'") { try attribute(a.pointee, name: name) }
@@ -73,7 +73,7 @@ struct Converter {
                 throw RNNRTError(.malformed, "the node has two attributes named '\(name)'")
             }
         }
-        return Node(name: string(n.name), opType: string(n.op_type), domain: normalizedDomain(string(n.domain)),
+        return GraphNode(name: string(n.name), opType: string(n.op_type), domain: normalizedDomain(string(n.domain)),
                     inputs: strings(n.input, n.n_input), outputs: strings(n.output, n.n_output),
                     attributes: attributes)
     }
@@ -84,7 +84,7 @@ struct Converter {
         14: "TYPE_PROTOS",
     ]
 
-    func attribute(_ a: Onnx__AttributeProto, name: String) throws -> Attribute {
+    func attribute(_ a: Onnx__AttributeProto, name: String) throws -> GraphAttribute {
         var type = a.has_type != 0 ? Int(a.type.rawValue) : 0
         if type == 0 {
             // Models from before AttributeProto.type (IR 1): the one value field present says the kind.
@@ -131,17 +131,17 @@ struct Converter {
         }
     }
 
-    func valueInfo(_ v: Onnx__ValueInfoProto) -> ValueInfo {
+    func valueInfo(_ v: Onnx__ValueInfoProto) -> GraphValueInfo {
         let name = string(v.name)
         guard let type = v.type, type.pointee.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
               let tensorType = type.pointee.tensor_type else {
-            return ValueInfo(name: name)
+            return GraphValueInfo(name: name)
         }
         let elementType = tensorType.pointee.has_elem_type != 0 ? tensorType.pointee.elem_type : 0
         guard let shape = tensorType.pointee.shape else {
-            return ValueInfo(name: name, elementType: elementType, shape: nil)
+            return GraphValueInfo(name: name, elementType: elementType, shape: nil)
         }
-        let dims: [RNNRTGraph.Dimension] = pointers(shape.pointee.dim, shape.pointee.n_dim).map { d in
+        let dims: [RNNRTGraph.GraphDimension] = pointers(shape.pointee.dim, shape.pointee.n_dim).map { d in
             switch d.pointee.value_case {
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
                 let value = d.pointee.dim_value
@@ -154,7 +154,7 @@ struct Converter {
                 return .unknown
             }
         }
-        return ValueInfo(name: name, elementType: elementType, shape: dims)
+        return GraphValueInfo(name: name, elementType: elementType, shape: dims)
     }
 }
 

@@ -3,7 +3,7 @@ import Foundation
 import RNNRTCore
 import RNNRTGraph
 
-/// ONNX model files (`.onnx`, protobuf): decodes one into the plain-Swift `Model` the graph runtime uses.
+/// ONNX model files (`.onnx`, protobuf): decodes one into the plain-Swift `GraphModel` the graph runtime uses.
 ///
 /// The whole file is checked and converted at once; no protobuf type escapes the decoder, and C memory is
 /// freed before `decode` returns. Decoding is strict about the bytes and lenient about annotations:
@@ -34,7 +34,7 @@ public enum ONNXModelFile {
 
     /// Reads and decodes an ONNX model file; external data is looked up beside it.
     /// - Throws: `RNNRTError` (see the type's documentation), with "reading PATH" as outer context.
-    public static func read(contentsOf url: URL) throws -> Model {
+    public static func read(contentsOf url: URL) throws -> GraphModel {
         let path = url.path
         return try withContext("reading \(path)") {
             // Decoded where the file lies, mapped (protobuf-c copies what it keeps; the mapping is gone when decoding
@@ -56,11 +56,11 @@ public enum ONNXModelFile {
     ///   - modelDirectory: the folder external-data locations are relative to; `nil` makes a model that
     ///     uses external data fail with `.invalidArgument`.
     /// - Throws: `RNNRTError` (see the type's documentation).
-    public static func decode(_ bytes: [UInt8], modelDirectory: URL?) throws -> Model {
+    public static func decode(_ bytes: [UInt8], modelDirectory: URL?) throws -> GraphModel {
         try bytes.withUnsafeBufferPointer { try decode($0, modelDirectory: modelDirectory) }
     }
 
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, modelDirectory: URL?) throws -> Model {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, modelDirectory: URL?) throws -> GraphModel {
         guard !bytes.isEmpty else {
             throw RNNRTError(.malformed, "not an ONNX model: found an empty file")
         }

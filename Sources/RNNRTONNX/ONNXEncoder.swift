@@ -7,7 +7,7 @@ extension ONNXModelFile {
     /// Encodes a model as the bytes of an ONNX file (a serialized `ModelProto`): the model is built as protobuf-c's
     /// generated `Onnx__ModelProto` structs (`tools/onnx/onnx-subset.proto`) and packed by protobuf-c.
     ///
-    /// Everything a `Model` holds is written, in the layout the onnx package itself uses (fields in
+    /// Everything a `GraphModel` holds is written, in the layout the onnx package itself uses (fields in
     /// field-number order; `TensorProto.dims` and `AttributeProto.ints`/`floats` unpacked):
     /// - `ir_version`, `producer_name`/`producer_version` (when non-empty), the graph, `opset_import`
     ///   sorted by domain (the default domain, `""` or `"ai.onnx"`, is written as an empty domain), and
@@ -32,7 +32,7 @@ extension ONNXModelFile {
     ///   a tensor, or the default domain imported twice with different versions) and for a name (of a
     ///   graph, node, value, attribute, tensor, domain or metadata entry) containing a NUL character, which
     ///   protobuf-c's strings cannot hold.
-    public static func encode(_ model: Model) throws -> [UInt8] {
+    public static func encode(_ model: GraphModel) throws -> [UInt8] {
         let memory = ProtoMemory()
         return try withExtendedLifetime(memory) {
             var proto = try ProtoBuilder(memory: memory, maxDepth: maxNestingDepth).model(model)
@@ -49,7 +49,7 @@ extension ONNXModelFile {
     /// Encodes a model (see `encode(_:)`) and writes it to a file, replacing the file atomically.
     /// - Throws: `RNNRTError` from `encode(_:)`, or `.io` when the file cannot be written; with
     ///   "writing PATH" as outer context.
-    public static func write(_ model: Model, to url: URL) throws {
+    public static func write(_ model: GraphModel, to url: URL) throws {
         let path = url.path
         try withContext("writing \(path)") {
             let bytes = try encode(model)
@@ -64,14 +64,14 @@ extension ONNXModelFile {
 
 // MARK: - Model → protobuf-c structs
 
-/// Builds protobuf-c's `Onnx__*` structs for a `Model`, one function per message; every block a struct points to
+/// Builds protobuf-c's `Onnx__*` structs for a `GraphModel`, one function per message; every block a struct points to
 /// (nested messages, arrays, strings, tensor data) is taken from `memory`, so the structs are valid while it is.
 private struct ProtoBuilder {
     let memory: ProtoMemory
     /// Deepest message level written; the `ModelProto` is level 1.
     let maxDepth: Int
 
-    func model(_ m: Model) throws -> Onnx__ModelProto {
+    func model(_ m: GraphModel) throws -> Onnx__ModelProto {
         var p = Onnx__ModelProto()
         onnx__model_proto__init(&p)
         p.has_ir_version = 1
@@ -145,7 +145,7 @@ private struct ProtoBuilder {
     }
 
     /// A `NodeProto` at `level`: attributes sorted by name, the domain only when it is not the default.
-    func node(_ n: Node, level: Int) throws -> Onnx__NodeProto {
+    func node(_ n: GraphNode, level: Int) throws -> Onnx__NodeProto {
         try enter(level)
         var p = Onnx__NodeProto()
         onnx__node_proto__init(&p)
@@ -161,7 +161,7 @@ private struct ProtoBuilder {
     }
 
     /// An `AttributeProto` at `level`: its name, the value field of its kind and `type`.
-    func attribute(_ name: String, _ value: Attribute, level: Int) throws -> Onnx__AttributeProto {
+    func attribute(_ name: String, _ value: GraphAttribute, level: Int) throws -> Onnx__AttributeProto {
         try enter(level)
         var p = Onnx__AttributeProto()
         onnx__attribute_proto__init(&p)
@@ -242,7 +242,7 @@ private struct ProtoBuilder {
 
     /// A `ValueInfoProto` at `level`: the name and, when anything is declared, `type.tensor_type` with the element
     /// type (when not 0) and the shape (when there is one).
-    func valueInfo(_ v: ValueInfo, level: Int) throws -> Onnx__ValueInfoProto {
+    func valueInfo(_ v: GraphValueInfo, level: Int) throws -> Onnx__ValueInfoProto {
         try enter(level)
         var p = Onnx__ValueInfoProto()
         onnx__value_info_proto__init(&p)
@@ -262,7 +262,7 @@ private struct ProtoBuilder {
     }
 
     /// A `TensorShapeProto` at `level`: `.fixed` → `dim_value`, a non-empty `.symbolic` → `dim_param`, others neither.
-    func shape(_ dims: [RNNRTGraph.Dimension], level: Int) throws -> Onnx__TensorShapeProto {
+    func shape(_ dims: [RNNRTGraph.GraphDimension], level: Int) throws -> Onnx__TensorShapeProto {
         try enter(level)
         var p = Onnx__TensorShapeProto()
         onnx__tensor_shape_proto__init(&p)

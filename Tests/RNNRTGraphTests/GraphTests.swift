@@ -8,7 +8,7 @@ import RNNRTTestSupport
 @Suite struct GraphTests {
     @Test func runtimeInputsExcludeInitializers() throws {
         let g = Graph(initializers: [("w", .init(Tensor(repeating: 1, shape: [2])))],
-                      inputs: [ValueInfo(name: "x"), ValueInfo(name: "w")])
+                      inputs: [GraphValueInfo(name: "x"), GraphValueInfo(name: "w")])
         #expect(g.runtimeInputs.map(\.name) == ["x"])
     }
 }

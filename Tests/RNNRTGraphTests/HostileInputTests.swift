@@ -85,13 +85,13 @@ import RNNRTCore
 /// Inputs a fuzzer or a malformed model can give that once trapped or tried to allocate without bound: each is
 /// refused with `RNNRTError` or computed.
 extension HostileInputTests {
-    static func single(_ node: Node, inputs: [String], initializers: [(String, StoredTensor)] = [], opset: Int64 = 17) throws -> Plan {
-        try Plan(graph: Graph(nodes: [node], initializers: initializers, inputs: inputs.map { ValueInfo(name: $0) },
-                              outputs: node.outputs.map { ValueInfo(name: $0) }), opset: opset)
+    static func single(_ node: GraphNode, inputs: [String], initializers: [(String, StoredTensor)] = [], opset: Int64 = 17) throws -> Plan {
+        try Plan(graph: Graph(nodes: [node], initializers: initializers, inputs: inputs.map { GraphValueInfo(name: $0) },
+                              outputs: node.outputs.map { GraphValueInfo(name: $0) }), opset: opset)
     }
 
     @Test func sliceNamingAnAxisTwiceIsRefused() throws {
-        let plan = try HostileInputTests.single(Node(opType: "Slice", inputs: ["x", "s", "e", "a"], outputs: ["y"]),
+        let plan = try HostileInputTests.single(GraphNode(opType: "Slice", inputs: ["x", "s", "e", "a"], outputs: ["y"]),
                                                 inputs: ["x", "s", "e", "a"])
         let feeds = ["x": GraphTensor(shape: [10], floats: (0..<10).map(Float.init)),
                      "s": GraphTensor(shape: [2], ints: [5, 5]), "e": GraphTensor(shape: [2], ints: [10, 10]),
@@ -101,7 +101,7 @@ extension HostileInputTests {
         let huge = ["x": GraphTensor(shape: [3, 2], floats: (0..<6).map(Float.init)),
                     "s": GraphTensor(shape: [1], ints: [2]), "e": GraphTensor(shape: [1], ints: [-10]),
                     "a": GraphTensor(shape: [1], ints: [0])]
-        let plan2 = try HostileInputTests.single(Node(opType: "Slice", inputs: ["x", "s", "e", "a", "p"], outputs: ["y"]),
+        let plan2 = try HostileInputTests.single(GraphNode(opType: "Slice", inputs: ["x", "s", "e", "a", "p"], outputs: ["y"]),
                                                  inputs: ["x", "s", "e", "a", "p"])
         var feeds2 = huge
         feeds2["p"] = GraphTensor(shape: [1], ints: [-(1 << 62)])
@@ -109,7 +109,7 @@ extension HostileInputTests {
     }
 
     @Test func convolutionShapesFromAHostileModelAreRefused() throws {
-        let conv = Node(opType: "Conv", inputs: ["x", "w"], outputs: ["y"])
+        let conv = GraphNode(opType: "Conv", inputs: ["x", "w"], outputs: ["y"])
         let plan = try HostileInputTests.single(conv, inputs: ["x", "w"])
         // An empty batch with a large spatial extent: an empty output, nothing sized by the extent; past
         // ElementCount.maximum, the empty input is refused.
@@ -125,7 +125,7 @@ extension HostileInputTests {
                           "w": GraphTensor(shape: [1, 1, 1, 1], floats: [1])])
         }
         // An empty W with a huge group, at load.
-        let grouped = Node(opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(1 << 40)])
+        let grouped = GraphNode(opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(1 << 40)])
         #expect(throws: RNNRTError.self) {
             try HostileInputTests.single(grouped, inputs: ["x"],
                                          initializers: [("w", try StoredTensor(shape: [0, 1, 1], floats: []))])
@@ -138,7 +138,7 @@ extension HostileInputTests {
 extension HostileInputTests {
     static func einsum(_ equation: String, operands: Int) throws -> Plan {
         let names = (0..<operands).map { "x\($0)" }
-        return try single(Node(opType: "Einsum", inputs: names, outputs: ["y"], attributes: ["equation": .string(equation)]),
+        return try single(GraphNode(opType: "Einsum", inputs: names, outputs: ["y"], attributes: ["equation": .string(equation)]),
                           inputs: names)
     }
 
@@ -180,12 +180,12 @@ extension HostileInputTests {
 
 /// Pooling attributes and inputs a malformed model can give: refused with `RNNRTError`.
 extension HostileInputTests {
-    static func pool(_ op: String, _ attributes: [String: Attribute], outputs: [String] = ["y"]) throws -> Plan {
-        try single(Node(opType: op, inputs: ["x"], outputs: outputs, attributes: attributes), inputs: ["x"])
+    static func pool(_ op: String, _ attributes: [String: GraphAttribute], outputs: [String] = ["y"]) throws -> Plan {
+        try single(GraphNode(opType: op, inputs: ["x"], outputs: outputs, attributes: attributes), inputs: ["x"])
     }
 
     @Test func badPoolingAttributesAreRefusedAtLoad() throws {
-        let refused: [(String, [String: Attribute])] = [
+        let refused: [(String, [String: GraphAttribute])] = [
             ("MaxPool", [:]),  // no kernel_shape
             ("MaxPool", ["kernel_shape": .ints([0])]),
             ("MaxPool", ["kernel_shape": .ints([2, 2, 2, 2])]),
@@ -221,12 +221,12 @@ extension HostileInputTests {
 extension HostileInputTests {
     @Test func normalizationInputsThatDoNotFitAreRefused() throws {
         #expect(throws: RNNRTError.self) {
-            try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+            try HostileInputTests.single(GraphNode(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
                                               attributes: ["num_groups": .int(0)]), inputs: ["x", "s", "b"], opset: 21)
         }
-        let group = try HostileInputTests.single(Node(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
+        let group = try HostileInputTests.single(GraphNode(opType: "GroupNormalization", inputs: ["x", "s", "b"], outputs: ["y"],
                                                       attributes: ["num_groups": .int(2)]), inputs: ["x", "s", "b"], opset: 21)
-        let instance = try HostileInputTests.single(Node(opType: "InstanceNormalization", inputs: ["x", "s", "b"], outputs: ["y"]),
+        let instance = try HostileInputTests.single(GraphNode(opType: "InstanceNormalization", inputs: ["x", "s", "b"], outputs: ["y"]),
                                                     inputs: ["x", "s", "b"])
         func feeds(_ x: [Int], _ s: Int) -> [String: GraphTensor] {
             let n = x.checkedElementCount() ?? 0
@@ -250,17 +250,17 @@ extension HostileInputTests {
 /// Indices out of range, shapes that do not fit and sizes a hostile model asks for, for the indexing operators:
 /// refused with `RNNRTError`.
 extension HostileInputTests {
-    static func run(_ op: String, _ feeds: [(String, GraphTensor)], attributes: [String: Attribute] = [:],
+    static func run(_ op: String, _ feeds: [(String, GraphTensor)], attributes: [String: GraphAttribute] = [:],
                     outputs: [String] = ["y"], opset: Int64 = 18) throws -> [GraphTensor] {
         let names = feeds.map(\.0)
-        let plan = try single(Node(opType: op, inputs: names, outputs: outputs, attributes: attributes), inputs: names, opset: opset)
+        let plan = try single(GraphNode(opType: op, inputs: names, outputs: outputs, attributes: attributes), inputs: names, opset: opset)
         return try plan.run(Dictionary(uniqueKeysWithValues: feeds)).map(\.tensor)
     }
 
     @Test func indexingOperatorsRefuseWhatDoesNotFit() throws {
         let m = GraphTensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
         let i = { (shape: [Int], v: [Int64]) in GraphTensor(shape: shape, ints: v) }
-        let refused: [(String, [(String, GraphTensor)], [String: Attribute])] = [
+        let refused: [(String, [(String, GraphTensor)], [String: GraphAttribute])] = [
             ("GatherElements", [("d", m), ("i", i([2, 1], [0, 2]))], [:]),  // 2 is past axis 0
             ("GatherElements", [("d", m), ("i", i([3, 1], [0, 0, 0]))], ["axis": .int(1)]),  // 3 rows of 2
             ("GatherElements", [("d", m), ("i", i([2], [0, 0]))], [:]),  // rank 1 for rank 2
@@ -288,7 +288,7 @@ extension HostileInputTests {
             }
         }
         #expect(throws: RNNRTError.self) {
-            try HostileInputTests.single(Node(opType: "ScatterND", inputs: ["d", "i", "u"], outputs: ["y"],
+            try HostileInputTests.single(GraphNode(opType: "ScatterND", inputs: ["d", "i", "u"], outputs: ["y"],
                                               attributes: ["reduction": .string("sub")]), inputs: ["d", "i", "u"])
         }
         // TopK on NaN: a total order (NaN above every number), no trap.
@@ -301,10 +301,10 @@ extension HostileInputTests {
 /// Resize attributes rnnrt does not implement, and scales or sizes that do not fit: refused with `RNNRTError`.
 extension HostileInputTests {
     @Test func resizeRefusesWhatItCannotDo() throws {
-        let node = { (attributes: [String: Attribute]) in
-            Node(opType: "Resize", inputs: ["x", "", "s", "z"], outputs: ["y"], attributes: attributes)
+        let node = { (attributes: [String: GraphAttribute]) in
+            GraphNode(opType: "Resize", inputs: ["x", "", "s", "z"], outputs: ["y"], attributes: attributes)
         }
-        for attributes: [String: Attribute] in [["mode": .string("cubic")], ["antialias": .int(1)],
+        for attributes: [String: GraphAttribute] in [["mode": .string("cubic")], ["antialias": .int(1)],
                                                 ["coordinate_transformation_mode": .string("tf_crop_and_resize")],
                                                 ["nearest_mode": .string("nearest")],
                                                 ["keep_aspect_ratio_policy": .string("fill")]] {
@@ -343,12 +343,12 @@ extension HostileInputTests {
     static func f(_ shape: [Int], _ v: [Float]) -> GraphTensor { GraphTensor(shape: shape, floats: v) }
 
     /// Runs one node named `bad` over `inputs` (all graph inputs) and returns the error it throws.
-    static func error(_ op: String, domain: String = "", opset: Int64 = 13, attributes: [String: Attribute] = [:],
+    static func error(_ op: String, domain: String = "", opset: Int64 = 13, attributes: [String: GraphAttribute] = [:],
                       _ inputs: [(String, GraphTensor?)], outputs: Int = 1) -> RNNRTError? {
         let given = inputs.compactMap { name, t in t.map { (name, $0) } }
-        let node = Node(name: "bad", opType: op, domain: domain, inputs: inputs.map { $0.1 == nil ? "" : $0.0 },
+        let node = GraphNode(name: "bad", opType: op, domain: domain, inputs: inputs.map { $0.1 == nil ? "" : $0.0 },
                         outputs: (0..<outputs).map { "y\($0)" }, attributes: attributes)
-        let graph = Graph(nodes: [node], inputs: given.map { ValueInfo(name: $0.0) }, outputs: [ValueInfo(name: "y0")])
+        let graph = Graph(nodes: [node], inputs: given.map { GraphValueInfo(name: $0.0) }, outputs: [GraphValueInfo(name: "y0")])
         do {
             let plan = try Plan(graph: graph, opset: opset)
             _ = try plan.run(Dictionary(given, uniquingKeysWith: { a, _ in a }))
@@ -440,9 +440,9 @@ extension HostileInputTests {
 /// ConvTranspose attributes and shapes a malformed model can give: refused with `RNNRTError` naming the node (at load
 /// when the attributes alone show it), never a trap or an unbounded allocation.
 extension HostileInputTests {
-    static func convTranspose(_ attributes: [String: Attribute], x: [Int], w: [Int], bias: Int? = nil) throws -> [GraphTensor] {
+    static func convTranspose(_ attributes: [String: GraphAttribute], x: [Int], w: [Int], bias: Int? = nil) throws -> [GraphTensor] {
         let names = bias == nil ? ["x", "w"] : ["x", "w", "b"]
-        let node = Node(name: "up", opType: "ConvTranspose", inputs: names, outputs: ["y"], attributes: attributes)
+        let node = GraphNode(name: "up", opType: "ConvTranspose", inputs: names, outputs: ["y"], attributes: attributes)
         let plan = try single(node, inputs: names)
         var feeds = ["x": GraphTensor(shape: x, floats: [Float](repeating: 1, count: x.reduce(1, *))),
                      "w": GraphTensor(shape: w, floats: [Float](repeating: 1, count: w.reduce(1, *)))]
@@ -450,7 +450,7 @@ extension HostileInputTests {
         return try plan.run(feeds).map(\.tensor)
     }
 
-    static func expectRefused(_ attributes: [String: Attribute], x: [Int] = [1, 2, 5], w: [Int] = [2, 3, 3], bias: Int? = nil,
+    static func expectRefused(_ attributes: [String: GraphAttribute], x: [Int] = [1, 2, 5], w: [Int] = [2, 3, 3], bias: Int? = nil,
                               _ kind: RNNRTError.Kind, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
         expectRNNRTError(kind, containing: [words, "up"], "ConvTranspose \(attributes) on X \(x), W \(w)", sourceLocation: sourceLocation) {
             try convTranspose(attributes, x: x, w: w, bias: bias)
@@ -498,13 +498,13 @@ extension HostileInputTests {
     }
 
     @Test func convTransposeAttributesAreCheckedAtLoad() throws {
-        for attributes: [String: Attribute] in [["group": .int(0)], ["group": .int(1 << 40)], ["auto_pad": .string("SAME")]] {
-            let node = Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: attributes)
+        for attributes: [String: GraphAttribute] in [["group": .int(0)], ["group": .int(1 << 40)], ["auto_pad": .string("SAME")]] {
+            let node = GraphNode(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: attributes)
             #expect(throws: RNNRTError.self) { try HostileInputTests.single(node, inputs: ["x", "w"]) }
         }
         // A constant W that cannot be [C, M/group, kernel...].
         for shape in [[3, 1, 2], [0, 1, 1], [2, 1]] {
-            let node = Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(2)])
+            let node = GraphNode(name: "up", opType: "ConvTranspose", inputs: ["x", "w"], outputs: ["y"], attributes: ["group": .int(2)])
             let w = try StoredTensor(shape: shape, floats: [Float](repeating: 0, count: shape.reduce(1, *)))
             #expect(throws: RNNRTError.self) { try HostileInputTests.single(node, inputs: ["x"], initializers: [("w", w)]) }
         }
@@ -522,11 +522,11 @@ extension HostileInputTests {
     }
 
     /// The error of loading and running one node named `bad` (inputs `runtime` fed, `constants` as initializers).
-    static func error(_ op: String, attributes: [String: Attribute] = [:], inputs: [String], outputs: Int = 1,
+    static func error(_ op: String, attributes: [String: GraphAttribute] = [:], inputs: [String], outputs: Int = 1,
                       runtime: [String: GraphTensor] = [:], constants: [(String, StoredTensor)] = [], opset: Int64 = 17) -> RNNRTError? {
-        let node = Node(name: "bad", opType: op, inputs: inputs, outputs: (0..<outputs).map { "y\($0)" }, attributes: attributes)
-        let graph = Graph(nodes: [node], initializers: constants, inputs: runtime.keys.sorted().map { ValueInfo(name: $0) },
-                          outputs: [ValueInfo(name: "y0")])
+        let node = GraphNode(name: "bad", opType: op, inputs: inputs, outputs: (0..<outputs).map { "y\($0)" }, attributes: attributes)
+        let graph = Graph(nodes: [node], initializers: constants, inputs: runtime.keys.sorted().map { GraphValueInfo(name: $0) },
+                          outputs: [GraphValueInfo(name: "y0")])
         do {
             _ = try Plan(graph: graph, opset: opset).run(runtime)
             return nil
@@ -572,19 +572,19 @@ extension HostileInputTests {
         Self.expect(Self.error("ConstantOfShape", inputs: ["s"], constants: [("s", try Self.int64s([1 << 16, 1 << 16]))]),
                     .invalidArgument, ["[65536, 65536]", "more than the \(ElementCount.maximum)"])
         // Within the maximum but past what folding creates from a small input: left to run time.
-        let node = Node(name: "bad", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y0"])
+        let node = GraphNode(name: "bad", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y0"])
         let graph = Graph(nodes: [node], initializers: [("s", try Self.int64s([Int64(Plan.foldLimit) + 1]))],
-                          outputs: [ValueInfo(name: "y0")])
+                          outputs: [GraphValueInfo(name: "y0")])
         #expect(try Plan(graph: graph, opset: 17).steps.map(\.node.name) == ["bad"])
-        let small = Graph(nodes: [node], initializers: [("s", try Self.int64s([4]))], outputs: [ValueInfo(name: "y0")])
+        let small = Graph(nodes: [node], initializers: [("s", try Self.int64s([4]))], outputs: [GraphValueInfo(name: "y0")])
         #expect(try Plan(graph: small, opset: 17).steps.isEmpty)
     }
 
     /// A `Loop` of `tripCount` iterations whose body passes its condition on.
     static func loop(tripCount: Int64) throws -> RNNRTError? {
-        let body = Graph(nodes: [Node(opType: "Identity", inputs: ["c"], outputs: ["c_out"]),
-                                 Node(opType: "Identity", inputs: ["i"], outputs: ["i_out"])],
-                         inputs: [ValueInfo(name: "i"), ValueInfo(name: "c")], outputs: [ValueInfo(name: "c_out"), ValueInfo(name: "i_out")])
+        let body = Graph(nodes: [GraphNode(opType: "Identity", inputs: ["c"], outputs: ["c_out"]),
+                                 GraphNode(opType: "Identity", inputs: ["i"], outputs: ["i_out"])],
+                         inputs: [GraphValueInfo(name: "i"), GraphValueInfo(name: "c")], outputs: [GraphValueInfo(name: "c_out"), GraphValueInfo(name: "i_out")])
         let m = try StoredTensor(dtype: .int64, shape: [], bytes: GraphTensor.bytes([tripCount], as: .int64))
         return Self.error("Loop", attributes: ["body": .graph(body)], inputs: ["m", ""], constants: [("m", m)])
     }

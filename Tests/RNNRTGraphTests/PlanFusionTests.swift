@@ -32,15 +32,15 @@ import RNNRTCore
         let x = random(layout == 1 ? [batch, steps, inputs] : [steps, batch, inputs])
         for perm: [Int64]? in [[0, 2, 1, 3], [1, 0, 2, 3], [2, 3, 0, 1], [3, 1, 0, 2], nil] {
             func run(keepingY: Bool) throws -> (Plan, GraphTensor) {
-                let lstm = Node(opType: "LSTM", inputs: ["X", "W", "R", "B"], outputs: ["Y", "Y_h"],
+                let lstm = GraphNode(opType: "LSTM", inputs: ["X", "W", "R", "B"], outputs: ["Y", "Y_h"],
                                 attributes: ["hidden_size": .int(Int64(hidden)), "direction": .string(direction),
                                              "layout": .int(Int64(layout))])
-                let transpose = Node(opType: "Transpose", inputs: ["Y"], outputs: ["Z"],
+                let transpose = GraphNode(opType: "Transpose", inputs: ["Y"], outputs: ["Z"],
                                      attributes: perm.map { ["perm": .ints($0)] } ?? [:])
                 let graph = Graph(nodes: [lstm, transpose],
                                   initializers: [("W", .init(w)), ("R", .init(r)), ("B", .init(b))],
-                                  inputs: [ValueInfo(name: "X")],
-                                  outputs: [ValueInfo(name: "Z")] + (keepingY ? [ValueInfo(name: "Y")] : []))
+                                  inputs: [GraphValueInfo(name: "X")],
+                                  outputs: [GraphValueInfo(name: "Z")] + (keepingY ? [GraphValueInfo(name: "Y")] : []))
                 let plan = try Plan(graph: graph, opset: 17)
                 return (plan, try plan.run(["X": GraphTensor(x)])[0].tensor)
             }
@@ -59,11 +59,11 @@ extension PlanFusionTests {
     @Test func outputsNamedAlikeAreNotFused() throws {
         let hidden = 2
         let w = Tensor(repeating: 0.1, shape: [1, 4 * hidden, 3]), r = Tensor(repeating: 0.2, shape: [1, 4 * hidden, hidden])
-        let lstm = Node(opType: "LSTM", inputs: ["X", "W", "R"], outputs: ["A", "A"],
+        let lstm = GraphNode(opType: "LSTM", inputs: ["X", "W", "R"], outputs: ["A", "A"],
                         attributes: ["hidden_size": .int(Int64(hidden))])
-        let transpose = Node(opType: "Transpose", inputs: ["A"], outputs: ["Z"])
+        let transpose = GraphNode(opType: "Transpose", inputs: ["A"], outputs: ["Z"])
         let graph = Graph(nodes: [lstm, transpose], initializers: [("W", .init(w)), ("R", .init(r))],
-                          inputs: [ValueInfo(name: "X")], outputs: [ValueInfo(name: "Z")])
+                          inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Z")])
         let plan = try Plan(graph: graph, opset: 17)
         #expect(plan.fusions.isEmpty)
         let z = try plan.run(["X": GraphTensor(Tensor(repeating: 1, shape: [4, 2, 3]))])[0].tensor
@@ -223,19 +223,19 @@ extension PlanFusionTests {
         let steps = 3, k = 4, n = 5
         func random(_ shape: [Int]) -> Tensor { .random(shape, using: &rng) }
         let w = random([n, k]), r = random([n, n]), c = random([n]), x = random([steps, 1, k]), h0 = random([1, n])
-        var nodes: [Node] = [], previous = "h0"
+        var nodes: [GraphNode] = [], previous = "h0"
         for t in 0..<steps {
-            nodes.append(Node(opType: "Constant", inputs: [], outputs: ["i\(t)"],
+            nodes.append(GraphNode(opType: "Constant", inputs: [], outputs: ["i\(t)"],
                               attributes: ["value": .tensor(try StoredTensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: Int64(t).littleEndian, Array.init)))]))
-            nodes.append(Node(opType: "Gather", inputs: ["X", "i\(t)"], outputs: ["x\(t)"]))
-            nodes.append(Node(opType: "Gemm", inputs: ["x\(t)", "W", "C"], outputs: ["p\(t)"], attributes: ["transB": .int(1)]))
-            nodes.append(Node(opType: "Gemm", inputs: [previous, "R"], outputs: ["q\(t)"], attributes: ["transB": .int(1)]))
-            nodes.append(Node(opType: "Add", inputs: ["p\(t)", "q\(t)"], outputs: ["s\(t)"]))
-            nodes.append(Node(opType: "Tanh", inputs: ["s\(t)"], outputs: ["h\(t + 1)"]))
+            nodes.append(GraphNode(opType: "Gather", inputs: ["X", "i\(t)"], outputs: ["x\(t)"]))
+            nodes.append(GraphNode(opType: "Gemm", inputs: ["x\(t)", "W", "C"], outputs: ["p\(t)"], attributes: ["transB": .int(1)]))
+            nodes.append(GraphNode(opType: "Gemm", inputs: [previous, "R"], outputs: ["q\(t)"], attributes: ["transB": .int(1)]))
+            nodes.append(GraphNode(opType: "Add", inputs: ["p\(t)", "q\(t)"], outputs: ["s\(t)"]))
+            nodes.append(GraphNode(opType: "Tanh", inputs: ["s\(t)"], outputs: ["h\(t + 1)"]))
             previous = "h\(t + 1)"
         }
         let graph = Graph(nodes: nodes, initializers: [("W", .init(w)), ("R", .init(r)), ("C", .init(c))],
-                          inputs: [ValueInfo(name: "X"), ValueInfo(name: "h0")], outputs: [ValueInfo(name: previous)])
+                          inputs: [GraphValueInfo(name: "X"), GraphValueInfo(name: "h0")], outputs: [GraphValueInfo(name: previous)])
         let plan = try Plan(graph: graph, opset: 17)
         #expect(plan.fusions.filter { $0.contains("sharing one weight") }.count == 1, "\(plan.fusions)")
         #expect(plan.steps.filter { $0.op is SharedWeightProducts }.count == 1)
@@ -271,14 +271,14 @@ extension PlanFusionTests {
         let addend = addendShape.map { GraphTensor(shape: $0, ints: (0..<$0.reduce(1, *)).map { _ in Int64.random(in: -5000...5000, using: &rng) }, type: .int32) }
         let scale = GraphTensor(shape: [], floats: [0.00123])
         func run(keepingAccumulators: Bool) throws -> (Plan, GraphTensor) {
-            var nodes = [Node(opType: product, inputs: ["x", "w", "x_zero", "w_zero"], outputs: ["acc"],
+            var nodes = [GraphNode(opType: product, inputs: ["x", "w", "x_zero", "w_zero"], outputs: ["acc"],
                               attributes: conv ? ["pads": .ints([1, 1, 1, 1])] : [:])]
-            if addend != nil { nodes.append(Node(opType: "Add", inputs: ["q", "acc"], outputs: ["sum"])) }
-            nodes.append(Node(opType: "Cast", inputs: [addend != nil ? "sum" : "acc"], outputs: ["floats"], attributes: ["to": .int(1)]))
-            nodes.append(Node(opType: "Mul", inputs: ["floats", "scale"], outputs: ["y"]))
+            if addend != nil { nodes.append(GraphNode(opType: "Add", inputs: ["q", "acc"], outputs: ["sum"])) }
+            nodes.append(GraphNode(opType: "Cast", inputs: [addend != nil ? "sum" : "acc"], outputs: ["floats"], attributes: ["to": .int(1)]))
+            nodes.append(GraphNode(opType: "Mul", inputs: ["floats", "scale"], outputs: ["y"]))
             let graph = Graph(nodes: nodes, initializers: [("w", w), ("w_zero", wZero)],
-                              inputs: [ValueInfo(name: "x"), ValueInfo(name: "x_zero"), ValueInfo(name: "q"), ValueInfo(name: "scale")],
-                              outputs: [ValueInfo(name: "y")] + (keepingAccumulators ? [ValueInfo(name: "acc")] : []))
+                              inputs: [GraphValueInfo(name: "x"), GraphValueInfo(name: "x_zero"), GraphValueInfo(name: "q"), GraphValueInfo(name: "scale")],
+                              outputs: [GraphValueInfo(name: "y")] + (keepingAccumulators ? [GraphValueInfo(name: "acc")] : []))
             let plan = try Plan(graph: graph, opset: 17)
             var feeds = ["x": x, "x_zero": xZero, "scale": scale]
             feeds["q"] = addend
@@ -309,16 +309,16 @@ extension PlanFusionTests {
         let x = GraphTensor(Tensor.random(xShape, using: &rng))
         func run(keeping kept: [String]) throws -> (Plan, GraphTensor) {
             let nodes = [
-                Node(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "x_scale", "x_zero"]),
-                Node(opType: product, inputs: ["xq", "w", ownZeroPoint ? "x_zero" : "other_zero", "w_zero"], outputs: ["acc"],
+                GraphNode(opType: "DynamicQuantizeLinear", inputs: ["x"], outputs: ["xq", "x_scale", "x_zero"]),
+                GraphNode(opType: product, inputs: ["xq", "w", ownZeroPoint ? "x_zero" : "other_zero", "w_zero"], outputs: ["acc"],
                           attributes: conv ? ["strides": .ints([2, 1])] : [:]),
-                Node(opType: "Add", inputs: ["acc", "q"], outputs: ["sum"]),
-                Node(opType: "Cast", inputs: ["sum"], outputs: ["floats"], attributes: ["to": .int(1)]),
-                Node(opType: "Mul", inputs: ["x_scale", "floats"], outputs: ["y"]),
+                GraphNode(opType: "Add", inputs: ["acc", "q"], outputs: ["sum"]),
+                GraphNode(opType: "Cast", inputs: ["sum"], outputs: ["floats"], attributes: ["to": .int(1)]),
+                GraphNode(opType: "Mul", inputs: ["x_scale", "floats"], outputs: ["y"]),
             ]
             let graph = Graph(nodes: nodes, initializers: [("w", w), ("w_zero", wZero), ("other_zero", otherZero)],
-                              inputs: [ValueInfo(name: "x"), ValueInfo(name: "q")],
-                              outputs: [ValueInfo(name: "y")] + kept.map { ValueInfo(name: $0) })
+                              inputs: [GraphValueInfo(name: "x"), GraphValueInfo(name: "q")],
+                              outputs: [GraphValueInfo(name: "y")] + kept.map { GraphValueInfo(name: $0) })
             let plan = try Plan(graph: graph, opset: 17)
             return (plan, try plan.run(["x": x, "q": q])[0].tensor)
         }

@@ -27,8 +27,8 @@ import RNNRTCore
     }
 
     /// `ConstantOfShape` named `big` making the shape it is given.
-    static let constantOfShape = Graph(nodes: [Node(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"])],
-                                       inputs: [ValueInfo(name: "s")], outputs: [ValueInfo(name: "y")])
+    static let constantOfShape = Graph(nodes: [GraphNode(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"])],
+                                       inputs: [GraphValueInfo(name: "s")], outputs: [GraphValueInfo(name: "y")])
 
     @Test func aNodeAskingForMoreThanTheMemoryLimitIsRefusedByName() throws {
         let plan = try Plan(graph: Self.constantOfShape, opset: 17, options: RunOptions(memoryLimit: 1 << 20))
@@ -39,14 +39,14 @@ import RNNRTCore
         #expect(try plan.run(["s": GraphTensor(shape: [2], ints: [256, 256])])[0].tensor.shape == [256, 256])
         #expect(try plan.run(["s": large], options: RunOptions(memoryLimit: 8 << 20))[0].tensor.shape == [1024, 1024])
         // int64 values take 8 bytes each.
-        let ints = Graph(nodes: [Node(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"],
+        let ints = Graph(nodes: [GraphNode(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"],
                                       attributes: ["value": .tensor(try StoredTensor(dtype: .int64, shape: [1], bytes: GraphTensor.bytes([7], as: .int64)))])],
-                         inputs: [ValueInfo(name: "s")], outputs: [ValueInfo(name: "y")])
+                         inputs: [GraphValueInfo(name: "s")], outputs: [GraphValueInfo(name: "y")])
         Self.expectLimit(Self.error { _ = try Plan(graph: ints, opset: 17).run(["s": large], options: RunOptions(memoryLimit: 6 << 20)) },
                          ["ConstantOfShape node 'big'", "8 MiB", "memory limit of 6 MiB"])
 
-        let expand = Graph(nodes: [Node(name: "wide", opType: "Expand", inputs: ["x", "s"], outputs: ["y"])],
-                           inputs: [ValueInfo(name: "x"), ValueInfo(name: "s")], outputs: [ValueInfo(name: "y")])
+        let expand = Graph(nodes: [GraphNode(name: "wide", opType: "Expand", inputs: ["x", "s"], outputs: ["y"])],
+                           inputs: [GraphValueInfo(name: "x"), GraphValueInfo(name: "s")], outputs: [GraphValueInfo(name: "y")])
         let feeds = ["x": GraphTensor(shape: [1], floats: [1]), "s": GraphTensor(shape: [2], ints: [1024, 2048])]
         Self.expectLimit(Self.error { _ = try Plan(graph: expand, opset: 17).run(feeds, options: RunOptions(memoryLimit: 1 << 20)) },
                          ["Expand node 'wide'", "[1024, 2048]", "8 MiB", "memory limit of 1 MiB"])
@@ -55,9 +55,9 @@ import RNNRTCore
     /// A shape that is a constant is not folded at load past the plan's memory limit either: the node runs with the
     /// plan and is refused there.
     @Test func constantFoldingKeepsToThePlansMemoryLimit() throws {
-        let node = Node(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"])
+        let node = GraphNode(name: "big", opType: "ConstantOfShape", inputs: ["s"], outputs: ["y"])
         let shape = try StoredTensor(dtype: .int64, shape: [2], bytes: GraphTensor.bytes([1024, 1024], as: .int64))
-        let graph = Graph(nodes: [node], initializers: [("s", shape)], outputs: [ValueInfo(name: "y")])
+        let graph = Graph(nodes: [node], initializers: [("s", shape)], outputs: [GraphValueInfo(name: "y")])
         let plan = try Plan(graph: graph, opset: 17, options: RunOptions(memoryLimit: 1 << 20))
         #expect(plan.steps.map(\.node.name) == ["big"])
         Self.expectLimit(Self.error { _ = try plan.run([:]) }, ["ConstantOfShape node 'big'", "memory limit of 1 MiB"])
@@ -66,9 +66,9 @@ import RNNRTCore
 
     /// The limit counts what the run's values hold already: two tensors that each fit, but not together.
     @Test func theMemoryLimitCountsWhatTheRunHolds() throws {
-        let graph = Graph(nodes: [Node(name: "first", opType: "ConstantOfShape", inputs: ["s"], outputs: ["a"]),
-                                  Node(name: "second", opType: "ConstantOfShape", inputs: ["s"], outputs: ["b"])],
-                          inputs: [ValueInfo(name: "s")], outputs: [ValueInfo(name: "a"), ValueInfo(name: "b")])
+        let graph = Graph(nodes: [GraphNode(name: "first", opType: "ConstantOfShape", inputs: ["s"], outputs: ["a"]),
+                                  GraphNode(name: "second", opType: "ConstantOfShape", inputs: ["s"], outputs: ["b"])],
+                          inputs: [GraphValueInfo(name: "s")], outputs: [GraphValueInfo(name: "a"), GraphValueInfo(name: "b")])
         let feeds = ["s": GraphTensor(shape: [2], ints: [512, 512])]
         let plan = try Plan(graph: graph, opset: 17)
         Self.expectLimit(Self.error { _ = try plan.run(feeds, options: RunOptions(memoryLimit: 3 << 19)) },
@@ -78,14 +78,14 @@ import RNNRTCore
 
     /// A `Loop` of `tripCount` iterations, named `loop`, adding 1 to a carried value.
     static func counter(tripCount: Int64) throws -> Graph {
-        let body = Graph(nodes: [Node(opType: "Add", inputs: ["v", "one"], outputs: ["v_out"]),
-                                 Node(opType: "Identity", inputs: ["c"], outputs: ["c_out"])],
+        let body = Graph(nodes: [GraphNode(opType: "Add", inputs: ["v", "one"], outputs: ["v_out"]),
+                                 GraphNode(opType: "Identity", inputs: ["c"], outputs: ["c_out"])],
                          initializers: [("one", try StoredTensor(shape: [1], floats: [1]))],
-                         inputs: [ValueInfo(name: "i"), ValueInfo(name: "c"), ValueInfo(name: "v")],
-                         outputs: [ValueInfo(name: "c_out"), ValueInfo(name: "v_out")])
+                         inputs: [GraphValueInfo(name: "i"), GraphValueInfo(name: "c"), GraphValueInfo(name: "v")],
+                         outputs: [GraphValueInfo(name: "c_out"), GraphValueInfo(name: "v_out")])
         let m = try StoredTensor(dtype: .int64, shape: [], bytes: GraphTensor.bytes([tripCount], as: .int64))
-        return Graph(nodes: [Node(name: "loop", opType: "Loop", inputs: ["m", "", "v0"], outputs: ["v"], attributes: ["body": .graph(body)])],
-                     initializers: [("m", m)], inputs: [ValueInfo(name: "v0")], outputs: [ValueInfo(name: "v")])
+        return Graph(nodes: [GraphNode(name: "loop", opType: "Loop", inputs: ["m", "", "v0"], outputs: ["v"], attributes: ["body": .graph(body)])],
+                     initializers: [("m", m)], inputs: [GraphValueInfo(name: "v0")], outputs: [GraphValueInfo(name: "v")])
     }
 
     @Test func aLoopWithAHugeTripCountStopsAtTheTimeLimit() throws {
@@ -125,11 +125,11 @@ import RNNRTCore
         func weights(_ shape: [Int]) throws -> StoredTensor {
             try StoredTensor(shape: shape, floats: .random(count: shape.reduce(1, *), in: -bound...bound, using: &rng))
         }
-        let node = Node(name: "rnn", opType: "LSTM", inputs: ["x", "w", "r", "b"], outputs: ["y", "h", "c"],
+        let node = GraphNode(name: "rnn", opType: "LSTM", inputs: ["x", "w", "r", "b"], outputs: ["y", "h", "c"],
                         attributes: ["hidden_size": .int(Int64(hidden)), "direction": .string(bidirectional ? "bidirectional" : "forward")])
         return Graph(nodes: [node], initializers: [("w", try weights([d, 4 * hidden, input])), ("r", try weights([d, 4 * hidden, hidden])),
                                                    ("b", try weights([d, 8 * hidden]))],
-                     inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y"), ValueInfo(name: "h"), ValueInfo(name: "c")])
+                     inputs: [GraphValueInfo(name: "x")], outputs: [GraphValueInfo(name: "y"), GraphValueInfo(name: "h"), GraphValueInfo(name: "c")])
     }
 
     @Test func aRecurrentNodeStopsBetweenChunksOfSteps() throws {

@@ -9,7 +9,7 @@ import RNNRTCore
 // Fixtures: tools/fixtures/make_onnx_decoder_fixtures.py (onnx 1.23.2). Expected tensors are what
 // onnx.numpy_helper.to_array reads, saved as .npy (bfloat16 as uint16 bit patterns); compared byte for byte.
 
-private func loadModel(_ folder: String) throws -> Model {
+private func loadModel(_ folder: String) throws -> GraphModel {
     try ONNXModelFile.read(contentsOf: Fixture.url("onnx/decoder/\(folder)/model.onnx"))
 }
 
@@ -28,7 +28,7 @@ private func expectSame(_ actual: StoredTensor?, _ expected: StoredTensor, _ dty
     #expect(actual.bytes == expected.bytes, "\(what)", sourceLocation: sourceLocation)
 }
 
-extension Attribute {
+extension GraphAttribute {
     var floatValue: Float? { if case .float(let v) = self { return v }; return nil }
     var intValue: Int64? { if case .int(let v) = self { return v }; return nil }
     var stringValue: String? { if case .string(let v) = self { return v }; return nil }
@@ -73,9 +73,9 @@ extension Attribute {
         for name in ["W", "R", "B"] {
             expectSame(graph.initializers[name], try expectedTensor("lstm_attributes", name), .float32, name)
         }
-        #expect(graph.inputs == [ValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(1), .fixed(2)])])
+        #expect(graph.inputs == [GraphValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(1), .fixed(2)])])
         #expect(graph.outputs.map(\.name) == ["Y", "Y_h", "Y_c", "Z"])
-        #expect(graph.outputs.last == ValueInfo(name: "Z", elementType: 1, shape: nil))
+        #expect(graph.outputs.last == GraphValueInfo(name: "Z", elementType: 1, shape: nil))
         #expect(graph.nodes.count == 2)
 
         let lstm = graph.nodes[0]
@@ -157,7 +157,7 @@ extension Attribute {
         #expect(body.name == "loop_body")
         #expect(body.nodes.map(\.label) == ["Identity node 'body_cond'", "Add node 'body_add'"])
         #expect(body.inputs.map(\.name) == ["iter", "cond_in", "v_in"])
-        #expect(body.inputs.first == ValueInfo(name: "iter", elementType: 7, shape: []))
+        #expect(body.inputs.first == GraphValueInfo(name: "iter", elementType: 7, shape: []))
         #expect(body.outputs.map(\.name) == ["cond_out", "v_out"])
         #expect(body.initializerNames == ["step"])
         expectSame(body.initializers["step"], try expectedTensor("subgraphs", "step"), .float32, "step")
@@ -191,14 +191,14 @@ extension Attribute {
         #expect(graph.nodes.first?.domain == "")  // written as "ai.onnx"
         #expect(graph.nodes.first?.label == "Relu node 'Y'")
         #expect(graph.inputs == [
-            ValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(2), .fixed(4)]),
-            ValueInfo(name: "lengths", elementType: 6, shape: [.unknown, .symbolic("batch")]),
+            GraphValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(2), .fixed(4)]),
+            GraphValueInfo(name: "lengths", elementType: 6, shape: [.unknown, .symbolic("batch")]),
         ])
-        #expect(graph.outputs == [ValueInfo(name: "Y", elementType: 10, shape: nil)])
+        #expect(graph.outputs == [GraphValueInfo(name: "Y", elementType: 10, shape: nil)])
         #expect(graph.valueInfo == [
-            ValueInfo(name: "hidden", elementType: 1, shape: [.symbolic("seq"), .symbolic("batch"), .fixed(8)]),
-            ValueInfo(name: "scalar", elementType: 11, shape: []),
-            ValueInfo(name: "seq_value", elementType: 0, shape: nil),  // a sequence type: not a tensor
+            GraphValueInfo(name: "hidden", elementType: 1, shape: [.symbolic("seq"), .symbolic("batch"), .fixed(8)]),
+            GraphValueInfo(name: "scalar", elementType: 11, shape: []),
+            GraphValueInfo(name: "seq_value", elementType: 0, shape: nil),  // a sequence type: not a tensor
         ])
         #expect(graph.inputs[1].shape?.map(\.description) == ["?", "batch"])
     }

@@ -33,7 +33,7 @@ private enum EncoderFixtures {
 
 /// Every difference between two models, each naming where it is; empty when they are equal. Tensors
 /// compare by dtype, shape and bytes, floats by bit pattern (so NaN equals the same NaN).
-private func differences(_ a: Model, _ b: Model) -> [String] {
+private func differences(_ a: GraphModel, _ b: GraphModel) -> [String] {
     var out: [String] = []
     func check(_ equal: Bool, _ what: @autoclosure () -> String) { if !equal { out.append(what()) } }
     check(a.irVersion == b.irVersion, "irVersion \(a.irVersion) vs \(b.irVersion)")
@@ -80,7 +80,7 @@ private func differences(_ a: Graph, _ b: Graph, at path: String) -> [String] {
     return out
 }
 
-private func differences(_ a: Attribute, _ b: Attribute, at path: String) -> [String] {
+private func differences(_ a: GraphAttribute, _ b: GraphAttribute, at path: String) -> [String] {
     func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
     func many<T>(_ x: [T], _ y: [T], _ compare: (T, T, String) -> [String]) -> [String] {
         guard x.count == y.count else { return ["\(path): \(x.count) vs \(y.count) values"] }
@@ -137,7 +137,7 @@ private func fixtureFeeds(_ path: String) throws -> [String: GraphTensor]? {
 }
 
 /// Builds a plan and, when `feeds` is given, runs it.
-private func outcome(_ model: Model, _ feeds: [String: GraphTensor]?) -> RunOutcome {
+private func outcome(_ model: GraphModel, _ feeds: [String: GraphTensor]?) -> RunOutcome {
     do {
         let plan = try Plan(model: model)
         guard let feeds else { return .outputs([:], [:]) }
@@ -224,12 +224,12 @@ private func tensor(_ dtype: DType, _ shape: [Int], _ bytes: [UInt8]) throws -> 
 }
 
 /// A model using every attribute kind, every writable dtype and every shape form.
-private func everythingModel() throws -> Model {
-    let body = Graph(name: "body", nodes: [Node(opType: "Constant", inputs: [], outputs: ["c"],
+private func everythingModel() throws -> GraphModel {
+    let body = Graph(name: "body", nodes: [GraphNode(opType: "Constant", inputs: [], outputs: ["c"],
                                                 attributes: ["value": .tensor(try tensor(.float32, [], le([Float(2).bitPattern])))])],
                      initializers: [("k", try tensor(.int64, [1], le([Int64(-3)])))],
-                     inputs: [ValueInfo(name: "i", elementType: 7, shape: [])],
-                     outputs: [ValueInfo(name: "c", elementType: 1, shape: [])])
+                     inputs: [GraphValueInfo(name: "i", elementType: 7, shape: [])],
+                     outputs: [GraphValueInfo(name: "c", elementType: 1, shape: [])])
     let initializers: [(String, StoredTensor)] = try [
         ("f32", tensor(.float32, [2], le([Float(1.5).bitPattern, Float.nan.bitPattern]))),
         ("f64", tensor(.float64, [1], le([Double(-0.25).bitPattern]))),
@@ -247,7 +247,7 @@ private func everythingModel() throws -> Model {
         ("scalar", tensor(.float32, [], le([Float(3).bitPattern]))),
         ("empty", tensor(.float32, [0, 3], [])),
     ]
-    let attributes: [String: Attribute] = try [
+    let attributes: [String: GraphAttribute] = try [
         "f": .float(-0.0), "nan": .float(.nan), "i": .int(-1), "big": .int(1 << 40),
         "s": .string("forward ü"), "empty_s": .string(""),
         "t": .tensor(tensor(.int32, [2], le([Int32(1), -2]))),
@@ -260,15 +260,15 @@ private func everythingModel() throws -> Model {
     let graph = Graph(
         name: "everything",
         nodes: [
-            Node(name: "all", opType: "AllKinds", domain: "test.rnnrt", inputs: ["x", "", "f32"], outputs: ["y", ""],
+            GraphNode(name: "all", opType: "AllKinds", domain: "test.rnnrt", inputs: ["x", "", "f32"], outputs: ["y", ""],
                  attributes: attributes),
-            Node(opType: "Relu", inputs: ["y"], outputs: ["z"]),
+            GraphNode(opType: "Relu", inputs: ["y"], outputs: ["z"]),
         ],
         initializers: initializers,
-        inputs: [ValueInfo(name: "x", elementType: 1, shape: [.symbolic("seq"), .fixed(0), .unknown, .fixed(7)])],
-        outputs: [ValueInfo(name: "z", elementType: 1, shape: nil), ValueInfo(name: "y")],
-        valueInfo: [ValueInfo(name: "s", elementType: 11, shape: []), ValueInfo(name: "u", elementType: 0, shape: [.fixed(2)])])
-    return Model(irVersion: 10, opsetImports: ["": 22, "test.rnnrt": 1, "ai.onnx.ml": 5],
+        inputs: [GraphValueInfo(name: "x", elementType: 1, shape: [.symbolic("seq"), .fixed(0), .unknown, .fixed(7)])],
+        outputs: [GraphValueInfo(name: "z", elementType: 1, shape: nil), GraphValueInfo(name: "y")],
+        valueInfo: [GraphValueInfo(name: "s", elementType: 11, shape: []), GraphValueInfo(name: "u", elementType: 0, shape: [.fixed(2)])])
+    return GraphModel(irVersion: 10, opsetImports: ["": 22, "test.rnnrt": 1, "ai.onnx.ml": 5],
                  producerName: "rnnrt ü", producerVersion: "1.0", graph: graph,
                  metadata: [(key: "z", value: "last"), (key: "a", value: ""), (key: "z", value: "again")])
 }
@@ -289,7 +289,7 @@ private func everythingModel() throws -> Model {
         var shuffled = model
         var rng = SeededGenerator(seed: 5)
         for i in shuffled.graph.nodes.indices {
-            var attributes = [String: Attribute](minimumCapacity: 257)
+            var attributes = [String: GraphAttribute](minimumCapacity: 257)
             for (k, v) in shuffled.graph.nodes[i].attributes.shuffled(using: &rng) { attributes[k] = v }
             shuffled.graph.nodes[i].attributes = attributes
         }
@@ -301,13 +301,13 @@ private func everythingModel() throws -> Model {
 
     /// The byte layout the onnx package writes (the examples in docs/ONNX.md, "Writing ONNX").
     @Test func wireLayoutMatchesONNX() throws {
-        let node = Node(opType: "LSTM", inputs: ["X"], outputs: ["Y"],
+        let node = GraphNode(opType: "LSTM", inputs: ["X"], outputs: ["Y"],
                         attributes: ["hidden_size": .int(5), "perm": .ints([0, 2, 1]), "neg": .int(-1),
                                      "alpha": .floats([1, 2]), "f": .float(1)])
         let graph = Graph(name: "g", nodes: [node],
-                          inputs: [ValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(2), .fixed(4)])],
-                          outputs: [ValueInfo(name: "Y", elementType: 1, shape: [.unknown])])
-        let bytes = try ONNXModelFile.encode(Model(irVersion: 8, opsetImports: ["": 17], graph: graph))
+                          inputs: [GraphValueInfo(name: "X", elementType: 1, shape: [.symbolic("seq"), .fixed(2), .fixed(4)])],
+                          outputs: [GraphValueInfo(name: "Y", elementType: 1, shape: [.unknown])])
+        let bytes = try ONNXModelFile.encode(GraphModel(irVersion: 8, opsetImports: ["": 17], graph: graph))
         // ir_version first.
         #expect(Array(bytes.prefix(2)) == [0x08, 0x08])
         // opset_import: domain "" written as an empty string, version 17.
@@ -337,36 +337,36 @@ private func everythingModel() throws -> Model {
     @Test func tensorsAreWrittenAsRawLittleEndianData() throws {
         let t = try tensor(.int64, [2, 1], le([Int64(1), -2]))
         let graph = Graph(name: "g", initializers: [("w", t)])
-        let bytes = try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: graph))
+        let bytes = try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22], graph: graph))
         // dims 2, 1 (unpacked), data_type 7, name "w", raw_data 16 bytes.
         #expect(contains(bytes, [0x2A, 0x1B, 0x08, 0x02, 0x08, 0x01, 0x10, 0x07, 0x42, 0x01, 0x77, 0x4A, 0x10] + le([Int64(1), -2])))
     }
 
     @Test func complexTensorsAreRefused() throws {
         let c = try tensor(.complex64, [1], [UInt8](repeating: 0, count: 8))
-        let graph = Graph(name: "g", nodes: [Node(name: "k", opType: "Constant", inputs: [], outputs: ["c"],
+        let graph = Graph(name: "g", nodes: [GraphNode(name: "k", opType: "Constant", inputs: [], outputs: ["c"],
                                                   attributes: ["value": .tensor(c)])])
         let error = expectRNNRTError(.unsupported, containing: ["complex64"]) {
-            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: graph))
+            try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22], graph: graph))
         }
         #expect(error?.context == ["writing attribute 'value'", "writing node 'k'", "writing graph 'g'"])
 
         let initializer = Graph(name: "g", initializers: [("w", c)])
         let error2 = expectRNNRTError(.unsupported) {
-            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: initializer))
+            try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22], graph: initializer))
         }
         #expect(error2?.context.first == "writing initializer 'w'")
     }
 
     /// Subgraphs nest up to what the decoder reads back (`maxNestingDepth` levels) and no deeper.
     @Test func nestingBeyondTheDecoderLimitIsRefused() throws {
-        func nested(_ k: Int, innermost: Attribute) -> Model {
+        func nested(_ k: Int, innermost: GraphAttribute) -> GraphModel {
             var attribute = innermost
             for _ in 0..<k {
-                attribute = .graph(Graph(name: "b", nodes: [Node(opType: "Op", inputs: [], outputs: ["y"], attributes: ["a": attribute])]))
+                attribute = .graph(Graph(name: "b", nodes: [GraphNode(opType: "Op", inputs: [], outputs: ["y"], attributes: ["a": attribute])]))
             }
-            let graph = Graph(name: "g", nodes: [Node(opType: "Op", inputs: [], outputs: ["y"], attributes: ["a": attribute])])
-            return Model(irVersion: 10, opsetImports: ["": 22], graph: graph)
+            let graph = Graph(name: "g", nodes: [GraphNode(opType: "Op", inputs: [], outputs: ["y"], attributes: ["a": attribute])])
+            return GraphModel(irVersion: 10, opsetImports: ["": 22], graph: graph)
         }
         // 20 subgraphs: the innermost attribute is at level 64 (4 + 3·20).
         let atLimit = try ONNXModelFile.encode(nested(20, innermost: .int(5)))
@@ -391,17 +391,17 @@ private func everythingModel() throws -> Model {
         var graph = Graph(name: "g", initializers: [("w", try tensor(.uint8, [1], [1]))])
         graph.initializerNames.append("missing")
         expectRNNRTError(.invalidArgument, containing: ["'missing'"]) {
-            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: graph))
+            try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22], graph: graph))
         }
 
         expectRNNRTError(.invalidArgument, containing: ["versions 17 and 22"]) {
-            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22, "ai.onnx": 17], graph: Graph()))
+            try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22, "ai.onnx": 17], graph: Graph()))
         }
 
         // A C string ends at its first NUL: such a name is refused, naming where it is.
-        let nul = Graph(name: "g", nodes: [Node(name: "n", opType: "Relu", inputs: ["a\u{0}b"], outputs: ["y"])])
+        let nul = Graph(name: "g", nodes: [GraphNode(name: "n", opType: "Relu", inputs: ["a\u{0}b"], outputs: ["y"])])
         let error = expectRNNRTError(.invalidArgument, containing: ["NUL"]) {
-            try ONNXModelFile.encode(Model(irVersion: 10, opsetImports: ["": 22], graph: nul))
+            try ONNXModelFile.encode(GraphModel(irVersion: 10, opsetImports: ["": 22], graph: nul))
         }
         #expect(error?.context == ["writing node 'n'", "writing graph 'g'"])
     }
@@ -412,8 +412,8 @@ private func everythingModel() throws -> Model {
         var graph = Graph(name: "g", initializers: [("b", try tensor(.uint8, [1], [2]))])
         graph.initializers["z"] = try tensor(.uint8, [1], [3])
         graph.initializers["a"] = try tensor(.uint8, [1], [1])
-        graph.nodes = [Node(opType: "Relu", domain: "ai.onnx", inputs: ["a"], outputs: ["r"])]
-        let model = Model(irVersion: 10, opsetImports: ["ai.onnx": 22], graph: graph)
+        graph.nodes = [GraphNode(opType: "Relu", domain: "ai.onnx", inputs: ["a"], outputs: ["r"])]
+        let model = GraphModel(irVersion: 10, opsetImports: ["ai.onnx": 22], graph: graph)
         let decoded = try ONNXModelFile.decode(try ONNXModelFile.encode(model), modelDirectory: nil)
         #expect(decoded.graph.initializerNames == ["b", "a", "z"])
         #expect(decoded.graph.initializers["z"]?.bytes == [3])

@@ -18,7 +18,7 @@ package enum ONNXExport {
     package static let batchFirstKey = "rnnrt.batch_first"
 
     /// The ONNX model of the module under `prefix` in `stateDict`.
-    package static func model(for module: RecurrentModule, stateDict: StateDict) throws -> Model {
+    package static func model(for module: RecurrentModule, stateDict: StateDict) throws -> GraphModel {
         let config = module.configuration
         var b = GraphBuilder()
         let d = config.directionCount, layers = config.numLayers, stack = layers * d
@@ -29,7 +29,7 @@ package enum ONNXExport {
             return StoredTensor(try t.floatTensor())
         }
 
-        let seq = RNNRTGraph.Dimension.symbolic("seq"), batch = RNNRTGraph.Dimension.symbolic("batch")
+        let seq = RNNRTGraph.GraphDimension.symbolic("seq"), batch = RNNRTGraph.GraphDimension.symbolic("batch")
         b.input("input", config.batchFirst ? [batch, seq, .fixed(config.inputSize)] : [seq, batch, .fixed(config.inputSize)])
         // h0/c0: graph inputs with zero defaults of batch 1, broadcast to the batch (so they may be omitted).
         b.input("h0", [.fixed(stack), batch, .fixed(hOut)], default: StoredTensor(Tensor(repeating: 0, shape: [stack, 1, hOut])))
@@ -92,7 +92,7 @@ package enum ONNXExport {
             let wName = b.initializer("W_l\(layer)", StoredTensor(Tensor(shape: [d, g * hid, inputWidth], scalars: w)))
             let rName = b.initializer("R_l\(layer)", StoredTensor(Tensor(shape: [d, g * hid, hid], scalars: r)))
             let bName = config.bias ? b.initializer("B_l\(layer)", StoredTensor(Tensor(shape: [d, 2 * g * hid], scalars: bias))) : ""
-            var attributes: [String: Attribute] = ["hidden_size": .int(Int64(hid)),
+            var attributes: [String: GraphAttribute] = ["hidden_size": .int(Int64(hid)),
                                                    "direction": .string(d == 2 ? "bidirectional" : "forward")]
             if config.kind == .gru { attributes["linear_before_reset"] = .int(1) }
             if config.kind == .rnn {
@@ -118,7 +118,7 @@ package enum ONNXExport {
         }
         var graph = b.graph
         graph.name = "rnnrt_" + config.kind.rawValue.lowercased()
-        return Model(irVersion: 8, opsetImports: ["": opset], producerName: "rnnrt", producerVersion: "1",
+        return GraphModel(irVersion: 8, opsetImports: ["": opset], producerName: "rnnrt", producerVersion: "1",
                      graph: graph, metadata: [(moduleKey, config.torchDescription), (batchFirstKey, config.batchFirst ? "1" : "0")])
     }
 
@@ -143,10 +143,10 @@ package enum ONNXExport {
         let condOut = b.node("Identity", ["cond"], named: "cond_out")
         var g = b.graph
         g.name = "lstm_projection_step"
-        g.inputs = [ValueInfo(name: i, elementType: 7, shape: []), ValueInfo(name: "cond", elementType: 9, shape: []),
-                    ValueInfo(name: h, elementType: 1, shape: nil), ValueInfo(name: c, elementType: 1, shape: nil)]
-        g.outputs = [ValueInfo(name: condOut, elementType: 9, shape: []), ValueInfo(name: hNew, elementType: 1),
-                     ValueInfo(name: cNew, elementType: 1), ValueInfo(name: hScan, elementType: 1)]
+        g.inputs = [GraphValueInfo(name: i, elementType: 7, shape: []), GraphValueInfo(name: "cond", elementType: 9, shape: []),
+                    GraphValueInfo(name: h, elementType: 1, shape: nil), GraphValueInfo(name: c, elementType: 1, shape: nil)]
+        g.outputs = [GraphValueInfo(name: condOut, elementType: 9, shape: []), GraphValueInfo(name: hNew, elementType: 1),
+                     GraphValueInfo(name: cNew, elementType: 1), GraphValueInfo(name: hScan, elementType: 1)]
         return g
     }
 
@@ -165,13 +165,13 @@ struct GraphBuilder {
         return "\(prefix)\(hint)_\(counter)"
     }
 
-    mutating func input(_ name: String, _ shape: [RNNRTGraph.Dimension], default value: StoredTensor? = nil) {
-        graph.inputs.append(ValueInfo(name: name, elementType: 1, shape: shape))
+    mutating func input(_ name: String, _ shape: [RNNRTGraph.GraphDimension], default value: StoredTensor? = nil) {
+        graph.inputs.append(GraphValueInfo(name: name, elementType: 1, shape: shape))
         if let value { initializer(name, value) }
     }
 
-    mutating func output(_ value: String, _ name: String, _ shape: [RNNRTGraph.Dimension]) {
-        graph.outputs.append(ValueInfo(name: name, elementType: 1, shape: shape))
+    mutating func output(_ value: String, _ name: String, _ shape: [RNNRTGraph.GraphDimension]) {
+        graph.outputs.append(GraphValueInfo(name: name, elementType: 1, shape: shape))
     }
 
     @discardableResult
@@ -198,15 +198,15 @@ struct GraphBuilder {
         return name
     }
 
-    mutating func node(_ op: String, _ inputs: [String], named: String? = nil, attributes: [String: Attribute] = [:]) -> String {
+    mutating func node(_ op: String, _ inputs: [String], named: String? = nil, attributes: [String: GraphAttribute] = [:]) -> String {
         nodeOutputs(op, inputs, count: 1, named: named, attributes: attributes)[0]
     }
 
     mutating func nodeOutputs(_ op: String, _ inputs: [String], count: Int, named: String? = nil,
-                              attributes: [String: Attribute] = [:]) -> [String] {
+                              attributes: [String: GraphAttribute] = [:]) -> [String] {
         let base = named ?? fresh(op.lowercased())
         let outputs = count == 1 ? [base] : (0..<count).map { "\(base)_\($0)" }
-        graph.nodes.append(Node(name: fresh("node_" + op.lowercased()), opType: op, inputs: inputs, outputs: outputs,
+        graph.nodes.append(GraphNode(name: fresh("node_" + op.lowercased()), opType: op, inputs: inputs, outputs: outputs,
                                 attributes: attributes))
         return outputs
     }

@@ -11,7 +11,7 @@ package enum ONNXImport {
     /// - Throws: `.unsupported` for nodes PyTorch cannot express (peepholes, clip, input_forget, custom
     ///   activations, GRU `linear_before_reset=0`, computed weights) or graphs with no recurrent layer;
     ///   `.binding` when the layers do not stack into one module.
-    package static func stateDict(from model: Model) throws -> (StateDict, RecurrentConfiguration) {
+    package static func stateDict(from model: GraphModel) throws -> (StateDict, RecurrentConfiguration) {
         let graph = model.graph
         var constants = graph.initializers
         for node in graph.nodes where node.opType == "Constant" {
@@ -70,7 +70,7 @@ package enum ONNXImport {
         }
     }
 
-    private static func convert(_ node: Node, layer: Int, constants: [String: StoredTensor]) throws -> ([(String, StoredTensor)], Bool) {
+    private static func convert(_ node: GraphNode, layer: Int, constants: [String: StoredTensor]) throws -> ([(String, StoredTensor)], Bool) {
         let kind: RecurrentKind = node.opType == "LSTM" ? .lstm : (node.opType == "GRU" ? .gru : .rnn)
         func constant(_ index: Int, _ name: String) throws -> StoredTensor? {
             guard index < node.inputs.count, !node.inputs[index].isEmpty else { return nil }

@@ -11,7 +11,7 @@ public enum VerifiableModel {
     /// diagnosis reads).
     case module(RecurrentModule, StateDict)
     /// An ONNX model's plan, with the model it was planned from.
-    case graph(Plan, Model)
+    case graph(Plan, GraphModel)
 
     /// Opens `url` (any checkpoint format or ONNX); for checkpoints, binds the module under `prefix`, with
     /// `nonlinearity` and `batchFirst` as `RecurrentModule(stateDict:prefix:nonlinearity:batchFirst:options:)` takes

@@ -11,7 +11,7 @@ import RNNRTCore
 enum ElementMoves {
     /// The inputs of `node` whose elements move to its outputs, or nil when the operator is not one of these (or its
     /// attributes make it compute: `ScatterND` with a reduction).
-    static func movingInputs(_ node: Node, inputCount: Int) -> Set<Int>? {
+    static func movingInputs(_ node: GraphNode, inputCount: Int) -> Set<Int>? {
         switch node.opType {
         case "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Split", "Slice",
              "Gather", "GatherElements", "GatherND", "Expand", "Tile", "Trilu", "Pad":
@@ -27,8 +27,8 @@ enum ElementMoves {
 
     /// `node` run on the positions of its float64 inputs, or nil when it is not an operator that only moves elements,
     /// or when some input it moves is not float (the executor then runs it as it is).
-    static func run(_ node: Node, _ args: [GraphTensor64?], opset: Int64,
-                    build: (Node, [GraphTensor?]) throws -> GraphOperator) throws -> [GraphTensor64]? {
+    static func run(_ node: GraphNode, _ args: [GraphTensor64?], opset: Int64,
+                    build: (GraphNode, [GraphTensor?]) throws -> GraphOperator) throws -> [GraphTensor64]? {
         guard let moving = movingInputs(node, inputCount: args.count) else { return nil }
         var pool: [Double] = []
         var inputs = args.map { $0?.float32 }

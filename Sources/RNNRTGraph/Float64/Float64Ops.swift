@@ -8,7 +8,7 @@ import RNNRTLayers
 /// are all integer or bool does not come here: the executor's operator computes it exactly.
 enum Float64Ops {
     struct Context: Sendable {
-        let node: Node
+        let node: GraphNode
         let opset: Int64
     }
 

@@ -41,7 +41,7 @@ extension Plan {
     }
 
     /// `conform` for a float64 run's input.
-    static func conform(_ given: GraphTensor64, to info: ValueInfo) throws -> GraphTensor64 {
+    static func conform(_ given: GraphTensor64, to info: GraphValueInfo) throws -> GraphTensor64 {
         guard let n = given.shape.checkedElementCount(), n == given.elementCount else {
             throw RNNRTError(.invalidArgument, "input '\(info.name)' has shape \(given.shape.shapeDescription) but \(given.elementCount) elements")
         }
@@ -124,7 +124,7 @@ final class Float64Interpreter {
         }
     }
 
-    static func subgraphs(of node: Node) -> [Graph] {
+    static func subgraphs(of node: GraphNode) -> [Graph] {
         node.attributes.values.flatMap { attribute -> [Graph] in
             switch attribute {
             case .graph(let g): return [g]
@@ -136,7 +136,7 @@ final class Float64Interpreter {
 
     /// One node: its float64 form, or its elements moved by the executor's operator, or the executor's operator
     /// itself (exact on integers and bools; float32 on floats, noted).
-    private func evaluate(_ node: Node, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
+    private func evaluate(_ node: GraphNode, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
         let isDefaultDomain = node.domain.isEmpty || node.domain == "ai.onnx"
         if isDefaultDomain {
             switch node.opType {
@@ -156,7 +156,7 @@ final class Float64Interpreter {
     }
 
     /// The executor's operator for `node` built with every input known (as a plan builds it over constants).
-    private func build(_ node: Node, _ inputs: [GraphTensor?]) throws -> GraphOperator {
+    private func build(_ node: GraphNode, _ inputs: [GraphTensor?]) throws -> GraphOperator {
         guard let builder = OpRegistry.builder(for: node) else {
             throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
         }
@@ -167,7 +167,7 @@ final class Float64Interpreter {
     }
 
     /// The executor's own operator on the inputs rounded to float32; its float outputs widened.
-    private func runFloat32(_ node: Node, _ args: [GraphTensor64?]) throws -> [GraphTensor64] {
+    private func runFloat32(_ node: GraphNode, _ args: [GraphTensor64?]) throws -> [GraphTensor64] {
         let inputs = args.map { $0?.float32 }
         let results = try build(node, inputs).run(inputs)
         // Shape and Size read only the extents, so rounding their input changes nothing.
@@ -180,7 +180,7 @@ final class Float64Interpreter {
     }
 
     /// ONNX `If`: the chosen branch, run in float64 with the enclosing values in scope.
-    private func runIf(_ node: Node, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
+    private func runIf(_ node: GraphNode, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
         guard let condition = args.first ?? nil else { throw RNNRTError(.invalidArgument, "required input 0 ('cond') is missing") }
         let branchName = try Float64Ops.truth(condition, "cond") ? "then_branch" : "else_branch"
         guard case .graph(let branch)? = node.attributes[branchName] else {
@@ -192,7 +192,7 @@ final class Float64Interpreter {
     /// ONNX `Loop`: the body run in float64 while the trip count and the condition allow, the carried values
     /// threaded, the scan outputs stacked along a new first axis; at most `ControlFlowOps.maxIterations` body
     /// iterations per run.
-    private func runLoop(_ node: Node, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
+    private func runLoop(_ node: GraphNode, _ args: [GraphTensor64?], scope: [String: GraphTensor64]) throws -> [GraphTensor64] {
         guard case .graph(let body)? = node.attributes["body"] else {
             throw RNNRTError(.malformed, "\(node.label) needs a graph attribute 'body'")
         }

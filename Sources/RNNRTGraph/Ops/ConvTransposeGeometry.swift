@@ -12,7 +12,7 @@ struct ConvTransposeAttributes: Sendable {
     let kernelShape: [Int]?
     let autoPad: String
 
-    init(_ node: Node) throws {
+    init(_ node: GraphNode) throws {
         label = node.label
         let read = { (name: String) throws -> [Int]? in try node.ints(name)?.map { Int(clamping: $0) } }
         group = Int(clamping: try node.int("group", default: 1))

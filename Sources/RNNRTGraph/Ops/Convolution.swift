@@ -84,7 +84,7 @@ struct ConvOp: GraphOperator {
 
     /// This operator (of `node`, with the constant `weights` and `bias`) followed by `y·scale[m] + shift[m]` on each
     /// output channel m: the same operator on `W·scale` and `B·scale + shift`.
-    func folding(_ node: Node, opset: Int64, scale: [Float], shift: [Float]?, weights: GraphTensor?,
+    func folding(_ node: GraphNode, opset: Int64, scale: [Float], shift: [Float]?, weights: GraphTensor?,
                  bias: GraphTensor?) throws -> ConvOp {
         guard let weights, let shape = weightShape, scale.count == shape[0], node.inputs.count >= 2 else {
             throw RNNRTError(.invalidArgument, "\(label): no constant weights to fold a scale into")

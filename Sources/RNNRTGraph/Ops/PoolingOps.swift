@@ -40,7 +40,7 @@ struct PoolWindow: Sendable {
     let autoPad: String
     let ceilMode: Bool
 
-    init(_ node: Node) throws {
+    init(_ node: GraphNode) throws {
         guard let k = try node.ints("kernel_shape"), (1...3).contains(k.count), k.allSatisfy({ $0 >= 1 && $0 <= 1 << 24 }) else {
             throw RNNRTError(.malformed, "\(node.label): kernel_shape must list 1 to 3 sizes from 1 to 2^24")
         }
@@ -56,7 +56,7 @@ struct PoolWindow: Sendable {
     }
 
     /// Attribute `name`, if present: `count` entries from `low` to 2^24.
-    private static func list(_ node: Node, _ name: String, count: Int, from low: Int64) throws -> [Int]? {
+    private static func list(_ node: GraphNode, _ name: String, count: Int, from low: Int64) throws -> [Int]? {
         guard let v = try node.ints(name) else { return nil }
         guard v.count == count, v.allSatisfy({ $0 >= low && $0 <= 1 << 24 }) else {
             throw RNNRTError(.malformed, "\(node.label): \(name) \(v) must have \(count) entries from \(low) to 2^24")

@@ -27,7 +27,7 @@ func fuzzONNX(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 let limits = RunOptions(threads: 1, memoryLimit: 256 << 20, timeLimit: 1)
 
 /// A small input of `info`'s declared rank and element kind, `symbolic` the extent of each symbolic dimension.
-func sampleInput(_ info: ValueInfo, symbolic: Int) -> GraphTensor {
+func sampleInput(_ info: GraphValueInfo, symbolic: Int) -> GraphTensor {
     let shape = (info.shape ?? []).prefix(6).map { dim -> Int in
         if case .fixed(let n) = dim { return max(1, small(n, 3)) }
         return symbolic
