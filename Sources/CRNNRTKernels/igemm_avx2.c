@@ -110,9 +110,25 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
 #define DEFINE_IGEMM(NAME, ATTRIBUTES, ELEMENT, LOAD, MAC)                                                           \
     ATTRIBUTES static inline void NAME##_tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda,     \
                                               const ELEMENT *sliver, int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {   \
+        /* SETS interleaved sets of accumulators over the pairs, so that one or two rows still keep eight sums */ \
+        /* in flight (vpdpwssd waits for its accumulator); the sets are added at the end, in int32 as the rest. */ \
+        const int SETS = ROWS == 1 ? 4 : ROWS == 2 ? 2 : 1;                                                         \
         __m256i acc[4][2];                                                                                          \
-        for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();                              \
-        for (ptrdiff_t q = 0; q < pairs; q++) {                                                                     \
+        for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();                                 \
+        ptrdiff_t q = 0;                                                                                            \
+        for (; q + SETS <= pairs; q += SETS) {                                                                      \
+            for (int set = 0; set < SETS; set++) {                                                                  \
+                __m256i b0 = LOAD(sliver, q + set, 0), b1 = LOAD(sliver, q + set, 1);                               \
+                for (int r = 0; r < ROWS; r++) {                                                                    \
+                    int32_t pair;                                                                                   \
+                    memcpy(&pair, a + r * lda + 2 * (q + set), sizeof pair);                                        \
+                    __m256i v = _mm256_set1_epi32(pair);                                                            \
+                    acc[set * ROWS + r][0] = MAC(acc[set * ROWS + r][0], v, b0);                                    \
+                    acc[set * ROWS + r][1] = MAC(acc[set * ROWS + r][1], v, b1);                                    \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (; q < pairs; q++) {                                                                                    \
             __m256i b0 = LOAD(sliver, q, 0), b1 = LOAD(sliver, q, 1);                                               \
             for (int r = 0; r < ROWS; r++) {                                                                        \
                 int32_t pair;                                                                                       \
@@ -120,6 +136,12 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
                 __m256i v = _mm256_set1_epi32(pair);                                                                \
                 acc[r][0] = MAC(acc[r][0], v, b0);                                                                  \
                 acc[r][1] = MAC(acc[r][1], v, b1);                                                                  \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int set = 1; set < SETS; set++) {                                                                      \
+            for (int r = 0; r < ROWS; r++) {                                                                        \
+                acc[r][0] = _mm256_add_epi32(acc[r][0], acc[set * ROWS + r][0]);                                    \
+                acc[r][1] = _mm256_add_epi32(acc[r][1], acc[set * ROWS + r][1]);                                    \
             }                                                                                                       \
         }                                                                                                           \
         store_tile(ROWS, acc, c, ldc, cols);                                                                        \
