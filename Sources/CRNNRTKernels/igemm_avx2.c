@@ -107,7 +107,7 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
 #define MAC_AVX2(acc, v, b) _mm256_add_epi32((acc), _mm256_madd_epi16((v), (b)))
 #define MAC_VNNI(acc, v, b) _mm256_dpwssd_epi32((acc), (v), (b))
 
-#define DEFINE_IGEMM(NAME, ATTRIBUTES, ELEMENT, LOAD, MAC)                                                           \
+#define DEFINE_IGEMM(NAME, LINKAGE, ATTRIBUTES, ELEMENT, LOAD, MAC)                                                           \
     ATTRIBUTES static inline void NAME##_tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda,     \
                                               const ELEMENT *sliver, int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {   \
         /* SETS interleaved sets of accumulators over the pairs, so that one or two rows still keep eight sums */ \
@@ -146,7 +146,7 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
         }                                                                                                           \
         store_tile(ROWS, acc, c, ldc, cols);                                                                        \
     }                                                                                                               \
-    ATTRIBUTES void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,                    \
+    LINKAGE ATTRIBUTES void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,            \
                          const ELEMENT *packed, int32_t *c, ptrdiff_t ldc) {                                        \
         ptrdiff_t pairs = (k + 1) / 2;                                                                              \
         for (ptrdiff_t s = 0; s * 16 < n; s++) {                                                                    \
@@ -166,10 +166,58 @@ AVX2 static inline void store_tile(const int ROWS, __m256i acc[4][2], int32_t *c
 
 #define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
-DEFINE_IGEMM(rnnrt_igemm_pairs_avx2, AVX2, int16_t, LOAD_PAIRS, MAC_AVX2)
-DEFINE_IGEMM(rnnrt_igemm_pair_bytes_avx2, AVX2, int8_t, LOAD_BYTES, MAC_AVX2)
-DEFINE_IGEMM(rnnrt_igemm_pairs_vnni, VNNI, int16_t, LOAD_PAIRS, MAC_VNNI)
-DEFINE_IGEMM(rnnrt_igemm_pair_bytes_vnni, VNNI, int8_t, LOAD_BYTES, MAC_VNNI)
+DEFINE_IGEMM(rnnrt_igemm_pairs_avx2, , AVX2, int16_t, LOAD_PAIRS, MAC_AVX2)
+DEFINE_IGEMM(rnnrt_igemm_pair_bytes_avx2, , AVX2, int8_t, LOAD_BYTES, MAC_AVX2)
+DEFINE_IGEMM(igemm_pairs_vnni_slivers, static, VNNI, int16_t, LOAD_PAIRS, MAC_VNNI)
+DEFINE_IGEMM(igemm_pair_bytes_vnni_slivers, static, VNNI, int8_t, LOAD_BYTES, MAC_VNNI)
+
+// The VNNI products of three or more rows take two slivers (32 columns) and up to six rows at a time: 24 of AVX-512's
+// 32 vector registers hold the sums, so each loaded pair row of B serves six rows of A and each broadcast four
+// instructions. Narrower products, and the columns past the last full pair of slivers, go sliver by sliver.
+#define DEFINE_IGEMM_WIDE(NAME, ELEMENT, LOAD, SLIVERS)                                                              \
+    VNNI static inline void NAME##_tile(const int ROWS, ptrdiff_t pairs, const int16_t *a, ptrdiff_t lda,           \
+                                        const ELEMENT *s0, const ELEMENT *s1, int32_t *c, ptrdiff_t ldc) {           \
+        __m256i acc[6][4];                                                                                          \
+        for (int r = 0; r < ROWS; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_setzero_si256();      \
+        for (ptrdiff_t q = 0; q < pairs; q++) {                                                                     \
+            __m256i b0 = LOAD(s0, q, 0), b1 = LOAD(s0, q, 1), b2 = LOAD(s1, q, 0), b3 = LOAD(s1, q, 1);             \
+            for (int r = 0; r < ROWS; r++) {                                                                        \
+                int32_t pair;                                                                                       \
+                memcpy(&pair, a + r * lda + 2 * q, sizeof pair);                                                    \
+                __m256i v = _mm256_set1_epi32(pair);                                                                \
+                acc[r][0] = MAC_VNNI(acc[r][0], v, b0);                                                             \
+                acc[r][1] = MAC_VNNI(acc[r][1], v, b1);                                                             \
+                acc[r][2] = MAC_VNNI(acc[r][2], v, b2);                                                             \
+                acc[r][3] = MAC_VNNI(acc[r][3], v, b3);                                                             \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < ROWS; r++) {                                                                            \
+            for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)(c + r * ldc + 8 * j), acc[r][j]);           \
+        }                                                                                                           \
+    }                                                                                                               \
+    VNNI void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda, const ELEMENT *packed,    \
+                   int32_t *c, ptrdiff_t ldc) {                                                                     \
+        if (m < 3) { SLIVERS(m, n, k, a, lda, packed, c, ldc); return; }                                            \
+        ptrdiff_t pairs = (k + 1) / 2, wide = n / 32 * 32;                                                          \
+        for (ptrdiff_t s = 0; s * 16 < wide; s += 2) {                                                              \
+            const ELEMENT *s0 = packed + (size_t)s * (size_t)pairs * 32, *s1 = s0 + (size_t)pairs * 32;             \
+            int32_t *cs = c + s * 16;                                                                               \
+            ptrdiff_t i = 0;                                                                                        \
+            for (; i + 6 <= m; i += 6) NAME##_tile(6, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc);          \
+            switch (m - i) {                                                                                        \
+            case 5: NAME##_tile(5, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc); break;                      \
+            case 4: NAME##_tile(4, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc); break;                      \
+            case 3: NAME##_tile(3, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc); break;                      \
+            case 2: NAME##_tile(2, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc); break;                      \
+            case 1: NAME##_tile(1, pairs, a + i * lda, lda, s0, s1, cs + i * ldc, ldc); break;                      \
+            default: break;                                                                                         \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (wide < n) SLIVERS(m, n - wide, k, a, lda, packed + (size_t)(wide / 16) * (size_t)pairs * 32, c + wide, ldc); \
+    }
+
+DEFINE_IGEMM_WIDE(rnnrt_igemm_pairs_vnni, int16_t, LOAD_PAIRS, igemm_pairs_vnni_slivers)
+DEFINE_IGEMM_WIDE(rnnrt_igemm_pair_bytes_vnni, int8_t, LOAD_BYTES, igemm_pair_bytes_vnni_slivers)
 
 int rnnrt_has_avx512_vnni(void) {
     __builtin_cpu_init();

@@ -37,12 +37,13 @@ import CRNNRTKernels
 }
 
 extension IntegerProductTests {
-    /// The AVX-512 VNNI products give the AVX2 products' sums exactly (both forms of B, every row tail, a column
-    /// count off 16, values at ±255), on a CPU that has both.
-    @Test(.enabled(if: KernelSet.avx512vnni), arguments: [1, 2, 3, 4, 7])
+    /// The AVX-512 VNNI products give the AVX2 products' sums exactly (both forms of B, every row tail of the
+    /// one-sliver and the two-sliver tiles, columns past the last pair of slivers, values at ±255), on a CPU that has
+    /// both.
+    @Test(.enabled(if: KernelSet.avx512vnni), arguments: [1, 2, 3, 4, 5, 6, 7, 13])
     func vnniProductsEqualAVX2Products(m: Int) {
         var rng = SeededGenerator(seed: UInt64(m))
-        let k = 37, n = 21, width = 38
+        let k = 37, n = 85, width = 38
         let a = (0..<(m * width)).map { i -> Int16 in i % width >= k ? 0 : (i % 4 == 0 ? [255, -255][i % 3 == 0 ? 0 : 1] : Int16.random(in: -255...255, using: &rng)) }
         let b16 = (0..<(k * n)).map { i -> Int16 in i % 7 == 0 ? [255, -255][i % 2] : Int16.random(in: -255...255, using: &rng) }
         let b8 = (0..<(k * n)).map { i -> Int8 in i % 5 == 0 ? [127, -128][i % 2] : Int8.random(in: -128...127, using: &rng) }

@@ -74,7 +74,12 @@ struct DequantizedProductOp: GraphOperator {
                             into o: UnsafeMutablePointer<Float>) {
         broadcastRuns(shape, qShape, to: shape) { at, i, j, count, _, sj in
             let (a, o) = (a + i, o + at)
-            if sj == 0 {
+            if sj == 0, q[j].magnitude <= 1 << 52 {
+                // Int32 + v is exact in Double for |v| ≤ 2^52, so one rounding to Float gives Float(Int64 sum); the
+                // Double form vectorizes, the Int64 one converts element by element.
+                let v = Double(q[j])
+                for k in 0..<count { o[k] = Float(Double(a[k]) + v) }
+            } else if sj == 0 {
                 let v = q[j]
                 for k in 0..<count { o[k] = Float(Int64(a[k]) &+ v) }
             } else {

@@ -226,11 +226,13 @@ struct ExactIntegerConv {
             throw RNNRTError(.shapeMismatch, "\(label): x \(xT.shape.shapeDescription) does not match W's \(width) patch values")
         }
         let x16 = try xT.shiftedInt16(shift: zeroPoint, "x", label)
-        var acc = [Int32](repeating: 0, count: try Check.elementCount([geo.batch, m, positions], "\(label) output"))
-        guard positions > 0, perGroup > 0 else { return acc }
+        let count = try Check.elementCount([geo.batch, m, positions], "\(label) output")
+        guard positions > 0, perGroup > 0 else { return [Int32](repeating: 0, count: count) }
         _ = try Check.elementCount([width + 1, positions + 16], "\(label) patches")
-        var patches = [Int16](repeating: 0, count: Int(rnnrt_pairs_packed_count(width, positions)) + 2 * positions)
+        // Every accumulator and every packed value (padding lanes included) is written below.
+        var acc = [Int32](unsafeUninitializedCapacity: count) { $1 = count }
         let packedCount = Int(rnnrt_pairs_packed_count(width, positions))
+        var patches = [Int16](unsafeUninitializedCapacity: packedCount + 2 * positions) { $1 = packedCount + 2 * positions }
         let channelSize = geo.inPositions
         x16.withUnsafeBufferPointer { x in
             pairedRows.withUnsafeBufferPointer { w in
