@@ -13,45 +13,57 @@ size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n) {
     return (size_t)((n + 15) / 16) * (size_t)((k + 1) / 2) * 32;
 }
 
-void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out) {
-    ptrdiff_t pairs = (k + 1) / 2;
-    for (ptrdiff_t s = 0; s * 16 < n; s++) {
-        int16_t *sliver = out + (size_t)s * (size_t)pairs * 32;
-        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
-        for (ptrdiff_t q = 0; q < pairs; q++) {
-            const int16_t *even = b + 2 * q * ldb + s * 16, *odd = 2 * q + 1 < k ? even + ldb : NULL;
-            int16_t *dst = sliver + q * 32;
-            ptrdiff_t j = 0;
-            if (odd) {
-                for (; j < cols; j++) {
-                    dst[2 * j] = even[j];
-                    dst[2 * j + 1] = odd[j];
-                }
-            } else {
-                for (; j < cols; j++) {
-                    dst[2 * j] = even[j];
-                    dst[2 * j + 1] = 0;
-                }
-            }
-            for (; j < 16; j++) dst[2 * j] = dst[2 * j + 1] = 0;
-        }
+// Every one of n values in [low, high].
+static int all_inside(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high) {
+    int inside = 1;
+    for (ptrdiff_t i = 0; i < n; i++) inside &= (x[i] >= low) & (x[i] <= high);
+    return inside;
+}
+
+// The packing loop of rnnrt_pack_pairs with the value of row r, column j given by VALUE(r, j), into out (of TYPE):
+// a pair of rows at a time, so B is read in order.
+#define PACK_PAIRS(TYPE, VALUE)                                                                                     \
+    ptrdiff_t pairs = (k + 1) / 2;                                                                                  \
+    for (ptrdiff_t q = 0; q < pairs; q++) {                                                                         \
+        for (ptrdiff_t s = 0; s * 16 < n; s++) {                                                                    \
+            ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;                                                     \
+            TYPE *dst = out + ((size_t)s * (size_t)pairs + (size_t)q) * 32;                                         \
+            for (ptrdiff_t j = 0; j < 16; j++) {                                                                    \
+                ptrdiff_t col = s * 16 + j;                                                                         \
+                dst[2 * j] = j < cols ? (TYPE)(VALUE(2 * q, col)) : 0;                                              \
+                dst[2 * j + 1] = j < cols && 2 * q + 1 < k ? (TYPE)(VALUE(2 * q + 1, col)) : 0;                     \
+            }                                                                                                       \
+        }                                                                                                           \
     }
+
+int rnnrt_pack_pairs_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, const int32_t *zero, int64_t low, int64_t high,
+                           int16_t *out) {
+    if (!all_inside(b, k * n, low, high)) return 0;
+#define SHIFTED(r, j) (b[(r) * n + (j)] - zero[j])
+    PACK_PAIRS(int16_t, SHIFTED)
+#undef SHIFTED
+    return 1;
+}
+
+int rnnrt_pack_pair_bytes_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, int32_t offset, int64_t low, int64_t high,
+                                int8_t *out) {
+    if (!all_inside(b, k * n, low, high)) return 0;
+#define SHIFTED(r, j) (b[(r) * n + (j)] - offset)
+    PACK_PAIRS(int8_t, SHIFTED)
+#undef SHIFTED
+    return 1;
+}
+
+void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out) {
+#define VALUE(r, j) b[(r) * ldb + (j)]
+    PACK_PAIRS(int16_t, VALUE)
+#undef VALUE
 }
 
 void rnnrt_pack_pair_bytes(ptrdiff_t k, ptrdiff_t n, const int8_t *b, ptrdiff_t ldb, int8_t *out) {
-    ptrdiff_t pairs = (k + 1) / 2;
-    for (ptrdiff_t s = 0; s * 16 < n; s++) {
-        int8_t *sliver = out + (size_t)s * (size_t)pairs * 32;
-        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
-        for (ptrdiff_t q = 0; q < pairs; q++) {
-            const int8_t *even = b + 2 * q * ldb + s * 16, *odd = 2 * q + 1 < k ? even + ldb : NULL;
-            int8_t *dst = sliver + q * 32;
-            for (ptrdiff_t j = 0; j < 16; j++) {
-                dst[2 * j] = j < cols ? even[j] : 0;
-                dst[2 * j + 1] = j < cols && odd ? odd[j] : 0;
-            }
-        }
-    }
+#define VALUE(r, j) b[(r) * ldb + (j)]
+    PACK_PAIRS(int8_t, VALUE)
+#undef VALUE
 }
 
 void rnnrt_add_row_sums_times(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ldc, const int16_t *a, ptrdiff_t lda,

@@ -296,6 +296,14 @@ void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t
 void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc);
 
+/// B [k × n] of 8-bit values held as int64, each checked to lie in [low, high] (0 returned, nothing written, when one
+/// does not; 1 otherwise), packed as rnnrt_pack_pairs packs: minus zero[column] as int16, or minus `offset` as bytes
+/// (rnnrt_pack_pair_bytes' form). rnnrt_pairs_packed_count(k, n) values.
+int rnnrt_pack_pairs_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, const int32_t *zero, int64_t low, int64_t high,
+                           int16_t *out);
+int rnnrt_pack_pair_bytes_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, int32_t offset, int64_t low, int64_t high,
+                                int8_t *out);
+
 /// rnnrt_igemm_pairs_avx2 with B packed as bytes by rnnrt_pack_pair_bytes.
 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc);

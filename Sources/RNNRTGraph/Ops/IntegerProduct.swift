@@ -64,46 +64,46 @@ struct IntegerWeights: Sendable {
         }
         self.k = k
         self.n = n
+        let outside = RNNRTError(.invalidArgument, "\(label): B holds a value outside \(type.rawValue)")
+        let (low, high) = (Int64(range.lowerBound), Int64(range.upperBound))
+        let packedCount = Int(rnnrt_pairs_packed_count(k, n))
+        if KernelSet.avx2 && fewRows {
+            let offset: Int32 = type == .uint8 ? 128 : 0
+            let packed = try [Int8](unsafeUninitializedCapacity: packedCount) { out, initialized in
+                initialized = packedCount
+                let inside = values.withUnsafeBufferPointer { rnnrt_pack_pair_bytes_int64(k, n, $0.baseAddress, offset, low, high, out.baseAddress) }
+                guard inside == 1 else { throw outside }
+            }
+            let correction = zeroPoints.map { offset - $0 }
+            form = .pairBytes(packed, correction: correction.allSatisfy { $0 == 0 } ? nil : correction)
+            return
+        }
+        if KernelSet.avx2 {
+            form = .pairs(try [Int16](unsafeUninitializedCapacity: packedCount) { out, initialized in
+                initialized = packedCount
+                let inside = values.withUnsafeBufferPointer { v in
+                    zeroPoints.withUnsafeBufferPointer { rnnrt_pack_pairs_int64(k, n, v.baseAddress, $0.baseAddress, low, high, out.baseAddress) }
+                }
+                guard inside == 1 else { throw outside }
+            })
+            return
+        }
         let shifted = try [Int16](unsafeUninitializedCapacity: k * n) { out, initialized in
             let inside = values.withUnsafeBufferPointer { v in
                 zeroPoints.withUnsafeBufferPointer { z in
-                    k * n == 0 || rnnrt_shift_columns_to_int16(v.baseAddress!, k, n, z.baseAddress!, Int64(range.lowerBound),
-                                                               Int64(range.upperBound), out.baseAddress!) == 1
+                    k * n == 0 || rnnrt_shift_columns_to_int16(v.baseAddress!, k, n, z.baseAddress!, low, high, out.baseAddress!) == 1
                 }
             }
             initialized = k * n
-            guard inside else { throw RNNRTError(.invalidArgument, "\(label): B holds a value outside \(type.rawValue)") }
+            guard inside else { throw outside }
         }
-        form = shifted.withUnsafeBufferPointer { b in
-            if KernelSet.avx2 && fewRows {
-                return Self.pairBytes(b, k: k, n: n, offset: type == .uint8 ? 128 : 0, zeroPoints: zeroPoints)
+        let rows = IntegerWeights.blockRows(largest: shifted.reduce(0) { max($0, Int($1.magnitude)) })
+        let floats = shifted.map(Float.init)
+        form = .floatBlocks(rows: rows, floats.withUnsafeBufferPointer { f in
+            stride(from: 0, to: k, by: rows).map { first in
+                WeightMatrix.transposing(f.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
             }
-            if KernelSet.avx2 {
-                return .pairs([Int16](unsafeUninitializedCapacity: Int(rnnrt_pairs_packed_count(k, n))) { out, initialized in
-                    rnnrt_pack_pairs(k, n, b.baseAddress, n, out.baseAddress)
-                    initialized = out.count
-                })
-            }
-            let rows = IntegerWeights.blockRows(largest: b.reduce(0) { max($0, Int($1.magnitude)) })
-            let floats = b.map(Float.init)
-            return .floatBlocks(rows: rows, floats.withUnsafeBufferPointer { f in
-                stride(from: 0, to: k, by: rows).map { first in
-                    WeightMatrix.transposing(f.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
-                }
-            })
-        }
-    }
-
-    /// The bytes form of `shifted` (`B − bZero`, `[k × n]`): `shifted + bZero − offset` packed, and the correction.
-    private static func pairBytes(_ shifted: UnsafeBufferPointer<Int16>, k: Int, n: Int, offset: Int32,
-                                  zeroPoints: [Int32]) -> Form {
-        let bytes = (0..<(k * n)).map { Int8(Int32(shifted[$0]) + zeroPoints[$0 % n] - offset) }
-        let packed = [Int8](unsafeUninitializedCapacity: Int(rnnrt_pairs_packed_count(k, n))) { out, initialized in
-            bytes.withUnsafeBufferPointer { rnnrt_pack_pair_bytes(k, n, $0.baseAddress, n, out.baseAddress) }
-            initialized = out.count
-        }
-        let correction = zeroPoints.map { offset - $0 }
-        return .pairBytes(packed, correction: correction.allSatisfy { $0 == 0 } ? nil : correction)
+        })
     }
 
     /// The int32 product `acc [m × n] = A [m × k] · B` (A's rows `lda` apart, each value an integer of magnitude ≤ 255).
