@@ -8,62 +8,6 @@
 
 #ifndef AVX2
 #define AVX2 __attribute__((target("avx2,fma")))
-// 6 rows × 16 columns of C (the first `rows`, `cols`) from A packed [k][6] and B packed [k][16], added to C when
-// `accumulate`.
-AVX2 static inline void micro6x16(ptrdiff_t k, const float *pa, const float *pb, float *c, ptrdiff_t ldc,
-                                  ptrdiff_t rows, ptrdiff_t cols, int accumulate) {
-    __m256 acc[12];
-    // The C tile is read and written after the product: fetched now, its misses (C of a long sequence lives in
-    // memory, and each KC pass revisits it) overlap the product instead of stalling after it.
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
-    }
-    packedTile(rows, k, pa, pb, acc);
-    if (cols == 16) {
-        for (ptrdiff_t r = 0; r < rows; r++) {
-            float *cr = c + r * ldc;
-            __m256 v0 = acc[2 * r], v1 = acc[2 * r + 1];
-            if (accumulate) { v0 = _mm256_add_ps(v0, _mm256_loadu_ps(cr)); v1 = _mm256_add_ps(v1, _mm256_loadu_ps(cr + 8)); }
-            _mm256_storeu_ps(cr, v0);
-            _mm256_storeu_ps(cr + 8, v1);
-        }
-        return;
-    }
-    float tile[6 * 16];
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        _mm256_storeu_ps(tile + 16 * r, acc[2 * r]);
-        _mm256_storeu_ps(tile + 16 * r + 8, acc[2 * r + 1]);
-    }
-    for (ptrdiff_t r = 0; r < rows; r++)
-        for (ptrdiff_t j = 0; j < cols; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + tile[16 * r + j] : tile[16 * r + j];
-}
-
-// The 8×8 block at s (row stride lds) transposed into dst (row stride ldd): dst[q·ldd + j] = s[j·lds + q], added to
-// what dst holds when `accumulate`.
-AVX2 static inline void transpose8x8(const float *s, ptrdiff_t lds, float *dst, ptrdiff_t ldd, int accumulate) {
-    __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds), r2 = _mm256_loadu_ps(s + 2 * lds);
-    __m256 r3 = _mm256_loadu_ps(s + 3 * lds), r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds);
-    __m256 r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    __m256 out[8] = {
-        _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
-        _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
-        _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
-        _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
-    for (int q = 0; q < 8; q++) {
-        float *d = dst + q * ldd;
-        _mm256_storeu_ps(d, accumulate ? _mm256_add_ps(out[q], _mm256_loadu_ps(d)) : out[q]);
-    }
-}
-
 #endif
 
 // The 6×16 register tile both product forms use: C rows r < 6, 16 columns = Σ_p a(r, p) · B[p][0..16] with
