@@ -284,6 +284,43 @@ static inline void patch_line(const int16_t *line, ptrdiff_t first, ptrdiff_t sw
     for (; col < ow; col++) dst[col] = 0;
 }
 
+// Two rows of `positions` values side by side, 16 positions per sliver: sliver s (at out + s·stride) gets
+// (row0[16s + j], row1[16s + j]) at lanes 2j, 2j + 1, zeros past `positions`.
+static void interleave_rows_portable(const int16_t *row0, const int16_t *row1, ptrdiff_t positions, int16_t *out,
+                                     ptrdiff_t stride, ptrdiff_t first) {
+    for (ptrdiff_t s = first; s * 16 < positions; s++) {
+        int16_t *sliver = out + s * stride;
+        ptrdiff_t count = positions - s * 16 < 16 ? positions - s * 16 : 16;
+        for (ptrdiff_t lane = 0; lane < count; lane++) {
+            sliver[lane * 2] = row0[s * 16 + lane];
+            sliver[lane * 2 + 1] = row1[s * 16 + lane];
+        }
+        for (ptrdiff_t lane = count; lane < 16; lane++) sliver[lane * 2] = sliver[lane * 2 + 1] = 0;
+    }
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+// interleave_rows_portable on AVX2 for the full slivers: unpack the two rows' 16 values within 128-bit lanes, then put
+// the lanes in order.
+AVX2 static void interleave_rows(const int16_t *row0, const int16_t *row1, ptrdiff_t positions, int16_t *out,
+                                 ptrdiff_t stride) {
+    ptrdiff_t s = 0;
+    for (; (s + 1) * 16 <= positions; s++) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(row0 + s * 16));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(row1 + s * 16));
+        __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+        _mm256_storeu_si256((__m256i *)(out + s * stride), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + s * stride + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+    interleave_rows_portable(row0, row1, positions, out, stride, s);
+}
+#else
+static void interleave_rows(const int16_t *row0, const int16_t *row1, ptrdiff_t positions, int16_t *out,
+                            ptrdiff_t stride) {
+    interleave_rows_portable(row0, row1, positions, out, stride, 0);
+}
+#endif
+
 void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, ptrdiff_t w, ptrdiff_t kh, ptrdiff_t kw,
                            ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t dh, ptrdiff_t dw, ptrdiff_t pad_top,
                            ptrdiff_t pad_left, ptrdiff_t oh, ptrdiff_t ow, int16_t *out, int16_t *scratch) {
@@ -301,14 +338,6 @@ void rnnrt_pack_conv_pairs(const int16_t *x, ptrdiff_t channels, ptrdiff_t h, pt
                 patch_line(line, first, sw, w, ow, dst + y * ow);
             }
         }
-        for (ptrdiff_t s = 0; s * 16 < positions; s++) {
-            int16_t *sliver = out + (s * pairs + q) * 32;
-            ptrdiff_t count = positions - s * 16 < 16 ? positions - s * 16 : 16;
-            for (ptrdiff_t lane = 0; lane < count; lane++) {
-                sliver[lane * 2] = row0[s * 16 + lane];
-                sliver[lane * 2 + 1] = row1[s * 16 + lane];
-            }
-            for (ptrdiff_t lane = count; lane < 16; lane++) sliver[lane * 2] = sliver[lane * 2 + 1] = 0;
-        }
+        interleave_rows(row0, row1, positions, out + q * 32, pairs * 32);
     }
 }
