@@ -45,12 +45,31 @@ void rnnrt_quantize_uint8(const float *x, ptrdiff_t n, float scale, float zero, 
     for (ptrdiff_t i = 0; i < n; i++) q[i] = (int64_t)(int32_t)quantize_uint8(x[i], scale, zero);
 }
 
+// The per-call quantizing loops, defined twice: for the baseline target, and on x86-64 once more compiled for AVX2
+// (eight lanes instead of four, the same operations in the same order, so the same values), chosen at run time.
+#define QUANTIZE_LOOPS(SUFFIX, ATTRIBUTES)                                                                          \
+    ATTRIBUTES static void quantize_shifted_##SUFFIX(const float *x, ptrdiff_t n, float scale, float zero, float *q) { \
+        for (ptrdiff_t i = 0; i < n; i++) q[i] = quantize_uint8(x[i], scale, zero) - zero;                          \
+    }                                                                                                               \
+    ATTRIBUTES static void quantize_to_int16_##SUFFIX(const float *x, ptrdiff_t n, float scale, float zero,          \
+                                                      int32_t shift, int16_t *out) {                                \
+        for (ptrdiff_t i = 0; i < n; i++) out[i] = (int16_t)((int32_t)quantize_uint8(x[i], scale, zero) - shift);   \
+    }
+
+QUANTIZE_LOOPS(baseline, )
+#if defined(__x86_64__) || defined(_M_X64)
+QUANTIZE_LOOPS(avx2, __attribute__((target("avx2"))))
+#define QUANTIZE(NAME, ...) (rnnrt_has_avx2_fma() ? NAME##_avx2(__VA_ARGS__) : NAME##_baseline(__VA_ARGS__))
+#else
+#define QUANTIZE(NAME, ...) NAME##_baseline(__VA_ARGS__)
+#endif
+
 void rnnrt_quantize_uint8_shifted(const float *x, ptrdiff_t n, float scale, float zero, float *q) {
-    for (ptrdiff_t i = 0; i < n; i++) q[i] = quantize_uint8(x[i], scale, zero) - zero;
+    QUANTIZE(quantize_shifted, x, n, scale, zero, q);
 }
 
 void rnnrt_quantize_uint8_to_int16(const float *x, ptrdiff_t n, float scale, float zero, int32_t shift, int16_t *out) {
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = (int16_t)((int32_t)quantize_uint8(x[i], scale, zero) - shift);
+    QUANTIZE(quantize_to_int16, x, n, scale, zero, shift, out);
 }
 
 int rnnrt_shifted_to_float(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, float zero, float *out) {
