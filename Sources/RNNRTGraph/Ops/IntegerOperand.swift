@@ -28,8 +28,8 @@ enum IntegerOperand {
         guard case .quantized(let x, let scale, let zero) = self else { return valuesTensor! }
         let floats = try x.floats("\(label) x")
         let q = outputArray(floats.count) { (q: UnsafeMutableBufferPointer<Int64>) in
-            if let base = floats.withUnsafeBufferPointer({ $0.baseAddress }), !floats.isEmpty {
-                rnnrt_quantize_uint8(base, floats.count, scale, Float(zero), q.baseAddress!)
+            floats.withUnsafeBufferPointer { src in
+                if !src.isEmpty { rnnrt_quantize_uint8(src.baseAddress!, src.count, scale, Float(zero), q.baseAddress!) }
             }
         }
         return GraphTensor(shape: x.shape, ints: q, type: .uint8)
@@ -118,8 +118,7 @@ struct DynamicQuantizationParametersOp: GraphOperator {
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         let x = try Check.input(inputs, 0, "x").floats("\(label) x")
-        let (scale, zeroPoint) = x.withUnsafeBufferPointer { Quantization.dynamicParameters($0) }
-        return [GraphTensor(shape: [0], ints: [], type: .uint8), GraphTensor(shape: [], floats: [scale]),
-                GraphTensor(shape: [], ints: [Int64(zeroPoint)], type: .uint8)]
+        return QuantizationOps.dynamicQuantizationOutputs(GraphTensor(shape: [0], ints: [], type: .uint8),
+                                                          x.withUnsafeBufferPointer { Quantization.dynamicParameters($0) })
     }
 }

@@ -125,9 +125,12 @@ enum QuantizationOps {
         let q = outputArray(x.count) { (q: UnsafeMutableBufferPointer<Int64>) in
             parameters = x.withUnsafeBufferPointer { Quantization.quantizeDynamically($0, into: q) }
         }
-        let (scale, zeroPoint) = parameters
-        return [GraphTensor(shape: xT.shape, ints: q, type: .uint8),
-                GraphTensor(shape: [], floats: [scale]),
-                GraphTensor(shape: [], ints: [Int64(zeroPoint)], type: .uint8)]
+        return dynamicQuantizationOutputs(GraphTensor(shape: xT.shape, ints: q, type: .uint8), parameters)
+    }
+
+    /// `DynamicQuantizeLinear`'s outputs: `q`, the scale and the uint8 zero point.
+    static func dynamicQuantizationOutputs(_ q: GraphTensor, _ parameters: (scale: Float, zeroPoint: Int32)) -> [GraphTensor] {
+        [q, GraphTensor(shape: [], floats: [parameters.scale]),
+         GraphTensor(shape: [], ints: [Int64(parameters.zeroPoint)], type: .uint8)]
     }
 }
