@@ -13,19 +13,12 @@ size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n) {
     return (size_t)((n + 15) / 16) * (size_t)((k + 1) / 2) * 32;
 }
 
-// Every one of n values in [low, high].
-static int all_inside(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high) {
-    int inside = 1;
-    for (ptrdiff_t i = 0; i < n; i++) inside &= (x[i] >= low) & (x[i] <= high);
-    return inside;
-}
-
-// The packing loop of rnnrt_pack_pairs with the value of row r, column j given by VALUE(r, j), into out (of TYPE):
-// a pair of rows at a time, so B is read in order.
-#define PACK_PAIRS(TYPE, VALUE)                                                                                     \
+// The packing loop of rnnrt_pack_pairs with the value of row r, column j given by VALUE(r, j), into out (of TYPE),
+// for the slivers from FIRST on: a pair of rows at a time, so B is read in order.
+#define PACK_PAIRS(TYPE, VALUE, FIRST)                                                                              \
     ptrdiff_t pairs = (k + 1) / 2;                                                                                  \
     for (ptrdiff_t q = 0; q < pairs; q++) {                                                                         \
-        for (ptrdiff_t s = 0; s * 16 < n; s++) {                                                                    \
+        for (ptrdiff_t s = (FIRST); s * 16 < n; s++) {                                                             \
             ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;                                                     \
             TYPE *dst = out + ((size_t)s * (size_t)pairs + (size_t)q) * 32;                                         \
             for (ptrdiff_t j = 0; j < 16; j++) {                                                                    \
@@ -36,33 +29,34 @@ static int all_inside(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high) 
         }                                                                                                           \
     }
 
-int rnnrt_pack_pairs_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, const int32_t *zero, int64_t low, int64_t high,
-                           int16_t *out) {
-    if (!all_inside(b, k * n, low, high)) return 0;
-#define SHIFTED(r, j) (b[(r) * n + (j)] - zero[j])
-    PACK_PAIRS(int16_t, SHIFTED)
-#undef SHIFTED
-    return 1;
-}
+// The full slivers (of 16 columns) of 8-bit B packed by rnnrt_pack_pair_bytes_8bit; returns how many (the rest are
+// packed value by value).
+static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                        int8_t *out);
 
-int rnnrt_pack_pair_bytes_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, int32_t offset, int64_t low, int64_t high,
-                                int8_t *out) {
-    if (!all_inside(b, k * n, low, high)) return 0;
-#define SHIFTED(r, j) (b[(r) * n + (j)] - offset)
-    PACK_PAIRS(int8_t, SHIFTED)
-#undef SHIFTED
-    return 1;
+void rnnrt_pack_pair_bytes_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out) {
+    ptrdiff_t full = pack_8bit_full_slivers(k, n, b, is_signed, offset, out);
+    const int8_t *s8 = (const int8_t *)b;
+#define SIGNED(r, j) ((int32_t)s8[(r) * n + (j)] - offset)
+#define UNSIGNED(r, j) ((int32_t)b[(r) * n + (j)] - offset)
+    if (is_signed) {
+        PACK_PAIRS(int8_t, SIGNED, full)
+    } else {
+        PACK_PAIRS(int8_t, UNSIGNED, full)
+    }
+#undef SIGNED
+#undef UNSIGNED
 }
 
 void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out) {
 #define VALUE(r, j) b[(r) * ldb + (j)]
-    PACK_PAIRS(int16_t, VALUE)
+    PACK_PAIRS(int16_t, VALUE, 0)
 #undef VALUE
 }
 
 void rnnrt_pack_pair_bytes(ptrdiff_t k, ptrdiff_t n, const int8_t *b, ptrdiff_t ldb, int8_t *out) {
 #define VALUE(r, j) b[(r) * ldb + (j)]
-    PACK_PAIRS(int8_t, VALUE)
+    PACK_PAIRS(int8_t, VALUE, 0)
 #undef VALUE
 }
 
@@ -74,20 +68,6 @@ void rnnrt_add_row_sums_times(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ld
         uint32_t *row = (uint32_t *)(c + i * ldc);
         for (ptrdiff_t j = 0; j < n; j++) row[j] += sum * (uint32_t)column[j];
     }
-}
-
-int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t cols, const int32_t *zero, int64_t low,
-                                 int64_t high, int16_t *out) {
-    int inside = 1;
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        const int64_t *row = x + r * cols;
-        int16_t *dst = out + r * cols;
-        for (ptrdiff_t j = 0; j < cols; j++) {
-            inside &= (row[j] >= low) & (row[j] <= high);
-            dst[j] = (int16_t)(row[j] - zero[j]);
-        }
-    }
-    return inside;
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -231,12 +211,42 @@ DEFINE_IGEMM(igemm_pair_bytes_vnni_slivers, static, VNNI, int8_t, LOAD_BYTES, MA
 DEFINE_IGEMM_WIDE(rnnrt_igemm_pairs_vnni, int16_t, LOAD_PAIRS, igemm_pairs_vnni_slivers)
 DEFINE_IGEMM_WIDE(rnnrt_igemm_pair_bytes_vnni, int8_t, LOAD_BYTES, igemm_pair_bytes_vnni_slivers)
 
+// One row's 16 values of a sliver as int16, minus `shift`.
+AVX2 static inline __m256i sliver_row(const uint8_t *row, int is_signed, __m256i shift) {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)row);
+    return _mm256_sub_epi16(is_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), shift);
+}
+
+AVX2 static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                             int8_t *out) {
+    ptrdiff_t pairs = (k + 1) / 2, full = n / 16;
+    __m256i shift = _mm256_set1_epi16((int16_t)offset);
+    for (ptrdiff_t s = 0; s < full; s++) {
+        for (ptrdiff_t q = 0; q < pairs; q++) {
+            const uint8_t *row0 = b + 2 * q * n + s * 16;
+            __m256i v0 = sliver_row(row0, is_signed, shift);
+            __m256i v1 = 2 * q + 1 < k ? sliver_row(row0 + n, is_signed, shift) : _mm256_setzero_si256();
+            __m256i lo = _mm256_unpacklo_epi16(v0, v1), hi = _mm256_unpackhi_epi16(v0, v1);
+            __m256i first = _mm256_permute2x128_si256(lo, hi, 0x20), second = _mm256_permute2x128_si256(lo, hi, 0x31);
+            // Every value fits int8, so packing is exact; the permute puts packs' 128-bit lanes in order.
+            _mm256_storeu_si256((__m256i *)(out + ((size_t)s * (size_t)pairs + (size_t)q) * 32),
+                                _mm256_permute4x64_epi64(_mm256_packs_epi16(first, second), 0xD8));
+        }
+    }
+    return full;
+}
+
 int rnnrt_has_avx512_vnni(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
 }
 
 #else
+static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                        int8_t *out) {
+    (void)k, (void)n, (void)b, (void)is_signed, (void)offset, (void)out;
+    return 0;
+}
 int rnnrt_has_avx512_vnni(void) { return 0; }
 void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                             const int16_t *packed, int32_t *c, ptrdiff_t ldc) {}

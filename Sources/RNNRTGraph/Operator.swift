@@ -10,10 +10,14 @@ protocol GraphOperator: Sendable {
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor]
     /// `run` as a step of a plan's run: operators with subgraphs run them with the same `profile`.
     func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor]
+    /// The positions of the inputs the operator took at load in a form of its own (constant weights it bound) and
+    /// does not read when it runs: a plan passes nil there, so it need not keep those constants as graph values.
+    var boundInputs: [Int] { get }
 }
 
 extension GraphOperator {
     func run(_ inputs: [GraphTensor?], profile: PlanProfile?) throws -> [GraphTensor] { try run(inputs) }
+    var boundInputs: [Int] { [] }
 }
 
 /// What an operator builder may look at: the node, the opset it is interpreted under, and the values
@@ -29,6 +33,8 @@ struct OperatorContext {
     let constant: (String) -> GraphTensor?
     /// Weight matrices made from constants, shared by the plan's nodes and those of its bodies.
     var prepared = PreparedWeights()
+    /// An initializer as the file stores it (`eightBitInput` reads 8-bit weights so), or nil.
+    var storedConstant: (String) -> StoredTensor? = { _ in nil }
 
     /// The constant value of input `index`, if the input is present and known at load time.
     func constantInput(_ index: Int) -> GraphTensor? {
@@ -45,6 +51,7 @@ typealias OperatorBuilder = @Sendable (OperatorContext) throws -> GraphOperator
 
 /// An operator given as a closure over its inputs (most operators need no state beyond attributes).
 struct ClosureOperator: GraphOperator {
+    var boundInputs: [Int] = []
     let body: @Sendable ([GraphTensor?]) throws -> [GraphTensor]
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] { try body(inputs) }
 }

@@ -102,19 +102,19 @@ public final class Plan: Sendable {
         let outputs = draft.outputs, constants = draft.constants, inputs = draft.inputs, defaults = draft.defaults
         let built: [BuiltStep]
         (built, fusions) = Plan.fuse(draft.built, keeping: Set(outputs.map(\.1)), opset: opset) { folded[$0] }
-        let release = Plan.releases(of: built, keeping: Set(outputs.map(\.1)).union(constants.keys))
+        let release = Plan.releases(of: built, keeping: Set(outputs.map(\.1)).union(constants.slots))
 
         // Slots renumbered densely over the values a run holds (folded intermediates get none), so a run's table
         // of values is as small as it can be.
         let read = Set(built.flatMap { $0.inputs.compactMap { $0 } } + outputs.map(\.1))
-        let liveConstants = constants.filter { read.contains($0.key) }
+        let liveConstants = read.filter(constants.contains)
         var dense: [Int: Int] = [:]
         func number(_ s: Int) -> Int {
             if let d = dense[s] { return d }
             dense[s] = dense.count
             return dense.count - 1
         }
-        self.constants = liveConstants.keys.sorted().map { (number($0), liveConstants[$0]!) }
+        self.constants = liveConstants.sorted().map { (number($0), constants[$0]!) }
         inputSlots = inputs.map { ($0.0, number($0.1)) }
         defaultSlots = defaults.map { ($0.0, number($0.1), $0.2) }
         outerSlots = draft.outer.map { ($0.0, number($0.1)) }

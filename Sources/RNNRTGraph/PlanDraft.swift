@@ -7,7 +7,7 @@ struct PlanDraft {
     /// Each value name's slot.
     private(set) var slots: [String: Int] = [:]
     /// Values known at load, by slot: initializers, outer constants, folded nodes' outputs.
-    private(set) var constants: [Int: GraphTensor] = [:]
+    let constants = KnownValues()
     /// Initializers that are also graph inputs: defaults a caller may override (never folded).
     private(set) var defaults: [(GraphValueInfo, Int, GraphTensor)] = []
     /// The graph inputs a caller feeds.
@@ -28,17 +28,21 @@ struct PlanDraft {
     /// The value of `name` known at load, if any.
     func constant(_ name: String) -> GraphTensor? { slots[name].flatMap { constants[$0] } }
 
+    /// `name`'s initializer as the file stores it, if it is an 8-bit one.
+    func storedConstant(_ name: String) -> StoredTensor? { slots[name].flatMap { constants.stored($0) } }
+
     /// Initializers (constants, or defaults when the graph also declares them as inputs), the runtime inputs, and
     /// the enclosing graph's values this graph reads (in a stable order; constants when `outerConstant` knows them).
     mutating func bindValues(of graph: Graph, outerScope: Set<String>, outerConstant: (String) -> GraphTensor?) throws {
         let declaredInputs = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in graph.initializerNames {
             guard let stored = graph.initializers[name] else { continue }
-            let value = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
             if let info = declaredInputs[name] {
-                defaults.append((info, slot(name), value))
+                defaults.append((info, slot(name), try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }))
+            } else if KnownValues.keepsStored(stored) {
+                constants.keepStored(stored, at: slot(name))
             } else {
-                constants[slot(name)] = value
+                constants[slot(name)] = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
             }
         }
         for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
@@ -57,11 +61,12 @@ struct PlanDraft {
             }
             let implicitInputs = implicitInputs(of: node, known: known)
             let op = try makeOperator(node, implicitInputs: implicitInputs, known: known, opset: opset, prepared: prepared)
-            let inSlots = (node.inputs + implicitInputs).map { $0.isEmpty ? nil : slot($0) }
+            var inSlots = (node.inputs + implicitInputs).map { $0.isEmpty ? nil : slot($0) }
+            for index in op.boundInputs where index < inSlots.count { inSlots[index] = nil }
             let outSlots = node.outputs.map { $0.isEmpty ? nil : slot($0) }
             for name in node.outputs where !name.isEmpty { known.insert(name) }
             if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
-               inSlots.allSatisfy({ $0 == nil || constants[$0!] != nil }),
+               inSlots.allSatisfy({ $0 == nil || constants.contains($0!) }),
                let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }, options: options),
                values.count >= outSlots.compactMap({ $0 }).count {
                 for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
@@ -78,6 +83,7 @@ struct PlanDraft {
         var context = OperatorContext(node: node, opset: opset, implicitInputs: implicitInputs,
                                       scope: known) { name in self.constant(name) }
         context.prepared = prepared
+        context.storedConstant = { name in self.storedConstant(name) }
         return try withContext("loading \(node.label)") {
             guard let builder = OpRegistry.builder(for: node) else {
                 throw RNNRTError(.unsupported, "operator \(node.opType) is not supported")
@@ -106,6 +112,47 @@ struct PlanDraft {
                 throw RNNRTError(.malformed, "graph output '\(info.name)' is not produced by any node, input or initializer")
             }
             outputs.append((info.name, slot(info.name)))
+        }
+    }
+}
+
+/// The values a plan knows at load, by slot. An 8-bit initializer stays as the file stores it until something reads it
+/// as a `GraphTensor` (it is widened to int64 then, once): weights that operators bind from the stored form
+/// (`OperatorContext.eightBitInput`) and that no step reads as a value are never widened.
+final class KnownValues {
+    private var values: [Int: GraphTensor] = [:]
+    /// 8-bit initializers as stored, widened or not.
+    private var storedValues: [Int: StoredTensor] = [:]
+
+    /// Whether an initializer is kept as stored until read (`keepStored`).
+    static func keepsStored(_ stored: StoredTensor) -> Bool { stored.dtype == .uint8 || stored.dtype == .int8 }
+
+    /// Binds `slot` to an initializer kept as stored until read.
+    func keepStored(_ stored: StoredTensor, at slot: Int) {
+        storedValues[slot] = stored
+        values[slot] = nil
+    }
+
+    /// The slots bound to a value.
+    var slots: Set<Int> { Set(values.keys).union(storedValues.keys) }
+
+    func contains(_ slot: Int) -> Bool { values[slot] != nil || storedValues[slot] != nil }
+
+    /// `slot`'s initializer as stored, if it is kept so.
+    func stored(_ slot: Int) -> StoredTensor? { storedValues[slot] }
+
+    /// The value bound to `slot` (a stored initializer widened on the first read); setting it replaces any.
+    subscript(slot: Int) -> GraphTensor? {
+        get {
+            if let value = values[slot] { return value }
+            // An 8-bit tensor always converts.
+            guard let stored = storedValues[slot], let value = try? GraphTensor(stored) else { return nil }
+            values[slot] = value
+            return value
+        }
+        set {
+            values[slot] = newValue
+            storedValues[slot] = nil
         }
     }
 }

@@ -270,11 +270,6 @@ void rnnrt_int32_to_float(const int32_t *src, float *dst, ptrdiff_t n);
 size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n);
 void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out);
 
-/// out[r·cols + j] = x[r·cols + j] − zero[j] as int16 (a matrix minus per-column zero points); returns 0 if a value
-/// lies outside low…high (each within int16 once its zero point is subtracted), else 1.
-int rnnrt_shift_columns_to_int16(const int64_t *x, ptrdiff_t rows, ptrdiff_t cols, const int32_t *zero, int64_t low,
-                                 int64_t high, int16_t *out);
-
 /// The patches of a 2-D convolution of one item and group packed as rnnrt_pack_pairs packs B [k × n]: row (c, i, j) of
 /// k = channels·kh·kw, column (y, x) of n = oh·ow, the value of x [channels][h][w] (int16) that output position reads
 /// through kernel tap (i, j), 0 outside the input (the padding). `out` holds rnnrt_pairs_packed_count(k, n) values,
@@ -296,13 +291,9 @@ void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t
 void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc);
 
-/// B [k × n] of 8-bit values held as int64, each checked to lie in [low, high] (0 returned, nothing written, when one
-/// does not; 1 otherwise), packed as rnnrt_pack_pairs packs: minus zero[column] as int16, or minus `offset` as bytes
-/// (rnnrt_pack_pair_bytes' form). rnnrt_pairs_packed_count(k, n) values.
-int rnnrt_pack_pairs_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, const int32_t *zero, int64_t low, int64_t high,
-                           int16_t *out);
-int rnnrt_pack_pair_bytes_int64(ptrdiff_t k, ptrdiff_t n, const int64_t *b, int32_t offset, int64_t low, int64_t high,
-                                int8_t *out);
+/// B [k × n] of 8-bit values (bytes, int8 when is_signed, else uint8) minus `offset` (each difference must fit int8),
+/// packed as rnnrt_pack_pair_bytes packs; rnnrt_pairs_packed_count(k, n) bytes.
+void rnnrt_pack_pair_bytes_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out);
 
 /// rnnrt_igemm_pairs_avx2 with B packed as bytes by rnnrt_pack_pair_bytes.
 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,

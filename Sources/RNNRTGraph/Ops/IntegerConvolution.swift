@@ -34,13 +34,19 @@ struct IntegerConvOp: IntegerAccumulating {
         guard ["NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
             throw RNNRTError(.malformed, "\(node.label): auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '\(autoPad)'")
         }
-        let (wIndex, zIndex) = quantizedOutput ? (3, 5) : (1, 3)
-        if let wT = ctx.constantInput(wIndex), ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil) {
-            exact = try ExactIntegerConv(ctx, weights: wT, zeroPoint: ctx.constantInput(zIndex), group: group)
+        weightIndex = quantizedOutput ? 3 : 1
+        let zIndex = quantizedOutput ? 5 : 3
+        if ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil), let w = try ctx.eightBitInput(weightIndex, "w") {
+            exact = try ExactIntegerConv(ctx, weights: w, zeroPoint: ctx.constantInput(zIndex), group: group)
         } else {
             exact = nil
         }
     }
+
+    /// W's position among the inputs.
+    private let weightIndex: Int
+
+    var boundInputs: [Int] { exact == nil ? [] : [weightIndex] }
 
     var returnsAccumulators: Bool { !quantizedOutput }
 
@@ -63,18 +69,20 @@ struct IntegerConvOp: IntegerAccumulating {
     /// `convolve` with `xT` as x.
     private func convolve(_ xT: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32], geometry: ConvGeometry) {
         let q = quantizedOutput
-        let wT = try Check.input(inputs, q ? 3 : 1, "w")
         let xZeroT = q ? try Check.input(inputs, 2, "x_zero_point") : (inputs.count > 2 ? inputs[2] : nil)
         let wZeroT = q ? try Check.input(inputs, 5, "w_zero_point") : (inputs.count > 3 ? inputs[3] : nil)
         let xZero = try IntegerMatMul.zeroPointA(xT.integerType, xZeroT, label)
-        guard wT.rank >= 3, wT.shape[0] >= group, wT.shape[0] % group == 0 else {
-            throw RNNRTError(.shapeMismatch, "\(label): w \(wT.shape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
+        // W is read only when it was not bound at load (a plan passes nil then).
+        func w() throws -> GraphTensor { try Check.input(inputs, weightIndex, "w") }
+        let wShape = try exact?.weightShape ?? w().shape
+        guard wShape.count >= 3, wShape[0] >= group, wShape[0] % group == 0 else {
+            throw RNNRTError(.shapeMismatch, "\(label): w \(wShape.shapeDescription) must be [M, C/group, kernel...] with M a multiple of group \(group)")
         }
-        let geometry = try ConvGeometry(input: xT.shape, weights: wT.shape, group: group, strides: strides,
+        let geometry = try ConvGeometry(input: xT.shape, weights: wShape, group: group, strides: strides,
                                         dilations: dilations, pads: pads, autoPad: autoPad)
         let m = geometry.outChannels
         let acc = try exact?.accumulate(xT, zeroPoint: xZero, geometry, label)
-            ?? accumulate(try xT.tensor(label), xZero: xZero, wT, wZeroT, geometry)
+            ?? accumulate(try xT.tensor(label), xZero: xZero, try w(), wZeroT, geometry)
         return ([geometry.batch, m] + geometry.outSize, acc, geometry)
     }
 
@@ -169,6 +177,8 @@ struct IntegerConvOp: IntegerAccumulating {
 ///   is an exact integer; the chunks' sums are added in int32. Winograd's transforms are not used (they are not exact).
 ///   A grouped convolution whose patch is too wide for one chunk is left to the integer form (nil).
 struct ExactIntegerConv {
+    /// W's shape `[M, C/group, kernel...]`.
+    let weightShape: [Int]
     /// The int16 form: W's rows `[M × paddedWidth]`.
     private let pairedRows: [Int16]?
     /// `C/group · kernel`, and that rounded up to even.
@@ -177,10 +187,14 @@ struct ExactIntegerConv {
     /// The float form: per chunk of input channels, its range and the float convolution of its weights.
     private let chunks: [(channels: Range<Int>, op: ConvOp)]
 
-    init?(_ ctx: OperatorContext, weights wT: GraphTensor, zeroPoint zT: GraphTensor?, group: Int) throws {
+    init?(_ ctx: OperatorContext, weights wT: EightBitTensor, zeroPoint zT: GraphTensor?, group: Int) throws {
         let label = ctx.node.label
-        let w = try IntegerMatMul.operandB(wT, zeroPoint: zT, label)
+        if let zT, zT.integerType != wT.type {
+            throw RNNRTError(.invalidArgument, "\(label): w is \(wT.type.rawValue) but its zero point is \(zT.typeName)")
+        }
         guard wT.rank >= 3, wT.count > 0, wT.shape[0] >= group, wT.shape[0] % group == 0 else { return nil }
+        weightShape = wT.shape
+        let w = wT.values
         let m = wT.shape[0], channels = wT.shape[1], taps = wT.shape.dropFirst(2).reduce(1, *)
         let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "w zero point", label), $0, n: m, "w zero point", label) }
             ?? [Int32](repeating: 0, count: m)

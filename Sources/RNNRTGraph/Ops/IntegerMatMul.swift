@@ -22,43 +22,45 @@ enum IntegerMatMul {
 
     static func qlinearMatMul(_ ctx: OperatorContext) throws -> GraphOperator {
         let label = ctx.node.label, b = try prepared(ctx, b: 3, zeroPoint: 5)
-        return ClosureOperator { inputs in [try qlinearMatMul(inputs, b, label)] }
+        return ClosureOperator(boundInputs: b == nil ? [] : [3]) { inputs in [try qlinearMatMul(inputs, b, label)] }
     }
 
     static func matMulIntegerToFloat(_ ctx: OperatorContext) throws -> GraphOperator {
         let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 5)
-        return ClosureOperator { inputs in [try matMulIntegerToFloat(inputs, b, label)] }
+        return ClosureOperator(boundInputs: b == nil ? [] : [1]) { inputs in [try matMulIntegerToFloat(inputs, b, label)] }
     }
 
     static func dynamicQuantizeMatMul(_ ctx: OperatorContext) throws -> GraphOperator {
         let label = ctx.node.label, b = try prepared(ctx, b: 1, zeroPoint: 3)
-        return ClosureOperator { inputs in [try dynamicQuantizeMatMul(inputs, b, label)] }
+        return ClosureOperator(boundInputs: b == nil ? [] : [1]) { inputs in [try dynamicQuantizeMatMul(inputs, b, label)] }
     }
 
     /// B as `IntegerWeights`, when it is a 2-D constant whose zero point (if any) is a constant too.
     static func prepared(_ ctx: OperatorContext, b index: Int, zeroPoint zIndex: Int) throws -> IntegerWeights? {
-        guard let bT = ctx.constantInput(index), bT.rank == 2, ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil) else {
+        guard ctx.hasInput(zIndex) == (ctx.constantInput(zIndex) != nil), let b = try ctx.eightBitInput(index, "B"), b.rank == 2 else {
             return nil
         }
         let zT = ctx.constantInput(zIndex), label = ctx.node.label
-        if let zT, zT.integerType != bT.integerType {
-            throw RNNRTError(.invalidArgument, "\(label): B is \(bT.integerType.rawValue) but its zero point is \(zT.typeName)")
+        if let zT, zT.integerType != b.type {
+            throw RNNRTError(.invalidArgument, "\(label): B is \(b.type.rawValue) but its zero point is \(zT.typeName)")
         }
-        let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "B zero point", label), $0, n: bT.shape[1], "B zero point", label) }
-        return try IntegerWeights(bT, zeroPoints: zeros ?? [Int32](repeating: 0, count: bT.shape[1]), label)
+        let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "B zero point", label), $0, n: b.shape[1], "B zero point", label) }
+        return try IntegerWeights(b, zeroPoints: zeros ?? [Int32](repeating: 0, count: b.shape[1]), label)
     }
 
     /// The int32 accumulators of `(A − aZero) · (B − bZero[column])` with NumPy `matmul` shapes, on the float kernels
     /// when B is `prepared` (a 2-D constant), else in integers.
-    static func accumulate(_ aT: GraphTensor, aZero: Int32, _ bT: GraphTensor, bZero: GraphTensor?, prepared: IntegerWeights?,
+    static func accumulate(_ aT: GraphTensor, aZero: Int32, _ bT: GraphTensor?, bZero: GraphTensor?, prepared: IntegerWeights?,
                            _ label: String) throws -> (shape: [Int], acc: [Int32], n: Int) {
         try accumulate(.values(aT), aZero: aZero, bT, bZero: bZero, prepared: prepared, label)
     }
 
     /// `accumulate` with A as an `IntegerOperand`.
-    static func accumulate(_ operand: IntegerOperand, aZero: Int32, _ bT: GraphTensor, bZero: GraphTensor?,
+    /// `bT` is B's input, read only when B is not `prepared` (a plan passes nil for a B bound at load).
+    static func accumulate(_ operand: IntegerOperand, aZero: Int32, _ bT: GraphTensor?, bZero: GraphTensor?,
                            prepared: IntegerWeights?, _ label: String) throws -> (shape: [Int], acc: [Int32], n: Int) {
         guard let prepared else {
+            guard let bT else { throw RNNRTError(.invalidArgument, "\(label): required input B is missing") }
             let aT = try operand.tensor(label)
             return try product(a: try Quantization.integers(aT, "A", label), aShape: aT.shape, aZero: aZero,
                                b: try operandB(bT, zeroPoint: bZero, label), bShape: bT.shape, bZero: bZero, label)
@@ -150,7 +152,7 @@ enum IntegerMatMul {
     }
 
     static func qlinearMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
-        let aT = try Check.input(inputs, 0, "a"), bT = try Check.input(inputs, 3, "b")
+        let aT = try Check.input(inputs, 0, "a"), bT = inputs.count > 3 ? inputs[3] : nil
         let aScaleT = try Check.input(inputs, 1, "a_scale"), bScaleT = try Check.input(inputs, 4, "b_scale")
         let yScaleT = try Check.input(inputs, 6, "y_scale"), yZeroT = try Check.input(inputs, 7, "y_zero_point")
         let aZero = try zeroPointA(aT, try Check.input(inputs, 2, "a_zero_point"), label)
@@ -189,7 +191,7 @@ enum IntegerMatMul {
     }
 
     static func matMulIntegerToFloat(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
-        let aT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
+        let aT = try Check.input(inputs, 0, "A"), bT = inputs.count > 1 ? inputs[1] : nil
         let aScaleT = try Check.input(inputs, 2, "a_scale"), bScaleT = try Check.input(inputs, 3, "b_scale")
         let aZero = try zeroPointA(aT, inputs.count > 4 ? inputs[4] : nil, label)
         let bZero = inputs.count > 5 ? inputs[5] : nil
@@ -200,7 +202,7 @@ enum IntegerMatMul {
     }
 
     static func dynamicQuantizeMatMul(_ inputs: [GraphTensor?], _ prepared: IntegerWeights?, _ label: String) throws -> GraphTensor {
-        let xT = try Check.input(inputs, 0, "A"), bT = try Check.input(inputs, 1, "B")
+        let xT = try Check.input(inputs, 0, "A"), bT = inputs.count > 1 ? inputs[1] : nil
         let bScaleT = try Check.input(inputs, 2, "b_scale")
         let x = try xT.floats("\(label) A")
         var a = [Int64](repeating: 0, count: x.count)
@@ -221,6 +223,8 @@ struct MatMulIntegerOp: IntegerAccumulating {
     /// B bound at load, when it is a 2-D constant.
     let prepared: IntegerWeights?
 
+    var boundInputs: [Int] { prepared == nil ? [] : [1] }
+
     var returnsAccumulators: Bool { true }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
@@ -229,7 +233,7 @@ struct MatMulIntegerOp: IntegerAccumulating {
     }
 
     func accumulators(_ aT: IntegerOperand, _ inputs: [GraphTensor?]) throws -> (shape: [Int], acc: [Int32]) {
-        let bT = try Check.input(inputs, 1, "B")
+        let bT = inputs.count > 1 ? inputs[1] : nil
         let aZero = try IntegerMatMul.zeroPointA(aT.integerType, inputs.count > 2 ? inputs[2] : nil, label)
         let p = try IntegerMatMul.accumulate(aT, aZero: aZero, bT, bZero: inputs.count > 3 ? inputs[3] : nil,
                                              prepared: prepared, label)

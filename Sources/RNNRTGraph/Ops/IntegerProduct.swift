@@ -6,11 +6,11 @@ import RNNRTKernels
 /// `(A − aZero) · (B − bZero)`. Every value of `A − aZero` and `B − bZero` is an integer of magnitude at most 255 (an
 /// 8-bit value minus a zero point of its type). Two forms:
 ///
-/// - with the AVX2 kernels, B as int16 pairs (`rnnrt_pack_pairs`) for `IntegerKernels.pairs`, which sums in int32;
-///   or, for a B multiplied by few rows at a time (a recurrence's state: the product reads all of B for each),
-///   as bytes in the same order (`rnnrt_pack_pair_bytes`, half the memory), holding `B − offset` with offset 128 for
-///   uint8 and 0 for int8 so that every value fits int8, and the product gains the rank-one term
-///   `rowsum(A − aZero) · (offset − bZero[column])` (`rnnrt_add_row_sums_times`; none when that is 0 throughout);
+/// - with the AVX2 kernels, B as bytes packed in pairs of rows (`rnnrt_pack_pair_bytes_8bit`) for
+///   `IntegerKernels.pairBytes`, which widens them to int16 as it reads them and sums in int32. The bytes hold
+///   `B − offset`, with offset 128 for uint8 and 0 for int8 so that every value fits int8, and the product gains the
+///   rank-one term `rowsum(A − aZero) · (offset − bZero[column])` (`rnnrt_add_row_sums_times`; none when that is 0
+///   throughout). A byte a value: half the memory of int16 pairs, and as fast (a product streams B from memory);
 /// - otherwise B as float matrices for the float product kernels, its rows split into blocks short enough that the sum
 ///   of the magnitudes of one output's terms within a block stays at most 2^24: every partial sum, in whatever order a
 ///   kernel adds the terms, is then an integer float32 holds exactly. The blocks' sums are added in int32.
@@ -20,7 +20,6 @@ struct IntegerWeights: Sendable {
     let k: Int
     let n: Int
     private enum Form: Sendable {
-        case pairs([Int16])
         /// B − offset as bytes, and `offset − bZero` per column when any is not 0.
         case pairBytes([Int8], correction: [Int32]?)
         /// Rows of B per block, and per block `Bᵀ` of its rows as a product's right operand.
@@ -35,71 +34,38 @@ struct IntegerWeights: Sendable {
     /// to at most 2^24.
     static func blockRows(largest: Int) -> Int { max(1, (1 << 24) / (operandBound * max(largest, 1))) }
 
-    /// Values per row of an int16 left operand for the pairs form: k rounded up to even.
+    /// Values per row of an int16 left operand for the bytes form: k rounded up to even.
     var pairedWidth: Int { (k + 1) / 2 * 2 }
 
-    /// Whether products run on int16 pairs (else on float blocks).
-    var usesPairs: Bool {
-        switch form {
-        case .pairs, .pairBytes: true
-        case .floatBlocks: false
-        }
-    }
-
     /// From a 2-D 8-bit B `[k × n]` minus `zeroPoints` (one per column).
-    init(_ bT: GraphTensor, zeroPoints: [Int32], fewRows: Bool = false, _ label: String) throws {
-        guard case .int(let values) = bT.elements, bT.rank == 2 else {
-            throw RNNRTError(.invalidArgument, "\(label): B must be a 2-D uint8 or int8 tensor, got \(bT.typeName) \(bT.shape.shapeDescription)")
+    init(_ b: EightBitTensor, zeroPoints: [Int32], _ label: String) throws {
+        guard b.rank == 2 else {
+            throw RNNRTError(.invalidArgument, "\(label): B must be a 2-D uint8 or int8 tensor, got \(b.type.rawValue) \(b.shape.shapeDescription)")
         }
-        try self.init(values[...], k: bT.shape[0], n: bT.shape[1], type: bT.integerType, zeroPoints: zeroPoints,
-                      fewRows: fewRows, label)
+        try self.init(b, at: 0, k: b.shape[0], n: b.shape[1], zeroPoints: zeroPoints, label)
     }
 
-    /// From B's values `[k × n]` of an 8-bit `type` (each checked to lie in it) minus `zeroPoints` (one per column);
-    /// `fewRows`: products will multiply few rows of A at a time.
-    init(_ values: ArraySlice<Int64>, k: Int, n: Int, type: DType, zeroPoints: [Int32], fewRows: Bool = false,
-         _ label: String) throws {
-        guard let range = Quantization.range(of: type), values.count == k * n, zeroPoints.count == n else {
-            throw RNNRTError(.invalidArgument, "\(label): B must be uint8 or int8 [\(k), \(n)] with \(n) zero points, got \(type.rawValue) of \(values.count) values")
+    /// From the `k × n` values of `b` from its value `start` on, minus `zeroPoints` (one per column).
+    init(_ b: EightBitTensor, at start: Int, k: Int, n: Int, zeroPoints: [Int32], _ label: String) throws {
+        guard start >= 0, k >= 0, n >= 0, start + k * n <= b.count, zeroPoints.count == n else {
+            throw RNNRTError(.invalidArgument, "\(label): B must hold [\(k), \(n)] values with \(n) zero points, got \(b.shape.shapeDescription) and \(zeroPoints.count)")
         }
         self.k = k
         self.n = n
-        let outside = RNNRTError(.invalidArgument, "\(label): B holds a value outside \(type.rawValue)")
-        let (low, high) = (Int64(range.lowerBound), Int64(range.upperBound))
-        let packedCount = Int(rnnrt_pairs_packed_count(k, n))
-        if KernelSet.avx2 && fewRows {
-            let offset: Int32 = type == .uint8 ? 128 : 0
-            let packed = try [Int8](unsafeUninitializedCapacity: packedCount) { out, initialized in
+        let packedCount = Int(rnnrt_pairs_packed_count(k, n)), signed: Int32 = b.isSigned ? 1 : 0
+        if KernelSet.avx2 {
+            let offset: Int32 = b.isSigned ? 0 : 128
+            let packed = [Int8](unsafeUninitializedCapacity: packedCount) { out, initialized in
+                b.bytes.withUnsafeBufferPointer { rnnrt_pack_pair_bytes_8bit(k, n, $0.baseAddress.map { $0 + start }, signed, offset, out.baseAddress) }
                 initialized = packedCount
-                let inside = values.withUnsafeBufferPointer { rnnrt_pack_pair_bytes_int64(k, n, $0.baseAddress, offset, low, high, out.baseAddress) }
-                guard inside == 1 else { throw outside }
             }
             let correction = zeroPoints.map { offset - $0 }
             form = .pairBytes(packed, correction: correction.allSatisfy { $0 == 0 } ? nil : correction)
             return
         }
-        if KernelSet.avx2 {
-            form = .pairs(try [Int16](unsafeUninitializedCapacity: packedCount) { out, initialized in
-                initialized = packedCount
-                let inside = values.withUnsafeBufferPointer { v in
-                    zeroPoints.withUnsafeBufferPointer { rnnrt_pack_pairs_int64(k, n, v.baseAddress, $0.baseAddress, low, high, out.baseAddress) }
-                }
-                guard inside == 1 else { throw outside }
-            })
-            return
-        }
-        let shifted = try [Int16](unsafeUninitializedCapacity: k * n) { out, initialized in
-            let inside = values.withUnsafeBufferPointer { v in
-                zeroPoints.withUnsafeBufferPointer { z in
-                    k * n == 0 || rnnrt_shift_columns_to_int16(v.baseAddress!, k, n, z.baseAddress!, low, high, out.baseAddress!) == 1
-                }
-            }
-            initialized = k * n
-            guard inside else { throw outside }
-        }
-        let rows = IntegerWeights.blockRows(largest: shifted.reduce(0) { max($0, Int($1.magnitude)) })
-        let floats = shifted.map(Float.init)
-        form = .floatBlocks(rows: rows, floats.withUnsafeBufferPointer { f in
+        let shifted = (0..<(k * n)).map { Float(b[start + $0] - zeroPoints[$0 % max(n, 1)]) }
+        let rows = IntegerWeights.blockRows(largest: Int(shifted.reduce(Float(0)) { max($0, abs($1)) }))
+        form = .floatBlocks(rows: rows, shifted.withUnsafeBufferPointer { f in
             stride(from: 0, to: k, by: rows).map { first in
                 WeightMatrix.transposing(f.baseAddress! + first * n, k: min(rows, k - first), n: n, ldb: n, layout: .constantOperand)
             }
@@ -111,12 +77,6 @@ struct IntegerWeights: Sendable {
         guard m > 0, n > 0 else { return }
         guard k > 0 else { return acc.update(repeating: 0, count: m * n) }
         switch form {
-        case .pairs(let packed):
-            let width = pairedWidth
-            let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
-            defer { a16.deallocate() }
-            rnnrt_float_rows_to_int16(a, m, k, lda, a16, width)
-            packed.withUnsafeBufferPointer { IntegerKernels.pairs(m, n, k, a16, width, $0.baseAddress!, acc, n) }
         case .pairBytes(let packed, let correction):
             let width = pairedWidth
             let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)

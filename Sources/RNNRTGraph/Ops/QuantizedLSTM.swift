@@ -41,9 +41,13 @@ struct QuantizedLSTMOp: GraphOperator {
             throw RNNRTError(.unsupported, "\(label): activations \(names) are not supported (Sigmoid, Tanh, Tanh are)")
         }
         guard try node.int("input_forget", default: 0) == 0 else { throw RNNRTError(.unsupported, "\(label): input_forget is not supported") }
-        let constants = [1, 2, 8, 9, 10, 11].compactMap { ctx.constantInput($0) }
-        if constants.count == 6 { bound = try directionWeights(constants) }
+        let scales = [8, 9, 10, 11].compactMap { ctx.constantInput($0) }
+        if scales.count == 4, let w = try ctx.eightBitInput(1, "W"), let r = try ctx.eightBitInput(2, "R") {
+            bound = try directionWeights(w, r, scales)
+        }
     }
+
+    var boundInputs: [Int] { bound == nil ? [] : [1, 2] }
 
     /// One direction's quantized weights `[K × 4H]` (zero points subtracted) and per-column scales.
     struct QuantizedWeights {
@@ -57,28 +61,27 @@ struct QuantizedLSTMOp: GraphOperator {
         let r: QuantizedWeights
     }
 
-    /// Every direction's W and R from the inputs W, R, W_scale, W_zero_point, R_scale, R_zero_point.
-    func directionWeights(_ t: [GraphTensor]) throws -> [DirectionWeights] {
-        let (wT, rT) = (t[0], t[1])
+    /// Every direction's W and R from the inputs W, R and `t`: W_scale, W_zero_point, R_scale, R_zero_point.
+    func directionWeights(_ wT: EightBitTensor, _ rT: EightBitTensor, _ t: [GraphTensor]) throws -> [DirectionWeights] {
         guard wT.rank == 3, rT.rank == 3, rT.shape[1] > 0 else {
             throw RNNRTError(.shapeMismatch, "\(label): W and R must be [D, input, 4·hidden] and [D, hidden, 4·hidden], got \(wT.shape.shapeDescription) and \(rT.shape.shapeDescription)")
         }
         let (inputSize, h) = (wT.shape[1], rT.shape[1])
         if let hiddenSize, hiddenSize != h { throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)") }
         return try (0..<directions).map { d in
-            DirectionWeights(w: try weights(wT, scale: t[2], zeroPoint: t[3], k: inputSize, h: h, d: d, "W"),
-                             r: try weights(rT, scale: t[4], zeroPoint: t[5], k: h, h: h, d: d, "R"))
+            DirectionWeights(w: try weights(wT, scale: t[0], zeroPoint: t[1], k: inputSize, h: h, d: d, "W"),
+                             r: try weights(rT, scale: t[2], zeroPoint: t[3], k: h, h: h, d: d, "R"))
         }
     }
 
     /// Direction `d`'s slice of W or R `[D, K, 4H]` with its scale and zero point `[D]` or `[D, 4H]`.
-    func weights(_ t: GraphTensor, scale sT: GraphTensor, zeroPoint zT: GraphTensor, k: Int, h: Int, d: Int, _ what: String) throws -> QuantizedWeights {
+    func weights(_ t: EightBitTensor, scale sT: GraphTensor, zeroPoint zT: GraphTensor, k: Int, h: Int, d: Int, _ what: String) throws -> QuantizedWeights {
         let n = 4 * h
         guard t.shape == [directions, k, n] else {
             throw RNNRTError(.shapeMismatch, "\(label): \(what) must be [\(directions), \(k), \(n)], got \(t.shape.shapeDescription)")
         }
-        guard case .int(let all) = t.elements, zT.integerType == t.integerType else {
-            throw RNNRTError(.invalidArgument, "\(label): \(what) must be uint8 or int8 with a zero point of its type, got \(t.typeName) and \(zT.typeName)")
+        guard zT.integerType == t.type else {
+            throw RNNRTError(.invalidArgument, "\(label): \(what) must have a zero point of its type, got \(t.type.rawValue) and \(zT.typeName)")
         }
         let scales = try Quantization.scales(sT, "\(what)_scale", label)
         let zeros = try Quantization.integers(zT, "\(what)_zero_point", label)
@@ -88,20 +91,24 @@ struct QuantizedLSTMOp: GraphOperator {
         }
         let columnScales = perDirection ? [Float](repeating: scales[d], count: n) : Array(scales[(d * n)..<((d + 1) * n)])
         let columnZeros = perDirection ? [Int32](repeating: zeros[d], count: n) : Array(zeros[(d * n)..<((d + 1) * n)])
-        let product = try IntegerWeights(all[(d * k * n)..<((d + 1) * k * n)], k: k, n: n, type: t.integerType,
-                                         zeroPoints: columnZeros, fewRows: what == "R", label)
+        let product = try IntegerWeights(t, at: d * k * n, k: k, n: n, zeroPoints: columnZeros, label)
         return QuantizedWeights(product: product, scales: columnScales)
     }
 
     func run(_ inputs: [GraphTensor?]) throws -> [GraphTensor] {
         func input(_ i: Int) -> GraphTensor? { i < inputs.count ? inputs[i] : nil }
-        let xT = try Check.input(inputs, 0, "X"), rT = try Check.input(inputs, 2, "R")
-        _ = try Check.input(inputs, 1, "W")
-        guard xT.rank == 3, rT.rank == 3, rT.shape[1] > 0 else {
-            throw RNNRTError(.shapeMismatch, "\(label): X must be [seq_length, batch, input_size] and R [D, hidden, 4·hidden], got \(xT.shape.shapeDescription) and \(rT.shape.shapeDescription)")
+        let xT = try Check.input(inputs, 0, "X")
+        guard xT.rank == 3 else {
+            throw RNNRTError(.shapeMismatch, "\(label): X must be [seq_length, batch, input_size], got \(xT.shape.shapeDescription)")
         }
-        let (steps, batch, inputSize) = (xT.shape[0], xT.shape[1], xT.shape[2]), h = rT.shape[1]
-        if let hiddenSize, hiddenSize != h { throw RNNRTError(.shapeMismatch, "\(label): hidden_size is \(hiddenSize) but R is \(rT.shape.shapeDescription)") }
+        // W and R are read only when they were not bound at load (a plan passes nil then).
+        let all = try bound ?? directionWeights(
+            try EightBitTensor(try Check.input(inputs, 1, "W"), "W", label), try EightBitTensor(try Check.input(inputs, 2, "R"), "R", label),
+            try [8, 9, 10, 11].map { try Check.input(inputs, $0, "the scales and zero points of W and R") })
+        let (steps, batch, inputSize) = (xT.shape[0], xT.shape[1], xT.shape[2]), h = all[0].r.product.k
+        guard all[0].w.product.k == inputSize else {
+            throw RNNRTError(.shapeMismatch, "\(label): X \(xT.shape.shapeDescription) does not match W [\(directions), \(all[0].w.product.k), \(4 * h)]")
+        }
         let x = try xT.floats("X")
         guard steps > 0, batch > 0 else {
             return [GraphTensor(shape: [steps, directions, batch, h], floats: []),
@@ -111,10 +118,6 @@ struct QuantizedLSTMOp: GraphOperator {
         let stateShape = [directions, batch, h]
         let h0 = try state(input(5), "initial_h", stateShape), c0 = try state(input(6), "initial_c", stateShape)
         let bias = try vector(input(3), "B", count: 8 * h), peepholes = try vector(input(7), "P", count: 3 * h)
-        let all = try bound ?? directionWeights(try [1, 2, 8, 9, 10, 11].map { try Check.input(inputs, $0, "W, R and their scales and zero points") })
-        guard all[0].w.product.k == inputSize, all[0].r.product.k == h else {
-            throw RNNRTError(.shapeMismatch, "\(label): X \(xT.shape.shapeDescription) and R \(rT.shape.shapeDescription) do not match W [\(directions), \(all[0].w.product.k), \(4 * h)]")
-        }
         var y = [Float](repeating: 0, count: try Check.elementCount([steps, directions, batch, h], "\(label) Y"))
         _ = try Check.elementCount([steps, batch, 4 * h], "\(label) gates")
         let limits = RunLimits.current ?? RunLimits()
