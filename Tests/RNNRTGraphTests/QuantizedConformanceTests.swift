@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import RNNRTTestSupport
 import RNNRTONNX
-import RNNRTGraph
+@testable import RNNRTGraph
 import RNNRTCheckpoints
 import RNNRTCore
 
@@ -54,6 +54,23 @@ import RNNRTCore
             if spec.argmax?.contains(name) == true {
                 #expect(Self.argmax(actual) == Self.argmax(expected), "\(folder) \(name): class decisions differ")
             }
+        }
+    }
+
+    /// The 8-bit weights of dynamically quantized models' products are bound at load from their bytes
+    /// (`EightBitTensor`): no product step reads an 8-bit matrix among the plan's values (zero points, of rank 0 or 1,
+    /// may stay; so may the 8-bit table a `Gather` reads).
+    @Test(arguments: models.filter { $0.hasSuffix("_dynamic") })
+    func boundWeightsAreNotKeptAsValues(_ folder: String) throws {
+        let plan = try Plan(model: try ONNXModelFile.read(contentsOf: Fixture.url(folder).appendingPathComponent("model.onnx")))
+        let matrices = Set(plan.constants.filter { slot, value in
+            guard case .int = value.elements else { return false }
+            return [.uint8, .int8].contains(value.integerType) && value.rank >= 2
+        }.map(\.slot))
+        let products = plan.steps.filter { ["MatMulInteger", "ConvInteger", "DynamicQuantizeLSTM"].contains($0.node.opType) }
+        #expect(!products.isEmpty)
+        for step in products {
+            #expect(step.inputs.allSatisfy { $0.map { !matrices.contains($0) } ?? true }, "\(folder): \(step.node.label)")
         }
     }
 
