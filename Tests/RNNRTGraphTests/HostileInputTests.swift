@@ -333,6 +333,21 @@ extension HostileInputTests {
             }
         }
     }
+
+    /// Scales that make one axis empty and another 2.6·10^10 long (an ONNX model fuzz-onnx made): refused at once,
+    /// without making a source index for each of the long axis's positions.
+    @Test func resizeToAnEmptyOutputWithAHugeAxis() throws {
+        let x = GraphTensor(shape: [3, 2, 3, 3], floats: [Float](repeating: 1, count: 54))
+        let scales: [Float] = [1, 6.1e-5, 8.59e9, 9.18e-41]
+        let upsample = try HostileInputTests.single(
+            GraphNode(opType: "Upsample", inputs: ["x"], outputs: ["y"], attributes: ["mode": .string("nearest"), "scales": .floats(scales)]),
+            inputs: ["x"], opset: 7)
+        #expect(throws: RNNRTError.self) { try upsample.run(["x": x]) }
+        let resize = try HostileInputTests.single(
+            GraphNode(opType: "Resize", inputs: ["x", "", "s"], outputs: ["y"], attributes: ["mode": .string("linear")]),
+            inputs: ["x", "s"], opset: 19)
+        #expect(throws: RNNRTError.self) { try resize.run(["x": x, "s": GraphTensor(shape: [4], floats: scales)]) }
+    }
 }
 
 /// Quantized operators given wrong element types, zero, negative or NaN scales, zero points of the wrong shape or

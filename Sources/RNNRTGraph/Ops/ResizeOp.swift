@@ -58,7 +58,10 @@ struct ResizeOp: GraphOperator {
             throw RNNRTError(.shapeMismatch, "\(label): X \(x.shape.shapeDescription) is too large")
         }
         let (outShape, scales) = try target(x.shape, inputs)
-        _ = try Check.elementCount(outShape, "\(label): output")
+        guard try Check.elementCount(outShape, "\(label): output") > 0 else {
+            // Nothing to compute; the other axes may still be huge (no source map is made for them).
+            return [x.empty(shape: outShape)]
+        }
         var current = x
         // Shrinking axes first, so no intermediate holds more elements than the input or the output.
         let axes = (0..<x.rank).filter { outShape[$0] != x.shape[$0] || scales[$0] != 1 }
