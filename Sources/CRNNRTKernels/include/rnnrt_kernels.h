@@ -216,6 +216,12 @@ void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, 
 /// split into its two phases along a line.
 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst);
 
+/// `lines` rows of `count` values into dst (count apart): in row l, values lo ≤ j < lo + n are src[l·ld + (j − lo)·step]
+/// (rnnrt_copy_every_avx2's reads; a copy for step 1), the others 0. A strided convolution's input lines split into a
+/// stride phase and padded.
+void rnnrt_copy_every_lines_avx2(const float *src, ptrdiff_t ld, ptrdiff_t step, ptrdiff_t lines, ptrdiff_t lo,
+                                 ptrdiff_t n, ptrdiff_t count, float *dst);
+
 /// Floats rnnrt_winograd_pack_weights writes for m output and c input channels: 16 sets of ceil(m/6) slivers of c×6.
 size_t rnnrt_winograd_weights_count(ptrdiff_t m, ptrdiff_t c);
 

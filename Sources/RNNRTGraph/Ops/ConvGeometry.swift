@@ -206,16 +206,21 @@ struct ConvGeometry {
                             row += q0 * q1 * q2
                             continue
                         }
+                        // The lines of the plane that lie inside the input (the others are padding).
+                        let lines = ConvGeometry.inside(first: p1 - padBegin[1], step: stride[1], extent: w1, count: q1)
                         for i0 in 0..<q0 {
-                            for i1 in 0..<q1 {
-                                defer { row += q2 }
-                                let r0 = i0 * stride[0] + p0 - padBegin[0], r1 = i1 * stride[1] + p1 - padBegin[1]
-                                guard r0 >= 0, r0 < inExtent[0], r1 >= 0, r1 < w1 else {
-                                    row.update(repeating: 0, count: q2)
-                                    continue
-                                }
-                                copyLine(channel + (r0 * w1 + r1) * w2, phase: p2, into: row, count: q2)
+                            let plane = row
+                            row += q1 * q2
+                            let r0 = i0 * stride[0] + p0 - padBegin[0]
+                            guard r0 >= 0, r0 < inExtent[0], !lines.isEmpty else {
+                                plane.update(repeating: 0, count: q1 * q2)
+                                continue
                             }
+                            plane.update(repeating: 0, count: lines.lowerBound * q2)
+                            let r1 = lines.lowerBound * stride[1] + p1 - padBegin[1]
+                            copyLines(channel + (r0 * w1 + r1) * w2, count: lines.count, apart: stride[1] * w2, phase: p2,
+                                      into: plane + lines.lowerBound * q2, width: q2)
+                            (plane + lines.upperBound * q2).update(repeating: 0, count: (q1 - lines.upperBound) * q2)
                         }
                     }
                 }
@@ -223,24 +228,30 @@ struct ConvGeometry {
         }
     }
 
-    /// Positions `stride[2] · j + phase − padBegin[2]` of one input line for `j < count`, zero outside it.
-    private func copyLine(_ line: UnsafePointer<Float>, phase: Int, into out: UnsafeMutablePointer<Float>, count: Int) {
-        let s = stride[2], first = phase - padBegin[2], w = inExtent[2]
-        // The j whose position lies inside the line: [lo, hi).
-        let lo = first >= 0 ? 0 : min(count, (-first + s - 1) / s)
-        let hi = first >= w ? lo : max(lo, min(count, (w - 1 - first) / s + 1))
-        if lo > 0 { out.update(repeating: 0, count: lo) }
-        if s == 1 {
-            (out + lo).update(from: line + first + lo, count: hi - lo)
-        } else if hi > lo {
-            if KernelSet.avx2 {
-                rnnrt_copy_every_avx2(line + first + lo * s, s, hi - lo, out + lo)
-            } else {
-                var p = first + lo * s
-                for j in lo..<hi { out[j] = line[p]; p += s }
-            }
+    /// The `j < count` whose position `first + step · j` lies in `0..<extent`.
+    static func inside(first: Int, step: Int, extent: Int, count: Int) -> Range<Int> {
+        let lo = first >= 0 ? 0 : min(count, (-first + step - 1) / step)
+        let hi = first >= extent ? lo : max(lo, min(count, (extent - 1 - first) / step + 1))
+        return lo..<hi
+    }
+
+    /// `count` input lines (`apart` floats apart from `line`), each as `width` values into `out`: positions
+    /// `stride[2] · j + phase − padBegin[2]` for `j < width`, zero outside the line.
+    private func copyLines(_ line: UnsafePointer<Float>, count: Int, apart: Int, phase: Int,
+                           into out: UnsafeMutablePointer<Float>, width: Int) {
+        let s = stride[2], first = phase - padBegin[2]
+        let inside = ConvGeometry.inside(first: first, step: s, extent: inExtent[2], count: width)
+        let start = inside.isEmpty ? line : line + first + inside.lowerBound * s
+        if KernelSet.avx2 {
+            rnnrt_copy_every_lines_avx2(start, apart, s, count, inside.lowerBound, inside.count, width, out)
+            return
         }
-        if hi < count { (out + hi).update(repeating: 0, count: count - hi) }
+        for l in 0..<count {
+            let row = out + l * width, source = start + l * apart
+            row.update(repeating: 0, count: inside.lowerBound)
+            for j in 0..<inside.count { row[inside.lowerBound + j] = source[j * s] }
+            (row + inside.upperBound).update(repeating: 0, count: width - inside.upperBound)
+        }
     }
 }
 
