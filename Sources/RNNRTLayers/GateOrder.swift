@@ -22,6 +22,12 @@ extension RecurrentKind {
 }
 
 /// The row blocks of `m` (each `blockSize` values) taken in the order `blocks`.
+@inlinable
 package func reorderedBlocks<T>(_ m: ArraySlice<T>, _ blocks: [Int], blockSize: Int) -> [T] {
-    blocks.flatMap { k in m[(m.startIndex + k * blockSize)..<(m.startIndex + (k + 1) * blockSize)] }
+    // Inlinable, and one copy per block into an array made at its size: called from other modules on megabytes of
+    // weights, the generic flatMap ran unspecialized, element by element.
+    var out: [T] = []
+    out.reserveCapacity(blocks.count * blockSize)
+    for k in blocks { out.append(contentsOf: m[(m.startIndex + k * blockSize)..<(m.startIndex + (k + 1) * blockSize)]) }
+    return out
 }
