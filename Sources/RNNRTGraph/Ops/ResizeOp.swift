@@ -167,16 +167,9 @@ struct ResizeOp: GraphOperator {
         let outer = t.shape[..<axis].reduce(1, *), inner = t.shape[(axis + 1)...].reduce(1, *)
         try checkSource(inSize, maps, outer * inner, axis)
         let rows = maps.map { nearest($0, inSize: inSize, scale: scale) }
-        var picks = [Int](repeating: 0, count: outer * maps.count * inner)
-        var p = 0
-        for o in 0..<outer {
-            for r in rows {
-                for i in 0..<inner { picks[p] = (o * inSize + r) * inner + i; p += 1 }
-            }
-        }
         var shape = t.shape
         shape[axis] = maps.count
-        return GraphTensor(shape: shape, elements: t.elements.picking(picks))
+        return GraphTensor(shape: shape, elements: t.elements.gatheringBlocks(rows, outer: outer, extent: inSize, inner: inner))
     }
 
     /// Linear resizing along `axis`: each output index a blend of the two input indices around its coordinate
