@@ -419,19 +419,14 @@ enum ShapeOps {
                 throw RNNRTError(.invalidArgument, "Tile repeats \(repeats) must have one non-negative entry per axis of \(x.shape.shapeDescription)")
             }
             let shape = try zip(x.shape, repeats).map { try ElementCount.product($0, $1, "Tile of \(x.shape.shapeDescription) by \(repeats)") }
-            // The index of each output element, then the output.
-            let n = try Check.elementCount(shape, "Tile output", elementSize: MemoryLayout<Int>.size + x.elements.elementSize)
-            let src = x.shape.strides, dst = shape.strides
-            let picks = (0..<n).map { flat -> Int in
-                var rest = flat, offset = 0
-                for axis in 0..<shape.count {
-                    let i = rest / dst[axis]
-                    rest %= dst[axis]
-                    offset += (i % x.shape[axis]) * src[axis]
-                }
-                return offset
-            }
-            return [GraphTensor(shape: shape, elements: x.elements.picking(picks))]
+            _ = try Check.elementCount(shape, "Tile output", elementSize: x.elements.elementSize)
+            // Along axis k, output position r · extent + s (r < repeats, s < extent) reads x's position s: the output
+            // is the view [repeats 0, extent 0, repeats 1, extent 1, ...] whose repeat axes have stride 0, copied out
+            // run by run, without an index per element.
+            let strides = x.shape.strides
+            let viewShape = x.shape.indices.flatMap { [repeats[$0], x.shape[$0]] }
+            let viewStrides = x.shape.indices.flatMap { [0, strides[$0]] }
+            return [GraphTensor(shape: shape, elements: x.elements.view(shape: viewShape, strides: viewStrides, offset: 0))]
         }
     }
 
