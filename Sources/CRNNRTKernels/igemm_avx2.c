@@ -48,6 +48,47 @@ void rnnrt_pack_pair_bytes_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int 
 #undef UNSIGNED
 }
 
+size_t rnnrt_quads_packed_count(ptrdiff_t k, ptrdiff_t n) {
+    return (size_t)((n + 15) / 16) * (size_t)((k + 3) / 4) * 64;
+}
+
+// The full slivers (of 16 columns) of rnnrt_pack_quads_8bit for the two offsets its callers use (B − 128 for uint8,
+// B for int8); returns how many (0 for another offset: the rest are packed value by value).
+static ptrdiff_t pack_quads_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                         int8_t *out);
+
+void rnnrt_pack_quads_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out,
+                           int32_t *column_sums) {
+    ptrdiff_t quads = (k + 3) / 4, full = pack_quads_full_slivers(k, n, b, is_signed, offset, out);
+    for (ptrdiff_t j = 0; j < n; j++) column_sums[j] = 0;
+    for (ptrdiff_t p = 0; p < k; p++)
+        for (ptrdiff_t j = 0; j < n; j++)
+            column_sums[j] += (is_signed ? (int32_t)(int8_t)b[p * n + j] : (int32_t)b[p * n + j]) - offset;
+    for (ptrdiff_t q = 0; q < quads; q++)
+        for (ptrdiff_t s = full; s * 16 < n; s++) {
+            int8_t *dst = out + ((size_t)s * (size_t)quads + (size_t)q) * 64;
+            for (ptrdiff_t j = 0; j < 16; j++)
+                for (ptrdiff_t t = 0; t < 4; t++) {
+                    ptrdiff_t col = s * 16 + j, row = 4 * q + t;
+                    int32_t v = col < n && row < k
+                        ? (is_signed ? (int32_t)(int8_t)b[row * n + col] : (int32_t)b[row * n + col]) - offset : 0;
+                    dst[4 * j + t] = (int8_t)v;
+                }
+        }
+}
+
+void rnnrt_add_zero_point_terms(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ldc, const uint8_t *a, ptrdiff_t lda,
+                                ptrdiff_t k, int32_t a_zero, const int32_t *column_sums, const int32_t *column) {
+    for (ptrdiff_t i = 0; i < m; i++) {
+        uint32_t sum = 0;  // unsigned: every term wraps as the product's sums do
+        for (ptrdiff_t p = 0; p < k; p++) sum += a[i * lda + p];
+        uint32_t shifted = sum - (uint32_t)k * (uint32_t)a_zero;
+        uint32_t *row = (uint32_t *)(c + i * ldc);
+        for (ptrdiff_t j = 0; j < n; j++)
+            row[j] += (uint32_t)column[j] * shifted - (uint32_t)a_zero * (uint32_t)column_sums[j];
+    }
+}
+
 void rnnrt_pack_pairs(ptrdiff_t k, ptrdiff_t n, const int16_t *b, ptrdiff_t ldb, int16_t *out) {
 #define VALUE(r, j) b[(r) * ldb + (j)]
     PACK_PAIRS(int16_t, VALUE, 0)
@@ -211,6 +252,93 @@ DEFINE_IGEMM(igemm_pair_bytes_vnni_slivers, static, VNNI, int8_t, LOAD_BYTES, MA
 DEFINE_IGEMM_WIDE(rnnrt_igemm_pairs_vnni, int16_t, LOAD_PAIRS, igemm_pairs_vnni_slivers)
 DEFINE_IGEMM_WIDE(rnnrt_igemm_pair_bytes_vnni, int8_t, LOAD_BYTES, igemm_pair_bytes_vnni_slivers)
 
+// ROWS rows of uint8 A (rows lda apart, `quads` groups of 4 values each) times one sliver of B packed by
+// rnnrt_pack_quads_8bit: 16 int32 sums per row (vpdpbusd: four u8 × s8 products added into each lane), stored to c
+// for the first `cols` columns. One or two rows keep 4 or 2 interleaved sets of sums, added at the end.
+VNNI static inline void quads_tile(const int ROWS, ptrdiff_t quads, const uint8_t *a, ptrdiff_t lda, const int8_t *sliver,
+                                   int32_t *c, ptrdiff_t ldc, ptrdiff_t cols) {
+    const int SETS = ROWS == 1 ? 4 : ROWS == 2 ? 2 : 1;
+    __m256i acc[4][2];
+    for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    ptrdiff_t q = 0;
+    for (; q + SETS <= quads; q += SETS)
+        for (int set = 0; set < SETS; set++) {
+            __m256i b0 = _mm256_loadu_si256((const __m256i *)(sliver + (q + set) * 64));
+            __m256i b1 = _mm256_loadu_si256((const __m256i *)(sliver + (q + set) * 64 + 32));
+            for (int r = 0; r < ROWS; r++) {
+                int32_t quad;
+                memcpy(&quad, a + r * lda + 4 * (q + set), sizeof quad);
+                __m256i v = _mm256_set1_epi32(quad);
+                acc[set * ROWS + r][0] = _mm256_dpbusd_epi32(acc[set * ROWS + r][0], v, b0);
+                acc[set * ROWS + r][1] = _mm256_dpbusd_epi32(acc[set * ROWS + r][1], v, b1);
+            }
+        }
+    for (; q < quads; q++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(sliver + q * 64));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(sliver + q * 64 + 32));
+        for (int r = 0; r < ROWS; r++) {
+            int32_t quad;
+            memcpy(&quad, a + r * lda + 4 * q, sizeof quad);
+            __m256i v = _mm256_set1_epi32(quad);
+            acc[r][0] = _mm256_dpbusd_epi32(acc[r][0], v, b0);
+            acc[r][1] = _mm256_dpbusd_epi32(acc[r][1], v, b1);
+        }
+    }
+    for (int set = 1; set < SETS; set++)
+        for (int r = 0; r < ROWS; r++) {
+            acc[r][0] = _mm256_add_epi32(acc[r][0], acc[set * ROWS + r][0]);
+            acc[r][1] = _mm256_add_epi32(acc[r][1], acc[set * ROWS + r][1]);
+        }
+    for (int r = 0; r < ROWS; r++) {
+        if (cols == 16) {
+            _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
+            _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
+            continue;
+        }
+        int32_t row[16];
+        _mm256_storeu_si256((__m256i *)row, acc[r][0]);
+        _mm256_storeu_si256((__m256i *)(row + 8), acc[r][1]);
+        memcpy(c + r * ldc, row, (size_t)cols * sizeof(int32_t));
+    }
+}
+
+VNNI void rnnrt_igemm_quads_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
+                                 const int8_t *packed, int32_t *c, ptrdiff_t ldc) {
+    ptrdiff_t quads = (k + 3) / 4;
+    for (ptrdiff_t s = 0; s * 16 < n; s++) {
+        ptrdiff_t cols = n - s * 16 < 16 ? n - s * 16 : 16;
+        const int8_t *sliver = packed + (size_t)s * (size_t)quads * 64;
+        int32_t *cs = c + s * 16;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= m; i += 4) quads_tile(4, quads, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
+        if (i + 2 <= m) { quads_tile(2, quads, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols); i += 2; }
+        if (i < m) quads_tile(1, quads, a + i * lda, lda, sliver, cs + i * ldc, ldc, cols);
+    }
+}
+
+AVX2 static ptrdiff_t pack_quads_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                              int8_t *out) {
+    if (is_signed ? offset != 0 : offset != 128) return 0;
+    // B − 128 for uint8 is its bits with the top one flipped, read as int8; int8 B is itself.
+    __m128i flip = _mm_set1_epi8(is_signed ? 0 : (char)0x80), zero = _mm_setzero_si128();
+    ptrdiff_t quads = (k + 3) / 4, full = n / 16;
+    for (ptrdiff_t q = 0; q < quads; q++)
+        for (ptrdiff_t s = 0; s < full; s++) {
+            __m128i r[4];
+            for (int t = 0; t < 4; t++)
+                r[t] = 4 * q + t < k
+                    ? _mm_xor_si128(_mm_loadu_si128((const __m128i *)(b + (4 * q + t) * n + s * 16)), flip) : zero;
+            __m128i a = _mm_unpacklo_epi8(r[0], r[1]), bb = _mm_unpackhi_epi8(r[0], r[1]);
+            __m128i c = _mm_unpacklo_epi8(r[2], r[3]), d = _mm_unpackhi_epi8(r[2], r[3]);
+            int8_t *dst = out + ((size_t)s * (size_t)quads + (size_t)q) * 64;
+            _mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(a, c));
+            _mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(a, c));
+            _mm_storeu_si128((__m128i *)(dst + 32), _mm_unpacklo_epi16(bb, d));
+            _mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(bb, d));
+        }
+    return full;
+}
+
 // One row's 16 values of a sliver as int16, minus `shift`.
 AVX2 static inline __m256i sliver_row(const uint8_t *row, int is_signed, __m256i shift) {
     __m128i bytes = _mm_loadu_si128((const __m128i *)row);
@@ -247,7 +375,14 @@ static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t 
     (void)k, (void)n, (void)b, (void)is_signed, (void)offset, (void)out;
     return 0;
 }
+static ptrdiff_t pack_quads_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
+                                         int8_t *out) {
+    (void)k, (void)n, (void)b, (void)is_signed, (void)offset, (void)out;
+    return 0;
+}
 int rnnrt_has_avx512_vnni(void) { return 0; }
+void rnnrt_igemm_quads_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
+                            const int8_t *packed, int32_t *c, ptrdiff_t ldc) {}
 void rnnrt_igemm_pairs_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                             const int16_t *packed, int32_t *c, ptrdiff_t ldc) {}
 void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,

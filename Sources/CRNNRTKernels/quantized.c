@@ -100,6 +100,14 @@ void rnnrt_float_rows_to_int16(const float *a, ptrdiff_t rows, ptrdiff_t k, ptrd
     }
 }
 
+void rnnrt_float_rows_to_uint8(const float *a, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t lda, int32_t offset, uint8_t *out,
+                               ptrdiff_t ldo) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        for (ptrdiff_t j = 0; j < k; j++) out[r * ldo + j] = (uint8_t)((int32_t)a[r * lda + j] + offset);
+        for (ptrdiff_t j = k; j < ldo; j++) out[r * ldo + j] = 0;
+    }
+}
+
 int rnnrt_shifted_to_int16(const int64_t *x, ptrdiff_t n, int64_t low, int64_t high, int64_t zero, int16_t *out) {
     int inside = 1;
     for (ptrdiff_t i = 0; i < n; i++) {

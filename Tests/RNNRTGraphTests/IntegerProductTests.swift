@@ -6,19 +6,27 @@ import CRNNRTKernels
 
 /// `IntegerWeights`: every form gives the exact int32 product `(A − aZero) · (B − bZero)`, extremes included.
 @Suite struct IntegerProductTests {
-    /// B of both 8-bit types with zero points per column (0, the type's ends, 128 and others), A rows of magnitude up to
-    /// 255, odd and even inner sizes, column counts off the kernels' 16 and full slivers of 16: the form this CPU runs
-    /// (bytes with AVX2, float blocks with `RNNRT_PORTABLE_KERNELS=1`) against a product in Int64.
-    @Test(arguments: [(DType.uint8, 1, 7, 5), (.uint8, 3, 8, 17), (.int8, 2, 33, 16), (.int8, 5, 64, 40), (.uint8, 4, 1, 3)])
-    func everyFormIsExact(_ type: DType, m: Int, k: Int, n: Int) throws {
+    /// B of both 8-bit types with zero points per column (0, the type's ends, 128 and others), A of both 8-bit types
+    /// minus a zero point (values of magnitude up to 255, the type's ends included), odd and even inner sizes (and
+    /// sizes off the groups of four), column counts off the kernels' 16 and full slivers of 16: the form this CPU runs
+    /// (int8 groups of four with AVX-512 VNNI, bytes with AVX2 or `RNNRT_NO_AVX512=1`, float blocks with
+    /// `RNNRT_PORTABLE_KERNELS=1`) against a product in Int64.
+    @Test(arguments: [(DType.uint8, DType.uint8, 1, 7, 5), (.uint8, .int8, 3, 8, 17), (.int8, .uint8, 2, 33, 16),
+                      (.int8, .int8, 5, 64, 40), (.uint8, .uint8, 4, 1, 3), (.int8, .uint8, 7, 6, 33)])
+    func everyFormIsExact(_ type: DType, aType: DType, m: Int, k: Int, n: Int) throws {
         var rng = SeededGenerator(seed: UInt64(m * 1000 + k * 10 + n))
-        let range = type == .uint8 ? Int64(0)...255 : -128...127
-        let ends = [range.lowerBound, range.upperBound]
-        let b = (0..<(k * n)).map { i in i % 5 == 0 ? ends[i % 2] : Int64.random(in: range, using: &rng) }
+        func range(_ t: DType) -> ClosedRange<Int64> { t == .uint8 ? 0...255 : -128...127 }
+        let ends = [range(type).lowerBound, range(type).upperBound]
+        let b = (0..<(k * n)).map { i in i % 5 == 0 ? ends[i % 2] : Int64.random(in: range(type), using: &rng) }
         let zeros = (0..<n).map { j -> Int32 in
-            [Int32(range.lowerBound), Int32(range.upperBound), 0, 128, Int32(Int64.random(in: range, using: &rng))][j % 5]
+            [Int32(ends[0]), Int32(ends[1]), 0, 128, Int32(Int64.random(in: range(type), using: &rng))][j % 5]
         }.map { type == .int8 ? max(-128, min(127, $0)) : $0 }
-        let a = (0..<(m * k)).map { i in i % 3 == 0 ? Float([255, -255][i % 2]) : Float(Int.random(in: -255...255, using: &rng)) }
+        // A's values minus its zero point, the zero point at one end of A's type so that both signs reach 255.
+        let aRange = range(aType), aZero = Int32(m % 2 == 0 ? aRange.lowerBound : aRange.upperBound)
+        let a = (0..<(m * k)).map { i -> Float in
+            let v = i % 3 == 0 ? [aRange.lowerBound, aRange.upperBound][i % 2] : Int64.random(in: aRange, using: &rng)
+            return Float(Int32(v) - aZero)
+        }
         var expected = [Int32](repeating: 0, count: m * n)
         for i in 0..<m {
             for j in 0..<n {
@@ -27,13 +35,14 @@ import CRNNRTKernels
                 expected[i * n + j] = Int32(truncatingIfNeeded: sum)
             }
         }
-        do {
-            let bytes = try EightBitTensor(GraphTensor(shape: [k, n], ints: b, type: type), "B", "test")
-            let weights = try IntegerWeights(bytes, zeroPoints: zeros, "test")
-            var acc = [Int32](repeating: -1, count: m * n)
-            a.withUnsafeBufferPointer { ap in acc.withUnsafeMutableBufferPointer { weights.multiply(m: m, a: ap.baseAddress!, lda: k, into: $0.baseAddress!) } }
-            #expect(acc == expected)
+        let bytes = try EightBitTensor(GraphTensor(shape: [k, n], ints: b, type: type), "B", "test")
+        let weights = try IntegerWeights(bytes, zeroPoints: zeros, "test")
+        var acc = [Int32](repeating: -1, count: m * n)
+        let offset = aType == .int8 ? aZero + 128 : aZero
+        a.withUnsafeBufferPointer { ap in
+            acc.withUnsafeMutableBufferPointer { weights.multiply(m: m, a: ap.baseAddress!, lda: k, aOffset: offset, into: $0.baseAddress!) }
         }
+        #expect(acc == expected)
     }
 }
 

@@ -301,6 +301,28 @@ void rnnrt_igemm_pair_bytes_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const in
 /// packed as rnnrt_pack_pair_bytes packs; rnnrt_pairs_packed_count(k, n) bytes.
 void rnnrt_pack_pair_bytes_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out);
 
+/// out[r·ldo + j] = a[r·lda + j] + offset as uint8 for r < rows, j < k, and 0 for k ≤ j < ldo: integer-valued floats
+/// that the offset brings into 0…255 as uint8 rows padded for rnnrt_igemm_quads_vnni.
+void rnnrt_float_rows_to_uint8(const float *a, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t lda, int32_t offset, uint8_t *out,
+                               ptrdiff_t ldo);
+
+/// B [k × n] of 8-bit values (bytes, int8 when is_signed, else uint8) minus `offset` (each difference must fit int8)
+/// packed for rnnrt_igemm_quads_vnni: slivers of 16 columns, each ⌈k/4⌉ groups of four rows side by side per column
+/// (zeros past k and n), rnnrt_quads_packed_count(k, n) bytes; and each column's sum of B − offset.
+size_t rnnrt_quads_packed_count(ptrdiff_t k, ptrdiff_t n);
+void rnnrt_pack_quads_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out,
+                           int32_t *column_sums);
+
+/// C[m×n] (int32, rows ldc apart) = A[m×k] · B′ exactly, wrapping, on AVX-512 VNNI's vpdpbusd: A uint8 (rows lda
+/// apart, lda a multiple of 4, zeros from k to the next multiple of 4), B′ packed by rnnrt_pack_quads_8bit.
+void rnnrt_igemm_quads_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
+                            const int8_t *packed, int32_t *c, ptrdiff_t ldc);
+
+/// C[i][j] += column[j] · (Σ_p a[i][p] − k · a_zero) − a_zero · column_sums[j], wrapping: with C = A · B′ (A uint8,
+/// B′ = B − offset) and column[j] = offset − bZero[j], C becomes (A − a_zero) · (B − bZero) exactly.
+void rnnrt_add_zero_point_terms(int32_t *c, ptrdiff_t m, ptrdiff_t n, ptrdiff_t ldc, const uint8_t *a, ptrdiff_t lda,
+                                ptrdiff_t k, int32_t a_zero, const int32_t *column_sums, const int32_t *column);
+
 /// rnnrt_igemm_pairs_avx2 with B packed as bytes by rnnrt_pack_pair_bytes.
 void rnnrt_igemm_pair_bytes_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const int16_t *a, ptrdiff_t lda,
                                  const int8_t *packed, int32_t *c, ptrdiff_t ldc);

@@ -75,7 +75,8 @@ enum IntegerMatMul {
         guard count > 0, k > 0 else { return (shape, [Int32](repeating: 0, count: count), n) }
         let acc = try operand.withShiftedFloats(shift: aZero, "A", label) { a in
             outputArray(count) { (c: UnsafeMutableBufferPointer<Int32>) in
-                prepared.multiply(m: rows, a: a.baseAddress!, lda: k, into: c.baseAddress!)
+                prepared.multiply(m: rows, a: a.baseAddress!, lda: k, aOffset: operand.integerType == .int8 ? aZero + 128 : aZero,
+                                  into: c.baseAddress!)
             }
         }
         return (shape, acc, n)

@@ -4,8 +4,12 @@ import RNNRTKernels
 
 /// A constant 8-bit right operand `B [k × n]` with its zero points subtracted, bound once for exact int32 products
 /// `(A − aZero) · (B − bZero)`. Every value of `A − aZero` and `B − bZero` is an integer of magnitude at most 255 (an
-/// 8-bit value minus a zero point of its type). Two forms:
+/// 8-bit value minus a zero point of its type). Three forms:
 ///
+/// - with AVX-512 VNNI, B − offset (as below) in groups of four rows for `vpdpbusd`, which multiplies A as uint8 (its
+///   values plus their offset) by the int8 values four at a time into int32; the zero points come back as
+///   `(offset − bZero[column]) · rowsum(A − aZero) − aZero' · colsum(B − offset)` (`rnnrt_add_zero_point_terms`, with
+///   aZero' the offset that made A uint8);
 /// - with the AVX2 kernels, B as bytes packed in pairs of rows (`rnnrt_pack_pair_bytes_8bit`) for
 ///   `IntegerKernels.pairBytes`, which widens them to int16 as it reads them and sums in int32. The bytes hold
 ///   `B − offset`, with offset 128 for uint8 and 0 for int8 so that every value fits int8, and the product gains the
@@ -20,6 +24,9 @@ struct IntegerWeights: Sendable {
     let k: Int
     let n: Int
     private enum Form: Sendable {
+        /// B − offset as int8 in groups of four rows (`rnnrt_pack_quads_8bit`), each column's sum of B − offset, and
+        /// `offset − bZero` per column.
+        case quads([Int8], columnSums: [Int32], column: [Int32])
         /// B − offset as bytes, and `offset − bZero` per column when any is not 0.
         case pairBytes([Int8], correction: [Int32]?)
         /// Rows of B per block, and per block `Bᵀ` of its rows as a product's right operand.
@@ -53,6 +60,20 @@ struct IntegerWeights: Sendable {
         self.k = k
         self.n = n
         let packedCount = Int(rnnrt_pairs_packed_count(k, n)), signed: Int32 = b.isSigned ? 1 : 0
+        if KernelSet.avx512vnni {
+            let offset: Int32 = b.isSigned ? 0 : 128, count = Int(rnnrt_quads_packed_count(k, n))
+            var sums = [Int32](repeating: 0, count: n)
+            let packed = [Int8](unsafeUninitializedCapacity: count) { out, initialized in
+                b.bytes.withUnsafeBufferPointer { src in
+                    sums.withUnsafeMutableBufferPointer {
+                        rnnrt_pack_quads_8bit(k, n, src.baseAddress.map { $0 + start }, signed, offset, out.baseAddress, $0.baseAddress)
+                    }
+                }
+                initialized = count
+            }
+            form = .quads(packed, columnSums: sums, column: zeroPoints.map { offset - $0 })
+            return
+        }
         if KernelSet.avx2 {
             let offset: Int32 = b.isSigned ? 0 : 128
             let packed = [Int8](unsafeUninitializedCapacity: packedCount) { out, initialized in
@@ -72,11 +93,20 @@ struct IntegerWeights: Sendable {
         })
     }
 
-    /// The int32 product `acc [m × n] = A [m × k] · B` (A's rows `lda` apart, each value an integer of magnitude ≤ 255).
-    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into acc: UnsafeMutablePointer<Int32>) {
+    /// The int32 product `acc [m × n] = A [m × k] · B`: A's rows `lda` apart, each value an 8-bit value minus its zero
+    /// point, so that adding `aOffset` (the zero point for uint8 A, the zero point plus 128 for int8 A) brings it into
+    /// 0…255.
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, aOffset: Int32, into acc: UnsafeMutablePointer<Int32>) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else { return acc.update(repeating: 0, count: m * n) }
         switch form {
+        case .quads(let packed, let columnSums, let column):
+            let width = (k + 3) / 4 * 4
+            let a8 = UnsafeMutablePointer<UInt8>.allocate(capacity: m * width)
+            defer { a8.deallocate() }
+            rnnrt_float_rows_to_uint8(a, m, k, lda, aOffset, a8, width)
+            packed.withUnsafeBufferPointer { rnnrt_igemm_quads_vnni(m, n, k, a8, width, $0.baseAddress!, acc, n) }
+            rnnrt_add_zero_point_terms(acc, m, n, n, a8, width, k, aOffset, columnSums, column)
         case .pairBytes(let packed, let correction):
             let width = pairedWidth
             let a16 = UnsafeMutablePointer<Int16>.allocate(capacity: m * width)
@@ -95,7 +125,7 @@ struct IntegerWeights: Sendable {
     }
 
     /// `Float(acc)` of the int32 product `acc = A · B` into `c [m × n]`: what scaling the accumulators starts from.
-    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, into c: UnsafeMutablePointer<Float>) {
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, aOffset: Int32, into c: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         if case .floatBlocks(_, let blocks) = form, blocks.count == 1 {
             // One block: its float sums are the accumulators, exactly.
@@ -104,7 +134,7 @@ struct IntegerWeights: Sendable {
         }
         let acc = UnsafeMutablePointer<Int32>.allocate(capacity: m * n)
         defer { acc.deallocate() }
-        multiply(m: m, a: a, lda: lda, into: acc)
+        multiply(m: m, a: a, lda: lda, aOffset: aOffset, into: acc)
         rnnrt_int32_to_float(acc, c, m * n)
     }
 }

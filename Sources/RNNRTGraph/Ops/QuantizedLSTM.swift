@@ -126,10 +126,10 @@ struct QuantizedLSTMOp: GraphOperator {
         var hFinal = [Float](repeating: 0, count: directions * batch * h), cFinal = hFinal
         try withTemporaryFloats(x.count + steps * batch * 4 * h) { scratch in
             let quantizedX = scratch.baseAddress!, gates = quantizedX + x.count
-            let xScale = x.withUnsafeBufferPointer { Quantization.quantizeDynamically($0, shiftedInto: quantizedX).scale }
+            let xQuantization = x.withUnsafeBufferPointer { Quantization.quantizeDynamically($0, shiftedInto: quantizedX) }
             for d in 0..<directions {
                 let (w, r) = (all[d].w, all[d].r)
-                project(quantizedX, scale: xScale, w, rows: steps * batch, into: gates)
+                project(quantizedX, xQuantization, w, rows: steps * batch, into: gates)
                 var cell = Cell(h: h, batch: batch, bias: bias.map { directionBias($0, d: d, h: h) },
                                 peepholes: peepholes.map { Array($0[(d * 3 * h)..<((d + 1) * 3 * h)]) }, clip: clip)
                 cell.hidden = Array(h0[(d * batch * h)..<((d + 1) * batch * h)])
@@ -153,9 +153,10 @@ struct QuantizedLSTMOp: GraphOperator {
     }
 
     /// `X · W` for every step and row (X quantized and shifted), scaled by `x_scale · w_scale`: `[rows × 4H]`.
-    private func project(_ x: UnsafePointer<Float>, scale: Float, _ w: QuantizedWeights, rows: Int, into gates: UnsafeMutablePointer<Float>) {
-        let n = w.product.n
-        w.product.multiply(m: rows, a: x, lda: w.product.k, into: gates)
+    private func project(_ x: UnsafePointer<Float>, _ quantization: (scale: Float, zeroPoint: Int32), _ w: QuantizedWeights,
+                         rows: Int, into gates: UnsafeMutablePointer<Float>) {
+        let n = w.product.n, scale = quantization.scale
+        w.product.multiply(m: rows, a: x, lda: w.product.k, aOffset: quantization.zeroPoint, into: gates)
         w.scales.withUnsafeBufferPointer { s in
             for row in 0..<rows { for j in 0..<n { gates[row * n + j] *= scale * s[j] } }
         }
@@ -216,12 +217,12 @@ private struct Cell {
     /// One step: the hidden state quantized over its range, times R, scaled and added to the step's input gates.
     mutating func step(inputGates: UnsafePointer<Float>, recurrent r: QuantizedLSTMOp.QuantizedWeights) throws {
         let n = 4 * h
-        let scale = hidden.withUnsafeBufferPointer { hp in
-            quantized.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(hp, shiftedInto: $0.baseAddress!).scale }
+        let (scale, zeroPoint) = hidden.withUnsafeBufferPointer { hp in
+            quantized.withUnsafeMutableBufferPointer { Quantization.quantizeDynamically(hp, shiftedInto: $0.baseAddress!) }
         }
         quantized.withUnsafeBufferPointer { q in
             gates.withUnsafeMutableBufferPointer { g in
-                r.product.multiply(m: batch, a: q.baseAddress!, lda: h, into: g.baseAddress!)
+                r.product.multiply(m: batch, a: q.baseAddress!, lda: h, aOffset: zeroPoint, into: g.baseAddress!)
                 r.scales.withUnsafeBufferPointer { s in
                     for row in 0..<batch {
                         for j in 0..<n { g[row * n + j] = inputGates[row * n + j] + g[row * n + j] * (scale * s[j]) }
