@@ -10,8 +10,9 @@ package enum KernelSet {
         return rnnrt_has_avx2_fma() != 0
     }()
 
-    /// True when the integer products run on AVX-512 VNNI (vpdpwssd on 256-bit registers) instead of AVX2's
-    /// vpmaddwd and vpaddd: the AVX2 kernels are used and the CPU has AVX-512 VNNI and VL.
+    /// True when the integer products run on AVX-512 VNNI on 256-bit registers (vpdpbusd on uint8 × int8, vpdpwssd
+    /// on int16 pairs) instead of AVX2's vpmaddwd and vpaddd: the AVX2 kernels are used and the CPU has AVX-512 VNNI
+    /// and VL.
     /// `RNNRT_NO_AVX512=1` keeps AVX2's.
     package static let avx512vnni: Bool = {
         if let forced = getenv("RNNRT_NO_AVX512"), String(cString: forced) == "1" { return false }
