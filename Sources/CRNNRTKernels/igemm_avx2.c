@@ -29,6 +29,11 @@ size_t rnnrt_pairs_packed_count(ptrdiff_t k, ptrdiff_t n) {
         }                                                                                                           \
     }
 
+// Value i of 8-bit B held as bytes: int8 when is_signed, else uint8.
+static inline int32_t byte_value(const uint8_t *b, ptrdiff_t i, int is_signed) {
+    return is_signed ? (int32_t)(int8_t)b[i] : (int32_t)b[i];
+}
+
 // The full slivers (of 16 columns) of 8-bit B packed by rnnrt_pack_pair_bytes_8bit; returns how many (the rest are
 // packed value by value).
 static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset,
@@ -36,16 +41,9 @@ static ptrdiff_t pack_8bit_full_slivers(ptrdiff_t k, ptrdiff_t n, const uint8_t 
 
 void rnnrt_pack_pair_bytes_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_signed, int32_t offset, int8_t *out) {
     ptrdiff_t full = pack_8bit_full_slivers(k, n, b, is_signed, offset, out);
-    const int8_t *s8 = (const int8_t *)b;
-#define SIGNED(r, j) ((int32_t)s8[(r) * n + (j)] - offset)
-#define UNSIGNED(r, j) ((int32_t)b[(r) * n + (j)] - offset)
-    if (is_signed) {
-        PACK_PAIRS(int8_t, SIGNED, full)
-    } else {
-        PACK_PAIRS(int8_t, UNSIGNED, full)
-    }
-#undef SIGNED
-#undef UNSIGNED
+#define SHIFTED(r, j) (byte_value(b, (r) * n + (j), is_signed) - offset)
+    PACK_PAIRS(int8_t, SHIFTED, full)
+#undef SHIFTED
 }
 
 size_t rnnrt_quads_packed_count(ptrdiff_t k, ptrdiff_t n) {
@@ -63,16 +61,14 @@ void rnnrt_pack_quads_8bit(ptrdiff_t k, ptrdiff_t n, const uint8_t *b, int is_si
     for (ptrdiff_t j = 0; j < n; j++) column_sums[j] = 0;
     for (ptrdiff_t p = 0; p < k; p++)
         for (ptrdiff_t j = 0; j < n; j++)
-            column_sums[j] += (is_signed ? (int32_t)(int8_t)b[p * n + j] : (int32_t)b[p * n + j]) - offset;
+            column_sums[j] += byte_value(b, p * n + j, is_signed) - offset;
     for (ptrdiff_t q = 0; q < quads; q++)
         for (ptrdiff_t s = full; s * 16 < n; s++) {
             int8_t *dst = out + ((size_t)s * (size_t)quads + (size_t)q) * 64;
             for (ptrdiff_t j = 0; j < 16; j++)
                 for (ptrdiff_t t = 0; t < 4; t++) {
                     ptrdiff_t col = s * 16 + j, row = 4 * q + t;
-                    int32_t v = col < n && row < k
-                        ? (is_signed ? (int32_t)(int8_t)b[row * n + col] : (int32_t)b[row * n + col]) - offset : 0;
-                    dst[4 * j + t] = (int8_t)v;
+                    dst[4 * j + t] = (int8_t)(col < n && row < k ? byte_value(b, row * n + col, is_signed) - offset : 0);
                 }
         }
 }
@@ -289,17 +285,7 @@ VNNI static inline void quads_tile(const int ROWS, ptrdiff_t quads, const uint8_
             acc[r][0] = _mm256_add_epi32(acc[r][0], acc[set * ROWS + r][0]);
             acc[r][1] = _mm256_add_epi32(acc[r][1], acc[set * ROWS + r][1]);
         }
-    for (int r = 0; r < ROWS; r++) {
-        if (cols == 16) {
-            _mm256_storeu_si256((__m256i *)(c + r * ldc), acc[r][0]);
-            _mm256_storeu_si256((__m256i *)(c + r * ldc + 8), acc[r][1]);
-            continue;
-        }
-        int32_t row[16];
-        _mm256_storeu_si256((__m256i *)row, acc[r][0]);
-        _mm256_storeu_si256((__m256i *)(row + 8), acc[r][1]);
-        memcpy(c + r * ldc, row, (size_t)cols * sizeof(int32_t));
-    }
+    store_tile(ROWS, acc, c, ldc, cols);
 }
 
 VNNI void rnnrt_igemm_quads_vnni(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,

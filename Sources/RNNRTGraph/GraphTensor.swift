@@ -85,18 +85,6 @@ public struct GraphTensor: Sendable, Equatable {
         }
     }
 
-    /// An empty tensor of `shape` (some extent 0) of this tensor's kind and integer type.
-    package func empty(shape: [Int]) -> GraphTensor {
-        var t: GraphTensor
-        switch elements {
-        case .float: t = GraphTensor(shape: shape, floats: [])
-        case .int: t = GraphTensor(shape: shape, ints: [])
-        case .bool: t = GraphTensor(shape: shape, bools: [])
-        }
-        t.integerType = integerType
-        return t
-    }
-
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
     /// Number of axes.

@@ -37,13 +37,13 @@ struct PlanDraft {
         let declaredInputs = Dictionary(graph.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in graph.initializerNames {
             guard let stored = graph.initializers[name] else { continue }
-            if let info = declaredInputs[name] {
-                defaults.append((info, slot(name), try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }))
-            } else if KnownValues.keepsStored(stored) {
+            let info = declaredInputs[name]
+            if info == nil, KnownValues.keepsStored(stored) {
                 constants.keepStored(stored, at: slot(name))
-            } else {
-                constants[slot(name)] = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
+                continue
             }
+            let value = try withContext("reading initializer '\(name)'") { try GraphTensor(stored) }
+            if let info { defaults.append((info, slot(name), value)) } else { constants[slot(name)] = value }
         }
         for info in graph.runtimeInputs { inputs.append((info, slot(info.name))) }
         for name in Plan.freeVariables(of: graph).filter({ outerScope.contains($0) }).sorted() {

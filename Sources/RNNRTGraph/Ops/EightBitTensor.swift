@@ -42,6 +42,13 @@ struct EightBitTensor: Sendable {
 
     /// Every value, as Int32.
     var values: [Int32] { isSigned ? bytes.map { Int32(Int8(bitPattern: $0)) } : bytes.map { Int32($0) } }
+
+    /// `.invalidArgument` naming `what` when the zero point `zT` (if any) is not of this tensor's type.
+    func checkZeroPoint(_ zT: GraphTensor?, _ what: String, _ label: String) throws {
+        if let zT, zT.integerType != type {
+            throw RNNRTError(.invalidArgument, "\(label): \(what) is \(type.rawValue) but its zero point is \(zT.typeName)")
+        }
+    }
 }
 
 extension OperatorContext {

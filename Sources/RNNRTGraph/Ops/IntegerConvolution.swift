@@ -189,9 +189,7 @@ struct ExactIntegerConv {
 
     init?(_ ctx: OperatorContext, weights wT: EightBitTensor, zeroPoint zT: GraphTensor?, group: Int) throws {
         let label = ctx.node.label
-        if let zT, zT.integerType != wT.type {
-            throw RNNRTError(.invalidArgument, "\(label): w is \(wT.type.rawValue) but its zero point is \(zT.typeName)")
-        }
+        try wT.checkZeroPoint(zT, "w", label)
         guard wT.rank >= 3, wT.count > 0, wT.shape[0] >= group, wT.shape[0] % group == 0 else { return nil }
         weightShape = wT.shape
         let w = wT.values

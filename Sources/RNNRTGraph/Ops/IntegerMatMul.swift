@@ -41,9 +41,7 @@ enum IntegerMatMul {
             return nil
         }
         let zT = ctx.constantInput(zIndex), label = ctx.node.label
-        if let zT, zT.integerType != b.type {
-            throw RNNRTError(.invalidArgument, "\(label): B is \(b.type.rawValue) but its zero point is \(zT.typeName)")
-        }
+        try b.checkZeroPoint(zT, "B", label)
         let zeros = try zT.map { try Quantization.perColumn(try Quantization.integers($0, "B zero point", label), $0, n: b.shape[1], "B zero point", label) }
         return try IntegerWeights(b, zeroPoints: zeros ?? [Int32](repeating: 0, count: b.shape[1]), label)
     }

@@ -59,9 +59,10 @@ struct IntegerWeights: Sendable {
         }
         self.k = k
         self.n = n
-        let packedCount = Int(rnnrt_pairs_packed_count(k, n)), signed: Int32 = b.isSigned ? 1 : 0
+        // B − offset fits int8 in the packed forms.
+        let signed: Int32 = b.isSigned ? 1 : 0, offset: Int32 = b.isSigned ? 0 : 128
         if KernelSet.avx512vnni {
-            let offset: Int32 = b.isSigned ? 0 : 128, count = Int(rnnrt_quads_packed_count(k, n))
+            let count = Int(rnnrt_quads_packed_count(k, n))
             var sums = [Int32](repeating: 0, count: n)
             let packed = [Int8](unsafeUninitializedCapacity: count) { out, initialized in
                 b.bytes.withUnsafeBufferPointer { src in
@@ -75,7 +76,7 @@ struct IntegerWeights: Sendable {
             return
         }
         if KernelSet.avx2 {
-            let offset: Int32 = b.isSigned ? 0 : 128
+            let packedCount = Int(rnnrt_pairs_packed_count(k, n))
             let packed = [Int8](unsafeUninitializedCapacity: packedCount) { out, initialized in
                 b.bytes.withUnsafeBufferPointer { rnnrt_pack_pair_bytes_8bit(k, n, $0.baseAddress.map { $0 + start }, signed, offset, out.baseAddress) }
                 initialized = packedCount

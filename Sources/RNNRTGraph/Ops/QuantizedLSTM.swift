@@ -80,9 +80,7 @@ struct QuantizedLSTMOp: GraphOperator {
         guard t.shape == [directions, k, n] else {
             throw RNNRTError(.shapeMismatch, "\(label): \(what) must be [\(directions), \(k), \(n)], got \(t.shape.shapeDescription)")
         }
-        guard zT.integerType == t.type else {
-            throw RNNRTError(.invalidArgument, "\(label): \(what) must have a zero point of its type, got \(t.type.rawValue) and \(zT.typeName)")
-        }
+        try t.checkZeroPoint(zT, what, label)
         let scales = try Quantization.scales(sT, "\(what)_scale", label)
         let zeros = try Quantization.integers(zT, "\(what)_zero_point", label)
         let perDirection = sT.shape == [directions], perRow = sT.shape == [directions, n]

@@ -60,7 +60,7 @@ struct ResizeOp: GraphOperator {
         let (outShape, scales) = try target(x.shape, inputs)
         guard try Check.elementCount(outShape, "\(label): output") > 0 else {
             // Nothing to compute; the other axes may still be huge (no source map is made for them).
-            return [x.empty(shape: outShape)]
+            return [GraphTensor(shape: outShape, elements: x.elements.picking([]))]
         }
         var current = x
         // Shrinking axes first, so no intermediate holds more elements than the input or the output.
