@@ -21,7 +21,8 @@ public struct RunOptions: Sendable {
     public var memoryLimit: Int?
     /// Seconds a call may take; nil: no limit. Checked before each node of a graph, each `Loop` iteration and `If`
     /// branch, and between chunks of a recurrence's steps (about a millisecond of work each); a call past it throws
-    /// `RNNRTError` `.limit`.
+    /// `RNNRTError` `.limit`. Loading a `Plan` with these options holds the nodes it computes once (constant folding)
+    /// to the same limit, all of them together.
     public var timeLimit: Double?
     /// Stops the calls that use these options, from any thread, at their next check.
     public var cancellation: Cancellation?
@@ -106,6 +107,25 @@ package final class RunLimits: @unchecked Sendable {
             deadline = .max
         }
         stops = flag != nil || deadline != .max
+    }
+
+    /// These limits with `elements` as the element limit and nothing held: the same deadline and cancellation, for the
+    /// nodes a load runs once (constant folding), so one load spends one time limit.
+    package func folding(elements: Int) -> RunLimits { RunLimits(copying: self, elements: elements) }
+
+    private init(copying other: RunLimits, elements: Int) {
+        options = other.options
+        self.elements = elements
+        holder = nil
+        memoryLimit = other.memoryLimit
+        flag = other.flag
+        deadline = other.deadline
+        stops = other.stops
+    }
+
+    /// Whether `check` would throw now: the call was cancelled or its time is up.
+    package var hasStopped: Bool {
+        stops && ((flag?.isSet ?? false) || (deadline != .max && coarseClockNanoseconds() > deadline))
     }
 
     /// The cancellation flag for C code that checks it (`rnnrt_flag_get`), or nil.

@@ -215,12 +215,30 @@ extension Plan {
     /// create more is left to run time, so a small file cannot make loading allocate without bound.
     static let foldLimit = 1 << 22
 
-    /// `op` run on the constant `inputs` at load, or nil when it fails or would create too much, or more than the
-    /// memory limit of `options` allows (it then runs with the plan, and fails there with its error).
-    static func fold(_ op: GraphOperator, _ inputs: [GraphTensor?], options: RunOptions) -> [GraphTensor]? {
+    /// The limits of the load in progress on this thread: made from the outermost plan's options as its load starts
+    /// and shared by the plans of its `If` and `Loop` bodies, so all the constant folding of one load spends one
+    /// deadline.
+    @TaskLocal static var loading: RunLimits?
+
+    /// `body` under the limits of the load in progress, or of a new one under `options`.
+    static func whileLoading<T>(_ options: RunOptions, _ body: () throws -> T) throws -> T {
+        if loading != nil { return try body() }
+        return try $loading.withValue(RunLimits(options)) { try body() }
+    }
+
+    /// `op` (`label`) run on the constant `inputs` at load, or nil when it fails or would create too much, or more
+    /// than the load's memory limit allows (it then runs with the plan, and fails there with its error).
+    /// - Throws: `.limit` when the load's time ran out or it was cancelled: the run would repeat the same work.
+    static func fold(_ op: GraphOperator, _ inputs: [GraphTensor?], label: @autoclosure () -> String) throws -> [GraphTensor]? {
+        let load = loading ?? RunLimits()
         let largest = inputs.map { $0?.elements.count ?? 0 }.max() ?? 0
-        return RunLimits.$current.withValue(RunLimits(options, elements: max(foldLimit, largest))) {
-            try? Check.countable(op.run(inputs))
+        do {
+            return try RunLimits.$current.withValue(load.folding(elements: max(foldLimit, largest))) {
+                try Check.countable(op.run(inputs))
+            }
+        } catch {
+            if load.hasStopped { throw load.stopped("while \(label()) was computed at load") }
+            return nil
         }
     }
 }

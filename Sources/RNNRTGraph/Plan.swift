@@ -96,7 +96,7 @@ public final class Plan: Sendable {
 
         var draft = PlanDraft()
         try draft.bindValues(of: graph, outerScope: outerScope, outerConstant: outerConstant)
-        let known = try draft.buildSteps(of: graph, opset: opset, prepared: prepared, options: options)
+        let known = try Plan.whileLoading(options) { try draft.buildSteps(of: graph, opset: opset, prepared: prepared) }
         try draft.resolveOutputs(of: graph, known: known)
         let folded = draft.constants
         let outputs = draft.outputs, constants = draft.constants, inputs = draft.inputs, defaults = draft.defaults

@@ -53,7 +53,7 @@ struct PlanDraft {
 
     /// Each node's operator, built with the constants known before it; a node whose inputs are all known is run
     /// once here (constant folding) instead of becoming a step. Returns every name defined by then.
-    mutating func buildSteps(of graph: Graph, opset: Int64, prepared: PreparedWeights, options: RunOptions) throws -> Set<String> {
+    mutating func buildSteps(of graph: Graph, opset: Int64, prepared: PreparedWeights) throws -> Set<String> {
         var known = Set(slots.keys)
         for node in graph.nodes {
             for name in node.inputs where !name.isEmpty && !known.contains(name) {
@@ -67,7 +67,7 @@ struct PlanDraft {
             for name in node.outputs where !name.isEmpty { known.insert(name) }
             if (!inSlots.isEmpty || node.opType == "Constant") && implicitInputs.isEmpty,
                inSlots.allSatisfy({ $0 == nil || constants.contains($0!) }),
-               let values = Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }, options: options),
+               let values = try Plan.fold(op, inSlots.map { $0.flatMap { constants[$0] } }, label: node.label),
                values.count >= outSlots.compactMap({ $0 }).count {
                 for (s, v) in zip(outSlots, values) { if let s { constants[s] = v } }
                 continue

@@ -348,6 +348,30 @@ extension HostileInputTests {
             inputs: ["x", "s"], opset: 19)
         #expect(throws: RNNRTError.self) { try resize.run(["x": x, "s": GraphTensor(shape: [4], floats: scales)]) }
     }
+
+    /// A nearest `Upsample` that grows one outer axis by 10^5 (10^6 in the model a fuzzer found, which took 21 s under
+    /// AddressSanitizer copying one element at a time): axes are resized from the least growth to the most, and the
+    /// result is the same as resizing one axis at a time in any order.
+    @Test func upsamplingOneAxisByAHugeScale() throws {
+        let x = GraphTensor(shape: [3, 2, 3, 2], floats: (0..<36).map { Float($0 % 7) * 0.25 - 0.5 })
+        let scales: [Float] = [105_398, 0.86328125, 2, 1.50146484375]
+        func upsample(_ x: GraphTensor, _ scales: [Float]) throws -> GraphTensor {
+            let plan = try HostileInputTests.single(
+                GraphNode(opType: "Upsample", inputs: ["x"], outputs: ["y"], attributes: ["mode": .string("nearest"), "scales": .floats(scales)]),
+                inputs: ["x"], opset: 7)
+            return try plan.run(["x": x], options: RunOptions(memoryLimit: 256 << 20))[0].tensor
+        }
+        let whole = try upsample(x, scales)
+        #expect(whole.shape == [316_194, 1, 6, 3])
+        var oneAtATime = x
+        for axis in [0, 1, 2, 3] {
+            var single: [Float] = [1, 1, 1, 1]
+            single[axis] = scales[axis]
+            oneAtATime = try upsample(oneAtATime, single)
+        }
+        #expect(whole.shape == oneAtATime.shape)
+        #expect(try whole.floats("y") == oneAtATime.floats("y"))
+    }
 }
 
 /// Quantized operators given wrong element types, zero, negative or NaN scales, zero points of the wrong shape or

@@ -76,16 +76,19 @@ import RNNRTCore
         #expect(try plan.run(feeds, options: RunOptions(memoryLimit: 2 << 20)).count == 2)
     }
 
-    /// A `Loop` of `tripCount` iterations, named `loop`, adding 1 to a carried value.
-    static func counter(tripCount: Int64) throws -> Graph {
+    /// A `Loop` of `tripCount` iterations, named `loop`, adding 1 to a carried value: from the graph input `v0`, or
+    /// from 0 (a loop computed at load).
+    static func counter(tripCount: Int64, fromZero: Bool = false) throws -> Graph {
         let body = Graph(nodes: [GraphNode(opType: "Add", inputs: ["v", "one"], outputs: ["v_out"]),
                                  GraphNode(opType: "Identity", inputs: ["c"], outputs: ["c_out"])],
                          initializers: [("one", try StoredTensor(shape: [1], floats: [1]))],
                          inputs: [GraphValueInfo(name: "i"), GraphValueInfo(name: "c"), GraphValueInfo(name: "v")],
                          outputs: [GraphValueInfo(name: "c_out"), GraphValueInfo(name: "v_out")])
         let m = try StoredTensor(dtype: .int64, shape: [], bytes: GraphTensor.bytes([tripCount], as: .int64))
+        let v0 = fromZero ? [("v0", try StoredTensor(shape: [1], floats: [0]))] : []
         return Graph(nodes: [GraphNode(name: "loop", opType: "Loop", inputs: ["m", "", "v0"], outputs: ["v"], attributes: ["body": .graph(body)])],
-                     initializers: [("m", m)], inputs: [GraphValueInfo(name: "v0")], outputs: [GraphValueInfo(name: "v")])
+                     initializers: [("m", m)] + v0, inputs: fromZero ? [] : [GraphValueInfo(name: "v0")],
+                     outputs: [GraphValueInfo(name: "v")])
     }
 
     @Test func aLoopWithAHugeTripCountStopsAtTheTimeLimit() throws {
@@ -97,6 +100,26 @@ import RNNRTCore
         // A short loop finishes within it.
         let three = try Plan(graph: try Self.counter(tripCount: 3), opset: 17, options: RunOptions(timeLimit: 0.1))
         #expect(try three.run(["v0": GraphTensor(shape: [1], floats: [0])])[0].tensor.floats("v") == [3])
+    }
+
+    /// Loading computes once what depends on constants only, `Loop`s and the bodies of `If` branches too: one time
+    /// limit holds all of it, and a load past it fails, as the run would (it would repeat the same work).
+    @Test func constantWorkAtLoadStopsAtTheLoadsTimeLimit() throws {
+        let looped = try Self.counter(tripCount: 1_000_000, fromZero: true)
+        let start = ContinuousClock.now
+        Self.expectLimit(Self.error { _ = try Plan(graph: looped, opset: 17, options: RunOptions(timeLimit: 0.05)) },
+                         ["the time limit of 0.05 s ran out while Loop node 'loop' was computed at load"])
+        // The same loop in an `If` branch: the branch's plan is made, and computes it, within the same load.
+        let guarded = Graph(nodes: [GraphNode(name: "if", opType: "If", inputs: ["c"], outputs: ["v"],
+                                              attributes: ["then_branch": .graph(looped), "else_branch": .graph(looped)])],
+                            inputs: [GraphValueInfo(name: "c")], outputs: [GraphValueInfo(name: "v")])
+        expectRNNRTError(Self.error { _ = try Plan(graph: guarded, opset: 17, options: RunOptions(timeLimit: 0.05)) }, .limit,
+                         containing: ["ran out while Loop node 'loop' was computed at load"])
+        #expect(ContinuousClock.now - start < .seconds(10))
+        // A short one is computed at load.
+        let plan = try Plan(graph: try Self.counter(tripCount: 3, fromZero: true), opset: 17, options: RunOptions(timeLimit: 0.05))
+        #expect(plan.steps.isEmpty)
+        #expect(try plan.run([:])[0].tensor.floats("v") == [3])
     }
 
     @Test func aCancellationFromAnotherThreadStopsALongRun() throws {

@@ -63,9 +63,12 @@ struct ResizeOp: GraphOperator {
             return [GraphTensor(shape: outShape, elements: x.elements.picking([]))]
         }
         var current = x
-        // Shrinking axes first, so no intermediate holds more elements than the input or the output.
+        // Shrinking axes first, so no intermediate holds more elements than the input or the output; then growing
+        // ones from the least growth to the most, so the intermediates stay as small as they can.
+        let growth = { (axis: Int) in Double(outShape[axis]) / Double(Swift.max(x.shape[axis], 1)) }
         let axes = (0..<x.rank).filter { outShape[$0] != x.shape[$0] || scales[$0] != 1 }
-        for axis in axes.filter({ outShape[$0] < x.shape[$0] }) + axes.filter({ outShape[$0] >= x.shape[$0] }) {
+        for axis in axes.sorted(by: { (growth($0), -$0) < (growth($1), -$1) }) {
+            try RunLimits.current?.check("in \(label), before axis \(axis)")
             let maps = (0..<outShape[axis]).map { source(axis: axis, $0, inSize: x.shape[axis], outSize: outShape[axis], scale: scales[axis]) }
             let next = try linear ? interpolate(current, axis: axis, maps) : pick(current, axis: axis, maps, scale: scales[axis])
             if current != x { recycleIntermediate(current) }

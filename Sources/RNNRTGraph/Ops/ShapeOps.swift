@@ -31,16 +31,24 @@ extension GraphTensor.Elements {
 extension GraphTensor.Elements {
     /// A gather along an axis of `extent`, with `outer` elements' worth of groups before it and `inner` elements after
     /// it: for each group, the blocks of `inner` elements at `indices` (each in `0..<extent`) in turn, copied block by
-    /// block (no index per element, which would take 8 bytes each).
+    /// block (no index per element, which would take 8 bytes each). Blocks of a few elements are copied element by
+    /// element: a copy call per block would cost more than the elements.
     func gatheringBlocks(_ indices: [Int], outer: Int, extent: Int, inner: Int) -> GraphTensor.Elements {
         func gather<T: BitwiseCopyable>(_ v: [T]) -> [T] {
             outputArray(outer * indices.count * inner) { out in
                 guard var next = out.baseAddress, inner > 0 else { return }
                 v.withUnsafeBufferPointer { src in
                     for o in 0..<outer {
-                        for i in indices {
-                            next.update(from: src.baseAddress! + (o * extent + i) * inner, count: inner)
-                            next += inner
+                        let group = src.baseAddress! + o * extent * inner
+                        if inner == 1 {
+                            for i in indices { next.initialize(to: group[i]); next += 1 }
+                        } else if inner < 8 {
+                            for i in indices {
+                                for k in 0..<inner { next[k] = group[i * inner + k] }
+                                next += inner
+                            }
+                        } else {
+                            for i in indices { next.update(from: group + i * inner, count: inner); next += inner }
                         }
                     }
                 }
