@@ -18,8 +18,8 @@ import Darwin
 /// - the portable kernels take `Wᵀ` row-major.
 ///
 /// A recurrence may add a kernel form on first use (`withRecurrentKernelWeights`): row slivers for the batch sizes
-/// they suit, or the packed form of a large matrix kept in place. Each is one more copy of the matrix, made once and
-/// kept with it.
+/// they suit, or the packed form of a large matrix kept in place or of one bound to be packed later (`packLater`).
+/// Each is one more copy of the matrix, made once and kept with it.
 package struct WeightMatrix: Sendable {
     /// Elements up to which W is packed (1 MB of float32).
     package static let packLimit = 1 << 18
@@ -95,8 +95,10 @@ package struct WeightMatrix: Sendable {
     /// Rows of W: outputs of the product.
     package let n: Int
     let storage: Storage
-    /// For a matrix kept in place by size: its packed copy for recurrences, made on first use.
+    /// For a matrix kept in place by size or packed later: its packed copy, made on first use.
     private let packedOnUse: PackedOnUse?
+    /// Whether every product uses the packed copy (a matrix packed later), not only those of many rows.
+    private let packsEveryProduct: Bool
     /// With the AVX2 kernels: the matrix in row slivers, made on first use (by a recurrence whose batch they suit,
     /// unless forced in place, or by `withRowSlivers`).
     private let rowSliversOnUse: PackedOnUse?
@@ -110,29 +112,57 @@ package struct WeightMatrix: Sendable {
 
     /// From W's row-major elements, `rows` = n outputs × `cols` = k inputs; a matrix used in place keeps
     /// `w` (and whatever owns its memory) alive and only reads it.
-    package init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current) {
+    ///
+    /// - `rowBlocks`: W's rows are stored in blocks of `rowBlocks.rows` in another order: block `b` of W is block
+    ///   `rowBlocks.order[b]` of `w` (a recurrence's gates in ONNX's order, read in PyTorch's). The packed form is made
+    ///   from them in place when the blocks are whole slivers; the other forms reorder them first.
+    /// - `packLater`: a matrix the packed form suits that some uses never multiply (a recurrence's hidden weights,
+    ///   when batch-1 sequences run on a step layout) is kept as W and packed on its first product instead.
+    package init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current,
+                 rowBlocks: (order: [Int], rows: Int)? = nil, packLater: Bool = false) {
         precondition(w.count == k * n)
         self.k = k
         self.n = n
         var packedOnUse: PackedOnUse? = nil
+        var packsEveryProduct = false
         rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 ? PackedOnUse() : nil
         recurrentRowSlivers = layout != .inPlace
-        if KernelSet.avx2 && k > 0 && n > 0 {
-            if layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit) {
-                storage = .packed(WeightMatrix.pack(w, rows: n, cols: k))
-            } else {
-                storage = .rows(w)
-                // Kept in place by size (not forced in place): packed on its first use by a recurrence.
-                if layout == .bySize { packedOnUse = PackedOnUse() }
-            }
+        let packs = KernelSet.avx2 && k > 0 && n > 0
+            && (layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit))
+        if packs && !packLater, let rowBlocks, rowBlocks.rows % 16 == 0 {
+            storage = .packed(WeightMatrix.pack(w, rows: n, cols: k, blocks: rowBlocks.order, blockRows: rowBlocks.rows))
         } else {
-            var t = [Float](repeating: 0, count: w.count)
-            w.withUnsafeBufferPointer { src in
-                for r in 0..<n { for c in 0..<k { t[c * n + r] = src[r * k + c] } }
+            let w = rowBlocks.map { WeightMatrix.reordered(w, cols: k, blocks: $0.order, blockRows: $0.rows) } ?? w
+            if packs && !packLater {
+                storage = .packed(WeightMatrix.pack(w, rows: n, cols: k))
+            } else if KernelSet.avx2 && k > 0 && n > 0 {
+                storage = .rows(w)
+                // Kept in place by size (not forced in place), or until its first product: packed on first use.
+                if layout == .bySize || packs { packedOnUse = PackedOnUse() }
+                packsEveryProduct = packs
+            } else {
+                var t = [Float](repeating: 0, count: w.count)
+                w.withUnsafeBufferPointer { src in
+                    for r in 0..<n { for c in 0..<k { t[c * n + r] = src[r * k + c] } }
+                }
+                storage = .transposed(t)
             }
-            storage = .transposed(t)
         }
         self.packedOnUse = packedOnUse
+        self.packsEveryProduct = packsEveryProduct
+    }
+
+    /// `w`'s row blocks in the order `blocks` names (block `b` of the result is block `blocks[b]` of `w`).
+    private static func reordered(_ w: FloatStorage, cols k: Int, blocks: [Int], blockRows: Int) -> FloatStorage {
+        let size = blockRows * k
+        return FloatStorage([Float](unsafeUninitializedCapacity: w.count) { out, initialized in
+            w.withUnsafeBufferPointer { src in
+                for (b, stored) in blocks.enumerated() where size > 0 {
+                    (out.baseAddress! + b * size).initialize(from: src.baseAddress! + stored * size, count: size)
+                }
+            }
+            initialized = w.count
+        })
     }
 
     /// From `Wᵀ = B [k × n]`, row-major with rows `ldb` apart (a `MatMul`'s right operand as stored): packed straight
@@ -156,6 +186,7 @@ package struct WeightMatrix: Sendable {
         self.n = n
         storage = .packed(packed)
         packedOnUse = nil
+        packsEveryProduct = false
         rowSliversOnUse = PackedOnUse()
         self.recurrentRowSlivers = recurrentRowSlivers
     }
@@ -225,9 +256,16 @@ package struct WeightMatrix: Sendable {
     }
 
     /// W packed into 16-column slivers (`rnnrt_pack_bt` writes every element, padding included: no zero-fill first).
-    private static func pack(_ w: FloatStorage, rows n: Int, cols k: Int) -> AlignedFloats {
+    /// With `blocks`, row block `b` of W is block `blocks[b]` of `w`, each `blockRows` (a multiple of 16) rows: the
+    /// blocks' slivers follow one another, so each block is packed on its own.
+    private static func pack(_ w: FloatStorage, rows n: Int, cols k: Int, blocks: [Int]? = nil, blockRows: Int = 0) -> AlignedFloats {
         AlignedFloats(count: Int(rnnrt_packed_b_count(k, n))) { dst in
-            w.withUnsafeBufferPointer { src in rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
+            w.withUnsafeBufferPointer { src in
+                guard let blocks else { return rnnrt_pack_bt(n, k, src.baseAddress!, dst) }
+                for (b, stored) in blocks.enumerated() {
+                    rnnrt_pack_bt(blockRows, k, src.baseAddress! + stored * blockRows * k, dst + b * blockRows * k)
+                }
+            }
         }
     }
 
@@ -244,7 +282,7 @@ package struct WeightMatrix: Sendable {
         // A matrix kept in place by size, multiplied by many rows at once (a whole sequence's input projection): its
         // packed copy, made on first use as for a recurrence, instead of reading W as stored.
         var form = storage
-        if m >= WeightMatrix.packedFromRows, let packedOnUse, case .rows(let w) = storage {
+        if m >= WeightMatrix.packedFromRows || packsEveryProduct, let packedOnUse, case .rows(let w) = storage {
             form = .packed(packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) })
         }
         switch form {

@@ -28,13 +28,21 @@ package struct DirectionWeights: Sendable {
 
     /// Lays out one layer-direction from PyTorch's parameters (row-major, as stored). The weight matrices are
     /// shared, not copied, where `WeightMatrix` uses them in place; biases and the projection are copied.
+    /// `storedGates`: `weightIH` and `weightHH` hold their gate blocks in another order (ONNX's), block `g` of
+    /// PyTorch's order being stored block `storedGates[g]`; the biases are in PyTorch's order.
+    /// The hidden matrix of a layer that gets a step layout is packed on its first product (batch-1 sequences run on
+    /// the layout and never multiply it).
     package init(kind: RecurrentKind, gateRows: Int, inputWidth: Int, outputSize: Int, hidden: Int, projSize: Int,
          weightIH: FloatStorage, weightHH: FloatStorage, biasIH: FloatStorage?, biasHH: FloatStorage?,
-         weightHR: FloatStorage?, peepholes: [Float] = []) {
+         weightHR: FloatStorage?, peepholes: [Float] = [], storedGates: [Int]? = nil) {
         self.inputWidth = inputWidth
         self.peepholes = peepholes
-        inputWeights = WeightMatrix(weights: weightIH, rows: gateRows, cols: inputWidth)
-        hiddenWeights = WeightMatrix(weights: weightHH, rows: gateRows, cols: outputSize)
+        let projected = !StepLayout.runsSequences(inputs: inputWidth, hidden: hidden)
+        let laidOut = StepLayout.isMade(kind: kind, hidden: hidden, projSize: projSize, peepholes: !peepholes.isEmpty,
+                                        inputs: projected ? 0 : inputWidth, limit: StepLayout.bindLimit)
+        let blocks = storedGates.map { (order: $0, rows: hidden) }
+        inputWeights = WeightMatrix(weights: weightIH, rows: gateRows, cols: inputWidth, rowBlocks: blocks)
+        hiddenWeights = WeightMatrix(weights: weightHH, rows: gateRows, cols: outputSize, rowBlocks: blocks, packLater: laidOut)
         projectionT = weightHR.map { DirectionWeights.transposed($0, rows: projSize, cols: hidden) } ?? []
         let bih = biasIH?.array ?? [Float](repeating: 0, count: gateRows)
         let bhh = biasHH?.array ?? [Float](repeating: 0, count: gateRows)
@@ -46,8 +54,7 @@ package struct DirectionWeights: Sendable {
             hiddenBias = []
         }
         stepLayout = nil
-        stepLayout = StepLayout(kind: kind, hidden: hidden, projSize: projSize, weights: self, limit: StepLayout.bindLimit,
-                                projected: !StepLayout.runsSequences(inputs: inputWidth, hidden: hidden))
+        stepLayout = laidOut ? StepLayout(kind: kind, hidden: hidden, projSize: projSize, weights: self, projected: projected) : nil
     }
 
     /// `m[rows×cols]ᵀ`, in 32×32 tiles so reads and writes both stay in cache.

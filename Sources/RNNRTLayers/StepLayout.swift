@@ -33,11 +33,11 @@ package final class StepLayout: @unchecked Sendable {
     /// projection leaves out as start values (GRU: b_hh; LSTM, RNN: none, the projection carries b_ih + b_hh).
     init?(kind: RecurrentKind, hidden: Int, projSize: Int, weights w: DirectionWeights, limit: Int = .max,
           projected: Bool = false) {
-        guard KernelSet.avx2, projSize == 0, w.peepholes.isEmpty, hidden > 0 else { return nil }
-        let code = kind.stepKernelCode
         let inputs = projected ? 0 : w.inputWidth
+        guard StepLayout.isMade(kind: kind, hidden: hidden, projSize: projSize, peepholes: !w.peepholes.isEmpty,
+                                inputs: inputs, limit: limit) else { return nil }
+        let code = kind.stepKernelCode
         let count = Int(rnnrt_step_packed_count(code, inputs, hidden))
-        guard count <= limit else { return nil }
         kindCode = code
         self.inputs = inputs
         self.projected = projected
@@ -59,6 +59,13 @@ package final class StepLayout: @unchecked Sendable {
                 if inputs == 0 || w.inputWeights.withKernelWeights({ pack($0) }) == nil { pack(none) }
             }
         }
+    }
+
+    /// Whether `init` makes a layout: the AVX2 kernels run, the layer has no projection or peepholes, and the layout
+    /// of `inputs` input columns holds at most `limit` floats.
+    static func isMade(kind: RecurrentKind, hidden: Int, projSize: Int, peepholes: Bool, inputs: Int, limit: Int) -> Bool {
+        KernelSet.avx2 && projSize == 0 && !peepholes && hidden > 0
+            && Int(rnnrt_step_packed_count(kind.stepKernelCode, inputs, hidden)) <= limit
     }
 
     deinit { weights.deallocate() }

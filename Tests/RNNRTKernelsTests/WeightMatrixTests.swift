@@ -1,6 +1,6 @@
 import CRNNRTKernels
 import RNNRTCore
-import RNNRTKernels
+@testable import RNNRTKernels
 import Testing
 
 /// Every weight form and product path against a float64 reference: one-row products, the few-row tiles
@@ -56,6 +56,40 @@ import Testing
                     let worst = Self.worstError(c, a: a, w: w, start: start, m: m, n: n, k: k, columns: columns,
                                                 accumulate: accumulate)
                     #expect(worst <= 1, "m \(m) n \(n) k \(k) columns \(columns) accumulate \(accumulate): error \(worst)× bound")
+                }
+            }
+        }
+    }
+
+    /// A matrix whose row blocks are stored in another order (a recurrence's gates in ONNX's order) computes what the
+    /// reordered matrix computes, packed block by block (blocks of 16 rows) or reordered first (blocks of 5, or a form
+    /// kept as stored); one packed later stays as given until its first product.
+    @Test(arguments: [WeightMatrix.Layout.packed, .inPlace, .bySize])
+    func rowBlocksStoredInAnotherOrder(layout: WeightMatrix.Layout) {
+        var generator = SeededGenerator(seed: 17)
+        let order = [1, 2, 0]
+        for (blockRows, k) in [(16, 24), (5, 9), (32, 70)] {
+            let n = 3 * blockRows
+            let stored = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+            var w: [Float] = []
+            for b in order { w += stored[(b * blockRows * k)..<((b + 1) * blockRows * k)] }
+            for packLater in [false, true] {
+                let matrix = WeightMatrix(weights: FloatStorage(stored), rows: n, cols: k, layout: layout,
+                                          rowBlocks: (order, blockRows), packLater: packLater)
+                if KernelSet.avx2, packLater || layout == .inPlace, case .packed = matrix.storage {
+                    Issue.record("a matrix packed later or in place is not packed at bind")
+                }
+                for m in [1, 3, 9] {
+                    let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+                    let start = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &generator) }
+                    var c = start
+                    a.withUnsafeBufferPointer { ap in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            matrix.multiply(m: m, a: ap.baseAddress!, lda: k, c: cp.baseAddress!, ldc: n, accumulate: true)
+                        }
+                    }
+                    let worst = Self.worstError(c, a: a, w: w, start: start, m: m, n: n, k: k, columns: 0..<n, accumulate: true)
+                    #expect(worst <= 1, "blocks of \(blockRows) k \(k) m \(m) later \(packLater): error \(worst)× bound")
                 }
             }
         }

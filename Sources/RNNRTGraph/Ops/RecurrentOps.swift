@@ -168,16 +168,18 @@ struct RecurrentOp: GraphOperator {
                                             bidirectional: d == 2, bias: true, projSize: 0, nonlinearity: nonlinearity)
         var directions: [DirectionWeights] = []
         for dir in 0..<d {
-            let wDir = reorderedBlocks(w[(dir * g * h * inputSize)..<((dir + 1) * g * h * inputSize)], perm, blockSize: h * inputSize)
-            let rDir = reorderedBlocks(r[(dir * g * h * h)..<((dir + 1) * g * h * h)], perm, blockSize: h * h)
+            // W and R as stored (no copy for one direction): the bind reads their gates in PyTorch's order.
+            func direction(_ m: [Float], _ size: Int) -> FloatStorage {
+                FloatStorage(d == 1 ? m : Array(m[(dir * size)..<((dir + 1) * size)]))
+            }
             let bih = b.map { reorderedBlocks($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], perm, blockSize: h) }
             let bhh = b.map { reorderedBlocks($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], perm, blockSize: h) }
             let peep = p.map { reorderedBlocks($0[(dir * 3 * h)..<((dir + 1) * 3 * h)], RecurrentKind.onnxPeepholesInEngineOrder, blockSize: h) } ?? []
             directions.append(DirectionWeights(
                 kind: kind, gateRows: g * h, inputWidth: inputSize, outputSize: h, hidden: h, projSize: 0,
-                weightIH: FloatStorage(wDir), weightHH: FloatStorage(rDir),
+                weightIH: direction(w, g * h * inputSize), weightHH: direction(r, g * h * h),
                 biasIH: bih.map(FloatStorage.init), biasHH: bhh.map(FloatStorage.init),
-                weightHR: nil, peepholes: peep))
+                weightHR: nil, peepholes: peep, storedGates: perm))
         }
         return Recurrence(config: config, weights: [directions], functions: functions,
                           gruLinearBeforeReset: linearBeforeReset,
