@@ -38,7 +38,7 @@ size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden) {
 }
 
 void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
-                     const float *bias_ih, const float *bias_hh, float *out) {
+                     const int *whh_gates, const float *bias_ih, const float *bias_hh, float *out) {
     ptrdiff_t vectors = (hidden + 7) / 8, nvmax = spBlockVectors(kind), G = rnnrt_step_gates(kind), GS = spStartGates(kind);
     float *o = out;
     for (ptrdiff_t v0 = 0; v0 < vectors; v0 += nvmax) {
@@ -58,13 +58,16 @@ void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights
         for (int part = 0; part < 2; part++) {
             ptrdiff_t k = part == 0 ? inputs : hidden;
             rnnrt_weights w = part == 0 ? wih : whh;
+            const int *stored = part == 0 ? NULL : whh_gates;
             for (ptrdiff_t p = 0; p < k; p++)
-                for (ptrdiff_t g = 0; g < G; g++)
+                for (ptrdiff_t g = 0; g < G; g++) {
+                    ptrdiff_t first = (stored ? stored[g] : g) * hidden;
                     for (ptrdiff_t v = 0; v < nv; v++)
                         for (ptrdiff_t l = 0; l < 8; l++) {
                             ptrdiff_t u = (v0 + v) * 8 + l;
-                            *o++ = u < hidden ? rnnrt_weight_at(w, k, g * hidden + u, p) : 0;
+                            *o++ = u < hidden ? rnnrt_weight_at(w, k, first + u, p) : 0;
                         }
+                }
         }
     }
 }
@@ -310,7 +313,7 @@ AVX2 void rnnrt_step_sequence_avx2(int kind, int relu, rnnrt_step_layer layer, p
 #else
 size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden) { return 0; }
 void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
-                     const float *bias_ih, const float *bias_hh, float *out) {}
+                     const int *whh_gates, const float *bias_ih, const float *bias_hh, float *out) {}
 ptrdiff_t rnnrt_step_block_count(int kind, ptrdiff_t hidden) { return 0; }
 ptrdiff_t rnnrt_step_block_units(int kind) { return 8; }
 void rnnrt_step_blocks_avx2(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden, const float *x, const float *w,

@@ -99,6 +99,9 @@ package struct WeightMatrix: Sendable {
     private let packedOnUse: PackedOnUse?
     /// Whether every product uses the packed copy (a matrix packed later), not only those of many rows.
     private let packsEveryProduct: Bool
+    /// For a matrix packed later and kept as stored: the order of its row blocks (block `b` of W is stored block
+    /// `order[b]`, each `rows` rows).
+    private let storedBlocks: (order: [Int], rows: Int)?
     /// With the AVX2 kernels: the matrix in row slivers, made on first use (by a recurrence whose batch they suit,
     /// unless forced in place, or by `withRowSlivers`).
     private let rowSliversOnUse: PackedOnUse?
@@ -117,7 +120,9 @@ package struct WeightMatrix: Sendable {
     ///   `rowBlocks.order[b]` of `w` (a recurrence's gates in ONNX's order, read in PyTorch's). The packed form is made
     ///   from them in place when the blocks are whole slivers; the other forms reorder them first.
     /// - `packLater`: a matrix the packed form suits that some uses never multiply (a recurrence's hidden weights,
-    ///   when batch-1 sequences run on a step layout) is kept as W and packed on its first product instead.
+    ///   when batch-1 sequences run on a step layout) is kept as W and packed on its first product instead. With
+    ///   `rowBlocks` of whole slivers it is kept as stored, blocks unordered (`withStoredRows`); its other kernel forms
+    ///   are made from the packed copy.
     package init(weights w: FloatStorage, rows n: Int, cols k: Int, layout: Layout = .current,
                  rowBlocks: (order: [Int], rows: Int)? = nil, packLater: Bool = false) {
         precondition(w.count == k * n)
@@ -129,7 +134,12 @@ package struct WeightMatrix: Sendable {
         recurrentRowSlivers = layout != .inPlace
         let packs = KernelSet.avx2 && k > 0 && n > 0
             && (layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit))
-        if packs && !packLater, let rowBlocks, rowBlocks.rows % 16 == 0 {
+        storedBlocks = packs && packLater ? rowBlocks.flatMap { $0.rows % 16 == 0 ? $0 : nil } : nil
+        if packs && packLater && storedBlocks != nil {
+            storage = .rows(w)
+            packedOnUse = PackedOnUse()
+            packsEveryProduct = true
+        } else if packs && !packLater, let rowBlocks, rowBlocks.rows % 16 == 0 {
             storage = .packed(WeightMatrix.pack(w, rows: n, cols: k, blocks: rowBlocks.order, blockRows: rowBlocks.rows))
         } else {
             let w = rowBlocks.map { WeightMatrix.reordered(w, cols: k, blocks: $0.order, blockRows: $0.rows) } ?? w
@@ -187,6 +197,7 @@ package struct WeightMatrix: Sendable {
         storage = .packed(packed)
         packedOnUse = nil
         packsEveryProduct = false
+        storedBlocks = nil
         rowSliversOnUse = PackedOnUse()
         self.recurrentRowSlivers = recurrentRowSlivers
     }
@@ -210,11 +221,30 @@ package struct WeightMatrix: Sendable {
         switch storage {
         case .packed(let p):
             return try withExtendedLifetime(p) { try body(packedWeights(p)) }
+        case .rows(let w) where storedBlocks != nil:
+            let packed = packedCopy(w)
+            return try withExtendedLifetime(packed) { try body(packedWeights(packed)) }
         case .rows(let w):
             return try w.withUnsafeBufferPointer { try body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil)) }
         case .transposed:
             return nil
         }
+    }
+
+    /// The matrix as stored, with the order of its row blocks when it is kept so (nil: W in order), for a packer
+    /// that reads it once; the kernel form otherwise.
+    package func withStoredRows<R>(_ body: (rnnrt_weights, [Int32]?) throws -> R) rethrows -> R? {
+        if let storedBlocks, case .rows(let w) = storage {
+            return try w.withUnsafeBufferPointer {
+                try body(rnnrt_weights(data: $0.baseAddress!, ld: k, packed: 0, row_slivers: nil), storedBlocks.order.map(Int32.init))
+            }
+        }
+        return try withKernelWeights { try body($0, nil) }
+    }
+
+    /// The packed copy of a matrix kept as rows, made on first use.
+    private func packedCopy(_ w: FloatStorage) -> AlignedFloats {
+        packedOnUse!.get { WeightMatrix.pack(w, rows: n, cols: k, blocks: storedBlocks?.order, blockRows: storedBlocks?.rows ?? 0) }
     }
 
     /// The matrix as the AVX2 kernels take it for a recurrence, which multiplies `batch` rows by it at every step
@@ -238,8 +268,8 @@ package struct WeightMatrix: Sendable {
            }) {
             return result
         }
-        guard packable, let packedOnUse, case .rows(let w) = storage else { return try withKernelWeights(body) }
-        let packed = packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) }
+        guard packable, packedOnUse != nil, case .rows(let w) = storage else { return try withKernelWeights(body) }
+        let packed = packedCopy(w)
         return try withExtendedLifetime(packed) { try body(packedWeights(packed)) }
     }
 
@@ -282,8 +312,8 @@ package struct WeightMatrix: Sendable {
         // A matrix kept in place by size, multiplied by many rows at once (a whole sequence's input projection): its
         // packed copy, made on first use as for a recurrence, instead of reading W as stored.
         var form = storage
-        if m >= WeightMatrix.packedFromRows || packsEveryProduct, let packedOnUse, case .rows(let w) = storage {
-            form = .packed(packedOnUse.get { WeightMatrix.pack(w, rows: n, cols: k) })
+        if m >= WeightMatrix.packedFromRows || packsEveryProduct, packedOnUse != nil, case .rows(let w) = storage {
+            form = .packed(packedCopy(w))
         }
         switch form {
         case .transposed(let t):

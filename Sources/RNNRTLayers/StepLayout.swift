@@ -52,8 +52,14 @@ package final class StepLayout: @unchecked Sendable {
         startIH.withUnsafeBufferPointer { bih in
             startHH.withUnsafeBufferPointer { bhh in
                 func pack(_ wih: rnnrt_weights) {
-                    _ = whh.withKernelWeights { whh in
-                        rnnrt_step_pack(code, inputs, hidden, wih, whh, bih.baseAddress!, bhh.baseAddress!, packed)
+                    _ = whh.withStoredRows { whh, gates in
+                        if let gates {
+                            gates.withUnsafeBufferPointer {
+                                rnnrt_step_pack(code, inputs, hidden, wih, whh, $0.baseAddress, bih.baseAddress!, bhh.baseAddress!, packed)
+                            }
+                        } else {
+                            rnnrt_step_pack(code, inputs, hidden, wih, whh, nil, bih.baseAddress!, bhh.baseAddress!, packed)
+                        }
                     }
                 }
                 if inputs == 0 || w.inputWeights.withKernelWeights({ pack($0) }) == nil { pack(none) }

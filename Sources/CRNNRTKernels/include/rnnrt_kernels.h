@@ -94,8 +94,10 @@ size_t rnnrt_step_packed_count(int kind, ptrdiff_t inputs, ptrdiff_t hidden);
 /// Lays out one layer for rnnrt_stream_step_avx2, once: W_ih [G·H × inputs], W_hh [G·H × hidden] (either kernel
 /// form; wih unused when inputs is 0) and the biases — LSTM/RNN: bias_ih = b_ih + b_hh (bias_hh unused); GRU: b_ih and
 /// b_hh — interleaved per block of units so one pass gives a block's gates with the bias as the starting value.
+/// whh_gates: gate g of W_hh is its stored block whh_gates[g] of hidden rows (a gate order other than the kernels'),
+/// or NULL when they are in order.
 void rnnrt_step_pack(int kind, ptrdiff_t inputs, ptrdiff_t hidden, rnnrt_weights wih, rnnrt_weights whh,
-                     const float *bias_ih, const float *bias_hh, float *out);
+                     const int *whh_gates, const float *bias_ih, const float *bias_hh, float *out);
 
 /// One layer of a fused stream: its rnnrt_step_pack weights and its input width.
 typedef struct rnnrt_step_layer {
