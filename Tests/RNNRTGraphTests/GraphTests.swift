@@ -90,3 +90,33 @@ import RNNRTTestSupport
         }
     }
 }
+
+/// A `Transpose` whose last two output axes swap a contiguous source axis and a strided one (NCHW to NHWC) copies in
+/// tiles; every element lands where a per-element copy puts it, for extents off the tile size and outer axes around.
+@Suite struct TransposeTileTests {
+    @Test(arguments: [[1, 64, 100, 48], [2, 3, 17, 9], [5, 8, 8], [3, 40, 7, 33]])
+    func tiledTransposesPlaceEveryElement(_ shape: [Int]) throws {
+        let rank = shape.count
+        let perm = [0] + Array(2..<rank) + [1]
+        let n = shape.reduce(1, *)
+        let x = GraphTensor(shape: shape, floats: (0..<n).map(Float.init))
+        let plan = try Plan(graph: Graph(nodes: [GraphNode(opType: "Transpose", inputs: ["x"], outputs: ["y"],
+                                                           attributes: ["perm": .ints(perm.map(Int64.init))])],
+                                         inputs: [GraphValueInfo(name: "x")], outputs: [GraphValueInfo(name: "y")]), opset: 17)
+        let y = try plan.run(["x": x])[0].tensor
+        let outShape = perm.map { shape[$0] }
+        #expect(y.shape == outShape)
+        // Each output index's source index, counted in C order.
+        var inStrides = [Int](repeating: 1, count: rank)
+        for a in stride(from: rank - 2, through: 0, by: -1) { inStrides[a] = inStrides[a + 1] * shape[a + 1] }
+        let values = try y.floats("y")
+        var index = [Int](repeating: 0, count: rank), wrong = 0
+        for o in 0..<n {
+            let source = (0..<rank).reduce(0) { $0 + index[$1] * inStrides[perm[$1]] }
+            if values[o] != Float(source) { wrong += 1 }
+            var a = rank - 1
+            while a >= 0 { index[a] += 1; if index[a] < outShape[a] { break }; index[a] = 0; a -= 1 }
+        }
+        #expect(wrong == 0)
+    }
+}

@@ -99,20 +99,27 @@ func stridedCopy<T: BitwiseCopyable>(_ source: UnsafeBufferPointer<T>, shape: [I
         if stride < 0 { lowest += (extent - 1) * stride } else { highest += (extent - 1) * stride }
     }
     precondition(lowest >= 0 && highest < source.count, "strided view outside its source")
-    let outerRank = shape.count - 1
+    // The last two axes a transposition (the outer one contiguous in the source, the inner one strided, as in NCHW to
+    // NHWC): each of their planes is copied in tiles, so reads and writes both run along cache lines.
+    let transposes = shape.count >= 2 && innerStride != 1 && strides[shape.count - 2] == 1
+        && shape[shape.count - 2] >= 8 && inner >= 8
+    let outerRank = shape.count - (transposes ? 2 : 1)
+    let block = transposes ? shape[shape.count - 2] * inner : inner
     do {
         let base = source.baseAddress!
         var index = [Int](repeating: 0, count: outerRank)
         var position = offset
         var o = 0
         while o < n {
-            if innerStride == 1 {
+            if transposes {
+                transposedTiles(base + position, rows: shape[shape.count - 2], cols: inner, colStride: innerStride, into: out + o)
+            } else if innerStride == 1 {
                 (out + o).update(from: base + position, count: inner)
             } else {
                 var p = position
                 for j in 0..<inner { out[o + j] = base[p]; p += innerStride }
             }
-            o += inner
+            o += block
             var axis = outerRank - 1
             while axis >= 0 {
                 index[axis] += 1
@@ -121,6 +128,24 @@ func stridedCopy<T: BitwiseCopyable>(_ source: UnsafeBufferPointer<T>, shape: [I
                 position -= strides[axis] * shape[axis]
                 index[axis] = 0
                 axis -= 1
+            }
+        }
+    }
+}
+
+/// `out[r · cols + c] = source[r + c · colStride]` for `r < rows`, `c < cols`, in tiles of 16 × 16: each tile reads
+/// 16 runs of 16 source elements and writes 16 runs of 16 output elements.
+func transposedTiles<T: BitwiseCopyable>(_ source: UnsafePointer<T>, rows: Int, cols: Int, colStride: Int,
+                                         into out: UnsafeMutablePointer<T>) {
+    let tile = 16
+    for r0 in stride(from: 0, to: rows, by: tile) {
+        let r1 = min(r0 + tile, rows)
+        for c0 in stride(from: 0, to: cols, by: tile) {
+            let c1 = min(c0 + tile, cols)
+            for r in r0..<r1 {
+                let row = out + r * cols
+                var p = source + r + c0 * colStride
+                for c in c0..<c1 { row[c] = p.pointee; p += colStride }
             }
         }
     }
