@@ -165,13 +165,12 @@ package struct WeightMatrix: Sendable {
     /// `w`'s row blocks in the order `blocks` names (block `b` of the result is block `blocks[b]` of `w`).
     private static func reordered(_ w: FloatStorage, cols k: Int, blocks: [Int], blockRows: Int) -> FloatStorage {
         let size = blockRows * k
-        return FloatStorage([Float](unsafeUninitializedCapacity: w.count) { out, initialized in
+        return FloatStorage(KernelMemory.floats(count: w.count) { out in
             w.withUnsafeBufferPointer { src in
                 for (b, stored) in blocks.enumerated() where size > 0 {
                     (out.baseAddress! + b * size).initialize(from: src.baseAddress! + stored * size, count: size)
                 }
             }
-            initialized = w.count
         })
     }
 

@@ -1,5 +1,6 @@
 import CONNXProto
 import RNNRTCore
+import RNNRTKernels
 
 /// Tensors (initializers and attribute tensors) from their `TensorProto`: the shape, the data type and the one storage
 /// the file uses (raw_data, a typed field or external data), checked against each other.
@@ -92,9 +93,8 @@ extension Converter {
             #if _endian(little)
             if dtype == .float32, let data = t.raw_data.data {
                 // Straight into floats (one copy), which binding then shares.
-                let floats = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let floats = KernelMemory.floats(count: count) { buffer in
                     if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: data, byteCount: needed) }
-                    initialized = count
                 }
                 return try StoredTensor(shape: shape, floats: floats)
             }

@@ -421,6 +421,22 @@ private func everythingModel() throws -> GraphModel {
         #expect(decoded.graph.nodes.first?.domain == "")
     }
 
+    /// Tensors of 2 MB and more are decoded into memory advised as huge pages (protobuf-c's copy and rnnrt's own),
+    /// sized off the 2 MB pages and around them: every value comes back, and the model runs.
+    @Test func largeTensorsRoundTrip() throws {
+        for count in [(2 << 20) / 4 - 1, (2 << 20) / 4, (5 << 20) / 4 + 3, (9 << 20) / 4] {
+            let values = (0..<count).map { Float($0 % 1000) - 500 }
+            let model = GraphModel(irVersion: 8, opsetImports: ["": 17],
+                                   graph: Graph(nodes: [GraphNode(opType: "Identity", inputs: ["w"], outputs: ["y"])],
+                                                initializers: [("w", try StoredTensor(shape: [count], floats: values))],
+                                                outputs: [GraphValueInfo(name: "y")]))
+            let decoded = try ONNXModelFile.decode(try ONNXModelFile.encode(model), modelDirectory: nil)
+            #expect(try decoded.graph.initializers["w"]?.floatTensor().scalars == values, "\(count) floats")
+            let y = try Plan(model: decoded).run([:])[0].tensor
+            #expect(try y.tensor("y").scalars == values, "\(count) floats")
+        }
+    }
+
     @Test func writeCreatesAFileTheReaderReads() throws {
         let dir = try Fixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -170,7 +170,11 @@ struct RecurrentOp: GraphOperator {
         for dir in 0..<d {
             // W and R as stored (no copy for one direction): the bind reads their gates in PyTorch's order.
             func direction(_ m: [Float], _ size: Int) -> FloatStorage {
-                FloatStorage(d == 1 ? m : Array(m[(dir * size)..<((dir + 1) * size)]))
+                if d == 1 { return FloatStorage(m) }
+                return FloatStorage(KernelMemory.floats(count: size) { out in
+                    guard let base = out.baseAddress else { return }
+                    m.withUnsafeBufferPointer { base.initialize(from: $0.baseAddress! + dir * size, count: size) }
+                })
             }
             let bih = b.map { reorderedBlocks($0[(dir * 2 * g * h)..<(dir * 2 * g * h + g * h)], perm, blockSize: h) }
             let bhh = b.map { reorderedBlocks($0[(dir * 2 * g * h + g * h)..<((dir + 1) * 2 * g * h)], perm, blockSize: h) }
