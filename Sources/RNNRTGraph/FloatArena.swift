@@ -35,6 +35,9 @@ final class FloatArena: MemoryHolder, @unchecked Sendable {
     private(set) var foreignBuffers = 0
     /// The operator types that computed them.
     private(set) var foreignOperators: Set<String> = []
+    /// The values the plan's steps computed from its inputs' shapes in the runs that borrowed this arena, kept for the
+    /// next (`ShapeMemo`).
+    let shapeMemo = ShapeMemo()
 
     /// Floats held in the pool and in buffers out on loan: what the arena's buffers add up to.
     var floatsHeld: Int { pooledFloats + floatsOut }
@@ -124,6 +127,8 @@ final class ArenaPool: Sendable {
     var foreignBuffers: Int { pool.items.reduce(0) { $0 + $1.foreignBuffers } }
     var foreignOperators: Set<String> { pool.items.reduce(into: []) { $0.formUnion($1.foreignOperators) } }
     var floatsHeld: Int { pool.items.reduce(0) { $0 + $1.floatsHeld } }
+    /// Runs that took their values known from shapes from a run before them (`ShapeMemo`), for tests.
+    var shapeMemoReplays: Int { pool.items.reduce(0) { $0 + $1.shapeMemo.replays } }
 }
 
 /// One run of a plan (or of a body inside it) and the arena's buffers: how many of the run's slots hold each buffer

@@ -63,6 +63,13 @@ public final class Plan: Sendable {
     let computedSlots: [Int]
     /// The buffers runs compute into (lent to the runs of the outermost plan).
     let arenas = ArenaPool()
+    /// Per step, whether the values it writes follow from the inputs' shapes alone (`Plan.shapeDeterminedSteps`): a
+    /// caller's run takes them from the run before it when the inputs' shapes and types are the same (`ShapeMemo`).
+    let fromShapes: [Bool]
+    /// Whether any step's values follow from the inputs' shapes.
+    let hasStepsFromShapes: Bool
+    /// The slots of the inputs a caller gives or leaves to their defaults, in the order a `ShapeMemo` keys them.
+    let callerSlots: [Int]
 
     /// The operator types `Plan` can run: default ONNX domain by name, then `com.microsoft.<name>`.
     public static var supportedOperators: [String] {
@@ -128,6 +135,10 @@ public final class Plan: Sendable {
         for (_, slot) in outputSlots { returned[slot] = true }
         returnedSlots = returned
         computedSlots = Array(Set(steps.flatMap { $0.outputs.compactMap { $0 } })).sorted()
+        let runtime = Set(inputs.map(\.1) + defaults.map(\.1) + draft.outer.map(\.1))
+        fromShapes = Plan.shapeDeterminedSteps(built, original: draft.built, runtime: runtime) { folded.contains($0) }
+        hasStepsFromShapes = fromShapes.contains(true)
+        callerSlots = inputSlots.map(\.slot) + defaultSlots.map(\.slot)
         inputNames = Set(inputs.map(\.0.name) + defaults.map(\.0.name))
         runtimeInputs = inputs.map(\.0)
     }
@@ -179,34 +190,24 @@ public final class Plan: Sendable {
         try arenas.withArena { arena in
             defer { arena.finishRun() }
             let limits = RunLimits(options, holder: arena)
-            let outputs = try RunLimits.$current.withValue(limits) { try run(inputs, outer: [:], profile: profile) }
+            let outputs = try RunLimits.$current.withValue(limits) {
+                try run(inputs, outer: [:], profile: profile, memo: arena.shapeMemo)
+            }
             for (_, tensor) in outputs { if case .float(let v) = tensor.elements { arena.release(v) } }
             return outputs
         }
     }
 
-    /// `run` for a subgraph: `outer` holds the enclosing graph's values it reads.
-    func run(_ inputs: [String: GraphTensor], outer: [String: GraphTensor],
-             profile: PlanProfile?) throws -> [(name: String, tensor: GraphTensor)] {
-        var values = [GraphTensor?](repeating: nil, count: slotCount)
-        for (slot, value) in constants { values[slot] = value }
-        if inputs.keys.contains(where: { !inputNames.contains($0) }),
-           let unknown = inputs.keys.sorted().first(where: { !inputNames.contains($0) }) {
-            throw RNNRTError(.invalidArgument, "the model has no input named '\(unknown)'; its inputs are "
-                             + (inputSlots.map(\.info) + defaultSlots.map(\.info)).map { "'\($0.name)'" }.joined(separator: ", "))
-        }
-        for (info, slot) in inputSlots {
-            guard let given = inputs[info.name] else { continue }
-            values[slot] = try Plan.conform(given, to: info)
-        }
-        for (info, slot, value) in defaultSlots {
-            values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
-        }
-        for (name, slot) in outerSlots { values[slot] = outer[name] }
+    /// `run` for a subgraph: `outer` holds the enclosing graph's values it reads. `memo`: the values a caller's run
+    /// may take from the run before it instead of computing them (`ShapeMemo`).
+    func run(_ inputs: [String: GraphTensor], outer: [String: GraphTensor], profile: PlanProfile?,
+             memo: ShapeMemo? = nil) throws -> [(name: String, tensor: GraphTensor)] {
+        var values = try boundValues(inputs, outer: outer)
         let limits = RunLimits.current
         var buffers = RunBuffers(arena: limits?.arena)
         // Whether a time limit or a cancellation can stop the run before a node.
         let checks = limits?.stops == true
+        let memoUse = hasStepsFromShapes ? memo?.begin(values, inputs: callerSlots, slotCount: slotCount) ?? .off : .off
         var dropped: [GraphTensor] = []
         defer {
             // What is still held and not returned (outputs nothing read, a failed run's values) goes back too.
@@ -215,6 +216,10 @@ public final class Plan: Sendable {
         var args: [GraphTensor?] = []
         for (index, step) in steps.enumerated() {
             if checks, let limits { try limits.check("before \(step.node.label)") }
+            if memoUse == .replay, fromShapes[index], let memo {
+                Plan.replay(step, from: memo, into: &values, &buffers)
+                continue
+            }
             // The argument list is reused: its elements are replaced in place (no generic range replacement per step).
             if args.count > step.inputs.count { args.removeLast(args.count - step.inputs.count) }
             for (position, input) in step.inputs.enumerated() {
@@ -235,10 +240,12 @@ public final class Plan: Sendable {
             } catch {
                 throw explain(error, step, inputs)
             }
+            let records = memoUse == .record && fromShapes[index]
             for (slot, value) in zip(step.outputs, results) {
                 guard let slot else { continue }
                 if let old = values[slot] { buffers.drop(old) }
                 values[slot] = value
+                if records, let memo, memo.record(value, at: slot, arena: buffers.arena) { continue }
                 buffers.hold(value, from: step, readingFrom: args)
             }
             // Outputs the node does not name, after the named ones are held (two outputs may share a buffer).
@@ -248,11 +255,48 @@ public final class Plan: Sendable {
             for value in dropped { buffers.drop(value) }
             dropped.removeAll(keepingCapacity: true)
         }
-        return try outputSlots.map { name, slot in
+        let outputs = try outputSlots.map { name, slot in
             guard let v = values[slot] else {
                 throw RNNRTError(.invalidArgument, "graph output '\(name)' was not computed (an optional input it needs was not given)")
             }
-            return (name, v)
+            return (name: name, tensor: v)
+        }
+        if memoUse == .record { memo?.finish() }
+        return outputs
+    }
+
+    /// A run's table of values before its first step: the constants, the caller's inputs (checked against their
+    /// declarations), the defaults of those not given, and the enclosing graph's values.
+    private func boundValues(_ inputs: [String: GraphTensor], outer: [String: GraphTensor]) throws -> [GraphTensor?] {
+        var values = [GraphTensor?](repeating: nil, count: slotCount)
+        for (slot, value) in constants { values[slot] = value }
+        if inputs.keys.contains(where: { !inputNames.contains($0) }),
+           let unknown = inputs.keys.sorted().first(where: { !inputNames.contains($0) }) {
+            throw RNNRTError(.invalidArgument, "the model has no input named '\(unknown)'; its inputs are "
+                             + (inputSlots.map(\.info) + defaultSlots.map(\.info)).map { "'\($0.name)'" }.joined(separator: ", "))
+        }
+        for (info, slot) in inputSlots {
+            guard let given = inputs[info.name] else { continue }
+            values[slot] = try Plan.conform(given, to: info)
+        }
+        for (info, slot, value) in defaultSlots {
+            values[slot] = try inputs[info.name].map { try Plan.conform($0, to: info) } ?? value
+        }
+        for (name, slot) in outerSlots { values[slot] = outer[name] }
+        return values
+    }
+
+    /// A step whose values the memo keeps: the values it would compute go into their slots, and the values whose last
+    /// reader it is are let go, as if it had run.
+    private static func replay(_ step: Step, from memo: ShapeMemo, into values: inout [GraphTensor?],
+                               _ buffers: inout RunBuffers) {
+        for s in step.release {
+            if let value = values[s] { buffers.drop(value) }
+            values[s] = nil
+        }
+        for slot in step.outputs.compactMap({ $0 }) {
+            if let old = values[slot] { buffers.drop(old) }
+            values[slot] = memo.value(slot)
         }
     }
 

@@ -53,8 +53,10 @@ package func coarseClockNanoseconds() -> UInt64 { UInt64(rnnrt_coarse_clock_ns()
 package final class Pool<Item: AnyObject>: @unchecked Sendable {
     private let lock = Lock()
     private let make: () -> Item
-    private var idle: [Item] = []
-    private var made: [Item] = []
+    // Arrays of `AnyObject`, not of `Item`: operations on an array of a concrete type need no generic metadata looked up
+    // at run time, and a plan borrows items once per run.
+    private var idle: [AnyObject] = []
+    private var made: [AnyObject] = []
 
     package init(_ make: @escaping () -> Item) {
         self.make = make
@@ -62,8 +64,8 @@ package final class Pool<Item: AnyObject>: @unchecked Sendable {
 
     /// Runs `body` with an item no other run is using.
     package func withItem<R>(_ body: (Item) throws -> R) rethrows -> R {
-        let item = lock.withLock {
-            if let item = idle.popLast() { return item }
+        let item = lock.withLock { () -> Item in
+            if let item = idle.popLast() { return unsafeDowncast(item, to: Item.self) }
             let item = make()
             made.append(item)
             return item
@@ -73,5 +75,5 @@ package final class Pool<Item: AnyObject>: @unchecked Sendable {
     }
 
     /// Every item made so far (for statistics: the items may be in use).
-    package var items: [Item] { lock.withLock { made } }
+    package var items: [Item] { lock.withLock { made.map { unsafeDowncast($0, to: Item.self) } } }
 }
