@@ -2,6 +2,7 @@
 // input image at a per-row offset, so a convolution needs no patch matrix and no packing of its input.
 #include "rnnrt_kernels.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -211,27 +212,125 @@ AVX2 void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t t
                          bias ? bias[o] : 0, c + o * ldc, accumulate);
 }
 
+// Zeros n floats (short runs: the padding at the ends of a line).
+AVX2 static inline void zeroRun(float *dst, ptrdiff_t n) {
+    ptrdiff_t j = 0;
+    for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + j, _mm256_setzero_ps());
+    for (; j < n; j++) dst[j] = 0;
+}
+
+// Sum over the taps of w[t] · tap[t][q] for q < n (each tap a shifted phase line, readable from −8 to n + 8), plus the
+// bias, into out: 32 outputs at a time in four independent sums, then 8, then the last few through a small buffer.
+AVX2 static void depthwiseLongLine(ptrdiff_t taps, const float *w, const float *const *tap, ptrdiff_t n, float bias,
+                                   float *out) {
+    __m256 b = _mm256_set1_ps(bias);
+    ptrdiff_t q = 0;
+    for (; q + 32 <= n; q += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (ptrdiff_t t = 0; t < taps; t++) {
+            __m256 wt = _mm256_set1_ps(w[t]);
+            const float *in = tap[t] + q;
+            a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in), a0);
+            a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in + 8), a1);
+            a2 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in + 16), a2);
+            a3 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in + 24), a3);
+        }
+        _mm256_storeu_ps(out + q, _mm256_add_ps(a0, b));
+        _mm256_storeu_ps(out + q + 8, _mm256_add_ps(a1, b));
+        _mm256_storeu_ps(out + q + 16, _mm256_add_ps(a2, b));
+        _mm256_storeu_ps(out + q + 24, _mm256_add_ps(a3, b));
+    }
+    for (; q < n; q += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (ptrdiff_t t = 0; t < taps; t++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(tap[t] + q), acc);
+        acc = _mm256_add_ps(acc, b);
+        if (q + 8 <= n) {
+            _mm256_storeu_ps(out + q, acc);
+        } else {
+            float lanes[8];
+            _mm256_storeu_ps(lanes, acc);
+            for (ptrdiff_t j = 0; j < n - q; j++) out[q + j] = lanes[j];
+        }
+    }
+}
+
+AVX2 void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w,
+                                          const float *x, ptrdiff_t lines, ptrdiff_t win, ptrdiff_t wout, ptrdiff_t s,
+                                          ptrdiff_t padL, const float *bias, float *y, float *scratch) {
+    if (m <= 0 || perPlane <= 0 || taps <= 0 || taps > RNNRT_DEPTHWISE_LINES_MAX_TAPS || lines <= 0 || wout <= 0 ||
+        s <= 0 || s > taps || padL < 0 || padL >= taps || win != s * wout)
+        return;
+    ptrdiff_t n = lines * wout, phaseFloats = n + 2 * RNNRT_DEPTHWISE_LINES_SLACK;
+    // The outputs x < xlo and x > xhi of each line have a tap in the padding: the long line read the neighbouring line
+    // there, so they are computed again from their line's own inputs.
+    ptrdiff_t xlo = (padL + s - 1) / s, xhi = (win - taps + padL) < 0 ? -1 : (win - taps + padL) / s;
+    const float *tap[RNNRT_DEPTHWISE_LINES_MAX_TAPS];
+    for (ptrdiff_t plane = 0; plane * perPlane < m; plane++) {
+        const float *in = x + plane * lines * win;
+        // The plane as one long line, split into its s phases (phase p: in[s·q + p]), zeros around each.
+        for (ptrdiff_t p = 0; p < s; p++) {
+            float *phase = scratch + p * phaseFloats;
+            zeroRun(phase, RNNRT_DEPTHWISE_LINES_SLACK);
+            rnnrt_copy_every_avx2(in + p, s, n, phase + RNNRT_DEPTHWISE_LINES_SLACK);
+            zeroRun(phase + RNNRT_DEPTHWISE_LINES_SLACK + n, RNNRT_DEPTHWISE_LINES_SLACK);
+        }
+        for (ptrdiff_t t = 0; t < taps; t++) {
+            // Output q reads input s·q + t − padL: phase (t − padL) mod s, shifted by floor((t − padL) / s).
+            ptrdiff_t r = t - padL, p = ((r % s) + s) % s, d = (r - p) / s;
+            tap[t] = scratch + p * phaseFloats + RNNRT_DEPTHWISE_LINES_SLACK + d;
+        }
+        ptrdiff_t last = (plane + 1) * perPlane < m ? (plane + 1) * perPlane : m;
+        for (ptrdiff_t o = plane * perPlane; o < last; o++) {
+            const float *wo = w + o * taps;
+            float b = bias ? bias[o] : 0, *out = y + o * n;
+            depthwiseLongLine(taps, wo, tap, n, b, out);
+            for (ptrdiff_t l = 0; l < lines; l++) {
+                const float *line = in + l * win;
+                for (ptrdiff_t xo = 0; xo < wout; xo++) {
+                    if (xo == xlo && xhi >= xlo) xo = xhi + 1;  // the outputs between read their own line only
+                    if (xo >= wout) break;
+                    float acc = 0;
+                    for (ptrdiff_t t = 0; t < taps; t++) {
+                        ptrdiff_t position = s * xo + t - padL;
+                        if (position >= 0 && position < win) acc = fmaf(wo[t], line[position], acc);
+                    }
+                    out[l * wout + xo] = acc + b;
+                }
+            }
+        }
+    }
+}
+
 AVX2 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst) {
     ptrdiff_t j = 0;
-    if (step == 2)
+    if (step == 1) {
+        for (; j + 8 <= count; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+        if (j + 4 <= count) {
+            _mm_storeu_ps(dst + j, _mm_loadu_ps(src + j));
+            j += 4;
+        }
+    } else if (step == 2) {
         for (; j + 8 <= count; j += 8) {
-            // The even elements of 16 (the last pair's odd one may lie past the source: the last vector stays scalar).
-            if (2 * j + 16 > 2 * count - 1) break;
-            __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+            // The even elements of 16. The last pair's odd element may lie past the source: the last vector's second
+            // half reads seven lanes.
+            __m256 a = _mm256_loadu_ps(src + 2 * j);
+            __m256 b = j + 8 < count ? _mm256_loadu_ps(src + 2 * j + 8) : _mm256_maskload_ps(src + 2 * j + 8, laneMask(7));
             __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
             _mm256_storeu_ps(dst + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
         }
+    }
     for (; j < count; j++) dst[j] = src[j * step];
 }
 
 AVX2 void rnnrt_copy_every_lines_avx2(const float *src, ptrdiff_t ld, ptrdiff_t step, ptrdiff_t lines, ptrdiff_t lo,
                                       ptrdiff_t n, ptrdiff_t count, float *dst) {
+    // Lines are often short (a few dozen values): copied inline, without a library call per line.
     for (ptrdiff_t l = 0; l < lines; l++) {
         float *row = dst + l * count;
-        for (ptrdiff_t j = 0; j < lo; j++) row[j] = 0;
-        if (step == 1) memcpy(row + lo, src + l * ld, (size_t)n * sizeof(float));
-        else rnnrt_copy_every_avx2(src + l * ld, step, n, row + lo);
-        for (ptrdiff_t j = lo + n; j < count; j++) row[j] = 0;
+        zeroRun(row, lo);
+        rnnrt_copy_every_avx2(src + l * ld, step, n, row + lo);
+        zeroRun(row + lo + n, count - lo - n);
     }
 }
 
@@ -245,4 +344,7 @@ void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, 
                                ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
                                ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate) {}
 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst) {}
+void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *x,
+                                     ptrdiff_t lines, ptrdiff_t win, ptrdiff_t wout, ptrdiff_t s, ptrdiff_t padL,
+                                     const float *bias, float *y, float *scratch) {}
 #endif

@@ -214,6 +214,23 @@ void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, 
                                ptrdiff_t planeFloats, const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride,
                                ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate);
 
+/// Taps of a depthwise convolution along lines (rnnrt_conv_depthwise_lines_avx2) at most, and the zeros its scratch
+/// holds around each phase line.
+#define RNNRT_DEPTHWISE_LINES_MAX_TAPS 64
+#define RNNRT_DEPTHWISE_LINES_SLACK 80
+
+/// A depthwise convolution whose kernel spans one line (1 × taps, undilated, stride s along the line, padL zeros
+/// before each line): output channel o of m reads input plane o / perPlane (planes of `lines` lines of win = s · wout
+/// values, contiguous from x) and writes its plane of lines × wout outputs at y + o · lines · wout, plus bias[o] (bias
+/// may be NULL). Each plane is read as one long line split into its s phases (into scratch: s · (lines · wout +
+/// 2 · RNNRT_DEPTHWISE_LINES_SLACK) floats), every output a sum of taps in vectors along it; the few outputs of each
+/// line with a tap in the padding are computed again from their own line. The same sums, in the same order, as
+/// rnnrt_conv_depthwise_avx2 over a zero-padded image. Does nothing unless 1 ≤ taps ≤ RNNRT_DEPTHWISE_LINES_MAX_TAPS,
+/// 1 ≤ s ≤ taps, 0 ≤ padL < taps and win = s · wout.
+void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *x,
+                                     ptrdiff_t lines, ptrdiff_t win, ptrdiff_t wout, ptrdiff_t s, ptrdiff_t padL,
+                                     const float *bias, float *y, float *scratch);
+
 /// dst[j] = src[j·step] for j < count (reads no further than src[(count − 1)·step]); a stride-2 convolution's input
 /// split into its two phases along a line.
 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst);

@@ -142,6 +142,17 @@ struct ConvGeometry {
         }
     }
 
+    /// A kernel that spans one line (1 × taps along the last axis, undilated), no stride or padding across lines, and
+    /// `stride` inputs a line per output: each channel's plane, read as one long line, gives its outputs as one long
+    /// line (`rnnrt_conv_depthwise_lines_avx2`). Nil for any other geometry.
+    var alongLines: (lines: Int, taps: Int, stride: Int, padBefore: Int)? {
+        guard kernelExtent[0] == 1, kernelExtent[1] == 1, stride[0] == 1, stride[1] == 1, padBegin[0] == 0,
+              padBegin[1] == 0, outExtent[0] == inExtent[0], outExtent[1] == inExtent[1], dilation[2] == 1,
+              kernelExtent[2] <= Int(RNNRT_DEPTHWISE_LINES_MAX_TAPS), stride[2] <= kernelExtent[2],
+              padBegin[2] < kernelExtent[2], inExtent[2] == stride[2] * outExtent[2] else { return nil }
+        return (inExtent[0] * inExtent[1], kernelExtent[2], stride[2], padBegin[2])
+    }
+
     /// The image the product with positions as columns reads (`rnnrt_conv_product_avx2`), or nil when it would be
     /// more than four times the input (extreme padding or dilation).
     func shiftedImage() -> ShiftedImage? {

@@ -29,7 +29,8 @@ struct ConvOp: GraphOperator {
     let weights: [WeightMatrix]?
     /// `W`'s shape, when it is a constant.
     let weightShape: [Int]?
-    /// A constant `W` with one input channel per group (depthwise), as stored: `[M, 1, kernel...]`.
+    /// A constant `W` with one input channel per group (depthwise, or a single input channel), as stored:
+    /// `[M, 1, kernel...]`.
     let depthwise: [Float]?
     /// A constant 2-D 3×3 `W` of one group, transformed for Winograd's F(2×2, 3×3), when its channels are enough for
     /// that to pay (`winogradFrom`).
@@ -72,7 +73,7 @@ struct ConvOp: GraphOperator {
             let square3 = w.shape.count == 4 && w.shape[2] == 3 && w.shape[3] == 3
             winograd = winogradAllowed && group == 1 && square3 && min(w.shape[0], w.shape[1]) >= ConvOp.winogradFrom
                 ? WinogradWeights(weights: values, outputs: w.shape[0], inputs: w.shape[1]) : nil
-            depthwise = group > 1 && w.shape[1] == 1 ? values : nil
+            depthwise = w.shape[1] == 1 ? values : nil
         } else {
             weightShape = nil
             weights = nil
@@ -222,6 +223,10 @@ struct ConvOp: GraphOperator {
     /// plane (`rnnrt_conv_depthwise_avx2`), item by item and output depth plane by plane, onto the fused addend.
     private func productsDepthwise(_ geo: ConvGeometry, image: ShiftedImage, x: UnsafePointer<Float>, weights: [Float],
                                    bias: [Float]?, residual: [Float]?, into y: UnsafeMutablePointer<Float>) {
+        if residual == nil, let lines = geo.alongLines {
+            productsAlongLines(geo, lines, x: x, weights: weights, bias: bias, into: y)
+            return
+        }
         let outFloats = geo.outChannels * geo.positions, plane = geo.outExtent[1] * geo.outExtent[2]
         residual?.withUnsafeBufferPointer { y.update(from: $0.baseAddress!, count: geo.batch * outFloats) }
         withTemporaryFloats(geo.scratchFloats(for: image)) { scratch in
@@ -242,6 +247,28 @@ struct ConvOp: GraphOperator {
                     }
                     if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
+            }
+        }
+    }
+
+    /// A depthwise convolution whose kernel spans one line: each item's channels as long lines
+    /// (`rnnrt_conv_depthwise_lines_avx2`), with no padded image.
+    private func productsAlongLines(_ geo: ConvGeometry, _ lines: (lines: Int, taps: Int, stride: Int, padBefore: Int),
+                                    x: UnsafePointer<Float>, weights: [Float], bias: [Float]?,
+                                    into y: UnsafeMutablePointer<Float>) {
+        let inFloats = geo.inChannels * geo.inPositions, outFloats = geo.outChannels * geo.positions
+        let scratch = lines.stride * (geo.positions + 2 * Int(RNNRT_DEPTHWISE_LINES_SLACK))
+        withTemporaryFloats(scratch) { scratch in
+            weights.withUnsafeBufferPointer { w in
+                let run = { (bias: UnsafePointer<Float>?) in
+                    for b in 0..<geo.batch {
+                        rnnrt_conv_depthwise_lines_avx2(geo.outChannels, geo.outChannels / group, lines.taps,
+                                                        w.baseAddress!, x + b * inFloats, lines.lines, geo.inExtent[2],
+                                                        geo.outExtent[2], lines.stride, lines.padBefore, bias,
+                                                        y + b * outFloats, scratch.baseAddress!)
+                    }
+                }
+                if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
             }
         }
     }

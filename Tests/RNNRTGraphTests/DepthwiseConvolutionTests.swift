@@ -1,0 +1,75 @@
+import Testing
+import RNNRTTestSupport
+@testable import RNNRTGraph
+import RNNRTCore
+
+/// Convolutions with one input channel per group and a kernel along the line: every output the sum of its taps in tap
+/// order (padding skipped), plus the bias — bit for bit, whether a convolution runs on a padded image or along whole
+/// planes as long lines (`rnnrt_conv_depthwise_lines_avx2`).
+@Suite struct DepthwiseConvolutionTests {
+    /// Output `[N, M, H, wout]` of a `1 × k` kernel on `x [N, C, H, W]`, `M / (C)` outputs per input channel, summed in
+    /// tap order.
+    static func reference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int, wout: Int) -> [Float] {
+        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), taps = w.shape[3]
+        let perPlane = outputs / c
+        var y: [Float] = []
+        for item in 0..<n {
+            for o in 0..<outputs {
+                let plane = (item * c + o / perPlane) * h * width
+                for line in 0..<h {
+                    for out in 0..<wout {
+                        var acc: Float = 0
+                        for t in 0..<taps {
+                            let position = s * out + t - padBefore
+                            if position >= 0 && position < width {
+                                acc = acc.addingProduct(w.scalars[o * taps + t], x.scalars[plane + line * width + position])
+                            }
+                        }
+                        y.append(acc + (b?.scalars[o] ?? 0))
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func sumsInTapOrderAtEveryGeometry(stride s: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(40 + s))
+        var alongLines = 0, cases = 0
+        for (channels, outputs) in [(3, 3), (2, 6), (1, 4)] {
+            for taps in [1, 2, 3, 5] where s <= taps {
+                for width in [1, 2, 7, 8, 9, 16, 33, 48] {
+                    for padBefore in 0..<taps {
+                        for padAfter in 0..<taps {
+                            let wout = (width + padBefore + padAfter - taps) / s + 1
+                            guard width + padBefore + padAfter >= taps, wout > 0 else { continue }
+                            let lines = 1 + (width + taps) % 4
+                            let x = Tensor.random([2, channels, lines, width], using: &rng)
+                            let w = Tensor.random([outputs, 1, 1, taps], using: &rng)
+                            let b = (width + taps).isMultiple(of: 2) ? Tensor.random([outputs], using: &rng) : nil
+                            let conv = GraphNode(opType: "Conv", inputs: ["X", "W"] + (b == nil ? [] : ["B"]), outputs: ["Y"],
+                                                 attributes: ["group": .int(Int64(channels)),
+                                                              "strides": .ints([1, Int64(s)]),
+                                                              "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
+                            let graph = Graph(nodes: [conv],
+                                              initializers: [("W", .init(w))] + (b.map { [("B", .init($0))] } ?? []),
+                                              inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Y")])
+                            let plan = try Plan(graph: graph, opset: 17)
+                            let y = try plan.run(["X": GraphTensor(x)])[0].tensor
+                            let expected = Self.reference(x: x, w: w, b: b, outputs: outputs, stride: s,
+                                                          padBefore: padBefore, wout: wout)
+                            #expect(y.shape == [2, outputs, lines, wout])
+                            #expect(y.floatsUnchecked.map(\.bitPattern) == expected.map(\.bitPattern),
+                                    "C \(channels) M \(outputs) k \(taps) stride \(s) width \(width) pads \(padBefore), \(padAfter)")
+                            cases += 1
+                            if width == s * wout { alongLines += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        // Both forms ran: whole planes as long lines (width = stride · outputs a line), and padded images.
+        #expect(alongLines > 20 && cases - alongLines > 20, "\(alongLines) of \(cases) along lines")
+    }
+}
