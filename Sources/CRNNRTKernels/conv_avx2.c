@@ -13,6 +13,8 @@
 
 // Inner values per block: a block's 16-column panel (at most 28 KB) stays in L1 while every sliver of A passes it.
 enum { CONV_KC = 448 };
+// Floats of packed panels a product holds at once (64 KB on the stack: 16 panels of 64 inner values, 2 of 448).
+enum { CONV_PANELS_FLOATS = 16 * 1024 };
 
 // Lanes j with j < left (left may exceed 8 or be negative).
 AVX2 static inline __m256i laneMask(ptrdiff_t left) {
@@ -116,38 +118,50 @@ AVX2 __attribute__((noinline)) static void panelTileInto(ptrdiff_t rows, ptrdiff
     }
 }
 
+// One sliver of A (rows of 6) times the 16-column panel of virtual columns [v0, v0 + count) to the output.
+AVX2 static void sliverPanel(ptrdiff_t rows, ptrdiff_t kc, const float *pa, const float *panel, ptrdiff_t v0,
+                             ptrdiff_t count, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc,
+                             int accumulate) {
+    // The 16 columns as 16 consecutive outputs: within one line (or lines without padding between them).
+    ptrdiff_t x = v0 % stride, line = v0 / stride;
+    if (count == 16 && (stride == width || x + 16 <= width)) {
+        panelTileInto(rows, kc, pa, panel, bias, c + (stride == width ? v0 : line * width + x), ldc, accumulate);
+        return;
+    }
+    __m256 acc[12];
+    panelTile(rows, kc, pa, panel, acc);
+    if (bias)
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            __m256 v = _mm256_broadcast_ss(bias + r);
+            acc[2 * r] = _mm256_add_ps(acc[2 * r], v);
+            acc[2 * r + 1] = _mm256_add_ps(acc[2 * r + 1], v);
+        }
+    storeTile(acc, rows, v0, count, stride, width, c, ldc, accumulate);
+}
+
 AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                                   ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                                   ptrdiff_t ldc, int accumulate) {
     if (m <= 0 || lines <= 0 || width <= 0 || k <= 0) return;
     ptrdiff_t n = (lines - 1) * stride + width, slivers = (m + 5) / 6;
     ptrdiff_t blocks = (k + CONV_KC - 1) / CONV_KC, kc0 = (k + blocks - 1) / blocks;
-    float panel[CONV_KC * 16];
-    __m256 acc[12];
-    for (ptrdiff_t v0 = 0; v0 < n; v0 += 16) {
-        ptrdiff_t count = n - v0 < 16 ? n - v0 : 16;
+    // Panels of 16 columns packed CONV_PANELS_FLOATS at a time, then each sliver of A passes all of them: a sliver's
+    // rows of the output and its A stay close (few pages, one 6-row stripe of stores) while the panels stream from L2.
+    float panels[CONV_PANELS_FLOATS];
+    ptrdiff_t perBlock = CONV_PANELS_FLOATS / (kc0 * 16);
+    for (ptrdiff_t v = 0; v < n; v += 16 * perBlock) {
+        ptrdiff_t count = n - v < 16 * perBlock ? n - v : 16 * perBlock, packed = (count + 15) / 16;
         for (ptrdiff_t p0 = 0; p0 < k; p0 += kc0) {
             ptrdiff_t kc = k - p0 < kc0 ? k - p0 : kc0;
-            packPanel(kc, b + v0, offsets + p0, count, panel);
-            // The 16 columns as 16 consecutive outputs: within one line (or lines without padding between them).
-            ptrdiff_t x = v0 % stride, line = v0 / stride;
-            int direct = count == 16 && (stride == width || x + 16 <= width);
+            for (ptrdiff_t j = 0; j < packed; j++)
+                packPanel(kc, b + v + 16 * j, offsets + p0, count - 16 * j < 16 ? count - 16 * j : 16,
+                          panels + j * kc * 16);
             for (ptrdiff_t s = 0; s < slivers; s++) {
                 ptrdiff_t rows = m - 6 * s < 6 ? m - 6 * s : 6;
-                if (direct) {
-                    float *out = c + 6 * s * ldc + (stride == width ? v0 : line * width + x);
-                    panelTileInto(rows, kc, a6 + (s * k + p0) * 6, panel, p0 == 0 && bias ? bias + 6 * s : 0, out, ldc,
-                                  accumulate || p0 > 0);
-                    continue;
-                }
-                panelTile(rows, kc, a6 + (s * k + p0) * 6, panel, acc);
-                if (p0 == 0 && bias)
-                    for (ptrdiff_t r = 0; r < rows; r++) {
-                        __m256 v = _mm256_broadcast_ss(bias + 6 * s + r);
-                        acc[2 * r] = _mm256_add_ps(acc[2 * r], v);
-                        acc[2 * r + 1] = _mm256_add_ps(acc[2 * r + 1], v);
-                    }
-                storeTile(acc, rows, v0, count, stride, width, c + 6 * s * ldc, ldc, accumulate || p0 > 0);
+                for (ptrdiff_t j = 0; j < packed; j++)
+                    sliverPanel(rows, kc, a6 + (s * k + p0) * 6, panels + j * kc * 16, v + 16 * j,
+                                count - 16 * j < 16 ? count - 16 * j : 16, stride, width,
+                                p0 == 0 && bias ? bias + 6 * s : 0, c + 6 * s * ldc, ldc, accumulate || p0 > 0);
             }
         }
     }
