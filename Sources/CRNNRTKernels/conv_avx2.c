@@ -316,6 +316,100 @@ AVX2 void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdi
     }
 }
 
+// Phase r of outputs q..q+7 of a depthwise transposed convolution along a long line: the bias plus, tap by tap in
+// order, the rounded products w[t] · x[q − shift[t]] of the phase's taps (order[first[r] ..< first[r + 1]]).
+AVX2 static inline __m256 transposePhase(ptrdiff_t r, const float *w, const ptrdiff_t *order, const ptrdiff_t *first,
+                                         const ptrdiff_t *shift, const float *xs, ptrdiff_t q, __m256 bias) {
+    __m256 acc = bias;
+    for (ptrdiff_t i = first[r]; i < first[r + 1]; i++) {
+        ptrdiff_t t = order[i];
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(xs + q - shift[t])));
+    }
+    return acc;
+}
+
+// One output channel's long line of s·n outputs from the n inputs xs (readable from −RNNRT_DEPTHWISE_LINES_SLACK to
+// n + RNNRT_DEPTHWISE_LINES_SLACK): 8 inputs' outputs at a time, the phases' vectors interleaved.
+AVX2 static void transposeLongLine(ptrdiff_t s, const float *w, const ptrdiff_t *order, const ptrdiff_t *first,
+                                   const ptrdiff_t *shift, const float *xs, ptrdiff_t n, float bias, float *y) {
+    __m256 b = _mm256_set1_ps(bias);
+    ptrdiff_t q = 0;
+    if (s == 2)
+        for (; q + 8 <= n; q += 8) {
+            __m256 v0 = transposePhase(0, w, order, first, shift, xs, q, b);
+            __m256 v1 = transposePhase(1, w, order, first, shift, xs, q, b);
+            __m256 lo = _mm256_unpacklo_ps(v0, v1), hi = _mm256_unpackhi_ps(v0, v1);
+            _mm256_storeu_ps(y + 2 * q, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(y + 2 * q + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+    if (s == 1)
+        for (; q + 8 <= n; q += 8) _mm256_storeu_ps(y + q, transposePhase(0, w, order, first, shift, xs, q, b));
+    for (; q < n; q += 8) {
+        float lanes[8];
+        ptrdiff_t count = n - q < 8 ? n - q : 8;
+        for (ptrdiff_t r = 0; r < s; r++) {
+            _mm256_storeu_ps(lanes, transposePhase(r, w, order, first, shift, xs, q, b));
+            for (ptrdiff_t j = 0; j < count; j++) y[s * (q + j) + r] = lanes[j];
+        }
+    }
+}
+
+AVX2 void rnnrt_conv_transpose_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w,
+                                                    const float *x, ptrdiff_t lines, ptrdiff_t win, ptrdiff_t s,
+                                                    ptrdiff_t padL, const float *bias, float *y, float *scratch) {
+    if (m <= 0 || perPlane <= 0 || taps <= 0 || taps > RNNRT_DEPTHWISE_LINES_MAX_TAPS || lines <= 0 || win <= 0 ||
+        s <= 0 || s > taps || padL < 0 || padL >= taps)
+        return;
+    ptrdiff_t n = lines * win, wout = s * win;
+    // Output s·q + r of the long line takes tap t when t − padL = s·d + r, from input q − d: each phase's taps in order.
+    ptrdiff_t order[RNNRT_DEPTHWISE_LINES_MAX_TAPS], first[RNNRT_DEPTHWISE_LINES_MAX_TAPS + 1], shift[RNNRT_DEPTHWISE_LINES_MAX_TAPS];
+    // Inputs j of a line whose outputs have a tap outside the line (j < lo[r] or j ≥ hi[r]): computed again from the line.
+    ptrdiff_t lo[RNNRT_DEPTHWISE_LINES_MAX_TAPS], hi[RNNRT_DEPTHWISE_LINES_MAX_TAPS], filled = 0;
+    for (ptrdiff_t r = 0; r < s; r++) {
+        first[r] = filled;
+        lo[r] = 0;
+        hi[r] = win;
+        for (ptrdiff_t t = 0; t < taps; t++) {
+            ptrdiff_t u = t - padL, phase = ((u % s) + s) % s;
+            if (phase != r) continue;
+            shift[t] = (u - phase) / s;
+            order[filled++] = t;
+            if (shift[t] > lo[r]) lo[r] = shift[t];
+            if (win + shift[t] < hi[r]) hi[r] = win + shift[t];
+        }
+    }
+    first[s] = filled;
+    float *xs = scratch + RNNRT_DEPTHWISE_LINES_SLACK;
+    for (ptrdiff_t plane = 0; plane * perPlane < m; plane++) {
+        const float *in = x + plane * n;
+        zeroRun(scratch, RNNRT_DEPTHWISE_LINES_SLACK);
+        memcpy(xs, in, (size_t)n * sizeof(float));
+        zeroRun(xs + n, RNNRT_DEPTHWISE_LINES_SLACK);
+        ptrdiff_t last = (plane + 1) * perPlane < m ? (plane + 1) * perPlane : m;
+        for (ptrdiff_t o = plane * perPlane; o < last; o++) {
+            const float *wo = w + o * taps;
+            float b = bias ? bias[o] : 0, *out = y + o * lines * wout;
+            transposeLongLine(s, wo, order, first, shift, xs, n, b, out);
+            for (ptrdiff_t l = 0; l < lines; l++) {
+                const float *line = in + l * win;
+                for (ptrdiff_t r = 0; r < s; r++)
+                    for (ptrdiff_t j = 0; j < win; j++) {
+                        if (j == lo[r] && hi[r] > lo[r]) j = hi[r];  // the inputs between read their own line only
+                        if (j >= win) break;
+                        float acc = b;
+                        for (ptrdiff_t i = first[r]; i < first[r + 1]; i++) {
+                            ptrdiff_t t = order[i], source = j - shift[t];
+                            if (source < 0 || source >= win) continue;
+                            float product = wo[t] * line[source];
+                            acc = acc + product;
+                        }
+                        out[l * wout + s * j + r] = acc;
+                    }
+            }
+        }
+    }
+}
+
 AVX2 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst) {
     ptrdiff_t j = 0;
     if (step == 1) {
@@ -361,4 +455,7 @@ void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, fl
 void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w, const float *x,
                                      ptrdiff_t lines, ptrdiff_t win, ptrdiff_t wout, ptrdiff_t s, ptrdiff_t padL,
                                      const float *bias, float *y, float *scratch) {}
+void rnnrt_conv_transpose_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w,
+                                               const float *x, ptrdiff_t lines, ptrdiff_t win, ptrdiff_t s,
+                                               ptrdiff_t padL, const float *bias, float *y, float *scratch) {}
 #endif

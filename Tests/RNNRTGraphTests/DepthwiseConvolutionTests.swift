@@ -5,7 +5,8 @@ import RNNRTCore
 
 /// Convolutions with one input channel per group and a kernel along the line: every output the sum of its taps in tap
 /// order (padding skipped), plus the bias — bit for bit, whether a convolution runs on a padded image or along whole
-/// planes as long lines (`rnnrt_conv_depthwise_lines_avx2`).
+/// planes as long lines (`rnnrt_conv_depthwise_lines_avx2`); and the transposed ones, the bias plus each tap's product
+/// in tap order, whether by product and scatter or along long lines (`rnnrt_conv_transpose_depthwise_lines_avx2`).
 @Suite struct DepthwiseConvolutionTests {
     /// Output `[N, M, H, wout]` of a `1 × k` kernel on `x [N, C, H, W]`, `M / (C)` outputs per input channel, summed in
     /// tap order.
@@ -70,6 +71,75 @@ import RNNRTCore
             }
         }
         // Both forms ran: whole planes as long lines (width = stride · outputs a line), and padded images.
+        #expect(alongLines > 20 && cases - alongLines > 20, "\(alongLines) of \(cases) along lines")
+    }
+
+    /// `ConvTranspose` output `[N, M, H, wout]` of a `1 × k` kernel (`W [C, M/C, 1, k]`) on `x [N, C, H, W]`: the bias,
+    /// then each tap's rounded product added in tap order.
+    static func transposeReference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int,
+                                   wout: Int) -> [Float] {
+        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), taps = w.shape[3]
+        let perPlane = outputs / c
+        var y: [Float] = []
+        for item in 0..<n {
+            for o in 0..<outputs {
+                let plane = (item * c + o / perPlane) * h * width
+                for line in 0..<h {
+                    for out in 0..<wout {
+                        var acc = b?.scalars[o] ?? 0
+                        for t in 0..<taps {
+                            let shifted = out + padBefore - t
+                            guard shifted >= 0, shifted % s == 0, shifted / s < width else { continue }
+                            let product = w.scalars[o * taps + t] * x.scalars[plane + line * width + shifted / s]
+                            acc = acc + product
+                        }
+                        y.append(acc)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func transposedSumsInTapOrderAtEveryGeometry(stride s: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(50 + s))
+        var alongLines = 0, cases = 0
+        for (channels, outputs) in [(3, 3), (2, 6)] {
+            for taps in [1, 2, 3, 5] where s <= taps {
+                for width in [1, 2, 7, 8, 9, 16, 33] {
+                    for padBefore in 0..<taps {
+                        for adjust in 0..<s {
+                            for padAfter in 0..<(taps + 1) {
+                                let wout = (width - 1) * s + taps + adjust - padBefore - padAfter
+                                guard wout > 0 else { continue }
+                                let lines = 1 + (width + taps) % 3
+                                let x = Tensor.random([2, channels, lines, width], using: &rng)
+                                let w = Tensor.random([channels, outputs / channels, 1, taps], using: &rng)
+                                let b = (width + taps).isMultiple(of: 2) ? Tensor.random([outputs], using: &rng) : nil
+                                let node = GraphNode(opType: "ConvTranspose", inputs: ["X", "W"] + (b == nil ? [] : ["B"]),
+                                                     outputs: ["Y"],
+                                                     attributes: ["group": .int(Int64(channels)),
+                                                                  "strides": .ints([1, Int64(s)]),
+                                                                  "output_padding": .ints([0, Int64(adjust)]),
+                                                                  "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
+                                let graph = Graph(nodes: [node],
+                                                  initializers: [("W", .init(w))] + (b.map { [("B", .init($0))] } ?? []),
+                                                  inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Y")])
+                                let y = try Plan(graph: graph, opset: 17).run(["X": GraphTensor(x)])[0].tensor
+                                let expected = Self.transposeReference(x: x, w: w, b: b, outputs: outputs, stride: s,
+                                                                       padBefore: padBefore, wout: wout)
+                                #expect(y.shape == [2, outputs, lines, wout])
+                                #expect(y.floatsUnchecked.map(\.bitPattern) == expected.map(\.bitPattern),
+                                        "C \(channels) M \(outputs) k \(taps) stride \(s) width \(width) pads \(padBefore), \(padAfter) adjust \(adjust)")
+                                cases += 1
+                                if wout == s * width { alongLines += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         #expect(alongLines > 20 && cases - alongLines > 20, "\(alongLines) of \(cases) along lines")
     }
 }

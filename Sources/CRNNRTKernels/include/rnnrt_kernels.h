@@ -231,6 +231,18 @@ void rnnrt_conv_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t 
                                      ptrdiff_t lines, ptrdiff_t win, ptrdiff_t wout, ptrdiff_t s, ptrdiff_t padL,
                                      const float *bias, float *y, float *scratch);
 
+/// The transposed convolution of rnnrt_conv_depthwise_lines_avx2's kind (ONNX ConvTranspose, one input channel per
+/// group, a 1 × taps kernel along the line, stride s, padL trimmed before each line) when each line of win inputs gives
+/// wout = s · win outputs: output channel o reads input plane o / perPlane (lines × win, contiguous from x) and writes
+/// its plane (lines × wout at y + o · lines · wout), each output bias[o] (0 when bias is NULL) plus the rounded
+/// products w[o·taps + t] · x of its taps added in tap order, as the product-and-scatter form adds them. Each plane is
+/// read as one long line (into scratch: lines · win + 2 · RNNRT_DEPTHWISE_LINES_SLACK floats); the outputs of each line
+/// with a tap outside it are computed again from their own line. Does nothing unless 1 ≤ taps ≤
+/// RNNRT_DEPTHWISE_LINES_MAX_TAPS, 1 ≤ s ≤ taps and 0 ≤ padL < taps.
+void rnnrt_conv_transpose_depthwise_lines_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t taps, const float *w,
+                                               const float *x, ptrdiff_t lines, ptrdiff_t win, ptrdiff_t s,
+                                               ptrdiff_t padL, const float *bias, float *y, float *scratch);
+
 /// dst[j] = src[j·step] for j < count (reads no further than src[(count − 1)·step]); a stride-2 convolution's input
 /// split into its two phases along a line.
 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, float *dst);

@@ -17,6 +17,8 @@ struct ConvTransposeOp: GraphOperator {
     /// `W`'s shape and its groups' left operands, when `W` is a constant.
     let weightShape: [Int]?
     let weights: [ConvTransposeWeights]?
+    /// A constant `W` with one input channel per group, as stored: `[C, M/group, kernel...]`.
+    let depthwise: [Float]?
     /// `B`, when it is a constant.
     let bias: [Float]?
 
@@ -30,10 +32,13 @@ struct ConvTransposeOp: GraphOperator {
         attributes = try ConvTransposeAttributes(ctx.node)
         if let w = ctx.constantInput(1) {
             weightShape = w.shape
-            weights = try ConvTransposeWeights.groups(try w.floats("ConvTranspose W"), shape: w.shape, attributes)
+            let values = try w.floats("ConvTranspose W")
+            weights = try ConvTransposeWeights.groups(values, shape: w.shape, attributes)
+            depthwise = w.shape.first == attributes.group ? values : nil
         } else {
             weightShape = nil
             weights = nil
+            depthwise = nil
         }
         bias = try ctx.constantInput(2).map { try $0.floats("ConvTranspose B") }
     }
@@ -49,6 +54,13 @@ struct ConvTransposeOp: GraphOperator {
         }
         let count = geo.batch * geo.outChannels * geo.outPositions
         try Check.reserve(count, "\(attributes.label): output \(([geo.batch, geo.outChannels] + geo.outSize).shapeDescription)")
+        if KernelSet.avx2, let depthwise, let lines = geo.alongLines {
+            let out = outputFloats(count) { y in
+                guard count > 0 else { return }
+                x.withUnsafeBufferPointer { alongLines(geo, lines, x: $0.baseAddress!, weights: depthwise, bias: b, into: y.baseAddress!) }
+            }
+            return [GraphTensor(shape: [geo.batch, geo.outChannels] + geo.outSize, floats: out)]
+        }
         let out = outputFloats(count) { y in
             guard count > 0 else { return }
             fillBias(b, geo, into: y.baseAddress!)
@@ -62,6 +74,26 @@ struct ConvTransposeOp: GraphOperator {
         if let weightShape, let weights { return (weightShape, weights) }
         let wT = try Check.input(inputs, 1, "W")
         return (wT.shape, try ConvTransposeWeights.groups(try wT.floats("ConvTranspose W"), shape: wT.shape, attributes))
+    }
+
+    /// One input channel per group and a kernel along the line: each item's channels as long lines
+    /// (`rnnrt_conv_transpose_depthwise_lines_avx2`), the bias and products summed as `accumulate` sums them.
+    private func alongLines(_ geo: ConvTransposeGeometry, _ lines: (lines: Int, taps: Int, stride: Int, padBefore: Int),
+                            x: UnsafePointer<Float>, weights: [Float], bias: [Float]?, into y: UnsafeMutablePointer<Float>) {
+        let inFloats = geo.inChannels * geo.inPositions, outFloats = geo.outChannels * geo.outPositions
+        withTemporaryFloats(geo.inPositions + 2 * Int(RNNRT_DEPTHWISE_LINES_SLACK)) { scratch in
+            weights.withUnsafeBufferPointer { w in
+                let run = { (bias: UnsafePointer<Float>?) in
+                    for b in 0..<geo.batch {
+                        rnnrt_conv_transpose_depthwise_lines_avx2(geo.outChannels, geo.outPerGroup, lines.taps,
+                                                                  w.baseAddress!, x + b * inFloats, lines.lines,
+                                                                  geo.inExtent[2], lines.stride, lines.padBefore, bias,
+                                                                  y + b * outFloats, scratch.baseAddress!)
+                    }
+                }
+                if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+            }
+        }
     }
 
     /// Every output channel set to its bias (zero without one).

@@ -1,3 +1,4 @@
+import CRNNRTKernels
 import RNNRTCore
 
 /// The attributes of one `ConvTranspose` node, as read (checked against the shapes by `ConvTransposeGeometry`).
@@ -163,6 +164,17 @@ struct ConvTransposeGeometry {
             throw RNNRTError(.shapeMismatch, "\(a.label): output along spatial axis \(axis) would be empty: full extent \(full), pads \(begin) and \(end)")
         }
         return (full - begin - end, begin)
+    }
+
+    /// One input channel per group, a kernel that spans one line (1 × taps along the last axis, undilated), no stride
+    /// or padding across lines, and `stride` outputs a line per input: each channel's plane, read as one long line,
+    /// gives its outputs as one long line (`rnnrt_conv_transpose_depthwise_lines_avx2`). Nil for any other geometry.
+    var alongLines: (lines: Int, taps: Int, stride: Int, padBefore: Int)? {
+        guard inPerGroup == 1, kernelExtent[0] == 1, kernelExtent[1] == 1, stride[0] == 1, stride[1] == 1,
+              padBegin[0] == 0, padBegin[1] == 0, outExtent[0] == inExtent[0], outExtent[1] == inExtent[1],
+              dilation[2] == 1, kernelExtent[2] <= Int(RNNRT_DEPTHWISE_LINES_MAX_TAPS), stride[2] <= kernelExtent[2],
+              padBegin[2] < kernelExtent[2], outExtent[2] == stride[2] * inExtent[2] else { return nil }
+        return (inExtent[0] * inExtent[1], kernelExtent[2], stride[2], padBegin[2])
     }
 
     /// Per kernel index `k` along `axis`: the input indices `i` whose output `i · stride + k · dilation − padBegin`
