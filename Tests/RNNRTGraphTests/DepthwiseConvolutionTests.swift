@@ -8,6 +8,16 @@ import RNNRTCore
 /// planes as long lines (`rnnrt_conv_depthwise_lines_avx2`); and the transposed ones, the bias plus each tap's product
 /// in tap order, whether by product and scatter or along long lines (`rnnrt_conv_transpose_depthwise_lines_avx2`).
 @Suite struct DepthwiseConvolutionTests {
+    /// One `opType` node on `x` with the constant weights `w` and bias `b`.
+    static func run(_ opType: String, x: Tensor, w: Tensor, b: Tensor?, _ attributes: [String: GraphAttribute]) throws
+        -> GraphTensor {
+        let node = GraphNode(opType: opType, inputs: ["X", "W"] + (b == nil ? [] : ["B"]), outputs: ["Y"],
+                             attributes: attributes)
+        let graph = Graph(nodes: [node], initializers: [("W", .init(w))] + (b.map { [("B", .init($0))] } ?? []),
+                          inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Y")])
+        return try Plan(graph: graph, opset: 17).run(["X": GraphTensor(x)])[0].tensor
+    }
+
     /// Output `[N, M, H, wout]` of a `1 × k` kernel on `x [N, C, H, W]`, `M / (C)` outputs per input channel, summed in
     /// tap order.
     static func reference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int, wout: Int) -> [Float] {
@@ -49,15 +59,9 @@ import RNNRTCore
                             let x = Tensor.random([2, channels, lines, width], using: &rng)
                             let w = Tensor.random([outputs, 1, 1, taps], using: &rng)
                             let b = (width + taps).isMultiple(of: 2) ? Tensor.random([outputs], using: &rng) : nil
-                            let conv = GraphNode(opType: "Conv", inputs: ["X", "W"] + (b == nil ? [] : ["B"]), outputs: ["Y"],
-                                                 attributes: ["group": .int(Int64(channels)),
-                                                              "strides": .ints([1, Int64(s)]),
-                                                              "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
-                            let graph = Graph(nodes: [conv],
-                                              initializers: [("W", .init(w))] + (b.map { [("B", .init($0))] } ?? []),
-                                              inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Y")])
-                            let plan = try Plan(graph: graph, opset: 17)
-                            let y = try plan.run(["X": GraphTensor(x)])[0].tensor
+                            let y = try Self.run("Conv", x: x, w: w, b: b, ["group": .int(Int64(channels)),
+                                                 "strides": .ints([1, Int64(s)]),
+                                                 "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
                             let expected = Self.reference(x: x, w: w, b: b, outputs: outputs, stride: s,
                                                           padBefore: padBefore, wout: wout)
                             #expect(y.shape == [2, outputs, lines, wout])
@@ -117,16 +121,10 @@ import RNNRTCore
                                 let x = Tensor.random([2, channels, lines, width], using: &rng)
                                 let w = Tensor.random([channels, outputs / channels, 1, taps], using: &rng)
                                 let b = (width + taps).isMultiple(of: 2) ? Tensor.random([outputs], using: &rng) : nil
-                                let node = GraphNode(opType: "ConvTranspose", inputs: ["X", "W"] + (b == nil ? [] : ["B"]),
-                                                     outputs: ["Y"],
-                                                     attributes: ["group": .int(Int64(channels)),
-                                                                  "strides": .ints([1, Int64(s)]),
-                                                                  "output_padding": .ints([0, Int64(adjust)]),
-                                                                  "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
-                                let graph = Graph(nodes: [node],
-                                                  initializers: [("W", .init(w))] + (b.map { [("B", .init($0))] } ?? []),
-                                                  inputs: [GraphValueInfo(name: "X")], outputs: [GraphValueInfo(name: "Y")])
-                                let y = try Plan(graph: graph, opset: 17).run(["X": GraphTensor(x)])[0].tensor
+                                let y = try Self.run("ConvTranspose", x: x, w: w, b: b, ["group": .int(Int64(channels)),
+                                                     "strides": .ints([1, Int64(s)]),
+                                                     "output_padding": .ints([0, Int64(adjust)]),
+                                                     "pads": .ints([0, Int64(padBefore), 0, Int64(padAfter)])])
                                 let expected = Self.transposeReference(x: x, w: w, b: b, outputs: outputs, stride: s,
                                                                        padBefore: padBefore, wout: wout)
                                 #expect(y.shape == [2, outputs, lines, wout])

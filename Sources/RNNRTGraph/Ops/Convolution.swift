@@ -163,7 +163,10 @@ struct ConvOp: GraphOperator {
         let residual = sameShape ? try addend?.floats("Conv addend") : nil
         let out = outputFloats(outCount) { buffer in
             x.withUnsafeBufferPointer { xp in
-                if KernelSet.avx2, let depthwise, geometry.channelsPerGroup == 1, let image = geometry.shiftedImage() {
+                // One input channel of one group: depthwise over many positions; a few positions (an STFT's frames
+                // under a long kernel) are the product's rows instead.
+                if KernelSet.avx2, let depthwise, geometry.channelsPerGroup == 1,
+                   group > 1 || geometry.positions >= ConvOp.columnsFrom, let image = geometry.shiftedImage() {
                     productsDepthwise(geometry, image: image, x: xp.baseAddress!, weights: depthwise, bias: b,
                                       residual: residual, into: buffer.baseAddress!)
                 } else if let winograd, geometry.suitsWinograd, geometry.positions >= ConvOp.columnsFrom,
