@@ -96,12 +96,15 @@ struct Bench: ParsableCommand {
         }
         let runs: Int
         let msPerRun: Double
+        /// Steps a run took from the run before it (values that follow from the inputs' shapes), per run.
+        let stepsFromShapes: Int
         let operatorTypes: [Line]
         let slowestNodes: [Line]
 
         enum CodingKeys: String, CodingKey {
             case runs
-            case msPerRun = "ms_per_run", operatorTypes = "operator_types", slowestNodes = "slowest_nodes"
+            case msPerRun = "ms_per_run", stepsFromShapes = "steps_from_shapes_per_run"
+            case operatorTypes = "operator_types", slowestNodes = "slowest_nodes"
         }
 
         init(_ recorded: PlanProfile, top: Int) {
@@ -110,6 +113,7 @@ struct Bench: ParsableCommand {
             func ms(_ seconds: Double) -> Double { seconds * 1e3 / Double(runs) }
             self.runs = recorded.runs
             msPerRun = ms(recorded.totalSeconds)
+            stepsFromShapes = recorded.stepsTakenFromShapes / runs
             operatorTypes = recorded.operatorTotals.map {
                 Line(name: $0.opType, nodes: $0.nodes, calls: nil, msPerRun: ms($0.seconds), share: $0.seconds / total)
             }
@@ -119,8 +123,11 @@ struct Bench: ParsableCommand {
         }
 
         func printed() -> [String] {
-            var lines = [String(format: "profile: %d recorded runs, %.3f ms per run in nodes", runs, msPerRun),
-                         "  operator type            nodes    ms/run   share"]
+            var lines = [String(format: "profile: %d recorded runs, %.3f ms per run in nodes", runs, msPerRun)]
+            if stepsFromShapes > 0 {
+                lines.append("  \(stepsFromShapes) steps a run took the values of the run before: they follow from the inputs' shapes")
+            }
+            lines.append("  operator type            nodes    ms/run   share")
             for t in operatorTypes {
                 lines.append(String(format: "  %@ %5d  %8.3f  %5.1f%%", t.name.padding(toLength: 22, withPad: " ", startingAt: 0),
                                     t.nodes ?? 0, t.msPerRun, t.share * 100))

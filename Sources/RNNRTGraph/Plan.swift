@@ -218,6 +218,7 @@ public final class Plan: Sendable {
             if checks, let limits { try limits.check("before \(step.node.label)") }
             if memoUse == .replay, fromShapes[index], let memo {
                 Plan.replay(step, from: memo, into: &values, &buffers)
+                profile?.tookFromShapes()
                 continue
             }
             // The argument list is reused: its elements are replaced in place (no generic range replacement per step).

@@ -39,6 +39,8 @@ package final class PlanProfile: @unchecked Sendable {
     private var recorded: Duration = .zero
     /// Completed top-level runs.
     package private(set) var runs = 0
+    /// Steps whose values a run took from the run before it instead of running them (`ShapeMemo`), over all runs.
+    package private(set) var stepsTakenFromShapes = 0
 
     package init() {}
 
@@ -85,4 +87,7 @@ package final class PlanProfile: @unchecked Sendable {
 
     /// Counts one completed top-level run.
     func finishRun() { runs += 1 }
+
+    /// Counts one step whose values the run took from the run before it.
+    func tookFromShapes() { stepsTakenFromShapes += 1 }
 }

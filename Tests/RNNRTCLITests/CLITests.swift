@@ -258,6 +258,15 @@ func rnnrt(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
         let module = rnnrt(["bench", Fixture.url("examples/lstm.pt").path, "--iterations", "1", "--profile"])
         #expect(module.status != 0)
         #expect(module.err.contains("--profile records the nodes of an ONNX graph"))
+
+        // The steps whose values follow from the inputs' shapes run in the first run only, and are counted apart.
+        let exported = Fixture.url("onnx/torch/dynamo20_linear_layernorm_gelu_gru")
+        let memo = rnnrt(["bench", exported.appendingPathComponent("model.onnx").path,
+                          exported.appendingPathComponent("inputs/0.npy").path, "--iterations", "2", "--warmup", "1",
+                          "--profile", "--json"])
+        #expect(memo.status == 0, "\(memo.err)")
+        let memoJSON = try #require(try JSONSerialization.jsonObject(with: Data(memo.out.utf8)) as? [String: Any])
+        #expect((memoJSON["profile"] as? [String: Any])?["steps_from_shapes_per_run"] as? Int == 12)
     }
 
     /// `--memory-limit` and `--time-limit` on run, verify and bench: sizes and seconds parse (anything else is a usage
