@@ -124,6 +124,7 @@ package final class RunLimits: @unchecked Sendable {
     }
 
     /// Whether `check` would throw now: the call was cancelled or its time is up.
+    @inline(__always)
     package var hasStopped: Bool {
         stops && ((flag?.isSet ?? false) || (deadline != .max && coarseClockNanoseconds() > deadline))
     }
@@ -135,9 +136,7 @@ package final class RunLimits: @unchecked Sendable {
     /// 'x'`). Costs a flag load and, with a time limit, a read of the coarse clock (a few ns).
     @inline(__always)
     package func check(_ place: @autoclosure () -> String) throws {
-        guard stops else { return }
-        if let flag, flag.isSet { throw RNNRTError(.limit, "the call was cancelled \(place())") }
-        if deadline != .max && coarseClockNanoseconds() > deadline { throw timeUp(place()) }
+        if hasStopped { throw stopped(place()) }
     }
 
     /// The error of a call whose time ran out at `place`.

@@ -15,14 +15,20 @@ package enum KernelMemory {
     /// Room for `count` floats (contents unspecified), 64-byte aligned at least (a cache line: vector loads and
     /// stores never straddle two lines); release it with `deallocate()`.
     package static func allocate(floats count: Int) -> UnsafeMutablePointer<Float> {
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let huge = bytes >= hugePageBytes
-        let size = huge ? (bytes + hugePageBytes - 1) / hugePageBytes * hugePageBytes : bytes
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: huge ? hugePageBytes : 64)
-        #if os(Linux)
-        if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
-        #endif
-        return raw.bindMemory(to: Float.self, capacity: size / MemoryLayout<Float>.stride)
+        let block = blockLayout(bytes: max(count, 1) * MemoryLayout<Float>.stride, smallAlignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: block.size, alignment: block.alignment)
+        if block.huge { adviseHugePages(raw, byteCount: block.size) }
+        return raw.bindMemory(to: Float.self, capacity: block.size / MemoryLayout<Float>.stride)
+    }
+
+    /// How a block of `bytes` is laid out: from `hugePageBytes` on, whole 2 MB pages 2 MB aligned (to be advised huge
+    /// once allocated), else as asked with `smallAlignment`. A size too close to `Int.max` to round up stays as it is
+    /// (no allocator gives it).
+    package static func blockLayout(bytes: Int, smallAlignment: Int) -> (size: Int, alignment: Int, huge: Bool) {
+        guard bytes >= hugePageBytes else { return (bytes, smallAlignment, false) }
+        let (rounded, overflow) = (bytes / hugePageBytes + (bytes % hugePageBytes == 0 ? 0 : 1))
+            .multipliedReportingOverflow(by: hugePageBytes)
+        return (overflow ? bytes : rounded, hugePageBytes, true)
     }
 
     /// A fresh array of `count` floats, every one written by `fill`, its whole 2 MB pages advised huge first

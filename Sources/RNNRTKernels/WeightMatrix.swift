@@ -128,38 +128,48 @@ package struct WeightMatrix: Sendable {
         precondition(w.count == k * n)
         self.k = k
         self.n = n
-        var packedOnUse: PackedOnUse? = nil
-        var packsEveryProduct = false
         rowSliversOnUse = KernelSet.avx2 && k > 0 && n > 0 ? PackedOnUse() : nil
         recurrentRowSlivers = layout != .inPlace
-        let packs = KernelSet.avx2 && k > 0 && n > 0
-            && (layout == .packed || (layout == .bySize && w.count <= WeightMatrix.packLimit))
-        storedBlocks = packs && packLater ? rowBlocks.flatMap { $0.rows % 16 == 0 ? $0 : nil } : nil
-        if packs && packLater && storedBlocks != nil {
-            storage = .rows(w)
-            packedOnUse = PackedOnUse()
-            packsEveryProduct = true
-        } else if packs && !packLater, let rowBlocks, rowBlocks.rows % 16 == 0 {
-            storage = .packed(WeightMatrix.pack(w, rows: n, cols: k, blocks: rowBlocks.order, blockRows: rowBlocks.rows))
-        } else {
-            let w = rowBlocks.map { WeightMatrix.reordered(w, cols: k, blocks: $0.order, blockRows: $0.rows) } ?? w
-            if packs && !packLater {
-                storage = .packed(WeightMatrix.pack(w, rows: n, cols: k))
-            } else if KernelSet.avx2 && k > 0 && n > 0 {
-                storage = .rows(w)
-                // Kept in place by size (not forced in place), or until its first product: packed on first use.
-                if layout == .bySize || packs { packedOnUse = PackedOnUse() }
-                packsEveryProduct = packs
-            } else {
-                var t = [Float](repeating: 0, count: w.count)
-                w.withUnsafeBufferPointer { src in
-                    for r in 0..<n { for c in 0..<k { t[c * n + r] = src[r * k + c] } }
-                }
-                storage = .transposed(t)
-            }
+        let form = WeightMatrix.form(w, rows: n, cols: k, layout: layout, rowBlocks: rowBlocks, packLater: packLater)
+        storage = form.storage
+        storedBlocks = form.storedBlocks
+        packedOnUse = form.packedOnUse
+        packsEveryProduct = form.packsEveryProduct
+    }
+
+    /// The kernel form a matrix takes, and how it is packed later if it is.
+    private struct Form {
+        var storage: Storage
+        /// Rows kept as stored, in blocks of another order (`storedBlocks`).
+        var storedBlocks: (order: [Int], rows: Int)? = nil
+        var packedOnUse: PackedOnUse? = nil
+        var packsEveryProduct = false
+    }
+
+    /// The form `init(weights:rows:cols:layout:rowBlocks:packLater:)` describes: packed (straight from stored row
+    /// blocks when they are whole slivers), rows kept (as stored, or reordered) and packed later or on first use, or,
+    /// without the AVX2 kernels, transposed for the portable product.
+    private static func form(_ w: FloatStorage, rows n: Int, cols k: Int, layout: Layout,
+                             rowBlocks: (order: [Int], rows: Int)?, packLater: Bool) -> Form {
+        let kernels = KernelSet.avx2 && k > 0 && n > 0
+        let packs = kernels && (layout == .packed || (layout == .bySize && w.count <= packLimit))
+        let wholeSlivers = rowBlocks.flatMap { $0.rows % 16 == 0 ? $0 : nil }
+        if packs, let blocks = wholeSlivers {
+            if packLater { return Form(storage: .rows(w), storedBlocks: blocks, packedOnUse: PackedOnUse(), packsEveryProduct: true) }
+            return Form(storage: .packed(pack(w, rows: n, cols: k, blocks: blocks.order, blockRows: blocks.rows)))
         }
-        self.packedOnUse = packedOnUse
-        self.packsEveryProduct = packsEveryProduct
+        let w = rowBlocks.map { reordered(w, cols: k, blocks: $0.order, blockRows: $0.rows) } ?? w
+        if packs && !packLater { return Form(storage: .packed(pack(w, rows: n, cols: k))) }
+        if kernels {
+            // Kept in place by size (not forced in place), or until its first product: packed on first use.
+            return Form(storage: .rows(w), packedOnUse: layout == .bySize || packs ? PackedOnUse() : nil,
+                        packsEveryProduct: packs)
+        }
+        var t = [Float](repeating: 0, count: w.count)
+        w.withUnsafeBufferPointer { src in
+            for r in 0..<n { for c in 0..<k { t[c * n + r] = src[r * k + c] } }
+        }
+        return Form(storage: .transposed(t))
     }
 
     /// `w`'s row blocks in the order `blocks` names (block `b` of the result is block `blocks[b]` of `w`).

@@ -101,13 +101,12 @@ extension ONNXModelFile {
     /// (`KernelMemory.adviseHugePages`), so copying it in takes a page fault per 2 MB instead of per 4 KB.
     static var allocator: ProtobufCAllocator {
         ProtobufCAllocator(alloc: { _, size in
-            let huge = KernelMemory.hugePageBytes
-            guard size >= huge else { return malloc(size) }
-            guard size <= Int.max - huge else { return nil }
-            let rounded = (size + huge - 1) / huge * huge
+            let layout = KernelMemory.blockLayout(bytes: size, smallAlignment: 16)
+            guard layout.huge else { return malloc(size) }
+            // posix_memalign, not Swift's allocator: protobuf-c frees every block with this allocator's `free`.
             var block: UnsafeMutableRawPointer?
-            guard posix_memalign(&block, huge, rounded) == 0, let block else { return nil }
-            KernelMemory.adviseHugePages(block, byteCount: rounded)
+            guard posix_memalign(&block, layout.alignment, layout.size) == 0, let block else { return nil }
+            KernelMemory.adviseHugePages(block, byteCount: layout.size)
             return block
         }, free: { _, block in free(block) }, allocator_data: nil)
     }
