@@ -116,7 +116,8 @@ extension Plan {
 /// computes them and keeps its own (`record`).
 ///
 /// Kept values leave the arena (they outlive the run) and are never written: a step that reads one and would update its
-/// input in place copies it, as for a constant. One memo serves one run at a time: it belongs to an arena
+/// input in place copies it, as for a constant. Like constants, they do not count against a run's memory limit; they
+/// hold at most `elementLimit` elements. One memo serves one run at a time: it belongs to an arena
 /// (`FloatArena.shapeMemo`), which a plan lends to one run at a time.
 final class ShapeMemo {
     /// How a run uses the memo.
