@@ -31,30 +31,33 @@ import RNNRTCore
         return try Plan(graph: graph, opset: 17).run(["X": GraphTensor(x)])[0].tensor
     }
 
-    /// Output `[N, M, H, wout]` of a `1 × k` kernel on `x [N, C, H, W]`, `M / (C)` outputs per input channel, summed in
-    /// tap order.
-    static func reference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int, wout: Int) -> [Float] {
-        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), taps = w.shape[3]
-        let perPlane = outputs / c
+    /// Every output `[N, M, H, wout]` of a `1 × k` kernel on `x [N, C, H, W]`, `M / C` outputs per input channel:
+    /// `value(o, line, out)`, `line` reading input line `line` of output channel `o`'s input plane.
+    static func eachOutput(x: Tensor, outputs: Int, wout: Int, _ value: (Int, (Int) -> Float, Int) -> Float) -> [Float] {
+        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         var y: [Float] = []
         for item in 0..<n {
             for o in 0..<outputs {
-                let plane = (item * c + o / perPlane) * h * width
+                let plane = (item * c + o / (outputs / c)) * h * width
                 for line in 0..<h {
-                    for out in 0..<wout {
-                        var acc: Float = 0
-                        for t in 0..<taps {
-                            let position = s * out + t - padBefore
-                            if position >= 0 && position < width {
-                                acc = acc.addingProduct(w.scalars[o * taps + t], x.scalars[plane + line * width + position])
-                            }
-                        }
-                        y.append(acc + (b?.scalars[o] ?? 0))
-                    }
+                    for out in 0..<wout { y.append(value(o, { x.scalars[plane + line * width + $0] }, out)) }
                 }
             }
         }
         return y
+    }
+
+    /// A `1 × k` `Conv`'s outputs (`eachOutput`): the taps inside the line summed in tap order, plus the bias.
+    static func reference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int, wout: Int) -> [Float] {
+        let (width, taps) = (x.shape[3], w.shape[3])
+        return eachOutput(x: x, outputs: outputs, wout: wout) { o, line, out in
+            var acc: Float = 0
+            for t in 0..<taps {
+                let position = s * out + t - padBefore
+                if position >= 0 && position < width { acc = acc.addingProduct(w.scalars[o * taps + t], line(position)) }
+            }
+            return acc + (b?.scalars[o] ?? 0)
+        }
     }
 
     @Test(arguments: [1, 2, 3])
@@ -92,31 +95,21 @@ import RNNRTCore
         #expect(alongLines > 20 && cases - alongLines > 20, "\(alongLines) of \(cases) along lines")
     }
 
-    /// `ConvTranspose` output `[N, M, H, wout]` of a `1 × k` kernel (`W [C, M/C, 1, k]`) on `x [N, C, H, W]`: the bias,
-    /// then each tap's rounded product added in tap order.
+    /// A `1 × k` `ConvTranspose`'s outputs (`W [C, M/C, 1, k]`, `eachOutput`): the bias, then each tap's rounded product
+    /// added in tap order.
     static func transposeReference(x: Tensor, w: Tensor, b: Tensor?, outputs: Int, stride s: Int, padBefore: Int,
                                    wout: Int) -> [Float] {
-        let (n, c, h, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), taps = w.shape[3]
-        let perPlane = outputs / c
-        var y: [Float] = []
-        for item in 0..<n {
-            for o in 0..<outputs {
-                let plane = (item * c + o / perPlane) * h * width
-                for line in 0..<h {
-                    for out in 0..<wout {
-                        var acc = b?.scalars[o] ?? 0
-                        for t in 0..<taps {
-                            let shifted = out + padBefore - t
-                            guard shifted >= 0, shifted % s == 0, shifted / s < width else { continue }
-                            let product = w.scalars[o * taps + t] * x.scalars[plane + line * width + shifted / s]
-                            acc = acc + product
-                        }
-                        y.append(acc)
-                    }
-                }
+        let (width, taps) = (x.shape[3], w.shape[3])
+        return eachOutput(x: x, outputs: outputs, wout: wout) { o, line, out in
+            var acc = b?.scalars[o] ?? 0
+            for t in 0..<taps {
+                let shifted = out + padBefore - t
+                guard shifted >= 0, shifted % s == 0, shifted / s < width else { continue }
+                let product = w.scalars[o * taps + t] * line(shifted / s)
+                acc = acc + product
             }
+            return acc
         }
-        return y
     }
 
     @Test(arguments: [1, 2, 3])
