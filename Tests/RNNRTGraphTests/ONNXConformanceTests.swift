@@ -10,15 +10,9 @@ import RNNRTCore
 /// `expected/<k>.npy` within the case's tolerance (rnnrt's contract 1e-5 + 1e-4·|ref| unless the
 /// reference itself is less precise, as for float16 inputs).
 func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Comparison)] {
-    let dir = Fixture.url(folder)
-    let spec = try ONNXCase.load(dir)
-    let model = try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx"))
-    let plan = try Plan(model: model)
-    let outputs = Dictionary(try plan.run(try spec.feeds(in: dir)).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+    let spec = try ONNXCase.load(Fixture.url(folder))
     let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
-    return try spec.outputs.enumerated().map { k, name in
-        let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")))
-        guard let actual = outputs[name] else { throw RNNRTError(.invalidArgument, "no output '\(name)'") }
+    return try runONNXCaseOutputs(folder).map { name, actual, expected in
         // Integer and bool outputs compare exactly (as floats, which hold them exactly at these sizes).
         func floats(_ t: GraphTensor) -> Tensor {
             switch t.elements {
@@ -31,6 +25,20 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
             return (name, tolerance.compare(floats(actual), floats(expected)))
         }
         return (name, Tolerance(atol: 0, rtol: 0).compare(floats(actual), floats(expected)))
+    }
+}
+
+/// Runs one fixture folder: each output by name beside its expected value (`expected/<k>.npy`).
+func runONNXCaseOutputs(_ folder: String) throws -> [(name: String, actual: GraphTensor, expected: GraphTensor)] {
+    let dir = Fixture.url(folder)
+    let spec = try ONNXCase.load(dir)
+    let model = try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx"))
+    let plan = try Plan(model: model)
+    let outputs = Dictionary(try plan.run(try spec.feeds(in: dir)).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+    return try spec.outputs.enumerated().map { k, name in
+        let expected = try GraphTensor(try NPY.read(contentsOf: dir.appendingPathComponent("expected/\(k).npy")))
+        guard let actual = outputs[name] else { throw RNNRTError(.invalidArgument, "no output '\(name)'") }
+        return (name, actual, expected)
     }
 }
 

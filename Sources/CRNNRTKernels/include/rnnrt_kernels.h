@@ -253,6 +253,23 @@ void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t count, fl
 void rnnrt_copy_every_lines_avx2(const float *src, ptrdiff_t ld, ptrdiff_t step, ptrdiff_t lines, ptrdiff_t lo,
                                  ptrdiff_t n, ptrdiff_t count, float *dst);
 
+/// Taps of a max pooling window along either axis (rnnrt_max_pool_2d_avx2) at most.
+#define RNNRT_MAX_POOL_MAX_TAPS 64
+
+/// Floats of scratch rnnrt_max_pool_2d_avx2 needs for ih input rows, kw taps along a row at stride sw and dilation dw,
+/// and ow outputs along a row; 0 outside its limits.
+ptrdiff_t rnnrt_max_pool_2d_scratch_floats(ptrdiff_t ih, ptrdiff_t kw, ptrdiff_t sw, ptrdiff_t dw, ptrdiff_t ow);
+
+/// ONNX MaxPool over the last two axes of `planes` planes of ih × iw floats (contiguous from x) into planes of
+/// oh × ow (from y): output (o1, o2) is the largest input at rows o1·sh − padT + t1·dh (t1 < kh) and columns
+/// o2·sw − padL + t2·dw (t2 < kw) that lie in the plane, −∞ when none does; NaN when any of them is NaN, and of equal
+/// values (+0, −0) the first in row-major order. Each row's maxima along the row are taken first, then those rows'
+/// maxima down the columns. Does nothing unless every size and step is at least 1, kh, kw ≤ RNNRT_MAX_POOL_MAX_TAPS
+/// and the pads are not negative; scratch holds rnnrt_max_pool_2d_scratch_floats(ih, kw, sw, dw, ow) floats.
+void rnnrt_max_pool_2d_avx2(ptrdiff_t planes, const float *x, ptrdiff_t ih, ptrdiff_t iw, ptrdiff_t kh, ptrdiff_t kw,
+                            ptrdiff_t sh, ptrdiff_t sw, ptrdiff_t dh, ptrdiff_t dw, ptrdiff_t padT, ptrdiff_t padL,
+                            ptrdiff_t oh, ptrdiff_t ow, float *y, float *scratch);
+
 /// Floats rnnrt_winograd_pack_weights writes for m output and c input channels: 16 sets of ceil(m/6) slivers of c×6.
 size_t rnnrt_winograd_weights_count(ptrdiff_t m, ptrdiff_t c);
 

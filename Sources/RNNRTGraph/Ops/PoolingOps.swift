@@ -1,4 +1,6 @@
+import CRNNRTKernels
 import RNNRTCore
+import RNNRTKernels
 
 /// ONNX pooling on float `[N, C, spatial...]` tensors (1 to 3 spatial axes): `MaxPool` and `AveragePool` (kernel_shape,
 /// strides, pads, dilations, ceil_mode, auto_pad; count_include_pad), `GlobalMaxPool` and `GlobalAveragePool`.
@@ -113,6 +115,18 @@ struct PoolGeometry {
 
     typealias Window = (first: Int, taps: Range<Int>, padded: Int)
 
+    /// The scratch floats `rnnrt_max_pool_2d_avx2` needs when it can pool these planes: no window along the leading
+    /// axis, at most `RNNRT_MAX_POOL_MAX_TAPS` taps along the others, an input with rows, and scratch within a few
+    /// times a plane's input and output. Nil otherwise.
+    var maxAlongRowsScratch: Int? {
+        let taps = Int(RNNRT_MAX_POOL_MAX_TAPS)
+        guard kernel[0] == 1, stride[0] == 1, padBegin[0] == 0, padEnd[0] == 0, kernel[1] <= taps, kernel[2] <= taps,
+              inExtent[1] > 0, inExtent[2] > 0 else { return nil }
+        let floats = rnnrt_max_pool_2d_scratch_floats(inExtent[1], kernel[2], stride[2], dilation[2], outExtent[2])
+        let planeFloats = inExtent[1] * inExtent[2] + outExtent[1] * outExtent[2]
+        return floats > 0 && floats <= 4 * planeFloats + 4096 ? floats : nil
+    }
+
     /// The window of output index `o` along `axis` (of the three): its first tap's input index, the taps `lo..<hi`
     /// that read the input (at `first + t · dilation`), and how many taps lie within the padded extent.
     @inline(__always)
@@ -167,6 +181,10 @@ struct PoolOp: GraphOperator {
         let perPlane = geo.outExtent.reduce(1, *), inPlane = geo.inExtent.reduce(1, *)
         let out = outputFloats(geo.planes * perPlane) { y in
             guard !y.isEmpty else { return }
+            if case .max = kind, KernelSet.avx2, let scratch = geo.maxAlongRowsScratch {
+                maxAlongRows(x, geo, scratch: scratch, into: y.baseAddress!)
+                return
+            }
             // Every plane has the same windows: worked out once (no more of them than outputs).
             let windows = (0..<3).map { axis in (0..<geo.outExtent[axis]).map { geo.window(axis, $0) } }
             let columns = (0..<geo.kernel[2]).map { t2 in
@@ -180,6 +198,19 @@ struct PoolOp: GraphOperator {
             }
         }
         return [GraphTensor(shape: Array(xT.shape[..<2]) + geo.outSize, floats: out)]
+    }
+
+    /// Max pooling with no window along the leading of the three axes, over planes of its last two
+    /// (`rnnrt_max_pool_2d_avx2`).
+    private func maxAlongRows(_ x: [Float], _ geo: PoolGeometry, scratch: Int, into y: UnsafeMutablePointer<Float>) {
+        withTemporaryFloats(scratch) { scratch in
+            x.withUnsafeBufferPointer { xp in
+                rnnrt_max_pool_2d_avx2(geo.planes * geo.inExtent[0], xp.baseAddress!, geo.inExtent[1], geo.inExtent[2],
+                                       geo.kernel[1], geo.kernel[2], geo.stride[1], geo.stride[2], geo.dilation[1],
+                                       geo.dilation[2], geo.padBegin[1], geo.padBegin[2], geo.outExtent[1],
+                                       geo.outExtent[2], y, scratch.baseAddress!)
+            }
+        }
     }
 
     /// One plane's windows, each output the max or mean of its taps. Each output row is built a tap at a time across
@@ -201,7 +232,7 @@ struct PoolOp: GraphOperator {
                         for (t2, outputs) in columns.enumerated() {
                             let tap = row + t2 * d2
                             if isMax {
-                                for o in outputs { let v = tap[o * s2]; out[o] = v >= out[o] ? v : out[o] }
+                                for o in outputs { out[o] = PoolOp.larger(out[o], tap[o * s2]) }
                             } else {
                                 for o in outputs { out[o] += tap[o * s2] }
                             }
@@ -215,6 +246,11 @@ struct PoolOp: GraphOperator {
             }
         }
     }
+
+    /// The larger of a running maximum and the next tap: NaN once a tap is NaN, and of equal values (+0, −0) the
+    /// first, as PyTorch's max pooling takes them.
+    @inline(__always)
+    static func larger(_ best: Float, _ v: Float) -> Float { v > best || v.isNaN ? v : best }
 
     private func value(best: Float, sum: Float, _ w0: PoolGeometry.Window, _ w1: PoolGeometry.Window,
                        _ w2: PoolGeometry.Window) -> Float {
@@ -237,7 +273,7 @@ struct PoolOp: GraphOperator {
             for p in 0..<planes {
                 let values = x[(p * inPlane)..<((p + 1) * inPlane)]
                 switch kind {
-                case .max: y[p] = values.reduce(-Float.infinity) { Swift.max($0, $1) }
+                case .max: y[p] = values.reduce(-Float.infinity, PoolOp.larger)
                 case .average: y[p] = inPlane == 0 ? .nan : values.reduce(0, +) / Float(inPlane)
                 }
             }
