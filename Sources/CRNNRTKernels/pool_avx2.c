@@ -26,7 +26,10 @@ AVX2 static inline __m256 maxKeepingNaN(__m256 acc, __m256 v) {
     return _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
-static inline float maxKeepingNaN1(float acc, float v) { return (v > acc || isnan(v)) ? v : acc; }
+// Lanes j < n (0 < n < 8) set.
+AVX2 static inline __m256i firstLanes(ptrdiff_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 
 AVX2 static void fillLowest(float *dst, ptrdiff_t n) {
     for (ptrdiff_t j = 0; j < n; j++) dst[j] = -INFINITY;
@@ -87,16 +90,14 @@ AVX2 void rnnrt_max_pool_2d_avx2(ptrdiff_t planes, const float *x, ptrdiff_t ih,
                 fillLowest(out, ow);
                 continue;
             }
-            ptrdiff_t o = 0;
-            for (; o + 8 <= ow; o += 8) {
+            // Rows of row maxima hold owv values: the last vector of a row is read whole and stored in part.
+            for (ptrdiff_t o = 0; o < ow; o += 8) {
                 __m256 acc = _mm256_loadu_ps(rows + taken[0] * owv + o);
                 for (ptrdiff_t t = 1; t < count; t++) acc = maxKeepingNaN(acc, _mm256_loadu_ps(rows + taken[t] * owv + o));
-                _mm256_storeu_ps(out + o, acc);
-            }
-            for (; o < ow; o++) {
-                float acc = rows[taken[0] * owv + o];
-                for (ptrdiff_t t = 1; t < count; t++) acc = maxKeepingNaN1(acc, rows[taken[t] * owv + o]);
-                out[o] = acc;
+                if (o + 8 <= ow)
+                    _mm256_storeu_ps(out + o, acc);
+                else
+                    _mm256_maskstore_ps(out + o, firstLanes(ow - o), acc);
             }
         }
     }
