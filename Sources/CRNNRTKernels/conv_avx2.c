@@ -13,6 +13,8 @@
 
 // Inner values per block: a block's 16-column panel (at most 28 KB) stays in L1 while every sliver of A passes it.
 enum { CONV_KC = 448 };
+// Output channels from which the product packs panels (fewer are summed along the image's rows).
+enum { CONV_FEW_ROWS = 2 };
 // Floats of packed panels a product holds at once (64 KB on the stack: 16 panels of 64 inner values, 2 of 448).
 enum { CONV_PANELS_FLOATS = 16 * 1024 };
 
@@ -139,12 +141,27 @@ AVX2 static void sliverPanel(ptrdiff_t rows, ptrdiff_t kc, const float *pa, cons
     storeTile(acc, rows, v0, count, stride, width, c, ldc, accumulate);
 }
 
+AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, ptrdiff_t ldw, const float *plane,
+                                  const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width,
+                                  float bias, float *out, int accumulate);
+
 AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                                   ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                                   ptrdiff_t ldc, int accumulate) {
     if (m <= 0 || lines <= 0 || width <= 0 || k <= 0) return;
     ptrdiff_t n = (lines - 1) * stride + width, slivers = (m + 5) / 6;
     ptrdiff_t blocks = (k + CONV_KC - 1) / CONV_KC, kc0 = (k + blocks - 1) / blocks;
+    if (m <= CONV_FEW_ROWS) {
+        // Each output channel a sum in vectors along the lines straight from the image (rnnrt_conv_depthwise_avx2's
+        // form), its weights read down the sliver: packing panels would copy every inner value's row for a row or two
+        // of products. The inner values in the product's blocks, each block's in one chain (the tiles' few-row form
+        // splits even and odd ones).
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += kc0)
+            for (ptrdiff_t o = 0; o < m; o++)
+                depthwiseChannel(k - p0 < kc0 ? k - p0 : kc0, a6 + p0 * 6 + o, 6, b, offsets + p0, lines, stride,
+                                 width, p0 == 0 && bias ? bias[o] : 0, c + o * ldc, accumulate || p0 > 0);
+        return;
+    }
     // Panels of 16 columns packed CONV_PANELS_FLOATS at a time, then each sliver of A passes all of them: a sliver's
     // rows of the output and its A stay close (few pages, one 6-row stripe of stores) while the panels stream from L2.
     float panels[CONV_PANELS_FLOATS];
@@ -168,10 +185,10 @@ AVX2 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, con
 }
 
 // Output channel o of a convolution with one input channel per group: line by line, 8 outputs at a time, each the sum
-// over the taps of w[t] · plane[offsets[t] + l·stride + x], plus the bias.
-AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, const float *plane, const ptrdiff_t *offsets,
-                                  ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, float bias, float *out,
-                                  int accumulate) {
+// over the taps of w[t·ldw] · plane[offsets[t] + l·stride + x], plus the bias.
+AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, ptrdiff_t ldw, const float *plane,
+                                  const ptrdiff_t *offsets, ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width,
+                                  float bias, float *out, int accumulate) {
     __m256 b = _mm256_set1_ps(bias);
     for (ptrdiff_t l = 0; l < lines; l++) {
         const float *row = plane + l * stride;
@@ -181,7 +198,7 @@ AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, const float *p
         for (; x + 32 <= width; x += 32) {
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             for (ptrdiff_t t = 0; t < taps; t++) {
-                __m256 wt = _mm256_set1_ps(w[t]);
+                __m256 wt = _mm256_set1_ps(w[t * ldw]);
                 const float *in = row + offsets[t] + x;
                 a0 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in), a0);
                 a1 = _mm256_fmadd_ps(wt, _mm256_loadu_ps(in + 8), a1);
@@ -198,7 +215,7 @@ AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, const float *p
         for (; x + 8 <= width; x += 8) {
             __m256 acc = _mm256_setzero_ps();
             for (ptrdiff_t t = 0; t < taps; t++)
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(row + offsets[t] + x), acc);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t * ldw]), _mm256_loadu_ps(row + offsets[t] + x), acc);
             acc = _mm256_add_ps(acc, b);
             if (accumulate) acc = _mm256_add_ps(acc, _mm256_loadu_ps(dst + x));
             _mm256_storeu_ps(dst + x, acc);
@@ -208,7 +225,7 @@ AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, const float *p
             __m256i mask = laneMask(width - x);
             __m256 acc = _mm256_setzero_ps();
             for (ptrdiff_t t = 0; t < taps; t++)
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_maskload_ps(row + offsets[t] + x, mask), acc);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t * ldw]), _mm256_maskload_ps(row + offsets[t] + x, mask), acc);
             acc = _mm256_add_ps(acc, b);
             float lanes[8];
             _mm256_storeu_ps(lanes, acc);
@@ -222,7 +239,7 @@ AVX2 void rnnrt_conv_depthwise_avx2(ptrdiff_t m, ptrdiff_t perPlane, ptrdiff_t t
                                     ptrdiff_t width, const float *bias, float *c, ptrdiff_t ldc, int accumulate) {
     if (m <= 0 || perPlane <= 0 || lines <= 0 || width <= 0) return;
     for (ptrdiff_t o = 0; o < m; o++)
-        depthwiseChannel(taps, w + o * taps, b + (o / perPlane) * planeFloats, offsets, lines, stride, width,
+        depthwiseChannel(taps, w + o * taps, 1, b + (o / perPlane) * planeFloats, offsets, lines, stride, width,
                          bias ? bias[o] : 0, c + o * ldc, accumulate);
 }
 
