@@ -3,12 +3,9 @@
 // masked loads and stores, so every element gets the same arithmetic whatever its position.
 #include "rnnrt_kernels.h"
 #include "vecmath_avx2.h"
+#include "lanes_avx2.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-
-AVX2 static inline __m256i activation_tail_mask(ptrdiff_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // y = x·σ(x) when `gated`, else σ(x): both divide by the denominator 1 + e^−x.
 AVX2 static void sigmoid_family(const float *x, float *y, ptrdiff_t n, int gated) {
@@ -25,7 +22,7 @@ AVX2 static void sigmoid_family(const float *x, float *y, ptrdiff_t n, int gated
         _mm256_storeu_ps(y + i, _mm256_div_ps(gated ? v : one, sigmoid_den8(v)));
     }
     if (i < n) {
-        __m256i m = activation_tail_mask(n - i);
+        __m256i m = lanesBelow(n - i);
         __m256 v = _mm256_maskload_ps(x + i, m);
         _mm256_maskstore_ps(y + i, m, _mm256_div_ps(gated ? v : one, sigmoid_den8(v)));
     }

@@ -10,19 +10,14 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #include "tiles_avx2.h"
+#include "lanes_avx2.h"
 
 // Inner values per block: a block's 16-column panel (at most 28 KB) stays in L1 while every sliver of A passes it.
 enum { CONV_KC = 448 };
-// Output channels from which the product packs panels (fewer are summed along the image's rows).
+// Output channels up to which the product sums each channel along the image's rows (more pack panels).
 enum { CONV_FEW_ROWS = 2 };
 // Floats of packed panels a product holds at once (64 KB on the stack: 16 panels of 64 inner values, 2 of 448).
 enum { CONV_PANELS_FLOATS = 16 * 1024 };
-
-// Lanes j with j < left (left may exceed 8 or be negative).
-AVX2 static inline __m256i laneMask(ptrdiff_t left) {
-    ptrdiff_t n = left < 0 ? 0 : left > 8 ? 8 : left;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // Stores (or adds) tile rows r < rows, columns j < count, to c + r·ldc + j.
 AVX2 static inline void storeRun(const __m256 acc[12], ptrdiff_t rows, ptrdiff_t first, ptrdiff_t count, float *c,
@@ -81,7 +76,7 @@ AVX2 static void packPanel(ptrdiff_t kc, const float *b, const ptrdiff_t *offset
         }
         return;
     }
-    __m256i m0 = laneMask(count), m1 = laneMask(count - 8);
+    __m256i m0 = lanesBelow(count), m1 = lanesBelow(count - 8);
     for (ptrdiff_t p = 0; p < kc; p++) {
         const float *row = b + offsets[p];
         _mm256_storeu_ps(panel + 16 * p, _mm256_maskload_ps(row, m0));
@@ -222,7 +217,7 @@ AVX2 static void depthwiseChannel(ptrdiff_t taps, const float *w, ptrdiff_t ldw,
         }
         if (x < width) {
             // The last outputs of the line: masked reads, stored through a small buffer (masked stores are slow).
-            __m256i mask = laneMask(width - x);
+            __m256i mask = lanesBelow(width - x);
             __m256 acc = _mm256_setzero_ps();
             for (ptrdiff_t t = 0; t < taps; t++)
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t * ldw]), _mm256_maskload_ps(row + offsets[t] + x, mask), acc);
@@ -440,7 +435,7 @@ AVX2 void rnnrt_copy_every_avx2(const float *src, ptrdiff_t step, ptrdiff_t coun
             // The even elements of 16. The last pair's odd element may lie past the source: the last vector's second
             // half reads seven lanes.
             __m256 a = _mm256_loadu_ps(src + 2 * j);
-            __m256 b = j + 8 < count ? _mm256_loadu_ps(src + 2 * j + 8) : _mm256_maskload_ps(src + 2 * j + 8, laneMask(7));
+            __m256 b = j + 8 < count ? _mm256_loadu_ps(src + 2 * j + 8) : _mm256_maskload_ps(src + 2 * j + 8, lanesBelow(7));
             __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
             _mm256_storeu_ps(dst + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
         }

@@ -9,13 +9,9 @@
 // same arithmetic whatever its position.
 #include "rnnrt_kernels.h"
 #include "vecmath_avx2.h"
+#include "lanes_avx2.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-
-// Lanes [0, n) of a tail of n < 8 values, for maskload/maskstore (masked-off lanes load as 0 and are not written).
-AVX2 static inline __m256i tail_mask(ptrdiff_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 VM_INLINE __m256 load8(const float *p, int masked, __m256i m) {
     return masked ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
@@ -67,7 +63,7 @@ AVX2 void rnnrt_lstm_pointwise_range_avx2(const float *gates, ptrdiff_t gate_str
             lstm_block(1, g + j, H, cr + j, hr + j, 0, none);
             j += 8;
         }
-        if (j < count) lstm_block(1, g + j, H, cr + j, hr + j, 1, tail_mask(count - j));
+        if (j < count) lstm_block(1, g + j, H, cr + j, hr + j, 1, lanesBelow(count - j));
     }
 }
 
@@ -114,7 +110,7 @@ AVX2 void rnnrt_gru_pointwise_range_avx2(const float *input_part, const float *h
             gru_block(1, x + j, p + j, H, hi + j, ho + j, 0, none);
             j += 8;
         }
-        if (j < count) gru_block(1, x + j, p + j, H, hi + j, ho + j, 1, tail_mask(count - j));
+        if (j < count) gru_block(1, x + j, p + j, H, hi + j, ho + j, 1, lanesBelow(count - j));
     }
 }
 
@@ -141,7 +137,7 @@ AVX2 void rnnrt_rnn_pointwise_avx2(const float *pre, float *h, ptrdiff_t count, 
         }
         for (; j + 8 <= count; j += 8) _mm256_storeu_ps(h + j, tanh8(_mm256_loadu_ps(pre + j)));
         if (j < count) {
-            __m256i m = tail_mask(count - j);
+            __m256i m = lanesBelow(count - j);
             _mm256_maskstore_ps(h + j, m, tanh8(_mm256_maskload_ps(pre + j, m)));
         }
     }

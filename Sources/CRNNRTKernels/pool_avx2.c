@@ -20,15 +20,11 @@ ptrdiff_t rnnrt_max_pool_2d_scratch_floats(ptrdiff_t ih, ptrdiff_t kw, ptrdiff_t
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
+#include "lanes_avx2.h"
 
 // The larger of acc and v, NaN where either is NaN; of two equal values (+0 and −0), acc's.
 AVX2 static inline __m256 maxKeepingNaN(__m256 acc, __m256 v) {
     return _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-}
-
-// Lanes j < n (0 < n < 8) set.
-AVX2 static inline __m256i firstLanes(ptrdiff_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 AVX2 static void fillLowest(float *dst, ptrdiff_t n) {
@@ -97,7 +93,7 @@ AVX2 void rnnrt_max_pool_2d_avx2(ptrdiff_t planes, const float *x, ptrdiff_t ih,
                 if (o + 8 <= ow)
                     _mm256_storeu_ps(out + o, acc);
                 else
-                    _mm256_maskstore_ps(out + o, firstLanes(ow - o), acc);
+                    _mm256_maskstore_ps(out + o, lanesBelow(ow - o), acc);
             }
         }
     }

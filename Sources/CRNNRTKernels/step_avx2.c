@@ -8,6 +8,7 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #include "vecmath_avx2.h"
+#include "lanes_avx2.h"
 
 // Fused streaming step: each layer's weights laid out once (rnnrt_step_pack) so that one pass over them gives the
 // gates of a block of units, bias included, and the block's cell update follows straight from registers while the
@@ -237,7 +238,7 @@ SP_INLINE void stepBlocks(int kind, int relu, ptrdiff_t inputs, ptrdiff_t hidden
     ptrdiff_t blocks = (vectors + nvmax - 1) / nvmax;
     size_t blockSize = (size_t)nvmax * 8 * (size_t)(spStartGates(kind) + rnnrt_step_gates(kind) * (inputs + hidden));
     ptrdiff_t tailLanes = hidden % 8;
-    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tailLanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i m = lanesBelow(tailLanes);
     for (ptrdiff_t i = 0; i < end - first; i++) {
         ptrdiff_t b = reverse ? end - 1 - i : first + i;
         ptrdiff_t v0 = b * nvmax, nv = vectors - v0 < nvmax ? vectors - v0 : nvmax;
@@ -277,7 +278,7 @@ SP_INLINE void spCopy(float *dst, const float *src, ptrdiff_t n) {
     ptrdiff_t j = 0;
     for (; j + 8 <= n; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
     if (j < n) {
-        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256i m = lanesBelow(n - j);
         _mm256_maskstore_ps(dst + j, m, _mm256_maskload_ps(src + j, m));
     }
 }

@@ -201,7 +201,8 @@ void rnnrt_silu_avx2(const float *x, float *y, ptrdiff_t n);
 /// with A packed by rnnrt_pack_row_slivers (`a6`: ceil(m/6) slivers of k×6). It computes every column v < (lines − 1)
 /// · stride + width of the virtual rows b + offsets[p] + v (16 at a time, the last tile's reads masked to that count),
 /// so all of them must be readable, and keeps the `width` real columns of each line of `stride`: a convolution over
-/// an image whose rows are `stride` wide (padded, or split into stride phases) reads its taps as shifted rows.
+/// an image whose rows are `stride` wide (padded, or split into stride phases) reads its taps as shifted rows. One or
+/// two rows of A are summed along the lines instead, reading only each line's `width` columns.
 void rnnrt_conv_product_avx2(ptrdiff_t m, ptrdiff_t k, const float *a6, const float *b, const ptrdiff_t *offsets,
                              ptrdiff_t lines, ptrdiff_t stride, ptrdiff_t width, const float *bias, float *c,
                              ptrdiff_t ldc, int accumulate);

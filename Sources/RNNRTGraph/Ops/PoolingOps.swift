@@ -116,12 +116,14 @@ struct PoolGeometry {
     typealias Window = (first: Int, taps: Range<Int>, padded: Int)
 
     /// The scratch floats `rnnrt_max_pool_2d_avx2` needs when it can pool these planes: no window along the leading
-    /// axis, at most `RNNRT_MAX_POOL_MAX_TAPS` taps along the others, an input with rows, and scratch within a few
-    /// times a plane's input and output. Nil otherwise.
+    /// axis, at most `RNNRT_MAX_POOL_MAX_TAPS` taps along the others, an input with rows, a window along a row that
+    /// reaches no more than about twice the row's length (the kernel fills each row's stride phases as far as the taps
+    /// reach, so its work stays in proportion to the input and output), and scratch within a few times a plane's input
+    /// and output. Nil otherwise.
     var maxAlongRowsScratch: Int? {
         let taps = Int(RNNRT_MAX_POOL_MAX_TAPS)
         guard kernel[0] == 1, stride[0] == 1, padBegin[0] == 0, padEnd[0] == 0, kernel[1] <= taps, kernel[2] <= taps,
-              inExtent[1] > 0, inExtent[2] > 0 else { return nil }
+              inExtent[1] > 0, inExtent[2] > 0, (kernel[2] - 1) * dilation[2] <= 2 * inExtent[2] + 64 else { return nil }
         let floats = rnnrt_max_pool_2d_scratch_floats(inExtent[1], kernel[2], stride[2], dilation[2], outExtent[2])
         let planeFloats = inExtent[1] * inExtent[2] + outExtent[1] * outExtent[2]
         return floats > 0 && floats <= 4 * planeFloats + 4096 ? floats : nil
