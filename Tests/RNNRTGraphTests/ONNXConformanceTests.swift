@@ -12,7 +12,7 @@ import RNNRTCore
 func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Comparison)] {
     let spec = try ONNXCase.load(Fixture.url(folder))
     let tolerance = Tolerance(atol: spec.atol, rtol: spec.rtol)
-    return try runONNXCaseOutputs(folder).map { name, actual, expected in
+    return try runONNXCaseOutputs(folder, spec: spec).map { name, actual, expected in
         // Integer and bool outputs compare exactly (as floats, which hold them exactly at these sizes).
         func floats(_ t: GraphTensor) -> Tensor {
             switch t.elements {
@@ -28,10 +28,11 @@ func runONNXCase(_ folder: String) throws -> [(name: String, comparison: Compari
     }
 }
 
-/// Runs one fixture folder: each output by name beside its expected value (`expected/<k>.npy`).
-func runONNXCaseOutputs(_ folder: String) throws -> [(name: String, actual: GraphTensor, expected: GraphTensor)] {
+/// Runs one fixture folder: each output by name beside its expected value (`expected/<k>.npy`). `spec`: the folder's
+/// case, when the caller has read it.
+func runONNXCaseOutputs(_ folder: String, spec: ONNXCase? = nil) throws -> [(name: String, actual: GraphTensor, expected: GraphTensor)] {
     let dir = Fixture.url(folder)
-    let spec = try ONNXCase.load(dir)
+    let spec = try spec ?? ONNXCase.load(dir)
     let model = try ONNXModelFile.read(contentsOf: dir.appendingPathComponent("model.onnx"))
     let plan = try Plan(model: model)
     let outputs = Dictionary(try plan.run(try spec.feeds(in: dir)).map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
